@@ -1,0 +1,43 @@
+/**
+ * The one error type of IMService. Every failure we raise carries a stable `code` from the catalogue
+ * below; foreign errors (NATS, jose, ws) are converted at the edge and passed on as `cause`.
+ */
+export const ImErrorCode = {
+  /** Configuration is missing or invalid. */
+  ConfigInvalid: 'IM_CONFIG_INVALID',
+  /** A hub class or its decorators are used wrongly (found at start-up). */
+  HubDefinitionInvalid: 'IM_HUB_DEFINITION_INVALID',
+  /** The message bus (NATS) is not connected, so the message could not be handed over. */
+  BusUnavailable: 'IM_BUS_UNAVAILABLE',
+  /** A publish to the bus failed for another reason (payload too large, JetStream refused...). */
+  BusPublishFailed: 'IM_BUS_PUBLISH_FAILED',
+  /** A topic or subject supplied by a client or service is not acceptable. */
+  InvalidTopic: 'IM_INVALID_TOPIC',
+  /** The access token is missing, malformed, expired or not signed by a trusted key. */
+  Unauthorized: 'IM_UNAUTHORIZED',
+  /** The caller is authenticated but not allowed to do this. */
+  Forbidden: 'IM_FORBIDDEN',
+  /** A wire message could not be parsed. */
+  ProtocolError: 'IM_PROTOCOL_ERROR',
+  /** A payload received from a service over the bus is not usable. */
+  InvalidPayload: 'IM_INVALID_PAYLOAD',
+  /** A hub method threw an error meant for the client (SignalR's HubException). */
+  HubException: 'IM_HUB_EXCEPTION',
+} as const
+
+export type ImErrorCode = (typeof ImErrorCode)[keyof typeof ImErrorCode]
+
+export class ImError extends Error {
+  override readonly name = 'ImError'
+  readonly code: ImErrorCode
+
+  constructor(code: ImErrorCode, message: string, options?: ErrorOptions) {
+    super(message, options)
+    this.code = code
+  }
+}
+
+/** True when `error` is an ImError, optionally with the given code. */
+export function isImError(error: unknown, code?: ImErrorCode): error is ImError {
+  return error instanceof ImError && (code === undefined || error.code === code)
+}
