@@ -1,0 +1,53 @@
+/**
+ * The message bus seam: NATS in production, an in-process bus for a first run with no NATS.
+ * Hubs and the server talk to this interface only.
+ */
+export interface BusMessage {
+  readonly subject: string
+  readonly data: Uint8Array
+  /** Headers as received (NATS headers), if any. */
+  readonly headers?: ReadonlyMap<string, string>
+}
+
+export type BusHandler = (message: BusMessage) => void
+
+export interface BusSubscription {
+  readonly subject: string
+  unsubscribe(): void
+}
+
+/**
+ * `connected`: messages flow. `connecting`: never connected yet, still trying.
+ * `reconnecting`: was connected, lost it, trying again. `closed`: closed by us, for good.
+ */
+export type BusState = 'connecting' | 'connected' | 'reconnecting' | 'closed'
+
+export interface BusStatus {
+  readonly kind: 'nats' | 'embedded'
+  readonly state: BusState
+  /** The server we are connected to (or trying), without credentials. */
+  readonly server?: string
+}
+
+export interface PublishOptions {
+  readonly headers?: Record<string, string>
+}
+
+export interface Bus {
+  /**
+   * Hands a message to the bus. Resolves once the bus has taken it (for NATS: the server has
+   * acknowledged a flush that covers it). Rejects with ImError `IM_BUS_UNAVAILABLE` at once when
+   * the bus is not connected: nothing is queued without bound while it is down.
+   */
+  publish(subject: string, data: Uint8Array, options?: PublishOptions): Promise<void>
+  /**
+   * Subscribes for as long as the bus lives: the subscription survives reconnects and is made
+   * as soon as the bus first connects. `queue` makes it a queue-group subscription.
+   */
+  subscribe(subject: string, handler: BusHandler, options?: { queue?: string }): BusSubscription
+  status(): BusStatus
+  /** Called on every state change. Returns a function that removes the listener. */
+  onStatusChange(listener: (status: BusStatus) => void): () => void
+  /** Drains subscriptions and closes for good. */
+  close(): Promise<void>
+}
