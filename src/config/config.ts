@@ -1,0 +1,75 @@
+/**
+ * The settings of one IMService node. `im.config.ts` gives a partial `ImConfigInput` through
+ * `defineConfig`; `loadConfig` fills defaults and applies the IM_* environment overrides.
+ */
+export interface JwtConfig {
+  /** HS256 shared secret (IM_JWT_SECRET). */
+  readonly secret?: string
+  /** PEM public key, RS* / PS* / ES* / EdDSA (IM_JWT_PUBLIC_KEY). */
+  readonly publicKey?: string
+  /** JWKS URL (IM_JWT_JWKS_URL). */
+  readonly jwksUrl?: string
+  readonly issuer?: string
+  readonly audience?: string
+  /** Claim holding the user id (IM_USER_ID_CLAIM); default `sub`, falling back to the .NET name-identifier claim. */
+  readonly userIdClaim: string
+  /** Clock tolerance in seconds for exp / nbf; default 30. */
+  readonly clockToleranceSeconds: number
+}
+
+export interface NatsConfig {
+  /** Server URL(s), comma separated (IM_NATS_URL); default nats://127.0.0.1:4222. */
+  readonly url: string
+  /**
+   * True when the URL was set explicitly (in im.config.ts or IM_NATS_URL). An explicit NATS is
+   * retried forever and never replaced by the embedded bus; the default one is tried once at start.
+   */
+  readonly explicit: boolean
+  /** Optional credentials. */
+  readonly token?: string
+  readonly user?: string
+  readonly pass?: string
+}
+
+export interface HubOptionsConfig {
+  /** Prefix of hub routes; default `/signalr-hubs`. A hub's route is `<prefix>/<kebab-name>` unless it sets its own. */
+  readonly pathPrefix: string
+  /** Maximum size of one incoming hub message in bytes (default 32 KB, as ASP.NET Core). */
+  readonly maximumReceiveMessageSize: number
+  /** Server ping interval in ms (default 15 000). */
+  readonly keepAliveIntervalMs: number
+  /** Close a connection that sent nothing for this long, in ms (default 30 000). */
+  readonly clientTimeoutMs: number
+  /** Time allowed for the handshake, in ms (default 15 000). */
+  readonly handshakeTimeoutMs: number
+  /** A negotiated connection not opened within this time is discarded, in ms (default 15 000). */
+  readonly disconnectTimeoutMs: number
+  /** Add exception details to Completion errors (ASP.NET Core's EnableDetailedErrors); default false. */
+  readonly enableDetailedErrors: boolean
+}
+
+export interface ImConfig {
+  /** IM_PORT; default 5000. */
+  readonly port: number
+  /** IM_HOST; default 0.0.0.0. */
+  readonly host: string
+  /** IM_NODE_ID; default a random id per process. */
+  readonly nodeId: string
+  /** Folder holding the hub classes, relative to the project root; default `hubs`. */
+  readonly hubsDir: string
+  /** Folder `im generate` writes to; default `generated`. */
+  readonly generatedDir: string
+  readonly nats: NatsConfig
+  /** Undefined when no JWT setting is present: every connection is anonymous. */
+  readonly jwt?: JwtConfig
+  /** Allowed browser origins (IM_CORS_ORIGINS, comma separated). Empty: any origin. */
+  readonly corsOrigins: readonly string[]
+  /** IM_API_KEY: opens the HTTP publish endpoint to non-loopback callers that present it. */
+  readonly apiKey?: string
+  readonly hubs: HubOptionsConfig
+}
+
+type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? T[K] extends readonly unknown[] ? T[K] : DeepPartial<T[K]> : T[K] }
+
+/** What `im.config.ts` may say: any subset of ImConfig. */
+export type ImConfigInput = DeepPartial<ImConfig>
