@@ -1,14 +1,27 @@
 import type { HubMessage, TransferFormat } from './messages.js'
 
-/** What one call to `parseMessages` produced: the whole messages, and the reason parsing stopped early. */
+/** What one call to `parseMessages` produced. */
 export interface ParseResult {
+  /** The whole messages found, in order. Messages of unknown type are skipped (HubProtocol.md). */
   readonly messages: HubMessage[]
   /**
-   * Set when the input holds a message that cannot be understood. Messages before it are in
-   * `messages`; nothing after it is parsed, because the stream cannot be resynchronised. The text
-   * is the detail the .NET server would put after "InvalidDataException: ".
+   * The trailing bytes of a frame that has not ended yet. The caller keeps them and passes them
+   * back in front of the next input: the .NET client may split one frame over several transport
+   * messages, so the input is a stream, not a sequence of whole frames.
+   */
+  readonly rest?: string | Uint8Array
+  /**
+   * Set when the input holds a message that cannot be understood, or one larger than
+   * `maxMessageSize`. Messages before it are in `messages`; nothing after it is parsed, because the
+   * stream cannot be resynchronised. The text is the detail the .NET server would put after
+   * "InvalidDataException: ", e.g. "The maximum message size of 32768B was exceeded. ...".
    */
   readonly error?: string
+}
+
+export interface ParseOptions {
+  /** Largest allowed frame in bytes (payload, without the separator or length prefix). */
+  readonly maxMessageSize?: number
 }
 
 /** A SignalR hub protocol (JSON, MessagePack): pure encoding, no I/O. */
@@ -18,8 +31,8 @@ export interface HubProtocol {
   /** The highest version this protocol accepts in the handshake. */
   readonly version: number
   readonly transferFormat: TransferFormat
-  /** Parses whole frames from one transport message (which may hold several frames). */
-  parseMessages(input: string | Uint8Array): ParseResult
+  /** Parses the frames in `input` (a stream chunk: may hold several frames and a partial one). */
+  parseMessages(input: string | Uint8Array, options?: ParseOptions): ParseResult
   /** Encodes one message as one whole frame, ready for the transport. */
   writeMessage(message: HubMessage): string | Uint8Array
 }
