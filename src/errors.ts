@@ -28,7 +28,7 @@ export const ImErrorCode = {
 export type ImErrorCode = (typeof ImErrorCode)[keyof typeof ImErrorCode]
 
 export class ImError extends Error {
-  override readonly name = 'ImError'
+  override name = 'ImError'
   readonly code: ImErrorCode
 
   constructor(code: ImErrorCode, message: string, options?: ErrorOptions) {
@@ -40,4 +40,16 @@ export class ImError extends Error {
 /** True when `error` is an ImError, optionally with the given code. */
 export function isImError(error: unknown, code?: ImErrorCode): error is ImError {
   return error instanceof ImError && (code === undefined || error.code === code)
+}
+
+/**
+ * Thrown by hub code to send its message to the client: SignalR's HubException. The client sees
+ * "An unexpected error occurred invoking '<method>' on the server. HubException: <message>".
+ */
+export class HubException extends ImError {
+  override name = 'HubException'
+
+  constructor(message: string, options?: ErrorOptions) {
+    super(ImErrorCode.HubException, message, options)
+  }
 }

@@ -1,0 +1,103 @@
+/**
+ * DefaultHub: the general-purpose hub every IMService serves at /signalr-hubs/default. Services
+ * push to its connections through `im.default.send*` and manage groups through
+ * `im.default.groups.*`; clients call `publish(topic, ...args)` to reach the services on
+ * `im.default.receive.<topic>`. The contract is in docs/service-api.md.
+ */
+import {
+  Hub,
+  HubBase,
+  HubException,
+  HubMethod,
+  Subscribe,
+  readGroupMembership,
+  readSendMessage,
+  readTargets,
+  validateTopic,
+} from '../src/index.js'
+
+/** A message to deliver: the client method to call and its arguments (`data` is one argument). */
+export interface DeliveryPayload {
+  method: string
+  args?: unknown[]
+  data?: unknown
+}
+
+export interface BroadcastPayload extends DeliveryPayload {
+  excludeConnectionIds?: string[]
+}
+
+export interface ClientPayload extends DeliveryPayload {
+  connectionId?: string
+  connectionIds?: string[]
+}
+
+export interface UserPayload extends DeliveryPayload {
+  userId?: string
+  userIds?: string[]
+}
+
+export interface GroupPayload extends DeliveryPayload {
+  group?: string
+  groups?: string[]
+  excludeConnectionIds?: string[]
+}
+
+/** Exactly one of connectionId or userId. */
+export interface GroupMembershipPayload {
+  group: string
+  connectionId?: string
+  userId?: string
+}
+
+@Hub({ name: 'default' })
+export class DefaultHub extends HubBase {
+  @Subscribe('im.default.send')
+  async sendToAll(payload: BroadcastPayload): Promise<void> {
+    const message = readSendMessage(payload)
+    await this.clients.allExcept(message.excludeConnectionIds).send(message.method, ...message.args)
+  }
+
+  @Subscribe('im.default.send.client')
+  async sendToClients(payload: ClientPayload): Promise<void> {
+    const message = readSendMessage(payload)
+    const ids = readTargets(payload, 'connectionId', 'connectionIds')
+    await this.clients.clients(ids).send(message.method, ...message.args)
+  }
+
+  @Subscribe('im.default.send.user')
+  async sendToUsers(payload: UserPayload): Promise<void> {
+    const message = readSendMessage(payload)
+    const ids = readTargets(payload, 'userId', 'userIds')
+    await this.clients.users(ids).send(message.method, ...message.args)
+  }
+
+  @Subscribe('im.default.send.group')
+  async sendToGroups(payload: GroupPayload): Promise<void> {
+    const message = readSendMessage(payload)
+    const names = readTargets(payload, 'group', 'groups')
+    await this.clients.groups(names, message.excludeConnectionIds).send(message.method, ...message.args)
+  }
+
+  @Subscribe('im.default.groups.add')
+  async addToGroup(payload: GroupMembershipPayload): Promise<void> {
+    const change = readGroupMembership(payload)
+    if (change.connectionId !== undefined) await this.groups.addToGroup(change.connectionId, change.group)
+    else await this.groups.addUserToGroup(change.userId!, change.group)
+  }
+
+  @Subscribe('im.default.groups.remove')
+  async removeFromGroup(payload: GroupMembershipPayload): Promise<void> {
+    const change = readGroupMembership(payload)
+    if (change.connectionId !== undefined) await this.groups.removeFromGroup(change.connectionId, change.group)
+    else await this.groups.removeUserFromGroup(change.userId!, change.group)
+  }
+
+  /** Hands `args` to the services on `im.default.receive.<topic>`; completes once NATS has it. */
+  @HubMethod()
+  async publish(topic: string, ...args: unknown[]): Promise<void> {
+    const problem = typeof topic === 'string' ? validateTopic(topic) : 'the topic must be a string'
+    if (problem) throw new HubException(`Invalid topic '${String(topic)}': ${problem}.`)
+    await this.forward(`im.default.receive.${topic}`, 'publish', args, topic)
+  }
+}

@@ -1,0 +1,68 @@
+/**
+ * One timer for all connections instead of several per connection: every tick it sends the
+ * keep-alive pings that are due, closes connections whose client went silent, and ends
+ * handshakes that took too long (HubConnectionContext's KeepAliveTick in ASP.NET Core does the
+ * same on a 1 s heartbeat).
+ */
+import { HandshakeError } from '../protocol/handshake.js'
+import { CLOSE_ERROR_PREFIX } from './hub-connection.js'
+import type { HubConnection } from './hub-connection.js'
+
+export interface SweeperOptions {
+  readonly keepAliveIntervalMs: number
+  readonly clientTimeoutMs: number
+  readonly handshakeTimeoutMs: number
+  /** How often to look; default 1000 ms, or less when a configured interval is shorter. */
+  readonly tickMs?: number
+}
+
+export class ConnectionSweeper {
+  private readonly connections = new Set<HubConnection>()
+  private timer: NodeJS.Timeout | undefined
+  private readonly tickMs: number
+
+  constructor(private readonly options: SweeperOptions) {
+    const shortest = Math.min(options.keepAliveIntervalMs, options.clientTimeoutMs, options.handshakeTimeoutMs)
+    this.tickMs = options.tickMs ?? Math.max(10, Math.min(1000, Math.floor(shortest / 4)))
+  }
+
+  add(connection: HubConnection): void {
+    this.connections.add(connection)
+  }
+
+  remove(connection: HubConnection): void {
+    this.connections.delete(connection)
+  }
+
+  start(): void {
+    this.timer ??= setInterval(() => this.sweep(Date.now()), this.tickMs)
+    this.timer.unref()
+  }
+
+  stop(): void {
+    clearInterval(this.timer)
+    this.timer = undefined
+  }
+
+  sweep(now: number): void {
+    const { keepAliveIntervalMs, clientTimeoutMs, handshakeTimeoutMs } = this.options
+    for (const connection of this.connections) {
+      if (connection.state === 'handshake') {
+        if (now - connection.createdAt >= handshakeTimeoutMs) connection.failHandshake(HandshakeError.canceled)
+        continue
+      }
+      if (connection.state !== 'connected') continue
+      if (now - connection.lastReceivedAt >= clientTimeoutMs) {
+        connection.close({
+          error: `${CLOSE_ERROR_PREFIX} OperationCanceledException: Client hasn't sent a message/ping within the configured ClientTimeoutInterval.`,
+          allowReconnect: true,
+        })
+        continue
+      }
+      // Long polling has an inherent keep-alive: the poll itself (TransportProtocols.md).
+      if (connection.transport.name !== 'LongPolling' && now - connection.lastPingAt >= keepAliveIntervalMs) {
+        connection.sendPing()
+      }
+    }
+  }
+}

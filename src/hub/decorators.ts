@@ -1,0 +1,61 @@
+/**
+ * Hub decorators (TypeScript `experimentalDecorators`). They only record metadata; the hub
+ * registry reads and validates it at start-up, and `im generate` reads the same decorators from
+ * source with ts-morph.
+ */
+import { hubMetadata } from './metadata.js'
+import type { AuthorizeOptions, HubMethodOptions, HubOptions, SubscribeOptions } from './metadata.js'
+
+/** Marks a class as a hub served by IMService. */
+export function Hub(options: HubOptions = {}): ClassDecorator {
+  return (target) => hubMetadata.setHub(target, options)
+}
+
+/** Makes a method callable by clients (`connection.invoke(name, ...args)`). */
+export function HubMethod(options: HubMethodOptions = {}): MethodDecorator {
+  return (prototype, propertyKey) => {
+    const key = String(propertyKey)
+    hubMetadata.addMethod(prototype, { propertyKey: key, name: options.name ?? key })
+  }
+}
+
+/**
+ * Makes a method callable by clients whose invocation is published to `subject` as an envelope
+ * `{ hub, method, args, connectionId, userId, node, timestamp }`. The method body runs first and
+ * may validate the arguments (throw a HubException to refuse); the invocation completes once the
+ * bus has the message.
+ */
+export function Forward(subject: string, options: HubMethodOptions = {}): MethodDecorator {
+  return (prototype, propertyKey) => {
+    const key = String(propertyKey)
+    hubMetadata.addMethod(prototype, { propertyKey: key, name: options.name ?? key, forwardSubject: subject })
+  }
+}
+
+/** Runs the method for each message published to `subject` (NATS wildcards allowed). */
+export function Subscribe(subject: string, options: SubscribeOptions = {}): MethodDecorator {
+  return (prototype, propertyKey) => {
+    hubMetadata.addSubscription(prototype, { propertyKey: String(propertyKey), subject, ...options })
+  }
+}
+
+/**
+ * Declares a method the server calls on clients. The body is never run by the server: the
+ * declaration gives `im generate` the name and parameter types of the client handler.
+ */
+export function ClientMethod(options: { name?: string } = {}): MethodDecorator {
+  return (prototype, propertyKey) => {
+    const key = String(propertyKey)
+    hubMetadata.addClientMethod(prototype, { propertyKey: key, name: options.name ?? key })
+  }
+}
+
+/**
+ * On a class: anonymous connections are refused (401 at negotiate). On a method: only
+ * authenticated users (with one of `roles`, if given) may invoke it.
+ */
+export function Authorize(options: AuthorizeOptions = {}): ClassDecorator & MethodDecorator {
+  return ((target: object, propertyKey?: string | symbol) => {
+    hubMetadata.setAuthorize(target, propertyKey === undefined ? undefined : String(propertyKey), options)
+  }) as ClassDecorator & MethodDecorator
+}

@@ -1,0 +1,106 @@
+/**
+ * Reads a hub class's decorators once at start-up into a HubDescriptor, and refuses definitions
+ * that cannot work, naming the class and member.
+ */
+import { validateTopic } from '../bus/subjects.js'
+import { ImError, ImErrorCode } from '../errors.js'
+import type { HubClass } from './hub.js'
+import { hubMetadata } from './metadata.js'
+import type { AuthorizeOptions, ClientMethodMetadata, SubscriptionMetadata } from './metadata.js'
+import { arityOf } from './parameters.js'
+import type { Arity } from './parameters.js'
+
+export interface HubMethodDescriptor {
+  /** The name clients use (as declared; matched case-insensitively). */
+  readonly name: string
+  readonly propertyKey: string
+  readonly arity: Arity
+  readonly forwardSubject?: string
+  readonly authorize?: AuthorizeOptions
+}
+
+export interface HubDescriptor {
+  readonly hubClass: HubClass
+  readonly className: string
+  readonly name: string
+  readonly path: string
+  /** Set when the whole hub requires an authenticated user. */
+  readonly authorize?: AuthorizeOptions
+  /** Client-callable methods by lower-cased name. */
+  readonly methods: ReadonlyMap<string, HubMethodDescriptor>
+  readonly subscriptions: readonly SubscriptionMetadata[]
+  readonly clientMethods: readonly ClientMethodMetadata[]
+}
+
+const HUB_NAME = /^[a-z0-9][a-z0-9_-]*$/
+
+/** `DefaultHub` -> `default`, `ChatRoomHub` -> `chat-room`. */
+export function defaultHubName(className: string): string {
+  const base = className.endsWith('Hub') && className !== 'Hub' ? className.slice(0, -3) : className
+  return base.replace(/([a-z0-9])([A-Z])/g, '$1-$2').replace(/([A-Z])([A-Z][a-z])/g, '$1-$2').toLowerCase()
+}
+
+export function isHubClass(value: unknown): value is HubClass {
+  return typeof value === 'function' && hubMetadata.getHub(value) !== undefined
+}
+
+export function describeHub(hubClass: HubClass, options: { pathPrefix: string }): HubDescriptor {
+  const className = hubClass.name
+  const fail = (message: string): never => {
+    throw new ImError(ImErrorCode.HubDefinitionInvalid, `${className}: ${message}`)
+  }
+  const hubOptions = hubMetadata.getHub(hubClass) ?? fail('is not decorated with @Hub()')
+  const name = hubOptions.name ?? defaultHubName(className)
+  if (!HUB_NAME.test(name)) fail(`hub name "${name}" must be lower-case letters, digits, '-' or '_'`)
+  const path = normalizePath(hubOptions.path ?? `${options.pathPrefix}/${name}`)
+
+  const prototype = hubClass.prototype as Record<string, unknown>
+  const methods = new Map<string, HubMethodDescriptor>()
+  for (const method of hubMetadata.getMethods(prototype)) {
+    const fn = prototype[method.propertyKey]
+    if (typeof fn !== 'function') fail(`${method.propertyKey} is decorated as a hub method but is not a method`)
+    const key = method.name.toLowerCase()
+    // ASP.NET Core matches method names ignoring case and allows no overloads.
+    if (methods.has(key)) fail(`two hub methods are named "${method.name}" (names are case-insensitive)`)
+    if (method.forwardSubject !== undefined) checkSubject(method.forwardSubject, `@Forward on ${method.propertyKey}`, fail)
+    methods.set(key, {
+      name: method.name,
+      propertyKey: method.propertyKey,
+      arity: arityOf(fn as Function),
+      forwardSubject: method.forwardSubject,
+      authorize: hubMetadata.getAuthorize(prototype, method.propertyKey),
+    })
+  }
+
+  const subscriptions = hubMetadata.getSubscriptions(prototype)
+  const seen = new Set<string>()
+  for (const subscription of subscriptions) {
+    if (typeof prototype[subscription.propertyKey] !== 'function') fail(`@Subscribe on ${subscription.propertyKey}, which is not a method`)
+    checkSubject(subscription.subject, `@Subscribe on ${subscription.propertyKey}`, fail, true)
+    if (seen.has(subscription.subject)) fail(`subject "${subscription.subject}" is subscribed twice`)
+    seen.add(subscription.subject)
+  }
+
+  return {
+    hubClass,
+    className,
+    name,
+    path,
+    authorize: hubMetadata.getAuthorize(hubClass),
+    methods,
+    subscriptions,
+    clientMethods: hubMetadata.getClientMethods(prototype),
+  }
+}
+
+function checkSubject(subject: string, where: string, fail: (m: string) => never, wildcards = false): void {
+  // Wildcards are fine where we subscribe, never where we publish.
+  const plain = wildcards ? subject.replace(/(^|\.)(\*|>)(?=\.|$)/g, '$1x') : subject
+  const problem = validateTopic(plain)
+  if (problem) fail(`${where}: subject "${subject}" is not valid: ${problem}`)
+}
+
+function normalizePath(path: string): string {
+  const withSlash = path.startsWith('/') ? path : `/${path}`
+  return withSlash.length > 1 ? withSlash.replace(/\/+$/, '') : withSlash
+}

@@ -1,0 +1,87 @@
+/**
+ * Builds hub instances with what the framework gives them: per client call, an instance bound to
+ * the caller and to cluster-wide delivery; for subscription handlers, one instance bound to this
+ * node's connections.
+ */
+import type { Bus } from '../bus/bus.js'
+import { validateTopic } from '../bus/subjects.js'
+import { ImError, ImErrorCode } from '../errors.js'
+import type { Delivery } from '../lifetime/delivery.js'
+import { createGroupManager, createHubClients } from './clients.js'
+import type { GroupManager, HubClients } from './clients.js'
+import type { HubDescriptor } from './hub-descriptor.js'
+import type { HubBase, HubBus, HubCallerContext } from './hub.js'
+
+export interface HubInstancesOptions {
+  readonly descriptor: HubDescriptor
+  readonly bus: Bus
+  readonly nodeId: string
+  /** Reaches every node's connections. */
+  readonly cluster: Delivery
+  /** Reaches this node's connections. */
+  readonly local: Delivery
+}
+
+/** What one connection's calls share: built once per connection, not once per call. */
+export interface CallerScope {
+  readonly context: HubCallerContext
+  readonly clients: HubClients
+}
+
+const encoder = new TextEncoder()
+
+export class HubInstances {
+  private readonly hubBus: HubBus
+  private readonly clusterGroups: GroupManager
+  private subscriberInstance: HubBase | undefined
+
+  constructor(private readonly options: HubInstancesOptions) {
+    this.hubBus = {
+      publish: async (subject, payload, headers) => {
+        const problem = validateTopic(subject)
+        if (problem) throw new ImError(ImErrorCode.InvalidTopic, `cannot publish to "${subject}": ${problem}`)
+        await options.bus.publish(subject, encoder.encode(JSON.stringify(payload)), headers ? { headers } : undefined)
+      },
+    }
+    this.clusterGroups = createGroupManager(options.cluster)
+  }
+
+  callerScope(context: HubCallerContext): CallerScope {
+    return { context, clients: createHubClients(this.options.cluster, context.connectionId) }
+  }
+
+  /** A fresh instance for one client call or connection event. */
+  forCaller(scope: CallerScope): HubBase {
+    return this.build(scope.clients, this.clusterGroups, scope.context)
+  }
+
+  /** The instance that runs `@Subscribe` handlers (shared: hubs keep no state). */
+  forSubscriptions(): HubBase {
+    this.subscriberInstance ??= this.build(
+      createHubClients(this.options.local),
+      createGroupManager(this.options.local),
+      undefined,
+    )
+    return this.subscriberInstance
+  }
+
+  private build(clients: HubClients, groups: GroupManager, context: HubCallerContext | undefined): HubBase {
+    const hub = new this.options.descriptor.hubClass()
+    const hubName = this.options.descriptor.name
+    Object.defineProperties(hub, {
+      clients: { value: clients },
+      groups: { value: groups },
+      bus: { value: this.hubBus },
+      hubName: { value: hubName },
+      nodeId: { value: this.options.nodeId },
+      context: context
+        ? { value: context }
+        : {
+            get() {
+              throw new Error(`${hubName}: this.context is only available in hub methods and connection events`)
+            },
+          },
+    })
+    return hub
+  }
+}

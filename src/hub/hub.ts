@@ -1,0 +1,73 @@
+/**
+ * The base class of every hub. The framework fills `clients`, `groups`, `bus` and `context`
+ * before it calls a hub method or a subscription handler. As in ASP.NET Core, a hub instance
+ * lives for one call: keep no state in fields.
+ */
+import type { GroupManager, HubClients } from './clients.js'
+import type { InvocationEnvelope } from './envelope.js'
+
+/** The connection behind the current client invocation. */
+export interface HubCallerContext {
+  readonly connectionId: string
+  /** The user id from the access token; undefined for an anonymous connection. */
+  readonly userId: string | undefined
+  readonly claims: Readonly<Record<string, unknown>>
+  /** `WebSockets`, `ServerSentEvents` or `LongPolling`. */
+  readonly transport: string
+  /** Closes the connection without error and without reconnect (SignalR's Context.Abort()). */
+  abort(): void
+}
+
+/** Publishing to the bus from hub code: payloads are encoded as UTF-8 JSON. */
+export interface HubBus {
+  publish(subject: string, payload: unknown, headers?: Record<string, string>): Promise<void>
+}
+
+/** Facts about the message a subscription handler is running for. */
+export interface SubscriptionContext {
+  readonly subject: string
+  readonly headers?: ReadonlyMap<string, string>
+}
+
+export abstract class HubBase {
+  /**
+   * Inside a hub method or onConnected: reaches connections on every node. Inside a
+   * `@Subscribe` handler: reaches this node's connections only, because every node receives the
+   * subscribed message and delivers to its own.
+   */
+  declare readonly clients: HubClients
+  declare readonly groups: GroupManager
+  declare readonly bus: HubBus
+  /** The calling connection; throws outside a client invocation or connection event. */
+  declare readonly context: HubCallerContext
+  /** The hub's name as used in subjects (`im.<name>.*`). */
+  declare readonly hubName: string
+  /** The id of this IMService node. */
+  declare readonly nodeId: string
+
+  /** Runs after a connection's handshake. Throwing refuses the connection. */
+  onConnected?(): void | Promise<void>
+  /** Runs when a connection ends, with the error that ended it, if any. */
+  onDisconnected?(error: Error | undefined): void | Promise<void>
+
+  /**
+   * Publishes the current invocation to `subject` as an InvocationEnvelope, for the services to
+   * handle. Resolves once the bus has it; rejects (and so fails the invocation) when it is down.
+   */
+  protected forward(subject: string, method: string, args: readonly unknown[], topic?: string): Promise<void> {
+    const envelope: InvocationEnvelope = {
+      hub: this.hubName,
+      method,
+      ...(topic === undefined ? {} : { topic }),
+      args,
+      connectionId: this.context.connectionId,
+      userId: this.context.userId ?? null,
+      node: this.nodeId,
+      timestamp: new Date().toISOString(),
+    }
+    return this.bus.publish(subject, envelope)
+  }
+}
+
+/** The constructor of a hub class, as the registry sees it. */
+export type HubClass = new () => HubBase

@@ -1,0 +1,29 @@
+/**
+ * The error texts a client sees in a Completion, produced in this one place. They are the
+ * ASP.NET Core server's texts (DefaultHubDispatcher, ErrorMessageHelper), so existing frontends
+ * that match on them keep working.
+ */
+import { ImError } from '../errors.js'
+
+export const InvocationErrors = {
+  methodDoesNotExist: (target: string) =>
+    `Failed to invoke '${target}' due to an error on the server. HubException: Method does not exist.`,
+  wrongArgumentCount: (target: string, given: number, expected: string, detailed: boolean) =>
+    `Failed to invoke '${target}' due to an error on the server.` +
+    (detailed ? ` InvalidDataException: Invocation provides ${given} argument(s) but target expects ${expected}.` : ''),
+  unauthorized: (target: string) => `Failed to invoke '${target}' because user is unauthorized`,
+  nonStreamingWithStreamInvocation: (target: string) =>
+    `The client attempted to invoke the non-streaming '${target}' method with a streaming invocation.`,
+  streamsNotSupported: (target: string) =>
+    `An unexpected error occurred invoking '${target}' on the server. HubException: Client sent stream(s), Hub method expects 0.`,
+  /**
+   * A hub method threw. Our own errors (ImError, HubException included) carry a message written
+   * for the caller and are always shown; anything else only with detailed errors on.
+   */
+  threw: (target: string, error: unknown, detailed: boolean) => {
+    const prefix = `An unexpected error occurred invoking '${target}' on the server.`
+    if (error instanceof ImError) return `${prefix} HubException: ${error.message}`
+    if (detailed && error instanceof Error) return `${prefix} ${error.name}: ${error.message}`
+    return prefix
+  },
+} as const

@@ -1,0 +1,31 @@
+/**
+ * Runs one connection's invocations with at most `limit` at a time, in arrival order
+ * (HubOptions.MaximumParallelInvocationsPerClient, 1 by default as in ASP.NET Core).
+ */
+export class InvocationQueue {
+  private active = 0
+  private readonly waiting: Array<() => Promise<void>> = []
+
+  constructor(private readonly limit: number) {}
+
+  get pending(): number {
+    return this.waiting.length
+  }
+
+  push(task: () => Promise<void>): void {
+    if (this.active < this.limit) this.run(task)
+    else this.waiting.push(task)
+  }
+
+  private run(task: () => Promise<void>): void {
+    this.active++
+    // Tasks handle their own errors; the catch only keeps the queue moving.
+    task()
+      .catch(() => {})
+      .finally(() => {
+        this.active--
+        const next = this.waiting.shift()
+        if (next) this.run(next)
+      })
+  }
+}

@@ -1,0 +1,107 @@
+/**
+ * The one module that knows where hub metadata is stored: `reflect-metadata` keys on the class
+ * (or its prototype for members). Decorators write through here; start-up reads through here.
+ */
+import 'reflect-metadata'
+
+export interface HubOptions {
+  /** Hub name used in subjects (`im.<name>.*`); default: the class name without `Hub`, kebab-cased. */
+  readonly name?: string
+  /** Route of the hub; default `<pathPrefix>/<name>`. */
+  readonly path?: string
+}
+
+export interface AuthorizeOptions {
+  /** The user needs at least one of these roles (from the `role` / `roles` claims). */
+  readonly roles?: readonly string[]
+}
+
+export interface HubMethodOptions {
+  /** Name clients invoke; default the method name. Matched case-insensitively, as ASP.NET Core does. */
+  readonly name?: string
+}
+
+export interface ForwardOptions extends HubMethodOptions {
+  /** NATS subject the invocation's envelope is published to. */
+  readonly subject: string
+}
+
+export interface SubscribeOptions {
+  /** Queue group: one node of the cluster handles each message instead of all of them. */
+  readonly queue?: string
+}
+
+export interface HubMethodMetadata {
+  readonly propertyKey: string
+  readonly name: string
+  /** Set for `@Forward`: the framework publishes the invocation to this subject. */
+  readonly forwardSubject?: string
+}
+
+export interface SubscriptionMetadata {
+  readonly propertyKey: string
+  readonly subject: string
+  readonly queue?: string
+}
+
+export interface ClientMethodMetadata {
+  readonly propertyKey: string
+  readonly name: string
+}
+
+const HUB = Symbol.for('imservice:hub')
+const METHODS = Symbol.for('imservice:hub-methods')
+const SUBSCRIPTIONS = Symbol.for('imservice:subscriptions')
+const CLIENT_METHODS = Symbol.for('imservice:client-methods')
+const AUTHORIZE = Symbol.for('imservice:authorize')
+
+// Member lists are copied on write so that a subclass never adds to its base class's list.
+function appendOwn<T>(key: symbol, target: object, item: T): void {
+  const own: T[] = Reflect.hasOwnMetadata(key, target) ? Reflect.getOwnMetadata(key, target) : []
+  Reflect.defineMetadata(key, [...own, item], target)
+}
+
+function readAll<T>(key: symbol, prototype: object): T[] {
+  const lists: T[][] = []
+  for (let p: object | null = prototype; p && p !== Object.prototype; p = Object.getPrototypeOf(p)) {
+    if (Reflect.hasOwnMetadata(key, p)) lists.unshift(Reflect.getOwnMetadata(key, p))
+  }
+  return lists.flat()
+}
+
+export const hubMetadata = {
+  setHub(target: Function, options: HubOptions): void {
+    Reflect.defineMetadata(HUB, options, target)
+  },
+  getHub(target: Function): HubOptions | undefined {
+    return Reflect.hasOwnMetadata(HUB, target) ? Reflect.getOwnMetadata(HUB, target) : undefined
+  },
+  addMethod(prototype: object, method: HubMethodMetadata): void {
+    appendOwn(METHODS, prototype, method)
+  },
+  getMethods(prototype: object): HubMethodMetadata[] {
+    return readAll(METHODS, prototype)
+  },
+  addSubscription(prototype: object, subscription: SubscriptionMetadata): void {
+    appendOwn(SUBSCRIPTIONS, prototype, subscription)
+  },
+  getSubscriptions(prototype: object): SubscriptionMetadata[] {
+    return readAll(SUBSCRIPTIONS, prototype)
+  },
+  addClientMethod(prototype: object, method: ClientMethodMetadata): void {
+    appendOwn(CLIENT_METHODS, prototype, method)
+  },
+  getClientMethods(prototype: object): ClientMethodMetadata[] {
+    return readAll(CLIENT_METHODS, prototype)
+  },
+  /** `propertyKey` undefined means the class itself. */
+  setAuthorize(target: object, propertyKey: string | undefined, options: AuthorizeOptions): void {
+    if (propertyKey === undefined) Reflect.defineMetadata(AUTHORIZE, options, target)
+    else Reflect.defineMetadata(AUTHORIZE, options, target, propertyKey)
+  },
+  getAuthorize(target: object, propertyKey?: string): AuthorizeOptions | undefined {
+    return propertyKey === undefined
+      ? Reflect.getMetadata(AUTHORIZE, target)
+      : Reflect.getMetadata(AUTHORIZE, target, propertyKey)
+  },
+}

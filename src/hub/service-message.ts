@@ -1,0 +1,93 @@
+/**
+ * Reads what services publish for delivery (the DefaultHub wire contract in docs/service-api.md):
+ * property names match case-insensitively, so a .NET publisher's `{"Method":..,"Data":..}` works
+ * as is, and `data` stands for a one-argument `args`. Each reader throws ImError
+ * `IM_INVALID_PAYLOAD` with the exact problem; the caller drops the message.
+ */
+import { ImError, ImErrorCode } from '../errors.js'
+
+export interface SendMessage {
+  readonly method: string
+  readonly args: readonly unknown[]
+  readonly excludeConnectionIds: readonly string[]
+}
+
+export interface GroupMembershipMessage {
+  readonly group: string
+  readonly connectionId?: string
+  readonly userId?: string
+}
+
+type Fields = ReadonlyMap<string, unknown>
+
+const MAX_NAME = 256
+
+function invalid(message: string): never {
+  throw new ImError(ImErrorCode.InvalidPayload, message)
+}
+
+/** The payload's properties keyed by lower-cased name; refuses anything but a JSON object. */
+export function fieldsOf(payload: unknown): Fields {
+  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) invalid('payload must be a JSON object')
+  const fields = new Map<string, unknown>()
+  for (const [key, value] of Object.entries(payload)) fields.set(key.toLowerCase(), value)
+  return fields
+}
+
+function name(fields: Fields, key: string): string | undefined {
+  const value = fields.get(key.toLowerCase())
+  if (value === undefined || value === null) return undefined
+  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_NAME) {
+    invalid(`"${key}" must be a non-empty string of at most ${MAX_NAME} characters`)
+  }
+  return value
+}
+
+function names(fields: Fields, key: string): string[] | undefined {
+  const value = fields.get(key.toLowerCase())
+  if (value === undefined || value === null) return undefined
+  if (!Array.isArray(value) || !value.every((v) => typeof v === 'string' && v.length > 0 && v.length <= MAX_NAME)) {
+    invalid(`"${key}" must be an array of non-empty strings`)
+  }
+  return value as string[]
+}
+
+/** `method` plus `args` (or `data`), and the optional `excludeConnectionIds`. */
+export function readSendMessage(payload: unknown): SendMessage {
+  const fields = fieldsOf(payload)
+  const method = name(fields, 'method') ?? invalid('"method" is missing')
+  let args: readonly unknown[]
+  const rawArgs = fields.get('args')
+  if (rawArgs !== undefined && rawArgs !== null) {
+    if (!Array.isArray(rawArgs)) invalid('"args" must be an array')
+    args = rawArgs
+  } else if (fields.has('data')) {
+    args = [fields.get('data')]
+  } else {
+    args = []
+  }
+  return { method, args, excludeConnectionIds: names(fields, 'excludeConnectionIds') ?? [] }
+}
+
+/**
+ * The targets named by a singular and a plural property, e.g. `connectionId` / `connectionIds`.
+ * At least one target is required.
+ */
+export function readTargets(payload: unknown, singular: string, plural: string): string[] {
+  const fields = fieldsOf(payload)
+  const one = name(fields, singular)
+  const many = names(fields, plural)
+  const targets = [...(one === undefined ? [] : [one]), ...(many ?? [])]
+  if (targets.length === 0) invalid(`"${singular}" or "${plural}" is missing`)
+  return targets
+}
+
+/** `group` plus exactly one of `connectionId` or `userId`. */
+export function readGroupMembership(payload: unknown): GroupMembershipMessage {
+  const fields = fieldsOf(payload)
+  const group = name(fields, 'group') ?? invalid('"group" is missing')
+  const connectionId = name(fields, 'connectionId')
+  const userId = name(fields, 'userId')
+  if ((connectionId === undefined) === (userId === undefined)) invalid('exactly one of "connectionId" or "userId" is required')
+  return connectionId !== undefined ? { group, connectionId } : { group, userId }
+}

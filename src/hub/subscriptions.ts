@@ -1,0 +1,74 @@
+/**
+ * Connects each `@Subscribe` handler of a hub to its bus subject. A payload is decoded once as
+ * UTF-8 JSON and handed to the handler; a payload that is not JSON, or that the handler refuses,
+ * is dropped, counted and logged (truncated), and the next message is delivered as usual.
+ */
+import type { Bus, BusMessage, BusSubscription } from '../bus/bus.js'
+import { isImError } from '../errors.js'
+import type { Logger } from '../logger.js'
+import type { Metrics } from '../metrics.js'
+import type { HubDescriptor } from './hub-descriptor.js'
+import type { HubInstances } from './hub-instances.js'
+import type { SubscriptionContext } from './hub.js'
+
+export interface SubscriptionOptions {
+  readonly descriptor: HubDescriptor
+  readonly instances: HubInstances
+  readonly bus: Bus
+  readonly logger: Logger
+  readonly metrics: Metrics
+  /** Payloads larger than this are dropped (bytes). */
+  readonly maxPayloadSize: number
+}
+
+const decoder = new TextDecoder('utf-8', { fatal: true })
+const PREVIEW = 200
+
+export function startSubscriptions(options: SubscriptionOptions): BusSubscription[] {
+  const { descriptor, bus } = options
+  return descriptor.subscriptions.map((subscription) =>
+    bus.subscribe(
+      subscription.subject,
+      (message) => deliver(options, subscription.propertyKey, message),
+      subscription.queue ? { queue: subscription.queue } : undefined,
+    ),
+  )
+}
+
+function deliver(options: SubscriptionOptions, propertyKey: string, message: BusMessage): void {
+  const drop = (reason: string, cause?: unknown): void => {
+    options.metrics.inc('bus_payloads_dropped')
+    options.logger.warn(`dropped a message on ${message.subject}: ${reason}`, {
+      hub: options.descriptor.name,
+      payload: preview(message.data),
+      ...(cause !== undefined && !isImError(cause) ? { error: cause } : {}),
+    })
+  }
+  if (message.data.byteLength > options.maxPayloadSize) {
+    return drop(`payload of ${message.data.byteLength} bytes is over the limit of ${options.maxPayloadSize}`)
+  }
+  let payload: unknown
+  try {
+    payload = JSON.parse(decoder.decode(message.data))
+  } catch {
+    return drop('payload is not UTF-8 JSON')
+  }
+  const hub = options.instances.forSubscriptions() as unknown as Record<string, (p: unknown, c: SubscriptionContext) => unknown>
+  const context: SubscriptionContext = { subject: message.subject, headers: message.headers }
+  try {
+    const result = hub[propertyKey]!(payload, context)
+    options.metrics.inc('bus_messages_handled')
+    if (result instanceof Promise) result.catch((error: unknown) => drop(reasonOf(error), error))
+  } catch (error) {
+    drop(reasonOf(error), error)
+  }
+}
+
+function reasonOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}
+
+function preview(data: Uint8Array): string {
+  const text = Buffer.from(data.buffer, data.byteOffset, Math.min(data.byteLength, PREVIEW)).toString('utf8')
+  return data.byteLength > PREVIEW ? `${text}... (${data.byteLength} bytes)` : text
+}

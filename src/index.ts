@@ -1,0 +1,16 @@
+/**
+ * The public API of IMService: what hubs and im.config.ts import. Nothing else is public.
+ */
+export { Hub, HubMethod, Forward, Subscribe, ClientMethod, Authorize } from './hub/decorators.js'
+export { HubBase } from './hub/hub.js'
+export { HubException, ImError, ImErrorCode } from './errors.js'
+export { readSendMessage, readTargets, readGroupMembership } from './hub/service-message.js'
+export { validateTopic, isValidTopic } from './bus/subjects.js'
+export { defineConfig } from './config/define-config.js'
+
+export type { HubCallerContext, HubBus, SubscriptionContext } from './hub/hub.js'
+export type { ClientProxy, HubClients, GroupManager } from './hub/clients.js'
+export type { InvocationEnvelope, LifecycleEvent } from './hub/envelope.js'
+export type { SendMessage, GroupMembershipMessage } from './hub/service-message.js'
+export type { HubOptions, HubMethodOptions, SubscribeOptions, AuthorizeOptions } from './hub/metadata.js'
+export type { ImConfig, ImConfigInput } from './config/config.js'

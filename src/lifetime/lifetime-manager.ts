@@ -1,0 +1,194 @@
+/**
+ * This node's connections of one hub, indexed by id, user and group, and delivery to them
+ * (the role of ASP.NET Core's DefaultHubLifetimeManager). A message is serialized once per hub
+ * protocol in use, and the same frame goes to every recipient.
+ */
+import type { HubProtocol } from '../protocol/hub-protocol.js'
+import { MessageType } from '../protocol/messages.js'
+import type { InvocationMessage } from '../protocol/messages.js'
+import type { Delivery, DeliveryTarget, GroupChange } from './delivery.js'
+
+/** What the lifetime manager needs of a connection. */
+export interface DeliverableConnection {
+  readonly connectionId: string
+  readonly userId: string | undefined
+  readonly protocol: HubProtocol
+  /** Queues an already-serialized frame of this connection's protocol. */
+  sendFrame(frame: string | Uint8Array): void
+}
+
+export interface LifetimeManagerOptions {
+  /** Largest number of groups one connection may join. */
+  readonly maxGroupsPerConnection?: number
+}
+
+export class LifetimeManager implements Delivery {
+  private readonly connections = new Map<string, DeliverableConnection>()
+  private readonly byUser = new Map<string, Set<DeliverableConnection>>()
+  private readonly byGroup = new Map<string, Set<DeliverableConnection>>()
+  private readonly groupsOf = new Map<string, Set<string>>()
+  private readonly maxGroups: number
+
+  constructor(options: LifetimeManagerOptions = {}) {
+    this.maxGroups = options.maxGroupsPerConnection ?? 128
+  }
+
+  get size(): number {
+    return this.connections.size
+  }
+
+  add(connection: DeliverableConnection): void {
+    this.connections.set(connection.connectionId, connection)
+    if (connection.userId !== undefined) addTo(this.byUser, connection.userId, connection)
+  }
+
+  remove(connection: DeliverableConnection): void {
+    if (this.connections.get(connection.connectionId) !== connection) return
+    this.connections.delete(connection.connectionId)
+    if (connection.userId !== undefined) removeFrom(this.byUser, connection.userId, connection)
+    const groups = this.groupsOf.get(connection.connectionId)
+    if (groups) {
+      for (const group of groups) removeFrom(this.byGroup, group, connection)
+      this.groupsOf.delete(connection.connectionId)
+    }
+  }
+
+  get(connectionId: string): DeliverableConnection | undefined {
+    return this.connections.get(connectionId)
+  }
+
+  /** Groups the connection is in (a copy). */
+  groupsOfConnection(connectionId: string): string[] {
+    return [...(this.groupsOf.get(connectionId) ?? [])]
+  }
+
+  async send(target: DeliveryTarget, method: string, args: readonly unknown[]): Promise<void> {
+    this.deliver(target, method, args)
+  }
+
+  /** Delivers to this node's connections now; returns how many connections got the message. */
+  deliver(target: DeliveryTarget, method: string, args: readonly unknown[]): number {
+    const message: InvocationMessage = { type: MessageType.Invocation, target: method, arguments: args as unknown[] }
+    const frames = new FrameCache(message)
+    let count = 0
+    const push = (connection: DeliverableConnection): void => {
+      connection.sendFrame(frames.for(connection.protocol))
+      count++
+    }
+    switch (target.kind) {
+      case 'all': {
+        const except = toSet(target.except)
+        for (const connection of this.connections.values()) {
+          if (!except || !except.has(connection.connectionId)) push(connection)
+        }
+        break
+      }
+      case 'connections':
+        for (const id of unique(target.ids)) {
+          const connection = this.connections.get(id)
+          if (connection) push(connection)
+        }
+        break
+      case 'users':
+        for (const id of unique(target.ids)) {
+          const set = this.byUser.get(id)
+          if (set) for (const connection of set) push(connection)
+        }
+        break
+      case 'groups': {
+        const except = toSet(target.except)
+        // A connection in two of the named groups still gets the message once.
+        const seen = target.names.length > 1 ? new Set<DeliverableConnection>() : undefined
+        for (const name of target.names) {
+          const set = this.byGroup.get(name)
+          if (!set) continue
+          for (const connection of set) {
+            if (except?.has(connection.connectionId)) continue
+            if (seen) {
+              if (seen.has(connection)) continue
+              seen.add(connection)
+            }
+            push(connection)
+          }
+        }
+        break
+      }
+    }
+    return count
+  }
+
+  async changeGroup(change: GroupChange): Promise<void> {
+    this.applyGroupChange(change)
+  }
+
+  /** Applies a membership change to this node's connections; returns how many changed. */
+  applyGroupChange(change: GroupChange): number {
+    const connections =
+      'connectionId' in change
+        ? [this.connections.get(change.connectionId)].filter((c) => c !== undefined)
+        : [...(this.byUser.get(change.userId) ?? [])]
+    let changed = 0
+    for (const connection of connections) {
+      if (change.op === 'add' ? this.join(connection, change.group) : this.leave(connection, change.group)) changed++
+    }
+    return changed
+  }
+
+  private join(connection: DeliverableConnection, group: string): boolean {
+    let groups = this.groupsOf.get(connection.connectionId)
+    if (groups?.has(group)) return false
+    if (groups && groups.size >= this.maxGroups) return false
+    if (!groups) this.groupsOf.set(connection.connectionId, (groups = new Set()))
+    groups.add(group)
+    addTo(this.byGroup, group, connection)
+    return true
+  }
+
+  private leave(connection: DeliverableConnection, group: string): boolean {
+    const groups = this.groupsOf.get(connection.connectionId)
+    if (!groups?.delete(group)) return false
+    if (groups.size === 0) this.groupsOf.delete(connection.connectionId)
+    removeFrom(this.byGroup, group, connection)
+    return true
+  }
+}
+
+/** Serializes a message at most once per protocol, on first need. */
+class FrameCache {
+  private protocol: HubProtocol | undefined
+  private frame: string | Uint8Array | undefined
+  private others: Map<HubProtocol, string | Uint8Array> | undefined
+
+  constructor(private readonly message: InvocationMessage) {}
+
+  for(protocol: HubProtocol): string | Uint8Array {
+    if (protocol === this.protocol) return this.frame!
+    if (this.protocol === undefined) {
+      this.protocol = protocol
+      return (this.frame = protocol.writeMessage(this.message))
+    }
+    this.others ??= new Map()
+    let frame = this.others.get(protocol)
+    if (frame === undefined) this.others.set(protocol, (frame = protocol.writeMessage(this.message)))
+    return frame
+  }
+}
+
+function addTo<K, V>(index: Map<K, Set<V>>, key: K, value: V): void {
+  let set = index.get(key)
+  if (!set) index.set(key, (set = new Set()))
+  set.add(value)
+}
+
+function removeFrom<K, V>(index: Map<K, Set<V>>, key: K, value: V): void {
+  const set = index.get(key)
+  if (set && set.delete(value) && set.size === 0) index.delete(key)
+}
+
+function toSet(ids: readonly string[] | undefined): Set<string> | undefined {
+  return ids && ids.length > 0 ? new Set(ids) : undefined
+}
+
+function unique(ids: readonly string[]): Iterable<string> {
+  return ids.length > 1 ? new Set(ids) : ids
+}
