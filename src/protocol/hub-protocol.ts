@@ -20,7 +20,10 @@ export interface ParseResult {
 }
 
 export interface ParseOptions {
-  /** Largest allowed frame in bytes (payload, without the separator or length prefix). */
+  /**
+   * Largest allowed frame in bytes, separator or length prefix included: the .NET server gives the
+   * parser a window of this many bytes that must hold the whole frame (HubConnectionHandler.cs).
+   */
   readonly maxMessageSize?: number
 }
 
