@@ -14,3 +14,11 @@ export type { InvocationEnvelope, LifecycleEvent } from './hub/envelope.js'
 export type { SendMessage, GroupMembershipMessage } from './hub/service-message.js'
 export type { HubOptions, HubMethodOptions, SubscribeOptions, AuthorizeOptions } from './hub/metadata.js'
 export type { ImConfig, ImConfigInput } from './config/config.js'
+
+// Running a node in-process (what `im serve` does), for embedding and tests.
+export { startServer } from './server.js'
+export { loadHubs } from './server/load-hubs.js'
+export { resolveConfig, loadConfigFile, describeConfig } from './config/load-config.js'
+export { createConsoleLogger, silentLogger } from './logger.js'
+export type { ImServer, ImServerOptions } from './server.js'
+export type { Logger, LogLevel } from './logger.js'

@@ -123,9 +123,9 @@ export class HubConnection {
     }
     const protocol = this.options.protocols.get(parsed.protocol)
     if (!protocol) return this.failHandshake(HandshakeError.unsupportedProtocol(parsed.protocol))
-    if (parsed.version > protocol.version) return this.failHandshake(HandshakeError.unsupportedVersion(parsed.version, parsed.protocol))
+    if (parsed.version > protocol.version) return this.failHandshake(HandshakeError.unsupportedVersion(parsed.protocol, parsed.version))
     if (protocol.transferFormat === TransferFormat.Binary && !this.transport.supportsBinary) {
-      return this.failHandshake(HandshakeError.transferFormat(parsed.protocol))
+      return this.failHandshake(HandshakeError.unsupportedTransferFormat(parsed.protocol))
     }
     this.selectedProtocol = protocol
     this.binary = protocol.transferFormat === TransferFormat.Binary

@@ -118,7 +118,13 @@ export class HubDispatcher implements InvocationHandler {
     const complete = (result: { result: unknown } | { error: string }): void => {
       // A non-blocking call (no invocationId) never gets a Completion, even on error (HubProtocol.md).
       if (invocationId === undefined || connection.state !== 'connected') return
-      connection.send({ type: MessageType.Completion, invocationId, ...result })
+      try {
+        connection.send({ type: MessageType.Completion, invocationId, ...result })
+      } catch (error) {
+        // The result cannot be serialized (a BigInt, a cycle): the caller still gets an answer.
+        this.options.logger.warn('hub method result could not be serialized', { hub: this.options.descriptor.name, target, error })
+        connection.send({ type: MessageType.Completion, invocationId, error: InvocationErrors.threw(target, error, this.options.enableDetailedErrors) })
+      }
     }
     const method = this.options.descriptor.methods.get(target.toLowerCase())
     if (!method) {

@@ -1,0 +1,42 @@
+/**
+ * `im`: run IMService and work with its hubs.
+ *   im serve                       start a node from im.config.ts and the IM_* environment
+ *   im publish <subject> <json>    publish as a service would (NATS, or the node's HTTP endpoint)
+ */
+import { Command, InvalidArgumentError } from 'commander'
+import { serve } from './serve.js'
+import { publish } from './publish.js'
+
+const program = new Command()
+  .name('im')
+  .description('IMService: a SignalR-compatible real-time gateway for services that talk over NATS')
+  .showHelpAfterError()
+
+program
+  .command('serve')
+  .description('start an IMService node')
+  .option('-c, --config <file>', 'configuration file', 'im.config.ts')
+  .option('-p, --port <port>', 'port to listen on (overrides IM_PORT and the file)', parsePort)
+  .action(serve)
+
+program
+  .command('publish')
+  .description('publish a JSON payload to a subject, the way a service would')
+  .argument('<subject>', 'subject, e.g. im.default.send')
+  .argument('<json>', 'payload, e.g. \'{"method":"hello","args":["world"]}\'')
+  .option('-c, --config <file>', 'configuration file', 'im.config.ts')
+  .option('--url <url>', 'base URL of the node for the HTTP publish endpoint (default: the configured port on 127.0.0.1)')
+  .action(publish)
+
+function parsePort(value: string): number {
+  const port = Number(value)
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InvalidArgumentError('a port is an integer from 0 to 65535')
+  return port
+}
+
+try {
+  await program.parseAsync()
+} catch (error) {
+  process.stderr.write(`im: ${error instanceof Error ? error.message : String(error)}\n`)
+  process.exitCode = 1
+}

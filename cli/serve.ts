@@ -1,0 +1,37 @@
+/** `im serve`: start a node, print what it serves, stop cleanly on SIGINT / SIGTERM. */
+import { createConsoleLogger, describeConfig, loadHubs, startServer } from '../src/index.js'
+import type { LogLevel } from '../src/index.js'
+import { loadConfig } from './load.js'
+
+export async function serve(options: { config: string; port?: number }): Promise<void> {
+  const config = await loadConfig(options.config, { port: options.port })
+  const logger = createConsoleLogger({ level: (process.env.IM_LOG_LEVEL as LogLevel | undefined) ?? 'info' })
+  const hubs = await loadHubs(config.hubsDir)
+  if (hubs.length === 0) throw new Error(`no hub classes found in ${config.hubsDir}/ (export a class decorated with @Hub())`)
+  const server = await startServer({ config, hubs, logger })
+
+  const out = (line: string): void => void process.stdout.write(line + '\n')
+  out(`IMService listening on ${server.url}`)
+  for (const line of describeConfig(config)) out(`  ${line}`)
+  const bus = server.bus.status()
+  out(`  bus: ${bus.kind === 'embedded' ? 'embedded single-node bus (no NATS)' : `NATS ${bus.server ?? ''}`}, ${bus.state}`)
+  for (const hub of server.hubs) {
+    out(`  hub ${hub.name} at ${server.url}${hub.path}`)
+    for (const s of hub.subscriptions) out(`    subscribes ${s.subject}${s.queue ? ` (queue ${s.queue})` : ''}`)
+    for (const m of hub.methods.values()) out(`    client method ${m.name}${m.forwardSubject ? ` -> ${m.forwardSubject}` : ''}`)
+  }
+  server.bus.onStatusChange((status) => logger.info(`bus ${status.state}`, { server: status.server }))
+
+  const stop = (signal: string): void => {
+    logger.info(`${signal}: closing connections and the bus`)
+    server.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error('shutdown failed', { error })
+        process.exit(1)
+      },
+    )
+  }
+  process.once('SIGINT', () => stop('SIGINT'))
+  process.once('SIGTERM', () => stop('SIGTERM'))
+}

@@ -1,0 +1,16 @@
+/**
+ * IMService settings. Every value here can be overridden by an IM_* environment variable
+ * (docs/configuration.md), so one build runs in every environment.
+ */
+import { defineConfig } from './src/index.js'
+
+export default defineConfig({
+  port: 5000,
+  hubsDir: 'hubs',
+  generatedDir: 'generated',
+  hubs: {
+    pathPrefix: '/signalr-hubs',
+  },
+  // nats: { url: 'nats://127.0.0.1:4222' },        // set to insist on NATS (retried, never replaced)
+  // jwt: { secret: process.env.IM_JWT_SECRET },      // or publicKey / jwksUrl; see docs/configuration.md
+})

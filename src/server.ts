@@ -1,0 +1,185 @@
+/**
+ * The composition root: builds every concrete part of a node from its configuration and wires
+ * them together. Nothing else in src/ creates buses, sockets or hub runtimes.
+ */
+import { createServer } from 'node:http'
+import type { IncomingMessage, Server, ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import type { Duplex } from 'node:stream'
+import { createTokenVerifier } from './auth/jwt-verifier.js'
+import type { Bus } from './bus/bus.js'
+import { hubSubjects } from './bus/subjects.js'
+import type { ImConfig } from './config/config.js'
+import { ConnectionSweeper } from './connection/connection-sweeper.js'
+import { ImError, ImErrorCode } from './errors.js'
+import { HubDispatcher } from './hub/dispatcher.js'
+import { describeHub } from './hub/hub-descriptor.js'
+import type { HubDescriptor } from './hub/hub-descriptor.js'
+import { HubInstances } from './hub/hub-instances.js'
+import type { HubClass } from './hub/hub.js'
+import { startSubscriptions } from './hub/subscriptions.js'
+import { ClusterDelivery } from './lifetime/cluster-delivery.js'
+import { LifetimeManager } from './lifetime/lifetime-manager.js'
+import { silentLogger } from './logger.js'
+import type { Logger } from './logger.js'
+import { Metrics } from './metrics.js'
+import type { HubProtocol } from './protocol/hub-protocol.js'
+import { jsonHubProtocol } from './protocol/json-hub-protocol.js'
+import { AdminEndpoints } from './server/admin-endpoints.js'
+import { Cors } from './server/cors.js'
+import { sendText, refuseUpgrade } from './server/http-util.js'
+import { HubEndpoint } from './server/hub-endpoint.js'
+import { RequestAuthenticator } from './server/request-auth.js'
+import { selectBus } from './server/select-bus.js'
+
+export interface ImServerOptions {
+  readonly config: ImConfig
+  readonly hubs: readonly HubClass[]
+  readonly logger?: Logger
+  /** Use this bus instead of choosing one from the configuration (it is closed with the server). */
+  readonly bus?: Bus
+}
+
+export interface ImServer {
+  /** `http://host:port` of the listening server. */
+  readonly url: string
+  readonly port: number
+  readonly bus: Bus
+  readonly hubs: readonly HubDescriptor[]
+  readonly metrics: Metrics
+  close(): Promise<void>
+}
+
+/** Largest payload accepted from NATS for delivery (NATS's own default max_payload). */
+const MAX_BUS_PAYLOAD = 1024 * 1024
+
+export async function startServer(options: ImServerOptions): Promise<ImServer> {
+  const { config } = options
+  const logger = options.logger ?? silentLogger
+  const metrics = new Metrics()
+  const descriptors = options.hubs.map((hub) => describeHub(hub, { pathPrefix: config.hubs.pathPrefix }))
+  assertUnique(descriptors)
+
+  const bus = options.bus ?? (await selectBus(config.nats, config.nodeId, logger))
+  const protocols = new Map<string, HubProtocol>([[jsonHubProtocol.name, jsonHubProtocol]])
+  const auth = new RequestAuthenticator(createTokenVerifier(config.jwt))
+  const cors = new Cors(config.corsOrigins)
+  const sweeper = new ConnectionSweeper({
+    keepAliveIntervalMs: config.hubs.keepAliveIntervalMs,
+    clientTimeoutMs: config.hubs.clientTimeoutMs,
+    handshakeTimeoutMs: config.hubs.handshakeTimeoutMs,
+  })
+
+  const endpoints = descriptors.map((descriptor) => {
+    const lifetime = new LifetimeManager()
+    const cluster = new ClusterDelivery({ bus, local: lifetime, subject: hubSubjects(descriptor.name).deliver, logger })
+    cluster.start()
+    const instances = new HubInstances({ descriptor, bus, nodeId: config.nodeId, cluster, local: lifetime })
+    startSubscriptions({ descriptor, instances, bus, logger, metrics, maxPayloadSize: MAX_BUS_PAYLOAD })
+    const handler = new HubDispatcher({
+      descriptor,
+      instances,
+      lifetime,
+      bus,
+      nodeId: config.nodeId,
+      enableDetailedErrors: config.hubs.enableDetailedErrors,
+      maxParallelInvocations: 1,
+      logger,
+      metrics,
+    })
+    return new HubEndpoint({
+      descriptor,
+      handler,
+      protocols,
+      auth,
+      cors,
+      sweeper,
+      maxMessageSize: config.hubs.maximumReceiveMessageSize,
+      disconnectTimeoutMs: config.hubs.disconnectTimeoutMs,
+      logger,
+    })
+  })
+  const byPath = new Map(endpoints.map((endpoint) => [endpoint.path.toLowerCase(), endpoint]))
+  const admin = new AdminEndpoints({
+    bus,
+    metrics,
+    nodeId: config.nodeId,
+    apiKey: config.apiKey,
+    maxPublishBytes: MAX_BUS_PAYLOAD,
+    hubs: () => endpoints.map((e, i) => ({ name: descriptors[i]!.name, path: e.path, connections: e.connectionCount })),
+  })
+
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    const url = new URL(req.url ?? '/', 'http://localhost')
+    // Hub routes are matched ignoring case, as ASP.NET Core routing does.
+    const path = url.pathname.toLowerCase()
+    const negotiate = path.endsWith('/negotiate') ? byPath.get(path.slice(0, -'/negotiate'.length)) : undefined
+    const work = negotiate
+      ? negotiate.negotiate(req, res, url)
+      : admin.handle(req, res, url)
+        ? undefined
+        : byPath.has(path)
+          ? Promise.resolve(sendText(res, 400, 'This endpoint takes WebSocket connections; POST to /negotiate first.'))
+          : Promise.resolve(sendText(res, 404, 'Not found.'))
+    work?.catch((error: unknown) => {
+      logger.error('request failed', { path: url.pathname, error })
+      if (!res.headersSent) sendText(res, 500, 'Internal server error.')
+    })
+  }
+  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    socket.on('error', () => socket.destroy())
+    const url = new URL(req.url ?? '/', 'http://localhost')
+    const endpoint = byPath.get(url.pathname.toLowerCase())
+    if (!endpoint) return refuseUpgrade(socket, 404, 'No hub at this path.')
+    endpoint.upgrade(req, socket, head, url).catch((error: unknown) => {
+      logger.error('upgrade failed', { path: url.pathname, error })
+      refuseUpgrade(socket, 500)
+    })
+  }
+
+  const http = createServer(onRequest)
+  http.on('upgrade', onUpgrade)
+  http.on('clientError', (_error, socket) => refuseUpgrade(socket, 400))
+  await listen(http, config.port, config.host)
+  sweeper.start()
+  const port = (http.address() as AddressInfo).port
+  const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host
+
+  let closing: Promise<void> | undefined
+  return {
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    port,
+    bus,
+    hubs: descriptors,
+    metrics,
+    close: () =>
+      (closing ??= (async () => {
+        sweeper.stop()
+        for (const endpoint of endpoints) endpoint.close()
+        http.closeAllConnections()
+        await new Promise<void>((resolve) => http.close(() => resolve()))
+        await bus.close()
+      })()),
+  }
+}
+
+function listen(http: Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    http.once('error', reject)
+    http.listen(port, host, () => {
+      http.off('error', reject)
+      resolve()
+    })
+  })
+}
+
+function assertUnique(descriptors: readonly HubDescriptor[]): void {
+  const seen = new Map<string, string>()
+  for (const d of descriptors) {
+    for (const key of [`name ${d.name}`, `path ${d.path.toLowerCase()}`]) {
+      const other = seen.get(key)
+      if (other) throw new ImError(ImErrorCode.HubDefinitionInvalid, `${d.className} and ${other} share the hub ${key}`)
+      seen.set(key, d.className)
+    }
+  }
+}

@@ -1,0 +1,98 @@
+/**
+ * The node's own HTTP endpoints: `GET /healthz`, `GET /metrics`, and `POST /api/publish`, the
+ * HTTP publish API for callers that cannot speak NATS (what Azure SignalR and Centrifugo users
+ * know). Publishing is open to loopback callers; others must present the configured API key.
+ */
+import { timingSafeEqual } from 'node:crypto'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Bus } from '../bus/bus.js'
+import { validateTopic } from '../bus/subjects.js'
+import { isImError } from '../errors.js'
+import type { Metrics } from '../metrics.js'
+import { isLoopback, readBody, sendJson, sendText } from './http-util.js'
+
+export interface AdminEndpointsOptions {
+  readonly bus: Bus
+  readonly metrics: Metrics
+  readonly nodeId: string
+  readonly apiKey: string | undefined
+  readonly hubs: () => ReadonlyArray<{ readonly name: string; readonly path: string; readonly connections: number }>
+  /** Largest accepted publish body. */
+  readonly maxPublishBytes: number
+}
+
+export const ADMIN_PATHS = { health: '/healthz', metrics: '/metrics', publish: '/api/publish' } as const
+
+export class AdminEndpoints {
+  constructor(private readonly options: AdminEndpointsOptions) {}
+
+  /** Returns false when the path is not one of ours. */
+  handle(req: IncomingMessage, res: ServerResponse, url: URL): boolean {
+    switch (url.pathname) {
+      case ADMIN_PATHS.health:
+        this.health(res)
+        return true
+      case ADMIN_PATHS.metrics:
+        this.prometheus(res)
+        return true
+      case ADMIN_PATHS.publish:
+        void this.publish(req, res)
+        return true
+      default:
+        return false
+    }
+  }
+
+  private health(res: ServerResponse): void {
+    const hubs = this.options.hubs()
+    sendJson(res, 200, {
+      status: 'ok',
+      node: this.options.nodeId,
+      bus: this.options.bus.status(),
+      connections: hubs.reduce((sum, hub) => sum + hub.connections, 0),
+      hubs,
+    })
+  }
+
+  private prometheus(res: ServerResponse): void {
+    const lines: string[] = []
+    for (const hub of this.options.hubs()) lines.push(`im_connections{hub="${hub.name}"} ${hub.connections}`)
+    lines.push(`im_bus_connected ${this.options.bus.status().state === 'connected' ? 1 : 0}`)
+    for (const [name, value] of Object.entries(this.options.metrics.snapshot())) lines.push(`im_${name}_total ${value}`)
+    sendText(res, 200, lines.join('\n') + '\n', { 'Content-Type': 'text/plain; version=0.0.4' })
+  }
+
+  private async publish(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (req.method !== 'POST') return sendText(res, 405, 'Use POST.', { Allow: 'POST' })
+    if (!isLoopback(req) && !this.hasApiKey(req)) {
+      return sendText(res, 403, this.options.apiKey ? 'A valid X-Api-Key header is required.' : 'Publishing over HTTP is open to loopback callers only; set IM_API_KEY to open it to others.')
+    }
+    const body = await readBody(req, this.options.maxPublishBytes)
+    if (body === undefined) return sendText(res, 413, `The body is larger than ${this.options.maxPublishBytes} bytes.`)
+    let request: { subject?: unknown; payload?: unknown }
+    try {
+      request = JSON.parse(body.toString('utf8'))
+    } catch {
+      return sendText(res, 400, 'The body must be JSON: {"subject": "...", "payload": {...}}.')
+    }
+    const subject = request?.subject
+    const problem = typeof subject === 'string' ? validateTopic(subject) : '"subject" must be a string'
+    if (problem) return sendText(res, 400, `Invalid subject: ${problem}.`)
+    if (request.payload === undefined) return sendText(res, 400, '"payload" is missing.')
+    try {
+      await this.options.bus.publish(subject as string, Buffer.from(JSON.stringify(request.payload)))
+      sendJson(res, 202, { subject })
+    } catch (error) {
+      sendText(res, 503, isImError(error) ? error.message : 'publish failed')
+    }
+  }
+
+  private hasApiKey(req: IncomingMessage): boolean {
+    const expected = this.options.apiKey
+    const given = req.headers['x-api-key']
+    if (!expected || typeof given !== 'string') return false
+    const a = Buffer.from(given)
+    const b = Buffer.from(expected)
+    return a.length === b.length && timingSafeEqual(a, b)
+  }
+}
