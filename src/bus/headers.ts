@@ -1,0 +1,16 @@
+/**
+ * Header rules shared by both buses, so that the embedded bus refuses exactly what NATS refuses:
+ * a name is printable ASCII without ':' (as nats.js checks), a value has no CR or LF (a header
+ * line break would inject protocol lines, research/reliability.md §2.5).
+ */
+export function validateHeaders(headers: Readonly<Record<string, string>>): string | undefined {
+  for (const [name, value] of Object.entries(headers)) {
+    if (!/^[\u0021-\u0039\u003b-\u007e]+$/.test(name)) {
+      return `header name ${JSON.stringify(name)} must be printable ASCII without ':'`
+    }
+    if (typeof value !== 'string' || /[\r\n]/.test(value)) {
+      return `header ${name} must be a string without CR or LF`
+    }
+  }
+  return undefined
+}

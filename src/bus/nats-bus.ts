@@ -1,0 +1,294 @@
+/**
+ * The NATS bus. nats.js does the wire work and reconnects; this class adds what IMService promises
+ * on top (research/reliability.md §1.3, tests E2/E4/E5):
+ * - it never gives up: nats.js stops after 10 reconnect attempts by default and fails at once when
+ *   the first connect fails, so reconnects are unlimited and the first connect is our own loop;
+ * - nothing is buffered while NATS is down: nats.js would queue publishes without bound and send
+ *   them after a reconnect (ghost messages), so publish refuses unless we are connected;
+ * - a publish resolves once a flush covering it is acknowledged, one flush per event-loop turn.
+ */
+import { setTimeout as delay } from 'node:timers/promises'
+import { headers as natsHeaders } from '@nats-io/transport-node'
+import type { Msg, MsgHdrs, NatsConnection, Status, Subscription } from '@nats-io/transport-node'
+import type { Bus, BusHandler, BusMessage, BusState, BusStatus, BusSubscription, PublishOptions } from './bus.js'
+import { ImError, ImErrorCode } from '../errors.js'
+import { silentLogger } from '../logger.js'
+import type { Logger } from '../logger.js'
+import { FlushBatcher } from './flush-batcher.js'
+import { dialNats, hostPort, parseNatsServers, withTimeout } from './nats-connect.js'
+import type { DialOptions, NatsServerList } from './nats-connect.js'
+import { validateQueueGroup, validateSubject } from './subjects.js'
+
+/** Connection settings (`DialOptions`: name, connectTimeoutMs, reconnectWaitMs, token, user, pass) and: */
+export interface NatsBusOptions extends DialOptions {
+  /** One or more server URLs, comma separated; credentials in a URL are used and never shown. */
+  readonly servers: string
+  /** false: `createNatsBus` rejects if the first attempt fails. true: keep trying in the background. */
+  readonly retryForever: boolean
+  readonly logger?: Logger
+  /** Bound on the flush that confirms a publish (default 5000). */
+  readonly publishTimeoutMs?: number
+  /** Bound on draining at close (default 5000). */
+  readonly drainTimeoutMs?: number
+}
+
+interface Entry {
+  readonly subject: string
+  readonly queue: string | undefined
+  readonly handler: BusHandler
+  active: boolean
+  /** The subscription on the current connection, if any. */
+  sub: Subscription | undefined
+}
+
+const BACKOFF_START_MS = 250
+const BACKOFF_MAX_MS = 5000
+
+export class NatsBus implements Bus {
+  readonly #options: NatsBusOptions
+  readonly #servers: NatsServerList
+  readonly #logger: Logger
+  readonly #entries = new Set<Entry>()
+  readonly #listeners = new Set<(status: BusStatus) => void>()
+  readonly #flushes: FlushBatcher
+  #nc: NatsConnection | undefined
+  #state: BusState = 'connecting'
+  #closing = false
+  #closed: Promise<void> | undefined
+  #loop: Promise<void> | undefined
+  /** Aborted by close(): cuts a backoff pause short. */
+  readonly #stop = new AbortController()
+
+  private constructor(options: NatsBusOptions, servers: NatsServerList) {
+    this.#options = options
+    this.#servers = servers
+    this.#logger = options.logger ?? silentLogger
+    this.#flushes = new FlushBatcher({ timeoutMs: options.publishTimeoutMs ?? 5000 })
+  }
+
+  /** See `createNatsBus`. */
+  static async create(options: NatsBusOptions): Promise<NatsBus> {
+    const servers = parseNatsServers(options.servers)
+    if (!servers) throw new ImError(ImErrorCode.ConfigInvalid, 'no NATS server given')
+    const bus = new NatsBus(options, servers)
+    if (options.retryForever) {
+      bus.#loop = bus.#connectLoop()
+      return bus
+    }
+    try {
+      bus.#adopt(await dialNats(servers, options))
+    } catch (error) {
+      bus.#closing = true
+      bus.#state = 'closed'
+      throw new ImError(ImErrorCode.BusUnavailable, `NATS not reachable at ${servers.display}: ${reasonOf(error)}`, { cause: error })
+    }
+    return bus
+  }
+
+  publish(subject: string, data: Uint8Array, options: PublishOptions = {}): Promise<void> {
+    const nc = this.#nc
+    if (this.#closing || this.#state !== 'connected' || !nc) {
+      return Promise.reject(new ImError(ImErrorCode.BusUnavailable, 'NATS is not connected'))
+    }
+    const problem = validateSubject(subject, { wildcards: false })
+    if (problem !== undefined) {
+      return Promise.reject(new ImError(ImErrorCode.InvalidTopic, `cannot publish to ${JSON.stringify(subject)}: ${problem}`))
+    }
+    try {
+      let hdrs: MsgHdrs | undefined
+      if (options.headers && Object.keys(options.headers).length > 0) {
+        hdrs = natsHeaders()
+        for (const [name, value] of Object.entries(options.headers)) hdrs.set(name, value)
+      }
+      nc.publish(subject, data, hdrs ? { headers: hdrs } : undefined)
+    } catch (error) {
+      // Closed or draining under our feet: unavailable. Otherwise too large a payload or a header
+      // nats.js refuses; nothing was sent either way.
+      const code = nc.isClosed() || nc.isDraining() ? ImErrorCode.BusUnavailable : ImErrorCode.BusPublishFailed
+      return Promise.reject(new ImError(code, reasonOf(error), { cause: error }))
+    }
+    return this.#flushes.wait(() => nc.flush())
+  }
+
+  subscribe(subject: string, handler: BusHandler, options: { queue?: string } = {}): BusSubscription {
+    if (this.#closing) throw new ImError(ImErrorCode.BusUnavailable, 'the bus is closed')
+    const problem = validateSubject(subject, { wildcards: true }) ?? validateQueueGroup(options.queue)
+    if (problem !== undefined) {
+      throw new ImError(ImErrorCode.InvalidTopic, `cannot subscribe to ${JSON.stringify(subject)}: ${problem}`)
+    }
+    const entry: Entry = { subject, queue: options.queue, handler, active: true, sub: undefined }
+    this.#entries.add(entry)
+    // While reconnecting nats.js keeps the subscription and sends it when the connection is back.
+    if (this.#nc && !this.#nc.isClosed()) this.#attach(this.#nc, entry)
+    return {
+      subject,
+      unsubscribe: () => {
+        entry.active = false
+        this.#entries.delete(entry)
+        entry.sub?.unsubscribe()
+        entry.sub = undefined
+      },
+    }
+  }
+
+  status(): BusStatus {
+    const current = this.#state === 'connected' ? this.#nc?.getServer() : undefined
+    const server = current ? (this.#servers.urls.find((url) => hostPort(url) === current) ?? `nats://${current}`) : this.#servers.display
+    return { kind: 'nats', state: this.#state, server }
+  }
+
+  onStatusChange(listener: (status: BusStatus) => void): () => void {
+    this.#listeners.add(listener)
+    return () => this.#listeners.delete(listener)
+  }
+
+  close(): Promise<void> {
+    this.#closed ??= this.#close()
+    return this.#closed
+  }
+
+  async #close(): Promise<void> {
+    this.#closing = true
+    this.#stop.abort()
+    const nc = this.#nc
+    if (nc && !nc.isClosed()) {
+      if (this.#state === 'connected') {
+        // Drain delivers what has arrived and flushes what we published; bounded, as a stuck
+        // server must not stop a shutdown.
+        const drained = await withTimeout(nc.drain(), this.#options.drainTimeoutMs ?? 5000).catch((error: unknown) => {
+          this.#logger.warn('NATS drain did not complete; closing', { error })
+          return false
+        })
+        if (drained === false || !nc.isClosed()) await nc.close().catch(() => undefined)
+      } else {
+        await nc.close().catch(() => undefined)
+      }
+    }
+    await this.#loop
+    this.#flushes.failAll('the bus is closed')
+    for (const entry of this.#entries) entry.active = false
+    this.#entries.clear()
+    this.#setState('closed')
+  }
+
+  /** Tries until connected or closed, with capped, jittered backoff; never gives up. */
+  async #connectLoop(): Promise<void> {
+    for (let attempt = 0; !this.#closing; attempt++) {
+      try {
+        const nc = await dialNats(this.#servers, this.#options)
+        if (this.#closing) {
+          await nc.close().catch(() => undefined)
+          return
+        }
+        this.#adopt(nc)
+        return
+      } catch (error) {
+        const fields = { servers: this.#servers.display, attempt: attempt + 1, error: reasonOf(error) }
+        if (attempt % 10 === 0) this.#logger.warn('NATS not reachable; retrying', fields)
+        else this.#logger.debug('NATS not reachable; retrying', fields)
+      }
+      const base = Math.min(BACKOFF_MAX_MS, BACKOFF_START_MS * 2 ** Math.min(attempt, 10))
+      await delay(base * (0.8 + Math.random() * 0.4), undefined, { signal: this.#stop.signal }).catch(() => undefined)
+    }
+  }
+
+  #adopt(nc: NatsConnection): void {
+    this.#nc = nc
+    // Taken before any await so that no status event of this connection is missed.
+    const statuses = nc.status()
+    for (const entry of this.#entries) this.#attach(nc, entry)
+    this.#logger.info('NATS connected', { server: nc.getServer() })
+    this.#setState('connected')
+    void (async () => {
+      for await (const status of statuses) {
+        if (this.#nc === nc && !this.#closing) this.#onStatus(status)
+      }
+    })()
+    void nc.closed().then((error) => this.#onClosed(nc, error))
+  }
+
+  #onStatus(status: Status): void {
+    switch (status.type) {
+      case 'disconnect':
+        this.#logger.warn('NATS disconnected; reconnecting', { server: status.server })
+        this.#flushes.failAll('NATS connection lost before the publish was confirmed')
+        this.#setState('reconnecting')
+        return
+      case 'reconnect':
+        this.#logger.info('NATS reconnected', { server: status.server })
+        this.#setState('connected')
+        return
+      case 'error':
+      case 'ldm':
+      case 'staleConnection':
+      case 'slowConsumer':
+        this.#logger.warn(`NATS ${status.type}`, { detail: 'error' in status ? reasonOf(status.error) : undefined })
+        return
+      default:
+        return
+    }
+  }
+
+  /** nats.js closed the connection on its own (e.g. repeated auth errors): start over. */
+  #onClosed(nc: NatsConnection, error: Error | void): void {
+    if (this.#nc !== nc) return
+    this.#nc = undefined
+    this.#flushes.failAll('NATS connection closed before the publish was confirmed')
+    if (this.#closing) return
+    this.#logger.warn('NATS connection closed unexpectedly; connecting again', { error: error ? reasonOf(error) : undefined })
+    this.#setState('reconnecting')
+    this.#loop = this.#connectLoop()
+  }
+
+  #attach(nc: NatsConnection, entry: Entry): void {
+    entry.sub = nc.subscribe(entry.subject, {
+      ...(entry.queue !== undefined ? { queue: entry.queue } : {}),
+      callback: (error: Error | null, msg: Msg) => {
+        if (error) {
+          this.#logger.warn('NATS subscription error', { subject: entry.subject, error })
+          return
+        }
+        if (!entry.active) return
+        const message: BusMessage = { subject: msg.subject, data: msg.data, headers: toMap(msg.headers) }
+        try {
+          entry.handler(message)
+        } catch (handlerError) {
+          this.#logger.error('bus handler threw; the subscription goes on', { subject: msg.subject, error: handlerError })
+        }
+      },
+    })
+  }
+
+  #setState(state: BusState): void {
+    if (this.#state === state || this.#state === 'closed') return
+    this.#state = state
+    const status = this.status()
+    for (const listener of [...this.#listeners]) {
+      try {
+        listener(status)
+      } catch (error) {
+        this.#logger.error('bus status listener threw', { error })
+      }
+    }
+  }
+}
+
+/**
+ * Connects to NATS. `retryForever: false` makes one bounded attempt and rejects with
+ * IM_BUS_UNAVAILABLE on failure; `retryForever: true` resolves at once in state `connecting`.
+ */
+export function createNatsBus(options: NatsBusOptions): Promise<NatsBus> {
+  return NatsBus.create(options)
+}
+
+function toMap(hdrs: MsgHdrs | undefined): ReadonlyMap<string, string> | undefined {
+  if (!hdrs) return undefined
+  const map = new Map<string, string>()
+  // A repeated header keeps its values joined, as HTTP does; our own publishers never repeat one.
+  for (const [name, values] of hdrs) map.set(name, values.join(', '))
+  return map
+}
+
+function reasonOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}

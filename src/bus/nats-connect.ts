@@ -1,0 +1,104 @@
+/**
+ * Opening one NATS connection: the server list as configured (`IM_NATS_URL`, comma separated) and
+ * one bounded connection attempt. nats.js ignores credentials written into a URL, so they are
+ * lifted out into options; what remains is credential-free text we may show in logs and `/healthz`.
+ */
+import { connect } from '@nats-io/transport-node'
+import type { NatsConnection } from '@nats-io/transport-node'
+
+export interface NatsServerList {
+  /** Server URLs without credentials, as handed to nats.js. */
+  readonly urls: readonly string[]
+  /** `urls` joined with ',': safe to log and show. */
+  readonly display: string
+  readonly user?: string
+  readonly pass?: string
+  readonly token?: string
+}
+
+const ENTRY = /^(?:([A-Za-z][A-Za-z0-9+.-]*):\/\/)?(?:([^@/]*)@)?(.+)$/
+
+/** Returns undefined when no server is named (an empty or blank list). */
+export function parseNatsServers(servers: string): NatsServerList | undefined {
+  const urls: string[] = []
+  let user: string | undefined
+  let pass: string | undefined
+  let token: string | undefined
+  for (const raw of servers.split(',')) {
+    const entry = raw.trim()
+    if (entry.length === 0) continue
+    const match = ENTRY.exec(entry)
+    if (!match) continue
+    const [, scheme, userinfo, hostport] = match
+    urls.push(`${scheme ?? 'nats'}://${hostport}`)
+    // The first credentials win: one client authenticates one way against the whole cluster.
+    if (userinfo && user === undefined && token === undefined) {
+      const colon = userinfo.indexOf(':')
+      if (colon === -1) token = safeDecode(userinfo)
+      else {
+        user = safeDecode(userinfo.slice(0, colon))
+        pass = safeDecode(userinfo.slice(colon + 1))
+      }
+    }
+  }
+  if (urls.length === 0) return undefined
+  return { urls, display: urls.join(','), user, pass, token }
+}
+
+/** The `host:port` of a URL in the list, as nats.js reports the server it is connected to. */
+export function hostPort(url: string): string {
+  return url.replace(/^[A-Za-z][A-Za-z0-9+.-]*:\/\//, '').replace(/\/.*$/, '')
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text)
+  } catch {
+    return text
+  }
+}
+
+export interface DialOptions {
+  readonly name?: string
+  /** Bound of one attempt per server (default 2000). */
+  readonly connectTimeoutMs?: number
+  /** Pause between nats.js reconnect attempts (default 2000). */
+  readonly reconnectWaitMs?: number
+  readonly token?: string
+  readonly user?: string
+  readonly pass?: string
+}
+
+/**
+ * One attempt over every listed server. Once connected, nats.js reconnects without limit
+ * (its default gives up after 10 attempts). A failed first dial still fails the attempt at once,
+ * as nats.js drops a server that never connected (waitOnFirstConnect false): the caller decides
+ * whether to try again.
+ */
+export function dialNats(servers: NatsServerList, options: DialOptions): Promise<NatsConnection> {
+  const timeoutMs = options.connectTimeoutMs ?? 2000
+  const attempt = connect({
+    servers: [...servers.urls],
+    name: options.name,
+    timeout: timeoutMs,
+    maxReconnectAttempts: -1,
+    waitOnFirstConnect: false,
+    reconnectTimeWait: options.reconnectWaitMs ?? 2000,
+    token: options.token ?? servers.token,
+    user: options.user ?? servers.user,
+    pass: options.pass ?? servers.pass,
+  })
+  // nats.js bounds each handshake; this bounds the whole attempt (name resolution, several servers).
+  return withTimeout(attempt, timeoutMs * servers.urls.length + 500).catch((error: unknown) => {
+    attempt.then((late) => late.close()).catch(() => undefined)
+    throw error
+  })
+}
+
+export function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms)
+  })
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
+}

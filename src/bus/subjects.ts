@@ -1,0 +1,118 @@
+/**
+ * Pure rules for topics and NATS subjects. No I/O, no imports: the hub layer, the CLI and both bus
+ * implementations share them, so a topic that passes here is safe to put in a subject.
+ *
+ * Subject syntax: tokens split on '.', `*` matches one token, `>` one or more trailing tokens
+ * (https://docs.nats.io/nats-concepts/subjects). Client-supplied parts are held to the recommended
+ * character set [A-Za-z0-9_-] (research/reliability.md §2.5): that excludes wildcards, whitespace,
+ * CR/LF (protocol injection) and the reserved `$` prefixes by construction.
+ */
+
+/** The longest topic a client may use (DESIGN.md, "The DefaultHub wire contract"). */
+export const MAX_TOPIC_LENGTH = 128
+
+/** One or more [A-Za-z0-9_-] tokens joined by '.'. Length is checked separately. */
+export const TOPIC_PATTERN = /^[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*$/
+
+const TOKEN_PATTERN = /^[A-Za-z0-9_-]+$/
+
+/** True when `topic` may be used as the `<topic>` part of `im.<hub>.receive.<topic>`. */
+export function isValidTopic(topic: string): boolean {
+  return validateTopic(topic) === undefined
+}
+
+/** Why `topic` is not acceptable, or undefined when it is. The reason is safe to show a client. */
+export function validateTopic(topic: unknown): string | undefined {
+  if (typeof topic !== 'string') return 'topic must be a string'
+  if (topic.length === 0) return 'topic must not be empty'
+  if (topic.length > MAX_TOPIC_LENGTH) {
+    return `topic must be at most ${MAX_TOPIC_LENGTH} characters (got ${topic.length})`
+  }
+  if (TOPIC_PATTERN.test(topic)) return undefined
+  const tokens = topic.split('.')
+  const emptyAt = tokens.findIndex((token) => token.length === 0)
+  if (emptyAt !== -1) return `topic must not contain empty tokens (token ${emptyAt + 1} is empty)`
+  if (topic.includes('*') || topic.includes('>')) return "topic must not contain the wildcards '*' or '>'"
+  if (topic.includes('$')) return "topic must not contain '$' (reserved subjects)"
+  return "topic tokens may contain only letters, digits, '_' and '-'"
+}
+
+/**
+ * Why `subject` is not a usable NATS subject, or undefined. Laxer than a topic (any printable
+ * character but '.', and `$` is allowed for system subjects such as `$JS.API`), but never
+ * whitespace, control characters or empty tokens. `wildcards` allows `*` and a final `>` as whole
+ * tokens: true for subscriptions, false for publishing.
+ */
+export function validateSubject(subject: string, options: { wildcards: boolean }): string | undefined {
+  if (subject.length === 0) return 'subject must not be empty'
+  if (/[\u0000-\u0020\u007f]/.test(subject)) return 'subject must not contain whitespace or control characters'
+  const tokens = subject.split('.')
+  for (let i = 0; i < tokens.length; i++) {
+    const token = tokens[i] as string
+    if (token.length === 0) return `subject must not contain empty tokens (token ${i + 1} is empty)`
+    const wildcard = token === '*' || token === '>'
+    if (wildcard && !options.wildcards) return 'subject must not contain wildcards when publishing'
+    if (token === '>' && i !== tokens.length - 1) return "'>' must be the last token of a subject"
+    if (!wildcard && (token.includes('*') || token.includes('>'))) {
+      return "'*' and '>' must be whole tokens"
+    }
+  }
+  return undefined
+}
+
+/** Why `queue` is not a usable queue group name, or undefined (no queue group is fine). */
+export function validateQueueGroup(queue: string | undefined): string | undefined {
+  if (queue === undefined) return undefined
+  if (/^[^\u0000-\u0020\u007f*>]+$/.test(queue)) return undefined
+  return 'queue group must be non-empty, without whitespace, control characters or wildcards'
+}
+
+/**
+ * True when the concrete `subject` matches `pattern` with NATS wildcard rules: `*` matches exactly
+ * one token, a final `>` matches one or more tokens.
+ */
+export function subjectMatches(pattern: string, subject: string): boolean {
+  if (pattern === subject) return true
+  const want = pattern.split('.')
+  const have = subject.split('.')
+  for (let i = 0; i < want.length; i++) {
+    const token = want[i]
+    if (token === '>') return i === want.length - 1 && have.length > i
+    if (i >= have.length) return false
+    if (token !== '*' && token !== have[i]) return false
+  }
+  return want.length === have.length
+}
+
+export interface HubSubjects {
+  /** `im.<hub>.receive.<topic>`: what clients publish, for services. The topic must be valid. */
+  receive(topic: string): string
+  /** `im.<hub>.connected`: a connection opened. */
+  readonly connected: string
+  /** `im.<hub>.disconnected`: a connection closed. */
+  readonly disconnected: string
+  /** `im.<hub>.deliver`: internal node-to-node fan-out. */
+  readonly deliver: string
+}
+
+/**
+ * The standard subjects of one hub. Throws a plain Error (a definition bug, caught at start-up)
+ * when `hubName` is not a single token; `receive` throws when the topic is invalid, so callers
+ * validate client topics with `validateTopic` first and turn the reason into a client error.
+ */
+export function hubSubjects(hubName: string): HubSubjects {
+  if (!TOKEN_PATTERN.test(hubName)) {
+    throw new Error(`hub name must be one token of letters, digits, '_' or '-' (got ${JSON.stringify(hubName)})`)
+  }
+  const prefix = `im.${hubName}`
+  return {
+    receive(topic: string): string {
+      const reason = validateTopic(topic)
+      if (reason !== undefined) throw new Error(`${reason} (hub ${hubName})`)
+      return `${prefix}.receive.${topic}`
+    },
+    connected: `${prefix}.connected`,
+    disconnected: `${prefix}.disconnected`,
+    deliver: `${prefix}.deliver`,
+  }
+}
