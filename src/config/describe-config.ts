@@ -1,0 +1,43 @@
+import type { ImConfig } from './config.js'
+import { hideUrlPassword } from './config-values.js'
+
+/** Human lines describing `config` for start-up output. Secrets appear as "set", never as values. */
+export function describeConfig(config: ImConfig): string[] {
+  const { nats, jwt, hubs } = config
+  const natsAuth = [nats.token !== undefined ? 'token set' : '', nats.user !== undefined ? `user ${JSON.stringify(nats.user)}, password set` : '']
+    .filter(Boolean)
+    .join(', ')
+  return [
+    `node id: ${config.nodeId}`,
+    `listening on: ${config.host}:${config.port}`,
+    `nats: ${hideUrlPassword(nats.url)} (${nats.explicit ? 'explicit' : 'default'})${natsAuth ? `, ${natsAuth}` : ''}`,
+    `auth: ${jwt === undefined ? 'none, every connection is anonymous' : describeJwt(jwt)}`,
+    `cors origins: ${config.corsOrigins.length === 0 ? 'any' : config.corsOrigins.join(', ')}`,
+    `api key: ${config.apiKey !== undefined ? 'set' : 'not set'}`,
+    `hubs: ${config.hubsDir} at ${hubs.pathPrefix || '/'}, generated code in ${config.generatedDir}`,
+    `limits: message ${hubs.maximumReceiveMessageSize} B, keep-alive ${hubs.keepAliveIntervalMs} ms, client timeout ${hubs.clientTimeoutMs} ms, ` +
+      `handshake ${hubs.handshakeTimeoutMs} ms, disconnect ${hubs.disconnectTimeoutMs} ms, detailed errors ${hubs.enableDetailedErrors ? 'on' : 'off'}`,
+  ]
+}
+
+function describeJwt(jwt: NonNullable<ImConfig['jwt']>): string {
+  const key = jwt.secret !== undefined ? 'HS256 secret set' : jwt.publicKey !== undefined ? 'public key set' : `JWKS ${urlWithoutSecrets(jwt.jwksUrl ?? '')}`
+  const parts = [
+    `JWT (${key})`,
+    jwt.issuer !== undefined ? `issuer ${JSON.stringify(jwt.issuer)}` : 'any issuer',
+    jwt.audience !== undefined ? `audience ${JSON.stringify(jwt.audience)}` : 'any audience',
+    `user id claim ${JSON.stringify(jwt.userIdClaim)}`,
+    `clock tolerance ${jwt.clockToleranceSeconds} s`,
+  ]
+  return parts.join(', ')
+}
+
+// Only origin and path: user info and query strings may carry credentials.
+function urlWithoutSecrets(url: string): string {
+  try {
+    const parsed = new URL(url)
+    return `${parsed.origin}${parsed.pathname}`
+  } catch {
+    return '(invalid URL)'
+  }
+}

@@ -1,0 +1,150 @@
+/**
+ * Turns what im.config.ts says into a complete ImConfig: defaults first, then the IM_* environment
+ * overrides, so that one build runs in every environment (DESIGN.md, Configuration). Everything is
+ * validated here, once, at start-up.
+ */
+import { randomBytes } from 'node:crypto'
+import { stat } from 'node:fs/promises'
+import { hostname } from 'node:os'
+import { resolve } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { ImError, ImErrorCode } from '../errors.js'
+import type { HubOptionsConfig, ImConfig, ImConfigInput, NatsConfig } from './config.js'
+import { hideUrlPassword, invalid, readBoolean, readInteger, readList, readString, settingSource, show, type Env, type SettingSource } from './config-values.js'
+import { resolveJwtConfig } from './resolve-jwt-config.js'
+
+export { describeConfig } from './describe-config.js'
+
+export const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222'
+// setTimeout stores its delay in a signed 32-bit integer; larger values fire at once.
+const MAX_TIMER_MS = 2_147_483_647
+const NODE_ID = /^[A-Za-z0-9_-]{1,64}$/
+const PATH_PREFIX = /^(?:\/[A-Za-z0-9._~-]+)*$/
+
+/** Applies defaults and environment overrides to `input` and validates the result. */
+export function resolveConfig(input: ImConfigInput, env: Env = process.env): ImConfig {
+  const at = (fileValue: unknown, key: string, envVar: string): SettingSource | undefined => settingSource(env, fileValue, { key, envVar })
+  const nodeIdSource = at(input.nodeId, 'nodeId', 'IM_NODE_ID')
+  const nodeId = readString(nodeIdSource) ?? defaultNodeId()
+  if (!NODE_ID.test(nodeId)) throw invalid(`${nodeIdSource?.label ?? 'IM_NODE_ID'} must match [A-Za-z0-9_-]+ (at most 64 characters), got ${show(nodeId)}`)
+  const apiKey = readString(at(input.apiKey, 'apiKey', 'IM_API_KEY'), { secret: true })
+  const jwt = resolveJwtConfig(input.jwt, env)
+  return {
+    port: readInteger(at(input.port, 'port', 'IM_PORT'), 0, 65_535) ?? 5000,
+    host: readString(at(input.host, 'host', 'IM_HOST')) ?? '0.0.0.0',
+    nodeId,
+    hubsDir: readString(at(input.hubsDir, 'hubsDir', 'IM_HUBS_DIR')) ?? 'hubs',
+    generatedDir: readString(at(input.generatedDir, 'generatedDir', 'IM_GENERATED_DIR')) ?? 'generated',
+    nats: resolveNats(input.nats, env),
+    ...(jwt !== undefined ? { jwt } : {}),
+    corsOrigins: Object.freeze(resolveCorsOrigins(at(input.corsOrigins, 'corsOrigins', 'IM_CORS_ORIGINS'))),
+    ...(apiKey !== undefined ? { apiKey } : {}),
+    hubs: resolveHubs(input.hubs, env),
+  }
+}
+
+function resolveNats(input: ImConfigInput['nats'], env: Env): NatsConfig {
+  const at = (fileValue: unknown, key: string, envVar: string): SettingSource | undefined => settingSource(env, fileValue, { key: `nats.${key}`, envVar })
+  const urlSource = at(input?.url, 'url', 'IM_NATS_URL')
+  const url = readString(urlSource)
+  if (url !== undefined && url.split(',').some((entry) => entry.trim() === '' || /\s/.test(entry.trim()))) {
+    throw invalid(`${urlSource?.label} must be one or more comma separated server URLs, got ${show(hideUrlPassword(url))}`)
+  }
+  const token = readString(at(input?.token, 'token', 'IM_NATS_TOKEN'), { secret: true })
+  const user = readString(at(input?.user, 'user', 'IM_NATS_USER'))
+  const pass = readString(at(input?.pass, 'pass', 'IM_NATS_PASS'), { secret: true })
+  if ((user === undefined) !== (pass === undefined)) throw invalid('IM_NATS_USER and IM_NATS_PASS (nats.user, nats.pass) must be set together')
+  return {
+    url: url ?? DEFAULT_NATS_URL,
+    // Explicit means someone asked for this NATS: it is retried forever instead of being replaced.
+    explicit: url !== undefined || input?.explicit === true,
+    ...(token !== undefined ? { token } : {}),
+    ...(user !== undefined ? { user } : {}),
+    ...(pass !== undefined ? { pass } : {}),
+  }
+}
+
+function resolveCorsOrigins(source: SettingSource | undefined): string[] {
+  const origins = readList(source) ?? []
+  // "*" is the same as no list: any origin.
+  if (origins.includes('*')) return []
+  return origins.map((origin) => {
+    let url: URL | undefined
+    try {
+      url = new URL(origin)
+    } catch {
+      url = undefined
+    }
+    if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:') || `${url.origin}/` !== url.href) {
+      throw invalid(`${source?.label} entries must be origins like https://app.example.com, got ${show(origin)}`)
+    }
+    // Browsers send Origin in lower case without a trailing slash; store it the same way.
+    return url.origin
+  })
+}
+
+function resolveHubs(input: ImConfigInput['hubs'], env: Env): HubOptionsConfig {
+  const at = (fileValue: unknown, key: string, envVar: string): SettingSource | undefined => settingSource(env, fileValue, { key: `hubs.${key}`, envVar })
+  const prefixSource = at(input?.pathPrefix, 'pathPrefix', 'IM_HUB_PATH_PREFIX')
+  // An empty prefix from the file is allowed (hubs at the root); the environment cannot say "empty".
+  const rawPrefix = prefixSource?.value === '' ? '' : (readString(prefixSource) ?? '/signalr-hubs')
+  const pathPrefix = rawPrefix.replace(/\/+$/, '')
+  if (!PATH_PREFIX.test(pathPrefix)) throw invalid(`${prefixSource?.label} must be empty or a path like /signalr-hubs, got ${show(rawPrefix)}`)
+  const keepAliveSource = at(input?.keepAliveIntervalMs, 'keepAliveIntervalMs', 'IM_KEEP_ALIVE_MS')
+  const clientTimeoutSource = at(input?.clientTimeoutMs, 'clientTimeoutMs', 'IM_CLIENT_TIMEOUT_MS')
+  const keepAliveIntervalMs = readInteger(keepAliveSource, 1, MAX_TIMER_MS) ?? 15_000
+  const clientTimeoutMs = readInteger(clientTimeoutSource, 1, MAX_TIMER_MS) ?? 30_000
+  // A client that pings only every keep-alive interval must not be timed out between two pings.
+  if (clientTimeoutMs <= keepAliveIntervalMs) {
+    throw invalid(
+      `${clientTimeoutSource?.label ?? 'IM_CLIENT_TIMEOUT_MS'} (${clientTimeoutMs}) must be greater than ` +
+        `${keepAliveSource?.label ?? 'IM_KEEP_ALIVE_MS'} (${keepAliveIntervalMs})`,
+    )
+  }
+  return {
+    pathPrefix,
+    maximumReceiveMessageSize: readInteger(at(input?.maximumReceiveMessageSize, 'maximumReceiveMessageSize', 'IM_MAX_MESSAGE_SIZE'), 1, 64 * 1024 * 1024) ?? 32_768,
+    keepAliveIntervalMs,
+    clientTimeoutMs,
+    handshakeTimeoutMs: readInteger(at(input?.handshakeTimeoutMs, 'handshakeTimeoutMs', 'IM_HANDSHAKE_TIMEOUT_MS'), 1, MAX_TIMER_MS) ?? 15_000,
+    disconnectTimeoutMs: readInteger(at(input?.disconnectTimeoutMs, 'disconnectTimeoutMs', 'IM_DISCONNECT_TIMEOUT_MS'), 1, MAX_TIMER_MS) ?? 15_000,
+    enableDetailedErrors: readBoolean(at(input?.enableDetailedErrors, 'enableDetailedErrors', 'IM_DETAILED_ERRORS')) ?? false,
+  }
+}
+
+/** A readable id unique per process: the host's first name label, cleaned, plus 4 random hex digits. */
+export function defaultNodeId(host: string = hostname()): string {
+  const label = (host.split('.')[0] ?? '').replace(/[^A-Za-z0-9_-]/g, '').slice(0, 16) || 'node'
+  return `${label}-${randomBytes(2).toString('hex')}`
+}
+
+export interface LoadConfigFileOptions {
+  /** True when the path is the default one, not given by the user: a missing file then means "no settings". */
+  readonly optional?: boolean
+}
+
+/** Imports a config module (im.config.ts runs under tsx) and returns its default export. */
+export async function loadConfigFile(path: string, options: LoadConfigFileOptions = {}): Promise<ImConfigInput> {
+  const absolute = resolve(path)
+  try {
+    await stat(absolute)
+  } catch (cause) {
+    if (options.optional && (cause as NodeJS.ErrnoException).code === 'ENOENT') return {}
+    throw new ImError(ImErrorCode.ConfigInvalid, `config file ${absolute} cannot be read`, { cause })
+  }
+  let loaded: { default?: unknown }
+  try {
+    loaded = (await import(pathToFileURL(absolute).href)) as { default?: unknown }
+  } catch (cause) {
+    const reason = cause instanceof Error ? cause.message : String(cause)
+    throw new ImError(ImErrorCode.ConfigInvalid, `config file ${absolute} failed to load: ${reason}`, { cause })
+  }
+  const config = loaded.default
+  if (config === undefined) {
+    throw new ImError(ImErrorCode.ConfigInvalid, `config file ${absolute} has no default export; write \`export default defineConfig({ ... })\``)
+  }
+  if (typeof config !== 'object' || config === null || Array.isArray(config)) {
+    throw new ImError(ImErrorCode.ConfigInvalid, `config file ${absolute} must export an object by default, got ${show(config)}`)
+  }
+  return config as ImConfigInput
+}
