@@ -44,6 +44,7 @@ export interface ImServer {
   /** `http://host:port` of the listening server. */
   readonly url: string
   readonly port: number
+  readonly nodeId: string
   readonly bus: Bus
   readonly hubs: readonly HubDescriptor[]
   readonly metrics: Metrics
@@ -140,6 +141,7 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
   const http = createServer(onRequest)
   http.on('upgrade', onUpgrade)
   http.on('clientError', (_error, socket) => refuseUpgrade(socket, 400))
+  await bus.ready()
   await listen(http, config.port, config.host)
   sweeper.start()
   const port = (http.address() as AddressInfo).port
@@ -149,6 +151,7 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
   return {
     url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
     port,
+    nodeId: config.nodeId,
     bus,
     hubs: descriptors,
     metrics,

@@ -45,6 +45,12 @@ export interface Bus {
    * as soon as the bus first connects. `queue` makes it a queue-group subscription.
    */
   subscribe(subject: string, handler: BusHandler, options?: { queue?: string }): BusSubscription
+  /**
+   * Resolves once every subscription made so far is in effect at the server, so that a message
+   * published by anyone after this cannot be missed. While not connected it resolves at once
+   * (subscriptions are made on connect).
+   */
+  ready(): Promise<void>
   status(): BusStatus
   /** Called on every state change. Returns a function that removes the listener. */
   onStatusChange(listener: (status: BusStatus) => void): () => void

@@ -106,6 +106,9 @@ export class EmbeddedBus implements Bus {
   }
 
   /** Delivers what was already published (as a NATS drain would), then stops for good. */
+  /** Subscriptions take effect at once in-process. */
+  async ready(): Promise<void> {}
+
   async close(): Promise<void> {
     if (this.#closing) return
     this.#closing = true

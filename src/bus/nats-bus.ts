@@ -131,6 +131,11 @@ export class NatsBus implements Bus {
     }
   }
 
+  async ready(): Promise<void> {
+    const nc = this.#nc
+    if (this.#state === 'connected' && nc) await nc.flush().catch(() => undefined)
+  }
+
   status(): BusStatus {
     const current = this.#state === 'connected' ? this.#nc?.getServer() : undefined
     const server = current ? (this.#servers.urls.find((url) => hostPort(url) === current) ?? `nats://${current}`) : this.#servers.display

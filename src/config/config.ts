@@ -69,7 +69,13 @@ export interface ImConfig {
   readonly hubs: HubOptionsConfig
 }
 
-type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? T[K] extends readonly unknown[] ? T[K] : DeepPartial<T[K]> : T[K] }
+type DeepPartial<T> = {
+  [K in keyof T]?: NonNullable<T[K]> extends readonly unknown[]
+    ? T[K]
+    : NonNullable<T[K]> extends object
+      ? DeepPartial<NonNullable<T[K]>>
+      : T[K]
+}
 
 /** What `im.config.ts` may say: any subset of ImConfig. */
 export type ImConfigInput = DeepPartial<ImConfig>

@@ -1,0 +1,73 @@
+/**
+ * The official @microsoft/signalr client, as a frontend would use it, plus small helpers to wait
+ * for what it receives. Every wait is bounded.
+ */
+import * as signalR from '@microsoft/signalr'
+
+export interface ClientOptions {
+  readonly accessToken?: string
+  readonly skipNegotiation?: boolean
+  readonly reconnect?: boolean
+}
+
+export type TestClient = signalR.HubConnection & AsyncDisposable
+
+export async function connectClient(url: string, options: ClientOptions = {}): Promise<TestClient> {
+  const connection = buildClient(url, options)
+  await connection.start()
+  return connection
+}
+
+export function buildClient(url: string, options: ClientOptions = {}): TestClient {
+  let builder = new signalR.HubConnectionBuilder()
+    .withUrl(url, {
+      transport: signalR.HttpTransportType.WebSockets,
+      skipNegotiation: options.skipNegotiation ?? false,
+      ...(options.accessToken !== undefined ? { accessTokenFactory: () => options.accessToken! } : {}),
+    })
+    .configureLogging(signalR.LogLevel.None)
+  if (options.reconnect) builder = builder.withAutomaticReconnect([0, 100, 200, 500, 1000, 1000, 1000])
+  const connection = builder.build()
+  return Object.assign(connection, { [Symbol.asyncDispose]: () => connection.stop() })
+}
+
+/** Records the calls of one client method; `next()` waits for the next one. */
+export class Inbox {
+  readonly received: unknown[][] = []
+  private waiters: Array<{ resolve: (args: unknown[]) => void; index: number }> = []
+
+  constructor(connection: signalR.HubConnection, method: string) {
+    connection.on(method, (...args: unknown[]) => {
+      this.received.push(args)
+      this.waiters = this.waiters.filter((w) => {
+        if (w.index < this.received.length) {
+          w.resolve(this.received[w.index]!)
+          return false
+        }
+        return true
+      })
+    })
+  }
+
+  /** Waits for the n-th message (0-based), by default the one after those already read. */
+  next(timeoutMs = 5000): Promise<unknown[]> {
+    const index = this.read++
+    if (index < this.received.length) return Promise.resolve(this.received[index]!)
+    return withTimeout(new Promise((resolve) => this.waiters.push({ resolve, index })), timeoutMs, `message #${index + 1}`)
+  }
+
+  private read = 0
+}
+
+export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms)
+  })
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
+}
+
+/** Resolves with the error a connection closes with (undefined for a clean close). */
+export function closed(connection: signalR.HubConnection, timeoutMs = 5000): Promise<Error | undefined> {
+  return withTimeout(new Promise((resolve) => connection.onclose((error) => resolve(error))), timeoutMs, 'the connection to close')
+}

@@ -1,0 +1,66 @@
+/**
+ * A backend service as tests play it: a plain NATS connection that publishes JSON to IMService's
+ * subjects and listens to what IMService publishes.
+ */
+import { connect } from '@nats-io/transport-node'
+import type { NatsConnection, Subscription } from '@nats-io/transport-node'
+import { withTimeout } from './clients.js'
+
+export interface ServiceMessage {
+  readonly subject: string
+  readonly json: unknown
+}
+
+export class Listener {
+  readonly messages: ServiceMessage[] = []
+  private read = 0
+  private wake: (() => void) | undefined
+
+  constructor(private readonly sub: Subscription) {
+    void (async () => {
+      for await (const m of sub) {
+        this.messages.push({ subject: m.subject, json: JSON.parse(m.string()) })
+        this.wake?.()
+      }
+    })()
+  }
+
+  /** The next message not yet read, waiting at most `timeoutMs`. */
+  async next(timeoutMs = 5000): Promise<ServiceMessage> {
+    const index = this.read++
+    const arrived = async (): Promise<ServiceMessage> => {
+      while (this.messages.length <= index) await new Promise<void>((resolve) => (this.wake = resolve))
+      return this.messages[index]!
+    }
+    return withTimeout(arrived(), timeoutMs, `a message on ${this.sub.getSubject()}`)
+  }
+}
+
+export class TestService implements AsyncDisposable {
+  private constructor(readonly nc: NatsConnection) {}
+
+  static async connect(url: string): Promise<TestService> {
+    return new TestService(await connect({ servers: url, name: 'test-service' }))
+  }
+
+  /** Publishes `payload` as JSON and waits until the server has it. */
+  async publish(subject: string, payload: unknown): Promise<void> {
+    await this.publishRaw(subject, JSON.stringify(payload))
+  }
+
+  async publishRaw(subject: string, data: string | Uint8Array): Promise<void> {
+    this.nc.publish(subject, data)
+    await this.nc.flush()
+  }
+
+  /** Starts listening (and makes sure the server knows before resolving). */
+  async listen(subject: string): Promise<Listener> {
+    const listener = new Listener(this.nc.subscribe(subject))
+    await this.nc.flush()
+    return listener
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.nc.close()
+  }
+}
