@@ -93,10 +93,12 @@ export class HubEndpoint {
     if (token === null) {
       connectionId = newConnectionKey()
     } else {
-      const pending = this.pending.take(token)
+      const pending = this.pending.get(token)
       if (!pending) return refuseUpgrade(socket, 404, 'No Connection with that ID')
-      // The token is bound to whoever negotiated it: another user holding it opens nothing.
+      // The token is bound to whoever negotiated it: another user holding it opens nothing (and
+      // cannot use it up, either).
       if (pending.principal.userId !== principal.userId) return refuseUpgrade(socket, 403, 'The connection belongs to another user.')
+      this.pending.delete(token)
       connectionId = pending.connectionId
     }
     this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(new WebSocketTransport(ws), connectionId, principal))

@@ -39,12 +39,15 @@ export class PendingConnections {
     return pending
   }
 
-  /** Removes and returns the pending connection for `token`; each token opens one transport. */
-  take(token: string): PendingConnection | undefined {
+  /** The live pending connection for `token`, left in place. */
+  get(token: string): PendingConnection | undefined {
     const pending = this.byToken.get(token)
-    if (!pending) return undefined
+    return pending && Date.now() - pending.createdAt <= this.ttlMs ? pending : undefined
+  }
+
+  /** Removes the pending connection: each token opens one transport. */
+  delete(token: string): void {
     this.byToken.delete(token)
-    return Date.now() - pending.createdAt <= this.ttlMs ? pending : undefined
   }
 
   stop(): void {

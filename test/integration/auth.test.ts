@@ -1,0 +1,146 @@
+/**
+ * JWT authentication as a frontend meets it: tokens from accessTokenFactory (header on
+ * negotiate, header or query on the WebSocket), refusals as 401 before any connection exists, the
+ * connection token bound to its user, and @Authorize on hubs and methods.
+ */
+import * as signalR from '@microsoft/signalr'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import WebSocket from 'ws'
+import { createConsoleLogger } from '../../src/logger.js'
+import { DefaultHub } from '../../hubs/default-hub.js'
+import { EchoHub, PickyHub, SecureHub } from '../fixtures/hubs/test-hubs.js'
+import { buildClient, closed, connectClient, withTimeout } from '../support/clients.js'
+import { startTestServer } from '../support/im-server.js'
+import type { TestServer } from '../support/im-server.js'
+import { TEST_JWT_SECRET, tokenFor } from '../support/tokens.js'
+
+const UNAUTHORIZED = "Failed to complete negotiation with the server: Error: Unauthorized: Status code '401'"
+const logLines: string[] = []
+let server: TestServer
+
+beforeAll(async () => {
+  server = await startTestServer({
+    hubs: [DefaultHub, EchoHub, SecureHub, PickyHub],
+    config: { jwt: { secret: TEST_JWT_SECRET } },
+    logger: createConsoleLogger({ level: 'debug', write: (line) => logLines.push(line) }),
+  })
+})
+
+afterAll(async () => {
+  await server?.close()
+})
+
+async function upgradeStatus(url: string, headers: Record<string, string> = {}): Promise<number> {
+  return withTimeout(
+    new Promise<number>((resolve) => {
+      const ws = new WebSocket(url.replace('http', 'ws'), { headers })
+      ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0))
+      ws.on('open', () => {
+        resolve(101)
+        ws.close()
+      })
+      ws.on('error', () => {})
+    }),
+    5000,
+    'the upgrade answer',
+  )
+}
+
+describe('valid tokens', () => {
+  it('gives the connection the user id of the token (accessTokenFactory)', async () => {
+    const c = await connectClient(server.hubUrl('/hubs/echo'), { accessToken: await tokenFor('alice') })
+    expect(await c.invoke('whoAmI')).toEqual({ connectionId: c.connectionId, userId: 'alice', transport: 'WebSockets' })
+    await c.stop()
+  })
+
+  it('takes the token from the access_token query, as browsers send it on WebSockets', async () => {
+    const token = await tokenFor('bob')
+    const c = await connectClient(`${server.hubUrl('/hubs/echo')}?access_token=${token}`, { skipNegotiation: true })
+    expect(await c.invoke('whoAmI')).toMatchObject({ userId: 'bob' })
+    await c.stop()
+  })
+
+  it('falls back to the .NET name-identifier claim when sub is absent', async () => {
+    const { SignJWT } = await import('jose')
+    const token = await new SignJWT({ 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/nameidentifier': 'dotnet-user' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setExpirationTime('1h')
+      .sign(new TextEncoder().encode(TEST_JWT_SECRET))
+    const c = await connectClient(server.hubUrl('/hubs/echo'), { accessToken: token })
+    expect(await c.invoke('whoAmI')).toMatchObject({ userId: 'dotnet-user' })
+    await c.stop()
+  })
+})
+
+describe('bad tokens are refused with 401 before a connection exists', () => {
+  it.each([
+    ['signed with another secret', () => tokenFor('mallory', { secret: 'another-secret-that-is-long-enough!!' })],
+    ['expired', () => tokenFor('mallory', { expiresIn: Math.floor(Date.now() / 1000) - 3600 })],
+    ['not a JWT', async () => 'not-a-token'],
+    ['unsigned (alg none)', async () => `${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from(JSON.stringify({ sub: 'x', exp: 9999999999 })).toString('base64url')}.`],
+  ])('%s', async (_name, makeToken) => {
+    const token = await makeToken()
+    const c = buildClient(server.hubUrl(), { accessToken: token })
+    await expect(c.start()).rejects.toThrow(UNAUTHORIZED)
+    const negotiate = await fetch(`${server.hubUrl()}/negotiate?negotiateVersion=1`, { method: 'POST', headers: { Authorization: `Bearer ${token}` } })
+    expect(negotiate.status).toBe(401)
+    expect(negotiate.headers.get('www-authenticate')).toMatch(/^Bearer error="invalid_token", error_description=".+"$/)
+    expect(await upgradeStatus(`${server.hubUrl()}?access_token=${encodeURIComponent(token)}`)).toBe(401)
+    expect(server.hubs.length).toBeGreaterThan(0)
+  })
+
+  it('never writes a token into the log', async () => {
+    const token = await tokenFor('leaky', { secret: 'wrong-secret-but-long-enough-for-hs256' })
+    await expect(buildClient(server.hubUrl(), { accessToken: token }).start()).rejects.toThrow(UNAUTHORIZED)
+    await upgradeStatus(`${server.hubUrl()}?access_token=${token}`)
+    expect(logLines.some((line) => line.includes('refused a request'))).toBe(true)
+    const signature = token.split('.')[2]!
+    expect(logLines.filter((line) => line.includes(signature))).toEqual([])
+  })
+})
+
+describe('connection tokens', () => {
+  it("are bound to the user who negotiated: another user's token opens nothing (403)", async () => {
+    const aliceToken = await tokenFor('alice')
+    const negotiated = await (
+      await fetch(`${server.hubUrl()}/negotiate?negotiateVersion=1`, { method: 'POST', headers: { Authorization: `Bearer ${aliceToken}` } })
+    ).json()
+    const url = `${server.hubUrl()}?id=${negotiated.connectionToken}`
+    expect(await upgradeStatus(url, { Authorization: `Bearer ${await tokenFor('eve')}` })).toBe(403)
+    expect(await upgradeStatus(url)).toBe(403)
+    // The refusals did not use the token up: alice can still open her connection.
+    expect(await upgradeStatus(url, { Authorization: `Bearer ${aliceToken}` })).toBe(101)
+  })
+})
+
+describe('@Authorize', () => {
+  it('on a hub: anonymous negotiate gets 401; a user connects', async () => {
+    await expect(buildClient(server.hubUrl('/signalr-hubs/secure')).start()).rejects.toThrow(UNAUTHORIZED)
+    expect(await upgradeStatus(server.hubUrl('/signalr-hubs/secure'))).toBe(401)
+    const c = await connectClient(server.hubUrl('/signalr-hubs/secure'), { accessToken: await tokenFor('carol') })
+    await expect(c.invoke('me')).resolves.toBe('carol')
+    await c.stop()
+  })
+
+  it('on a method: refuses anonymous users and users without the role', async () => {
+    const anonymous = await connectClient(server.hubUrl('/hubs/echo'))
+    await expect(anonymous.invoke('adminOnly')).rejects.toThrow("Failed to invoke 'adminOnly' because user is unauthorized")
+    const user = await connectClient(server.hubUrl('/hubs/echo'), { accessToken: await tokenFor('dan', { claims: { role: 'user' } }) })
+    await expect(user.invoke('adminOnly')).rejects.toThrow("Failed to invoke 'adminOnly' because user is unauthorized")
+    const admin = await connectClient(server.hubUrl('/hubs/echo'), { accessToken: await tokenFor('ann', { claims: { roles: ['admin'] } }) })
+    await expect(admin.invoke('adminOnly')).resolves.toBe('secret')
+    await Promise.all([anonymous.stop(), user.stop(), admin.stop()])
+  })
+
+  it('onConnected throwing refuses the connection with its message, without reconnect', async () => {
+    const c = buildClient(server.hubUrl('/signalr-hubs/picky'))
+    const closing = closed(c)
+    // The Close can arrive before start() settles (start rejects) or just after (onclose fires).
+    const error = (await c.start().then(() => undefined, (e: Error) => e)) ?? (await closing)
+    expect(error?.message).toBe('Server returned an error on close: Connection closed with an error. HubException: sign in first')
+    expect(c.state).toBe(signalR.HubConnectionState.Disconnected)
+    const ok = await connectClient(server.hubUrl('/signalr-hubs/picky'), { accessToken: await tokenFor('fay') })
+    await expect(ok.invoke('ping')).resolves.toBe('pong')
+    await ok.stop()
+  })
+})
