@@ -1,6 +1,6 @@
 /** `im serve`: start a node, print what it serves, stop cleanly on SIGINT / SIGTERM. */
 import { createConsoleLogger, describeConfig, loadHubs, startServer } from '../src/index.js'
-import type { LogLevel } from '../src/index.js'
+import type { ImServer, LogLevel } from '../src/index.js'
 import { loadConfig } from './load.js'
 
 export async function serve(options: { config: string; port?: number }): Promise<void> {
@@ -9,12 +9,14 @@ export async function serve(options: { config: string; port?: number }): Promise
   const hubs = await loadHubs(config.hubsDir)
   if (hubs.length === 0) throw new Error(`no hub classes found in ${config.hubsDir}/ (export a class decorated with @Hub())`)
   const server = await startServer({ config, hubs, logger })
+  await firstConnect(server.bus, 3000)
 
   const out = (line: string): void => void process.stdout.write(line + '\n')
   out(`IMService listening on ${server.url}`)
   for (const line of describeConfig(config)) out(`  ${line}`)
   const bus = server.bus.status()
-  out(`  bus: ${bus.kind === 'embedded' ? 'embedded single-node bus (no NATS)' : `NATS ${bus.server ?? ''}`}, ${bus.state}`)
+  const retrying = bus.state === 'connected' ? '' : ' (retrying until NATS answers; clients are served meanwhile)'
+  out(`  bus: ${bus.kind === 'embedded' ? 'embedded single-node bus (no NATS)' : `NATS ${bus.server ?? ''}`}, ${bus.state}${retrying}`)
   for (const hub of server.hubs) {
     out(`  hub ${hub.name} at ${server.url}${hub.path}`)
     for (const s of hub.subscriptions) out(`    subscribes ${s.subject}${s.queue ? ` (queue ${s.queue})` : ''}`)
@@ -34,4 +36,19 @@ export async function serve(options: { config: string; port?: number }): Promise
   }
   process.once('SIGINT', () => stop('SIGINT'))
   process.once('SIGTERM', () => stop('SIGTERM'))
+}
+
+/** Gives a configured NATS a moment to answer so the banner tells the state that matters. */
+async function firstConnect(bus: ImServer['bus'], ms: number): Promise<void> {
+  if (bus.status().state !== 'connecting') return
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(done, ms)
+    const off = bus.onStatusChange((status) => status.state === 'connected' && done())
+    function done(): void {
+      clearTimeout(timer)
+      off()
+      resolve()
+    }
+  })
+  await bus.ready()
 }
