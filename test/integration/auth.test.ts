@@ -104,7 +104,7 @@ describe('connection tokens', () => {
     const aliceToken = await tokenFor('alice')
     const negotiated = await (
       await fetch(`${server.hubUrl()}/negotiate?negotiateVersion=1`, { method: 'POST', headers: { Authorization: `Bearer ${aliceToken}` } })
-    ).json()
+    ).json() as { connectionToken: string }
     const url = `${server.hubUrl()}?id=${negotiated.connectionToken}`
     expect(await upgradeStatus(url, { Authorization: `Bearer ${await tokenFor('eve')}` })).toBe(403)
     expect(await upgradeStatus(url)).toBe(403)

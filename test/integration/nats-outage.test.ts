@@ -17,7 +17,7 @@ afterEach(async () => {
 })
 
 async function busState(url: string): Promise<string> {
-  const health = await (await fetch(`${url}/healthz`)).json()
+  const health = (await (await fetch(`${url}/healthz`)).json()) as { bus: { state: string } }
   return health.bus.state
 }
 

@@ -12,6 +12,17 @@ import { startTestServer } from '../support/im-server.js'
 import type { TestServer } from '../support/im-server.js'
 
 const RS = '\u001e'
+
+interface NegotiateBody {
+  negotiateVersion: number
+  connectionId: string
+  connectionToken?: string
+  error?: string
+}
+
+async function negotiate(query: string): Promise<NegotiateBody> {
+  return (await (await fetch(`${server.hubUrl()}/negotiate${query}`, { method: 'POST' })).json()) as NegotiateBody
+}
 let server: TestServer
 let bystander: signalR.HubConnection
 
@@ -63,7 +74,7 @@ async function bystanderStillWorks(): Promise<void> {
 describe('negotiate', () => {
   it('answers version 1 with a secret token distinct from the connection id', async () => {
     const response = await fetch(`${server.hubUrl()}/negotiate?negotiateVersion=1`, { method: 'POST' })
-    const body = await response.json()
+    const body = (await response.json()) as NegotiateBody
     expect(response.status).toBe(200)
     expect(body).toMatchObject({ negotiateVersion: 1, availableTransports: [{ transport: 'WebSockets', transferFormats: ['Text', 'Binary'] }] })
     expect(body.connectionToken).toMatch(/^[A-Za-z0-9_-]{22}$/)
@@ -71,7 +82,7 @@ describe('negotiate', () => {
   })
 
   it('answers an old client (no negotiateVersion) with version 0 and no token', async () => {
-    const body = await (await fetch(`${server.hubUrl()}/negotiate`, { method: 'POST' })).json()
+    const body = await negotiate('')
     expect(body.negotiateVersion).toBe(0)
     expect(body).not.toHaveProperty('connectionToken')
     const socket = await rawSocket('/signalr-hubs/default', `?id=${body.connectionId}`)
@@ -81,7 +92,7 @@ describe('negotiate', () => {
   })
 
   it('reports a non-integer version the way the client shows it', async () => {
-    const body = await (await fetch(`${server.hubUrl()}/negotiate?negotiateVersion=abc`, { method: 'POST' })).json()
+    const body = await negotiate('?negotiateVersion=abc')
     expect(body).toEqual({ error: 'The client requested a non-integer protocol version.' })
   })
 
@@ -99,7 +110,7 @@ describe('negotiate', () => {
   })
 
   it('opens a token once: a second socket with the same token gets 404', async () => {
-    const body = await (await fetch(`${server.hubUrl()}/negotiate?negotiateVersion=1`, { method: 'POST' })).json()
+    const body = await negotiate('?negotiateVersion=1')
     const first = await rawSocket('/signalr-hubs/default', `?id=${body.connectionToken}`)
     const status = await new Promise<number>((resolve) => {
       const ws = new WebSocket(`${server.hubUrl().replace('http', 'ws')}?id=${body.connectionToken}`)

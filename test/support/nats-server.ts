@@ -64,7 +64,7 @@ export function findNatsServer(): string {
       // not here; try the next place
     }
   }
-  throw new Error(`nats-server not found on PATH or in /usr/sbin, /usr/local/bin (set NATS_SERVER_BIN)`)
+  throw new Error(`nats-server not found on PATH or in /usr/sbin, /usr/local/bin: install it (Debian: apt-get install nats-server) or set NATS_SERVER_BIN`)
 }
 
 export async function startNatsServer(options: NatsServerOptions = {}): Promise<NatsServer> {
