@@ -5,7 +5,7 @@ import { loadConfig } from './load.js'
 
 export async function serve(options: { config: string; port?: number }): Promise<void> {
   const config = await loadConfig(options.config, { port: options.port })
-  const logger = createConsoleLogger({ level: (process.env.IM_LOG_LEVEL as LogLevel | undefined) ?? 'info' })
+  const logger = createConsoleLogger({ level: logLevel(process.env.IM_LOG_LEVEL) })
   const hubs = await loadHubs(config.hubsDir)
   if (hubs.length === 0) throw new Error(`no hub classes found in ${config.hubsDir}/ (export a class decorated with @Hub())`)
   const server = await startServer({ config, hubs, logger })
@@ -51,4 +51,12 @@ async function firstConnect(bus: ImServer['bus'], ms: number): Promise<void> {
     }
   })
   await bus.ready()
+}
+
+const LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error', 'silent']
+
+function logLevel(value: string | undefined): LogLevel {
+  if (value === undefined || value === '') return 'info'
+  if ((LEVELS as readonly string[]).includes(value)) return value as LogLevel
+  throw new Error(`IM_LOG_LEVEL must be one of ${LEVELS.join(', ')}, got "${value}"`)
 }

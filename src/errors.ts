@@ -15,10 +15,6 @@ export const ImErrorCode = {
   InvalidTopic: 'IM_INVALID_TOPIC',
   /** The access token is missing, malformed, expired or not signed by a trusted key. */
   Unauthorized: 'IM_UNAUTHORIZED',
-  /** The caller is authenticated but not allowed to do this. */
-  Forbidden: 'IM_FORBIDDEN',
-  /** A wire message could not be parsed. */
-  ProtocolError: 'IM_PROTOCOL_ERROR',
   /** A payload received from a service over the bus is not usable. */
   InvalidPayload: 'IM_INVALID_PAYLOAD',
   /** A hub method threw an error meant for the client (SignalR's HubException). */
