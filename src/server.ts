@@ -97,6 +97,7 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
       sweeper,
       maxMessageSize: config.hubs.maximumReceiveMessageSize,
       disconnectTimeoutMs: config.hubs.disconnectTimeoutMs,
+      longPollTimeoutMs: config.hubs.longPollTimeoutMs,
       logger,
     })
   })
@@ -119,9 +120,7 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
       ? negotiate.negotiate(req, res, url)
       : admin.handle(req, res, url)
         ? undefined
-        : byPath.has(path)
-          ? Promise.resolve(sendText(res, 400, 'This endpoint takes WebSocket connections; POST to /negotiate first.'))
-          : Promise.resolve(sendText(res, 404, 'Not found.'))
+        : byPath.get(path)?.request(req, res, url) ?? Promise.resolve(sendText(res, 404, 'Not found.'))
     work?.catch((error: unknown) => {
       logger.error('request failed', { path: url.pathname, error })
       if (!res.headersSent) sendText(res, 500, 'Internal server error.')

@@ -44,6 +44,8 @@ export interface HubOptionsConfig {
   readonly handshakeTimeoutMs: number
   /** A negotiated connection not opened within this time is discarded, in ms (default 15 000). */
   readonly disconnectTimeoutMs: number
+  /** How long a long-polling request waits for data before an empty answer, in ms (default 90 000). */
+  readonly longPollTimeoutMs: number
   /** Add exception details to Completion errors (ASP.NET Core's EnableDetailedErrors); default false. */
   readonly enableDetailedErrors: boolean
 }

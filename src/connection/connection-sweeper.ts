@@ -51,7 +51,9 @@ export class ConnectionSweeper {
         if (now - connection.createdAt >= handshakeTimeoutMs) connection.failHandshake(HandshakeError.canceled)
         continue
       }
-      if (connection.state !== 'connected') continue
+      // Long polling has an inherent keep-alive, the poll itself, and its client sends no pings
+      // (TransportProtocols.md): the transport ends an abandoned connection itself.
+      if (connection.state !== 'connected' || connection.transport.name === 'LongPolling') continue
       if (now - connection.lastReceivedAt >= clientTimeoutMs) {
         connection.close({
           error: `${CLOSE_ERROR_PREFIX} OperationCanceledException: Client hasn't sent a message/ping within the configured ClientTimeoutInterval.`,
@@ -59,8 +61,7 @@ export class ConnectionSweeper {
         })
         continue
       }
-      // Long polling has an inherent keep-alive: the poll itself (TransportProtocols.md).
-      if (connection.transport.name !== 'LongPolling' && now - connection.lastPingAt >= keepAliveIntervalMs) {
+      if (now - connection.lastPingAt >= keepAliveIntervalMs) {
         connection.sendPing()
       }
     }

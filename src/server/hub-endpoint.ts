@@ -1,7 +1,8 @@
 /**
- * The HTTP surface of one hub: `POST <path>/negotiate` and the WebSocket upgrade on `<path>`
- * (TransportProtocols.md). It authenticates the request, binds the connection token to the user
- * who negotiated it, and hands the open transport to a new HubConnection.
+ * The HTTP surface of one hub (TransportProtocols.md): `POST <path>/negotiate`, the WebSocket
+ * upgrade on `<path>`, and for Server-Sent Events and long polling `GET` / `POST` / `DELETE` on
+ * `<path>?id=<token>`. Every request is authenticated; a connection token only works for the user
+ * who negotiated it. Status codes and texts are those of ASP.NET Core's HttpConnectionDispatcher.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
@@ -16,10 +17,15 @@ import type { Logger } from '../logger.js'
 import type { HubProtocol } from '../protocol/hub-protocol.js'
 import { parseNegotiateVersion, writeNegotiateError, writeNegotiateResponse } from '../protocol/negotiate.js'
 import type { AvailableTransport } from '../protocol/negotiate.js'
+import { LongPollingTransport } from '../transports/long-polling-transport.js'
+import { ServerSentEventsTransport } from '../transports/server-sent-events-transport.js'
+import type { ServerTransport } from '../transports/transport.js'
+import { TransportName } from '../transports/transport.js'
 import { WebSocketTransport } from '../transports/websocket-transport.js'
+import { ConnectionRegistry } from './connection-registry.js'
+import type { ConnectionEntry } from './connection-registry.js'
 import type { Cors } from './cors.js'
-import { lowerCaseQuery, refuseUpgrade, sendJson, sendText } from './http-util.js'
-import { newConnectionKey, PendingConnections } from './pending-connections.js'
+import { lowerCaseQuery, readBody, refuseUpgrade, sendJson, sendText } from './http-util.js'
 import type { RequestAuthenticator } from './request-auth.js'
 
 export interface HubEndpointOptions {
@@ -31,28 +37,31 @@ export interface HubEndpointOptions {
   readonly sweeper: ConnectionSweeper
   readonly maxMessageSize: number
   readonly disconnectTimeoutMs: number
+  readonly longPollTimeoutMs: number
   readonly logger: Logger
 }
 
-const TRANSPORTS: AvailableTransport[] = [{ transport: 'WebSockets', transferFormats: ['Text', 'Binary'] }]
+const TRANSPORTS: AvailableTransport[] = [
+  { transport: 'WebSockets', transferFormats: ['Text', 'Binary'] },
+  { transport: 'ServerSentEvents', transferFormats: ['Text'] },
+  { transport: 'LongPolling', transferFormats: ['Text', 'Binary'] },
+]
+
+type HttpTransport = LongPollingTransport | ServerSentEventsTransport
 
 export class HubEndpoint {
   readonly path: string
-  private readonly pending: PendingConnections
+  private readonly registry: ConnectionRegistry
   private readonly wss: WebSocketServer
   private readonly open = new Set<HubConnection>()
+  /** Largest POST body: the client joins queued sends, so several messages may travel at once. */
+  private readonly maxBody: number
 
   constructor(private readonly options: HubEndpointOptions) {
     this.path = options.descriptor.path
-    this.pending = new PendingConnections(options.disconnectTimeoutMs)
-    this.wss = new WebSocketServer({
-      noServer: true,
-      clientTracking: false,
-      perMessageDeflate: false,
-      // One WebSocket message may batch several hub messages (the JS client joins queued sends),
-      // so the frame limit is a multiple of the hub message limit, which the parser enforces.
-      maxPayload: Math.max(64 * 1024, options.maxMessageSize * 4),
-    })
+    this.registry = new ConnectionRegistry(options.disconnectTimeoutMs)
+    this.maxBody = Math.max(64 * 1024, options.maxMessageSize * 4)
+    this.wss = new WebSocketServer({ noServer: true, clientTracking: false, perMessageDeflate: false, maxPayload: this.maxBody })
   }
 
   get connectionCount(): number {
@@ -69,14 +78,14 @@ export class HubEndpoint {
     if ('error' in version) return sendJson(res, 200, writeNegotiateError(version.error))
     const principal = await this.authenticate(req, query, res)
     if (!principal) return
-    const pending = this.pending.create(principal, version.version)
+    const entry = this.registry.create(principal, version.version)
     sendJson(
       res,
       200,
       writeNegotiateResponse({
         negotiateVersion: version.version,
-        connectionId: pending.connectionId,
-        connectionToken: version.version > 0 ? pending.connectionToken : undefined,
+        connectionId: entry.connectionId,
+        connectionToken: version.version > 0 ? entry.token : undefined,
         availableTransports: TRANSPORTS,
       }),
     )
@@ -89,32 +98,76 @@ export class HubEndpoint {
     const principal = await this.authenticate(req, query, socket)
     if (!principal) return
     const token = query.get('id')
-    let connectionId: string
+    let entry: ConnectionEntry
     if (token === null) {
-      connectionId = newConnectionKey()
+      entry = this.registry.anonymousEntry(principal)
     } else {
-      const pending = this.pending.get(token)
-      if (!pending) return refuseUpgrade(socket, 404, 'No Connection with that ID')
-      // The token is bound to whoever negotiated it: another user holding it opens nothing (and
-      // cannot use it up, either).
-      if (pending.principal.userId !== principal.userId) return refuseUpgrade(socket, 403, 'The connection belongs to another user.')
-      this.pending.delete(token)
-      connectionId = pending.connectionId
+      const found = this.find(token, principal)
+      if (typeof found === 'number') return refuseUpgrade(socket, found, found === 404 ? 'No Connection with that ID' : '')
+      // One transport per connection: a second socket on a live connection is a conflict.
+      if (found.transport) return refuseUpgrade(socket, found.transport.name === TransportName.WebSockets ? 409 : 400, 'Cannot change transports mid-connection')
+      entry = found
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(new WebSocketTransport(ws), connectionId, principal))
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.attach(entry, new WebSocketTransport(ws)))
+  }
+
+  /** `GET`, `POST` and `DELETE` on `<path>?id=<token>`: Server-Sent Events and long polling. */
+  async request(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    if (this.options.cors.handle(req, res) === 'done') return
+    if (req.method !== 'GET' && req.method !== 'POST' && req.method !== 'DELETE') return sendText(res, 405, '', { Allow: 'GET, POST, DELETE' })
+    const query = lowerCaseQuery(url)
+    const token = query.get('id')
+    if (!token) return sendText(res, 400, 'Connection ID required')
+    const principal = await this.authenticate(req, query, res)
+    if (!principal) return
+    const entry = this.find(token, principal)
+    if (typeof entry === 'number') return sendText(res, entry, entry === 404 ? 'No Connection with that ID' : '')
+    if (req.method === 'GET') return this.receiveGet(req, res, entry)
+    if (req.method === 'POST') return this.receivePost(req, res, entry)
+    if (entry.transport instanceof LongPollingTransport) {
+      entry.transport.close()
+      return sendText(res, 202, '')
+    }
+    sendText(res, 400, 'Cannot terminate this connection using the DELETE endpoint.')
   }
 
   /** Ends every connection (allowing clients to reconnect elsewhere) and stops taking new ones. */
   close(): void {
     for (const connection of this.open) connection.close({ allowReconnect: true })
-    this.pending.stop()
+    this.registry.stop()
     this.wss.close()
   }
 
-  private accept(transport: WebSocketTransport, connectionId: string, principal: Principal): void {
+  private receiveGet(req: IncomingMessage, res: ServerResponse, entry: ConnectionEntry): void {
+    const wantsEvents = (req.headers.accept ?? '').includes('text/event-stream')
+    const name = wantsEvents ? TransportName.ServerSentEvents : TransportName.LongPolling
+    const current = entry.transport
+    if (current && current.name !== name) return sendText(res, 400, 'Cannot change transports mid-connection')
+    if (current instanceof LongPollingTransport) return current.poll(req, res)
+    if (current) return sendText(res, 409, 'A Server-Sent Events stream is already open for this connection.')
+    if (wantsEvents) return this.attach(entry, new ServerSentEventsTransport(req, res))
+    const transport = new LongPollingTransport({ pollTimeoutMs: this.options.longPollTimeoutMs, disconnectTimeoutMs: this.options.disconnectTimeoutMs })
+    this.attach(entry, transport)
+    transport.poll(req, res)
+  }
+
+  private async receivePost(req: IncomingMessage, res: ServerResponse, entry: ConnectionEntry): Promise<void> {
+    const transport = entry.transport
+    if (transport?.name === TransportName.WebSockets) return sendText(res, 405, 'POST requests are not allowed for WebSocket connections.')
+    if (!transport) return sendText(res, 404, 'No Connection with that ID')
+    const body = await readBody(req, this.maxBody)
+    if (body === undefined) return sendText(res, 413, `The request body is larger than ${this.maxBody} bytes.`)
+    // Binary protocols post application/octet-stream; text ones (and every handshake) text/plain.
+    const binary = (req.headers['content-type'] ?? '').startsWith('application/octet-stream')
+    ;(transport as HttpTransport).receive(binary ? body : body.toString('utf8'))
+    sendText(res, 200, '')
+  }
+
+  private attach(entry: ConnectionEntry, transport: ServerTransport): void {
+    entry.transport = transport
     const connection = new HubConnection({
-      connectionId,
-      principal,
+      connectionId: entry.connectionId,
+      principal: entry.principal,
       transport,
       protocols: this.options.protocols,
       handler: this.options.handler,
@@ -123,10 +176,20 @@ export class HubEndpoint {
       onEnded: (ended) => {
         this.open.delete(ended)
         this.options.sweeper.remove(ended)
+        this.registry.delete(entry)
       },
     })
+    entry.connection = connection
     this.open.add(connection)
     this.options.sweeper.add(connection)
+  }
+
+  /** The connection for `token`, or the status to refuse with: 404 unknown, 403 another user's. */
+  private find(token: string, principal: Principal): ConnectionEntry | 403 | 404 {
+    const entry = this.registry.get(token)
+    if (!entry) return 404
+    // Bound to whoever negotiated it: another user holding the token opens and reads nothing.
+    return entry.principal.userId === principal.userId ? entry : 403
   }
 
   /** Resolves the principal, or answers 401 and resolves undefined. */

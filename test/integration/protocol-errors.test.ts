@@ -76,7 +76,14 @@ describe('negotiate', () => {
     const response = await fetch(`${server.hubUrl()}/negotiate?negotiateVersion=1`, { method: 'POST' })
     const body = (await response.json()) as NegotiateBody
     expect(response.status).toBe(200)
-    expect(body).toMatchObject({ negotiateVersion: 1, availableTransports: [{ transport: 'WebSockets', transferFormats: ['Text', 'Binary'] }] })
+    expect(body).toMatchObject({
+      negotiateVersion: 1,
+      availableTransports: [
+        { transport: 'WebSockets', transferFormats: ['Text', 'Binary'] },
+        { transport: 'ServerSentEvents', transferFormats: ['Text'] },
+        { transport: 'LongPolling', transferFormats: ['Text', 'Binary'] },
+      ],
+    })
     expect(body.connectionToken).toMatch(/^[A-Za-z0-9_-]{22}$/)
     expect(body.connectionId).not.toBe(body.connectionToken)
   })
@@ -109,7 +116,7 @@ describe('negotiate', () => {
     expect(status).toBe(404)
   })
 
-  it('opens a token once: a second socket with the same token gets 404', async () => {
+  it('opens a token once: a second socket on a live connection gets 409', async () => {
     const body = await negotiate('?negotiateVersion=1')
     const first = await rawSocket('/signalr-hubs/default', `?id=${body.connectionToken}`)
     const status = await new Promise<number>((resolve) => {
@@ -117,7 +124,7 @@ describe('negotiate', () => {
       ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0))
       ws.on('error', () => {})
     })
-    expect(status).toBe(404)
+    expect(status).toBe(409)
     first.ws.close()
   })
 

@@ -8,6 +8,12 @@ export interface ClientOptions {
   readonly accessToken?: string
   readonly skipNegotiation?: boolean
   readonly reconnect?: boolean
+  /** Transports the client may use; WebSockets only by default. */
+  readonly transport?: signalR.HttpTransportType
+  readonly protocol?: signalR.IHubProtocol
+  /** Replacements for the client's WebSocket / EventSource constructors (to break them on purpose). */
+  readonly WebSocket?: unknown
+  readonly EventSource?: unknown
 }
 
 export type TestClient = signalR.HubConnection & AsyncDisposable
@@ -21,11 +27,14 @@ export async function connectClient(url: string, options: ClientOptions = {}): P
 export function buildClient(url: string, options: ClientOptions = {}): TestClient {
   let builder = new signalR.HubConnectionBuilder()
     .withUrl(url, {
-      transport: signalR.HttpTransportType.WebSockets,
+      transport: options.transport ?? signalR.HttpTransportType.WebSockets,
       skipNegotiation: options.skipNegotiation ?? false,
       ...(options.accessToken !== undefined ? { accessTokenFactory: () => options.accessToken! } : {}),
+      ...(options.WebSocket !== undefined ? { WebSocket: options.WebSocket } : {}),
+      ...(options.EventSource !== undefined ? { EventSource: options.EventSource } : {}),
     })
     .configureLogging(signalR.LogLevel.None)
+  if (options.protocol) builder = builder.withHubProtocol(options.protocol)
   if (options.reconnect) builder = builder.withAutomaticReconnect([0, 100, 200, 500, 1000, 1000, 1000])
   const connection = builder.build()
   return Object.assign(connection, { [Symbol.asyncDispose]: () => connection.stop() })

@@ -1,0 +1,88 @@
+/**
+ * Connections of one hub by connection token, from negotiate until they end. The token is the
+ * only key that opens a connection or reaches it over HTTP (long polling and SSE send every
+ * request with it): 16 random bytes, never logged, never sent to services (negotiate v1,
+ * TransportProtocols.md). A negotiated token whose transport never comes is forgotten after the
+ * disconnect timeout, as ASP.NET Core disposes negotiated connections that are never used.
+ */
+import { randomBytes } from 'node:crypto'
+import type { Principal } from '../auth/principal.js'
+import type { HubConnection } from '../connection/hub-connection.js'
+import type { ServerTransport } from '../transports/transport.js'
+
+export interface ConnectionEntry {
+  readonly connectionId: string
+  readonly token: string
+  readonly principal: Principal
+  readonly createdAt: number
+  /** Set once a transport has been opened for the token. */
+  transport?: ServerTransport
+  connection?: HubConnection
+}
+
+/** 16 crypto-random bytes, base64url: what ASP.NET Core uses for ids and tokens. */
+export function newConnectionKey(): string {
+  return randomBytes(16).toString('base64url')
+}
+
+export class ConnectionRegistry {
+  private readonly byToken = new Map<string, ConnectionEntry>()
+  private timer: NodeJS.Timeout | undefined
+
+  constructor(private readonly unusedTtlMs: number) {}
+
+  get size(): number {
+    return this.byToken.size
+  }
+
+  /** Negotiate v0 has no token: the connection id opens the connection. */
+  create(principal: Principal, negotiateVersion: number): ConnectionEntry {
+    const connectionId = newConnectionKey()
+    const token = negotiateVersion > 0 ? newConnectionKey() : connectionId
+    const entry: ConnectionEntry = { connectionId, token, principal, createdAt: Date.now() }
+    this.byToken.set(token, entry)
+    this.startSweeping()
+    return entry
+  }
+
+  /** A connection opened without negotiate (skipNegotiation): known by no token. */
+  anonymousEntry(principal: Principal): ConnectionEntry {
+    const id = newConnectionKey()
+    return { connectionId: id, token: id, principal, createdAt: Date.now() }
+  }
+
+  get(token: string): ConnectionEntry | undefined {
+    const entry = this.byToken.get(token)
+    if (!entry) return undefined
+    return entry.transport || Date.now() - entry.createdAt <= this.unusedTtlMs ? entry : undefined
+  }
+
+  delete(entry: ConnectionEntry): void {
+    if (this.byToken.get(entry.token) === entry) this.byToken.delete(entry.token)
+  }
+
+  /** Every connection that has a transport. */
+  *open(): IterableIterator<HubConnection> {
+    for (const entry of this.byToken.values()) if (entry.connection) yield entry.connection
+  }
+
+  stop(): void {
+    clearInterval(this.timer)
+    this.timer = undefined
+  }
+
+  private startSweeping(): void {
+    if (this.timer) return
+    this.timer = setInterval(() => {
+      const oldest = Date.now() - this.unusedTtlMs
+      let unused = 0
+      for (const [token, entry] of this.byToken) {
+        if (entry.transport) continue
+        if (entry.createdAt < oldest) this.byToken.delete(token)
+        else unused++
+      }
+      if (unused === 0) this.stop()
+    }, Math.min(this.unusedTtlMs, 1000))
+    this.timer.unref()
+  }
+}

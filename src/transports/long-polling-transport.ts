@@ -1,0 +1,121 @@
+/**
+ * Long polling (TransportProtocols.md, Long Polling): the client holds one GET open; whatever the
+ * server has queued goes out as that response's body, whole frames only. The first poll answers
+ * at once and opens the connection. A poll that waits `pollTimeoutMs` gets an empty 200 and the
+ * client polls again; a newer poll ends the older one with 204; a closed connection ends its poll
+ * with 204. A client that stops polling for `disconnectTimeoutMs` is gone.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { ServerTransport } from './transport.js'
+import { TransportName } from './transport.js'
+
+export interface LongPollingOptions {
+  /** How long a poll waits for data before an empty 200 (ASP.NET Core: 90 s). */
+  readonly pollTimeoutMs: number
+  /** How long without a poll before the connection counts as abandoned (ASP.NET Core: 15 s). */
+  readonly disconnectTimeoutMs: number
+}
+
+const NO_CACHE = {
+  'Cache-Control': 'no-cache, no-store',
+  Pragma: 'no-cache',
+  Expires: 'Thu, 01 Jan 1970 00:00:00 GMT',
+}
+
+export class LongPollingTransport implements ServerTransport {
+  readonly name = TransportName.LongPolling
+  readonly supportsBinary = true
+  onMessage: ((data: string | Uint8Array) => void) | undefined
+  onClose: ((error?: Error) => void) | undefined
+  private queue: Buffer[] = []
+  private waiting: ServerResponse | undefined
+  private pollTimer: NodeJS.Timeout | undefined
+  private idleTimer: NodeJS.Timeout | undefined
+  private activated = false
+  private closed = false
+
+  constructor(private readonly options: LongPollingOptions) {}
+
+  /** Handles one poll (GET). */
+  poll(req: IncomingMessage, res: ServerResponse): void {
+    clearTimeout(this.idleTimer)
+    if (this.closed) return void end(res, 204)
+    if (!this.activated) {
+      // The first poll only opens the connection (HttpConnectionContext.TryActivateLongPollingConnection).
+      this.activated = true
+      end(res, 200)
+      return this.startIdleTimer()
+    }
+    if (this.waiting) this.finishPoll(204)
+    if (this.queue.length > 0) {
+      this.flushTo(res)
+      return this.startIdleTimer()
+    }
+    this.waiting = res
+    this.pollTimer = setTimeout(() => this.finishPoll(200), this.options.pollTimeoutMs)
+    req.on('close', () => {
+      // The client gave up on this poll (it aborts it when it stops): wait for the next one.
+      if (this.waiting === res) {
+        clearTimeout(this.pollTimer)
+        this.waiting = undefined
+        if (!this.closed) this.startIdleTimer()
+      }
+    })
+  }
+
+  /** Handles the body of a send (POST). */
+  receive(body: string | Uint8Array): void {
+    if (!this.closed) this.onMessage?.(body)
+  }
+
+  send(data: string | Uint8Array): void {
+    if (this.closed) return
+    this.queue.push(typeof data === 'string' ? Buffer.from(data) : Buffer.from(data.buffer, data.byteOffset, data.byteLength))
+    if (this.waiting) {
+      const res = this.waiting
+      this.waiting = undefined
+      clearTimeout(this.pollTimer)
+      this.flushTo(res)
+      this.startIdleTimer()
+    }
+  }
+
+  /** The server ends the connection: the waiting poll (or the next one) gets 204. */
+  close(): void {
+    this.ended()
+  }
+
+  private flushTo(res: ServerResponse): void {
+    const body = this.queue.length === 1 ? this.queue[0]! : Buffer.concat(this.queue)
+    this.queue = []
+    res.writeHead(200, { ...NO_CACHE, 'Content-Type': 'application/octet-stream', 'Content-Length': body.length }).end(body)
+  }
+
+  private finishPoll(status: 200 | 204): void {
+    const res = this.waiting
+    this.waiting = undefined
+    clearTimeout(this.pollTimer)
+    if (res) end(res, status)
+    if (!this.closed) this.startIdleTimer()
+  }
+
+  private startIdleTimer(): void {
+    clearTimeout(this.idleTimer)
+    this.idleTimer = setTimeout(() => this.ended(), this.options.disconnectTimeoutMs)
+    this.idleTimer.unref()
+  }
+
+  private ended(): void {
+    if (this.closed) return
+    this.closed = true
+    clearTimeout(this.idleTimer)
+    this.finishPoll(204)
+    this.queue = []
+    this.onClose?.()
+  }
+}
+
+function end(res: ServerResponse, status: number): void {
+  if (!res.headersSent) res.writeHead(status, { ...NO_CACHE, 'Content-Type': 'application/octet-stream', 'Content-Length': 0 })
+  res.end()
+}
