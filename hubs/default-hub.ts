@@ -9,6 +9,7 @@ import {
   HubBase,
   HubException,
   HubMethod,
+  HubStream,
   Subscribe,
   readGroupMembership,
   readSendMessage,
@@ -96,8 +97,36 @@ export class DefaultHub extends HubBase {
   /** Hands `args` to the services on `im.default.receive.<topic>`; completes once NATS has it. */
   @HubMethod()
   async publish(topic: string, ...args: unknown[]): Promise<void> {
-    const problem = typeof topic === 'string' ? validateTopic(topic) : 'the topic must be a string'
-    if (problem) throw new HubException(`Invalid topic '${String(topic)}': ${problem}.`)
-    await this.forward(`im.default.receive.${topic}`, 'publish', args, topic)
+    await this.forward(`im.default.receive.${checkTopic(topic)}`, 'publish', args, topic)
   }
+
+  /**
+   * A client stream to the services: each item is published on `im.default.receive.<topic>` as
+   * its own envelope (args = [item]), in order. Completes with the number of items published.
+   */
+  @HubMethod()
+  async publishStream(topic: string, items: AsyncIterable<unknown>): Promise<number> {
+    const subject = `im.default.receive.${checkTopic(topic)}`
+    let count = 0
+    for await (const item of items) {
+      await this.forward(subject, 'publishStream', [item], topic)
+      count++
+    }
+    return count
+  }
+
+  /**
+   * A server stream of what services publish on `im.default.watch.<topic>`, from the moment the
+   * watch starts until the client disposes of the subscription or disconnects.
+   */
+  @HubStream()
+  async *watch(topic: string): AsyncIterable<unknown> {
+    yield* this.bus.watch(`im.default.watch.${checkTopic(topic)}`, this.signal)
+  }
+}
+
+function checkTopic(topic: unknown): string {
+  const problem = typeof topic === 'string' ? validateTopic(topic) : 'the topic must be a string'
+  if (problem) throw new HubException(`Invalid topic '${String(topic)}': ${problem}.`)
+  return topic as string
 }

@@ -1,7 +1,7 @@
 /**
  * The public API of IMService: what hubs and im.config.ts import. Nothing else is public.
  */
-export { Hub, HubMethod, Forward, Subscribe, ClientMethod, Authorize } from './hub/decorators.js'
+export { Hub, HubMethod, HubStream, Forward, Subscribe, ClientMethod, Authorize } from './hub/decorators.js'
 export { HubBase } from './hub/hub.js'
 export { HubException, ImError, ImErrorCode } from './errors.js'
 export { readSendMessage, readTargets, readGroupMembership } from './hub/service-message.js'

@@ -85,6 +85,9 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
       nodeId: config.nodeId,
       enableDetailedErrors: config.hubs.enableDetailedErrors,
       maxParallelInvocations: 1,
+      // ASP.NET Core's StreamBufferCapacity is 10 and blocks the reader; we cannot block a socket
+      // cheaply, so the bound is looser and a stream past it fails.
+      streamBufferCapacity: 100,
       logger,
       metrics,
     })

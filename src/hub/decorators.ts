@@ -20,6 +20,18 @@ export function HubMethod(options: HubMethodOptions = {}): MethodDecorator {
 }
 
 /**
+ * Makes a method a server-to-client stream (`connection.stream(name, ...args)`): it returns an
+ * AsyncIterable, usually an `async *` generator, and each item goes to the caller as it comes.
+ * `this.signal` aborts when the caller cancels or disconnects.
+ */
+export function HubStream(options: HubMethodOptions = {}): MethodDecorator {
+  return (prototype, propertyKey) => {
+    const key = String(propertyKey)
+    hubMetadata.addMethod(prototype, { propertyKey: key, name: options.name ?? key, stream: true })
+  }
+}
+
+/**
  * Makes a method callable by clients whose invocation is published to `subject` as an envelope
  * `{ hub, method, args, connectionId, userId, node, timestamp }`. The method body runs first and
  * may validate the arguments (throw a HubException to refuse); the invocation completes once the

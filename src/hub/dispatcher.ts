@@ -1,9 +1,10 @@
 /**
  * Runs what clients send to a hub: connection events, then invocations in order, with the
- * method lookup, authorization and argument checks of ASP.NET Core's DefaultHubDispatcher, and
- * the Completion that answers each blocking call.
+ * method lookup, authorization and argument checks of ASP.NET Core's DefaultHubDispatcher, the
+ * Completion that answers each blocking call, and streams in both directions.
  */
 import type { Bus } from '../bus/bus.js'
+import { hubSubjects } from '../bus/subjects.js'
 import type { HubConnection } from '../connection/hub-connection.js'
 import { CLOSE_ERROR_PREFIX } from '../connection/hub-connection.js'
 import type { DispatchedMessage, InvocationHandler } from '../connection/invocation-handler.js'
@@ -13,13 +14,14 @@ import type { Logger } from '../logger.js'
 import type { Metrics } from '../metrics.js'
 import { MessageType } from '../protocol/messages.js'
 import type { InvocationMessage, StreamInvocationMessage } from '../protocol/messages.js'
-import { hubSubjects } from '../bus/subjects.js'
+import { ItemStream } from './item-stream.js'
 import type { LifecycleEvent } from './envelope.js'
 import type { HubDescriptor, HubMethodDescriptor } from './hub-descriptor.js'
 import type { CallerScope, HubInstances } from './hub-instances.js'
 import { InvocationErrors } from './invocation-errors.js'
 import { InvocationQueue } from './invocation-queue.js'
 import type { AuthorizeOptions } from './metadata.js'
+import { runServerStream } from './server-stream.js'
 
 export interface HubDispatcherOptions {
   readonly descriptor: HubDescriptor
@@ -29,25 +31,37 @@ export interface HubDispatcherOptions {
   readonly nodeId: string
   readonly enableDetailedErrors: boolean
   readonly maxParallelInvocations: number
+  /** Items a client stream may hold before the hub method reads them. */
+  readonly streamBufferCapacity: number
   readonly logger: Logger
   readonly metrics: Metrics
 }
 
-interface ConnectionEntry {
+/** What the dispatcher keeps per connection. */
+interface ConnectionState {
   readonly scope: CallerScope
   readonly queue: InvocationQueue
+  /** Aborted when the connection ends: every call of the connection sees it. */
+  readonly ended: AbortController
+  /** Server-to-client streams by invocation id, to cancel them. */
+  readonly outgoing: Map<string, AbortController>
+  /** Client-to-server streams by stream id. */
+  readonly incoming: Map<string, ItemStream>
 }
 
+type Invocation = InvocationMessage | StreamInvocationMessage
+type Answer = { result: unknown } | { error: string }
+
 const encoder = new TextEncoder()
+const ROLE_CLAIMS = ['role', 'roles', 'http://schemas.microsoft.com/ws/2008/06/identity/claims/role']
 
 /** HubBase.forward is protected for hub authors; the dispatcher calls it for `@Forward` methods. */
 interface ForwardingHub {
   forward(subject: string, method: string, args: readonly unknown[]): Promise<void>
 }
-const ROLE_CLAIMS = ['role', 'roles', 'http://schemas.microsoft.com/ws/2008/06/identity/claims/role']
 
 export class HubDispatcher implements InvocationHandler {
-  private readonly entries = new Map<HubConnection, ConnectionEntry>()
+  private readonly states = new Map<HubConnection, ConnectionState>()
   private readonly subjects: ReturnType<typeof hubSubjects>
 
   constructor(private readonly options: HubDispatcherOptions) {
@@ -62,15 +76,20 @@ export class HubDispatcher implements InvocationHandler {
       transport: connection.transport.name,
       abort: () => connection.close(),
     })
-    const entry: ConnectionEntry = { scope, queue: new InvocationQueue(this.options.maxParallelInvocations) }
-    this.entries.set(connection, entry)
+    const state: ConnectionState = {
+      scope,
+      queue: new InvocationQueue(this.options.maxParallelInvocations),
+      ended: new AbortController(),
+      outgoing: new Map(),
+      incoming: new Map(),
+    }
+    this.states.set(connection, state)
     this.options.lifetime.add(connection)
     this.options.metrics.inc('connections_opened')
     // The hub's onConnected runs before any invocation of this connection, as in ASP.NET Core.
-    entry.queue.push(async () => {
+    state.queue.push(async () => {
       try {
-        const hub = this.options.instances.forCaller(scope)
-        await hub.onConnected?.()
+        await this.options.instances.forCaller(scope, state.ended.signal).onConnected?.()
       } catch (error) {
         this.options.logger.warn('onConnected threw; refusing the connection', { hub: this.options.descriptor.name, error })
         const detail = error instanceof ImError ? ` HubException: ${error.message}` : ''
@@ -82,13 +101,15 @@ export class HubDispatcher implements InvocationHandler {
   }
 
   onDisconnected(connection: HubConnection, error: Error | undefined): void {
-    const entry = this.entries.get(connection)
-    if (!entry) return
-    this.entries.delete(connection)
+    const state = this.states.get(connection)
+    if (!state) return
+    this.states.delete(connection)
     this.options.lifetime.remove(connection)
     this.options.metrics.inc('connections_closed')
+    state.ended.abort()
+    for (const stream of state.incoming.values()) stream.end('The connection closed.')
     this.publishLifecycle(this.subjects.disconnected, connection)
-    const hub = this.options.instances.forCaller(entry.scope)
+    const hub = this.options.instances.forCaller(state.scope, state.ended.signal)
     if (hub.onDisconnected) {
       Promise.resolve()
         .then(() => hub.onDisconnected!(error))
@@ -97,74 +118,107 @@ export class HubDispatcher implements InvocationHandler {
   }
 
   onMessage(connection: HubConnection, message: DispatchedMessage): void {
-    const entry = this.entries.get(connection)
-    if (!entry) return
+    const state = this.states.get(connection)
+    if (!state) return
     switch (message.type) {
       case MessageType.Invocation:
-        entry.queue.push(() => this.invoke(connection, entry, message))
-        break
       case MessageType.StreamInvocation:
-        this.refuseStreamInvocation(connection, message)
+        this.accept(connection, state, message)
         break
-      default:
-        // StreamItem, Completion and CancelInvocation for ids we never issued: ignored, as
-        // ASP.NET Core does (DefaultHubDispatcher logs and drops them).
-        this.options.logger.debug('ignored a message for an unknown stream or invocation', { type: message.type })
+      case MessageType.StreamItem:
+        state.incoming.get(message.invocationId)?.push(message.item)
+        break
+      case MessageType.Completion:
+        // The client ended one of its streams; `error` fails it.
+        state.incoming.get(message.invocationId)?.end(message.error)
+        state.incoming.delete(message.invocationId)
+        break
+      case MessageType.CancelInvocation:
+        // Unknown ids are ignored, as ASP.NET Core does.
+        state.outgoing.get(message.invocationId)?.abort()
+        break
     }
   }
 
-  private async invoke(connection: HubConnection, entry: ConnectionEntry, message: InvocationMessage): Promise<void> {
+  /** Checks an invocation at once (streams must exist before their items arrive), then queues it. */
+  private accept(connection: HubConnection, state: ConnectionState, message: Invocation): void {
     const { invocationId, target } = message
-    const complete = (result: { result: unknown } | { error: string }): void => {
-      // A non-blocking call (no invocationId) never gets a Completion, even on error (HubProtocol.md).
-      if (invocationId === undefined || connection.state !== 'connected') return
-      try {
-        connection.send({ type: MessageType.Completion, invocationId, ...result })
-      } catch (error) {
-        // The result cannot be serialized (a BigInt, a cycle): the caller still gets an answer.
-        this.options.logger.warn('hub method result could not be serialized', { hub: this.options.descriptor.name, target, error })
-        connection.send({ type: MessageType.Completion, invocationId, error: InvocationErrors.threw(target, error, this.options.enableDetailedErrors) })
-      }
-    }
+    const answer = (result: Answer): void => this.answer(connection, invocationId, target, result)
     const method = this.options.descriptor.methods.get(target.toLowerCase())
     if (!method) {
       this.options.metrics.inc('invocations_unknown_method')
-      return complete({ error: InvocationErrors.methodDoesNotExist(target) })
+      return answer({ error: InvocationErrors.methodDoesNotExist(target) })
     }
-    if (!isAuthorized(method.authorize, connection)) return complete({ error: InvocationErrors.unauthorized(target) })
-    if (message.streamIds && message.streamIds.length > 0) return complete({ error: InvocationErrors.streamsNotSupported(target) })
-    const args = message.arguments
+    const streaming = message.type === MessageType.StreamInvocation
+    if (method.stream !== streaming) {
+      return answer({ error: streaming ? InvocationErrors.nonStreamingWithStreamInvocation(target) : InvocationErrors.streamingWithInvocation(target) })
+    }
+    if (!isAuthorized(method.authorize, connection)) return answer({ error: InvocationErrors.unauthorized(target) })
+    const streams = (message.streamIds ?? []).map((id) => {
+      const stream = new ItemStream(this.options.streamBufferCapacity)
+      state.incoming.set(id, stream)
+      return stream
+    })
+    const args = [...message.arguments, ...streams]
     const { min, max } = method.arity
     if (args.length < min || args.length > max) {
+      for (const id of message.streamIds ?? []) state.incoming.delete(id)
       const expected = max === Infinity ? `at least ${min}` : min === max ? String(min) : `${min} to ${max}`
-      return complete({ error: InvocationErrors.wrongArgumentCount(target, args.length, expected, this.options.enableDetailedErrors) })
+      return answer({ error: InvocationErrors.wrongArgumentCount(target, args.length, expected, this.options.enableDetailedErrors) })
     }
+    const done = (): void => {
+      for (const id of message.streamIds ?? []) state.incoming.delete(id)
+    }
+    if (streaming) return this.startStream(connection, state, method, message as StreamInvocationMessage, args, done)
+    state.queue.push(() => this.invoke(connection, state, method, message, args).finally(done))
+  }
+
+  private async invoke(connection: HubConnection, state: ConnectionState, method: HubMethodDescriptor, message: Invocation, args: unknown[]): Promise<void> {
+    const { invocationId, target } = message
     try {
-      const result = await this.call(entry.scope, method, args)
+      const hub = this.options.instances.forCaller(state.scope, state.ended.signal)
+      const fn = (hub as unknown as Record<string, (...a: unknown[]) => unknown>)[method.propertyKey]!
+      let result = await fn.apply(hub, args)
+      if (method.forwardSubject !== undefined) {
+        await (hub as unknown as ForwardingHub).forward(method.forwardSubject, method.name, args.slice(0, message.arguments.length))
+        result = null
+      }
       this.options.metrics.inc('invocations_completed')
-      complete({ result: result === undefined ? null : result })
+      this.answer(connection, invocationId, target, { result: result === undefined ? null : result })
     } catch (error) {
       this.options.metrics.inc('invocations_failed')
       if (!(error instanceof ImError)) this.options.logger.warn('hub method threw', { hub: this.options.descriptor.name, method: method.name, error })
-      complete({ error: InvocationErrors.threw(target, error, this.options.enableDetailedErrors) })
+      this.answer(connection, invocationId, target, { error: InvocationErrors.threw(target, error, this.options.enableDetailedErrors) })
     }
   }
 
-  private async call(scope: CallerScope, method: HubMethodDescriptor, args: unknown[]): Promise<unknown> {
-    const hub = this.options.instances.forCaller(scope)
+  /** Server-to-client streams run beside the invocation queue, as in ASP.NET Core. */
+  private startStream(connection: HubConnection, state: ConnectionState, method: HubMethodDescriptor, message: StreamInvocationMessage, args: unknown[], done: () => void): void {
+    const { invocationId, target } = message
+    if (state.outgoing.has(invocationId)) return this.answer(connection, invocationId, target, { error: InvocationErrors.idInUse(invocationId) })
+    const cancel = new AbortController()
+    const signal = AbortSignal.any([cancel.signal, state.ended.signal])
+    state.outgoing.set(invocationId, cancel)
+    const hub = this.options.instances.forCaller(state.scope, signal)
     const fn = (hub as unknown as Record<string, (...a: unknown[]) => unknown>)[method.propertyKey]!
-    const result = await fn.apply(hub, args)
-    if (method.forwardSubject === undefined) return result
-    await (hub as unknown as ForwardingHub).forward(method.forwardSubject, method.name, args)
-    return null
+    runServerStream({ connection, invocationId, target, detailedErrors: this.options.enableDetailedErrors, signal }, () => fn.apply(hub, args))
+      .catch((error: unknown) => this.options.logger.warn('stream failed', { hub: this.options.descriptor.name, method: method.name, error }))
+      .finally(() => {
+        state.outgoing.delete(invocationId)
+        done()
+      })
   }
 
-  private refuseStreamInvocation(connection: HubConnection, message: StreamInvocationMessage): void {
-    const method = this.options.descriptor.methods.get(message.target.toLowerCase())
-    const error = method
-      ? InvocationErrors.nonStreamingWithStreamInvocation(message.target)
-      : InvocationErrors.methodDoesNotExist(message.target)
-    connection.send({ type: MessageType.Completion, invocationId: message.invocationId, error })
+  /** Sends the Completion of a blocking call; a non-blocking call (no id) never gets one (HubProtocol.md). */
+  private answer(connection: HubConnection, invocationId: string | undefined, target: string, answer: Answer): void {
+    if (invocationId === undefined || connection.state !== 'connected') return
+    try {
+      connection.send({ type: MessageType.Completion, invocationId, ...answer })
+    } catch (error) {
+      // The result cannot be serialized (a BigInt, a cycle): the caller still gets an answer.
+      this.options.logger.warn('hub method result could not be serialized', { hub: this.options.descriptor.name, target, error })
+      connection.send({ type: MessageType.Completion, invocationId, error: InvocationErrors.threw(target, error, this.options.enableDetailedErrors) })
+    }
   }
 
   private publishLifecycle(subject: string, connection: HubConnection): void {

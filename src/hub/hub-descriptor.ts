@@ -16,6 +16,7 @@ export interface HubMethodDescriptor {
   readonly propertyKey: string
   readonly arity: Arity
   readonly forwardSubject?: string
+  readonly stream: boolean
   readonly authorize?: AuthorizeOptions
 }
 
@@ -68,6 +69,7 @@ export function describeHub(hubClass: HubClass, options: { pathPrefix: string })
       propertyKey: method.propertyKey,
       arity: arityOf(fn as Function),
       forwardSubject: method.forwardSubject,
+      stream: method.stream === true,
       authorize: hubMetadata.getAuthorize(prototype, method.propertyKey),
     })
   }

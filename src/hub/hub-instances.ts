@@ -7,6 +7,7 @@ import type { Bus } from '../bus/bus.js'
 import { validateTopic } from '../bus/subjects.js'
 import { ImError, ImErrorCode } from '../errors.js'
 import type { Delivery } from '../lifetime/delivery.js'
+import { ItemStream } from './item-stream.js'
 import { createGroupManager, createHubClients } from './clients.js'
 import type { GroupManager, HubClients } from './clients.js'
 import type { HubDescriptor } from './hub-descriptor.js'
@@ -29,6 +30,10 @@ export interface CallerScope {
 }
 
 const encoder = new TextEncoder()
+const decoder = new TextDecoder()
+/** Messages of a watched subject that may wait for a slow reader before the watch fails. */
+const WATCH_BUFFER = 1000
+const NEVER_ABORTED = new AbortController().signal
 
 export class HubInstances {
   private readonly hubBus: HubBus
@@ -42,6 +47,7 @@ export class HubInstances {
         if (problem) throw new ImError(ImErrorCode.InvalidTopic, `cannot publish to "${subject}": ${problem}`)
         await options.bus.publish(subject, encoder.encode(JSON.stringify(payload)), headers ? { headers } : undefined)
       },
+      watch: (subject, signal) => watchSubject(options.bus, subject, signal),
     }
     this.clusterGroups = createGroupManager(options.cluster)
   }
@@ -50,9 +56,9 @@ export class HubInstances {
     return { context, clients: createHubClients(this.options.cluster, context.connectionId) }
   }
 
-  /** A fresh instance for one client call or connection event. */
-  forCaller(scope: CallerScope): HubBase {
-    return this.build(scope.clients, this.clusterGroups, scope.context)
+  /** A fresh instance for one client call or connection event; `signal` aborts when it is unwanted. */
+  forCaller(scope: CallerScope, signal: AbortSignal): HubBase {
+    return this.build(scope.clients, this.clusterGroups, scope.context, signal)
   }
 
   /** The instance that runs `@Subscribe` handlers (shared: hubs keep no state). */
@@ -61,11 +67,12 @@ export class HubInstances {
       createHubClients(this.options.local),
       createGroupManager(this.options.local),
       undefined,
+      NEVER_ABORTED,
     )
     return this.subscriberInstance
   }
 
-  private build(clients: HubClients, groups: GroupManager, context: HubCallerContext | undefined): HubBase {
+  private build(clients: HubClients, groups: GroupManager, context: HubCallerContext | undefined, signal: AbortSignal): HubBase {
     const hub = new this.options.descriptor.hubClass()
     const hubName = this.options.descriptor.name
     Object.defineProperties(hub, {
@@ -74,6 +81,7 @@ export class HubInstances {
       bus: { value: this.hubBus },
       hubName: { value: hubName },
       nodeId: { value: this.options.nodeId },
+      signal: { value: signal },
       context: context
         ? { value: context }
         : {
@@ -84,4 +92,24 @@ export class HubInstances {
     })
     return hub
   }
+}
+
+function watchSubject(bus: Bus, subject: string, signal: AbortSignal): AsyncIterable<unknown> {
+  const problem = validateTopic(subject)
+  if (problem) throw new ImError(ImErrorCode.InvalidTopic, `cannot watch "${subject}": ${problem}`)
+  const stream = new ItemStream(WATCH_BUFFER)
+  const subscription = bus.subscribe(subject, (message) => {
+    try {
+      stream.push(JSON.parse(decoder.decode(message.data)))
+    } catch {
+      // Not JSON: nothing a client could read.
+    }
+  })
+  const stop = (): void => {
+    subscription.unsubscribe()
+    stream.end()
+  }
+  if (signal.aborted) stop()
+  else signal.addEventListener('abort', stop, { once: true })
+  return stream
 }

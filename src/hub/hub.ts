@@ -18,9 +18,14 @@ export interface HubCallerContext {
   abort(): void
 }
 
-/** Publishing to the bus from hub code: payloads are encoded as UTF-8 JSON. */
+/** The bus as hub code sees it: payloads are UTF-8 JSON. */
 export interface HubBus {
   publish(subject: string, payload: unknown, headers?: Record<string, string>): Promise<void>
+  /**
+   * The JSON payloads published on `subject` from now until `signal` aborts (payloads that are
+   * not JSON are skipped). For a `@HubStream` that relays a subject to its caller.
+   */
+  watch(subject: string, signal: AbortSignal): AsyncIterable<unknown>
 }
 
 /** Facts about the message a subscription handler is running for. */
@@ -44,6 +49,11 @@ export abstract class HubBase {
   declare readonly hubName: string
   /** The id of this IMService node. */
   declare readonly nodeId: string
+  /**
+   * Aborts when the work of this call is no longer wanted: the caller disconnected, or (for a
+   * `@HubStream`) cancelled the stream. Pass it on to long waits.
+   */
+  declare readonly signal: AbortSignal
 
   /** Runs after a connection's handshake. Throwing refuses the connection. */
   onConnected?(): void | Promise<void>

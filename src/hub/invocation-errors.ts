@@ -14,8 +14,18 @@ export const InvocationErrors = {
   unauthorized: (target: string) => `Failed to invoke '${target}' because user is unauthorized`,
   nonStreamingWithStreamInvocation: (target: string) =>
     `The client attempted to invoke the non-streaming '${target}' method with a streaming invocation.`,
-  streamsNotSupported: (target: string) =>
-    `An unexpected error occurred invoking '${target}' on the server. HubException: Client sent stream(s), Hub method expects 0.`,
+  streamingWithInvocation: (target: string) =>
+    `The client attempted to invoke the streaming '${target}' method with a non-streaming invocation.`,
+  idInUse: (invocationId: string) => `Invocation ID '${invocationId}' is already in use.`,
+  notAStream: (target: string) =>
+    `The value returned by the streaming method '${target}' is not a ChannelReader<> or IAsyncEnumerable<>.`,
+  /** A server stream failed after it had sent items. */
+  streamFailed: (error: unknown, detailed: boolean) => {
+    const prefix = 'An error occurred on the server while streaming results.'
+    if (error instanceof ImError) return `${prefix} HubException: ${error.message}`
+    if (detailed && error instanceof Error) return `${prefix} ${error.name}: ${error.message}`
+    return prefix
+  },
   /**
    * A hub method threw. Our own errors (ImError, HubException included) carry a message written
    * for the caller and are always shown; anything else only with detailed errors on.

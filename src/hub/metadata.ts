@@ -36,6 +36,8 @@ export interface HubMethodMetadata {
   readonly name: string
   /** Set for `@Forward`: the framework publishes the invocation to this subject. */
   readonly forwardSubject?: string
+  /** Set for `@HubStream`: the method returns an AsyncIterable whose items stream to the caller. */
+  readonly stream?: boolean
 }
 
 export interface SubscriptionMetadata {
