@@ -18,6 +18,8 @@ import type { HubDescriptor } from './hub/hub-descriptor.js'
 import { HubInstances } from './hub/hub-instances.js'
 import type { HubClass } from './hub/hub.js'
 import { startSubscriptions } from './hub/subscriptions.js'
+import type { HubConnection } from './connection/hub-connection.js'
+import { ClientResults } from './hub/client-results.js'
 import { ClusterDelivery } from './lifetime/cluster-delivery.js'
 import { LifetimeManager } from './lifetime/lifetime-manager.js'
 import { silentLogger } from './logger.js'
@@ -25,9 +27,11 @@ import type { Logger } from './logger.js'
 import { Metrics } from './metrics.js'
 import type { HubProtocol } from './protocol/hub-protocol.js'
 import { jsonHubProtocol } from './protocol/json-hub-protocol.js'
+import { messagePackHubProtocol } from './protocol/messagepack-hub-protocol.js'
 import { AdminEndpoints } from './server/admin-endpoints.js'
 import { Cors } from './server/cors.js'
 import { sendText, refuseUpgrade } from './server/http-util.js'
+import { nodeTag } from './server/connection-registry.js'
 import { HubEndpoint } from './server/hub-endpoint.js'
 import { RequestAuthenticator } from './server/request-auth.js'
 import { selectBus } from './server/select-bus.js'
@@ -62,7 +66,10 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
   assertUnique(descriptors)
 
   const bus = options.bus ?? (await selectBus(config.nats, config.nodeId, logger))
-  const protocols = new Map<string, HubProtocol>([[jsonHubProtocol.name, jsonHubProtocol]])
+  const protocols = new Map<string, HubProtocol>([
+    [jsonHubProtocol.name, jsonHubProtocol],
+    [messagePackHubProtocol.name, messagePackHubProtocol],
+  ])
   const auth = new RequestAuthenticator(createTokenVerifier(config.jwt))
   const cors = new Cors(config.corsOrigins)
   const sweeper = new ConnectionSweeper({
@@ -71,16 +78,29 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
     handshakeTimeoutMs: config.hubs.handshakeTimeoutMs,
   })
 
+  const tag = nodeTag(config.nodeId)
   const endpoints = descriptors.map((descriptor) => {
-    const lifetime = new LifetimeManager()
-    const cluster = new ClusterDelivery({ bus, local: lifetime, subject: hubSubjects(descriptor.name).deliver, logger })
+    const subjects = hubSubjects(descriptor.name)
+    const lifetime = new LifetimeManager<HubConnection>()
+    const cluster = new ClusterDelivery({ bus, local: lifetime, subject: subjects.deliver, logger })
     cluster.start()
+    const clientResults = new ClientResults({
+      bus,
+      subject: subjects.invokeClient,
+      nodeTag: tag,
+      find: (id) => lifetime.get(id),
+      defaultTimeoutMs: 30_000,
+      maxTimeoutMs: 300_000,
+      logger,
+    })
+    clientResults.start()
     const instances = new HubInstances({ descriptor, bus, nodeId: config.nodeId, cluster, local: lifetime })
     startSubscriptions({ descriptor, instances, bus, logger, metrics, maxPayloadSize: MAX_BUS_PAYLOAD })
     const handler = new HubDispatcher({
       descriptor,
       instances,
       lifetime,
+      clientResults,
       bus,
       nodeId: config.nodeId,
       enableDetailedErrors: config.hubs.enableDetailedErrors,
@@ -101,6 +121,7 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
       maxMessageSize: config.hubs.maximumReceiveMessageSize,
       disconnectTimeoutMs: config.hubs.disconnectTimeoutMs,
       longPollTimeoutMs: config.hubs.longPollTimeoutMs,
+      nodeTag: tag,
       logger,
     })
   })

@@ -7,6 +7,8 @@ export interface BusMessage {
   readonly data: Uint8Array
   /** Headers as received (NATS headers), if any. */
   readonly headers?: ReadonlyMap<string, string>
+  /** Where a request wants its answer (NATS request/reply): publish the reply there. */
+  readonly reply?: string
 }
 
 export type BusHandler = (message: BusMessage) => void

@@ -254,7 +254,7 @@ export class NatsBus implements Bus {
           return
         }
         if (!entry.active) return
-        const message: BusMessage = { subject: msg.subject, data: msg.data, headers: toMap(msg.headers) }
+        const message: BusMessage = { subject: msg.subject, data: msg.data, headers: toMap(msg.headers), ...(msg.reply ? { reply: msg.reply } : {}) }
         try {
           entry.handler(message)
         } catch (handlerError) {

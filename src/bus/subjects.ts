@@ -93,6 +93,8 @@ export interface HubSubjects {
   readonly disconnected: string
   /** `im.<hub>.deliver`: internal node-to-node fan-out. */
   readonly deliver: string
+  /** `im.<hub>.invoke.client`: services ask one connection for a result (NATS request/reply). */
+  readonly invokeClient: string
 }
 
 /**
@@ -114,5 +116,6 @@ export function hubSubjects(hubName: string): HubSubjects {
     connected: `${prefix}.connected`,
     disconnected: `${prefix}.disconnected`,
     deliver: `${prefix}.deliver`,
+    invokeClient: `${prefix}.invoke.client`,
   }
 }

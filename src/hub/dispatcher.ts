@@ -14,6 +14,7 @@ import type { Logger } from '../logger.js'
 import type { Metrics } from '../metrics.js'
 import { MessageType } from '../protocol/messages.js'
 import type { InvocationMessage, StreamInvocationMessage } from '../protocol/messages.js'
+import type { ClientResults } from './client-results.js'
 import { ItemStream } from './item-stream.js'
 import type { LifecycleEvent } from './envelope.js'
 import type { HubDescriptor, HubMethodDescriptor } from './hub-descriptor.js'
@@ -26,7 +27,8 @@ import { runServerStream } from './server-stream.js'
 export interface HubDispatcherOptions {
   readonly descriptor: HubDescriptor
   readonly instances: HubInstances
-  readonly lifetime: LifetimeManager
+  readonly lifetime: LifetimeManager<HubConnection>
+  readonly clientResults: ClientResults
   readonly bus: Bus
   readonly nodeId: string
   readonly enableDetailedErrors: boolean
@@ -107,6 +109,7 @@ export class HubDispatcher implements InvocationHandler {
     this.options.lifetime.remove(connection)
     this.options.metrics.inc('connections_closed')
     state.ended.abort()
+    this.options.clientResults.connectionEnded(connection)
     for (const stream of state.incoming.values()) stream.end('The connection closed.')
     this.publishLifecycle(this.subjects.disconnected, connection)
     const hub = this.options.instances.forCaller(state.scope, state.ended.signal)
@@ -129,7 +132,8 @@ export class HubDispatcher implements InvocationHandler {
         state.incoming.get(message.invocationId)?.push(message.item)
         break
       case MessageType.Completion:
-        // The client ended one of its streams; `error` fails it.
+        // The answer to a client-result invocation, or the end of one of the client's streams.
+        if (this.options.clientResults.complete(connection, message)) break
         state.incoming.get(message.invocationId)?.end(message.error)
         state.incoming.delete(message.invocationId)
         break

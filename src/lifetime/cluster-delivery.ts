@@ -7,7 +7,7 @@
 import type { Bus } from '../bus/bus.js'
 import type { Logger } from '../logger.js'
 import type { Delivery, DeliveryTarget, GroupChange } from './delivery.js'
-import type { LifetimeManager } from './lifetime-manager.js'
+import type { DeliverableConnection, LifetimeManager } from './lifetime-manager.js'
 
 /** The wire form of one node-to-node instruction. */
 type DeliverEnvelope =
@@ -16,7 +16,7 @@ type DeliverEnvelope =
 
 export interface ClusterDeliveryOptions {
   readonly bus: Bus
-  readonly local: LifetimeManager
+  readonly local: LifetimeManager<DeliverableConnection>
   /** The hub's internal subject, `im.<hub>.deliver`. */
   readonly subject: string
   readonly logger: Logger

@@ -22,10 +22,10 @@ export interface LifetimeManagerOptions {
   readonly maxGroupsPerConnection?: number
 }
 
-export class LifetimeManager implements Delivery {
-  private readonly connections = new Map<string, DeliverableConnection>()
-  private readonly byUser = new Map<string, Set<DeliverableConnection>>()
-  private readonly byGroup = new Map<string, Set<DeliverableConnection>>()
+export class LifetimeManager<C extends DeliverableConnection = DeliverableConnection> implements Delivery {
+  private readonly connections = new Map<string, C>()
+  private readonly byUser = new Map<string, Set<C>>()
+  private readonly byGroup = new Map<string, Set<C>>()
   private readonly groupsOf = new Map<string, Set<string>>()
   private readonly maxGroups: number
 
@@ -37,12 +37,12 @@ export class LifetimeManager implements Delivery {
     return this.connections.size
   }
 
-  add(connection: DeliverableConnection): void {
+  add(connection: C): void {
     this.connections.set(connection.connectionId, connection)
     if (connection.userId !== undefined) addTo(this.byUser, connection.userId, connection)
   }
 
-  remove(connection: DeliverableConnection): void {
+  remove(connection: C): void {
     if (this.connections.get(connection.connectionId) !== connection) return
     this.connections.delete(connection.connectionId)
     if (connection.userId !== undefined) removeFrom(this.byUser, connection.userId, connection)
@@ -53,7 +53,7 @@ export class LifetimeManager implements Delivery {
     }
   }
 
-  get(connectionId: string): DeliverableConnection | undefined {
+  get(connectionId: string): C | undefined {
     return this.connections.get(connectionId)
   }
 
@@ -98,7 +98,7 @@ export class LifetimeManager implements Delivery {
       case 'groups': {
         const except = toSet(target.except)
         // A connection in two of the named groups still gets the message once.
-        const seen = target.names.length > 1 ? new Set<DeliverableConnection>() : undefined
+        const seen = target.names.length > 1 ? new Set<C>() : undefined
         for (const name of target.names) {
           const set = this.byGroup.get(name)
           if (!set) continue
@@ -134,7 +134,7 @@ export class LifetimeManager implements Delivery {
     return changed
   }
 
-  private join(connection: DeliverableConnection, group: string): boolean {
+  private join(connection: C, group: string): boolean {
     let groups = this.groupsOf.get(connection.connectionId)
     if (groups?.has(group)) return false
     if (groups && groups.size >= this.maxGroups) return false
@@ -144,7 +144,7 @@ export class LifetimeManager implements Delivery {
     return true
   }
 
-  private leave(connection: DeliverableConnection, group: string): boolean {
+  private leave(connection: C, group: string): boolean {
     const groups = this.groupsOf.get(connection.connectionId)
     if (!groups?.delete(group)) return false
     if (groups.size === 0) this.groupsOf.delete(connection.connectionId)

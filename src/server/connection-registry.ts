@@ -5,7 +5,7 @@
  * TransportProtocols.md). A negotiated token whose transport never comes is forgotten after the
  * disconnect timeout, as ASP.NET Core disposes negotiated connections that are never used.
  */
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import type { Principal } from '../auth/principal.js'
 import type { HubConnection } from '../connection/hub-connection.js'
 import type { ServerTransport } from '../transports/transport.js'
@@ -20,16 +20,29 @@ export interface ConnectionEntry {
   connection?: HubConnection
 }
 
-/** 16 crypto-random bytes, base64url: what ASP.NET Core uses for ids and tokens. */
-export function newConnectionKey(): string {
-  return randomBytes(16).toString('base64url')
+/**
+ * A connection id or token: the node's tag, then 16 crypto-random bytes in base64url (what
+ * ASP.NET Core uses). The tag tells every node which node holds the connection, so that a request
+ * for it (a client result, a poll that reached another node) can go there. It is not a secret and
+ * grants nothing: the random part is what must match.
+ */
+export function newConnectionKey(tag: string): string {
+  return tag + randomBytes(16).toString('base64url')
+}
+
+/** Six base64url characters derived from the node id. */
+export function nodeTag(nodeId: string): string {
+  return createHash('sha256').update(nodeId).digest('base64url').slice(0, 6)
 }
 
 export class ConnectionRegistry {
   private readonly byToken = new Map<string, ConnectionEntry>()
   private timer: NodeJS.Timeout | undefined
 
-  constructor(private readonly unusedTtlMs: number) {}
+  constructor(
+    private readonly unusedTtlMs: number,
+    private readonly tag: string,
+  ) {}
 
   get size(): number {
     return this.byToken.size
@@ -37,8 +50,8 @@ export class ConnectionRegistry {
 
   /** Negotiate v0 has no token: the connection id opens the connection. */
   create(principal: Principal, negotiateVersion: number): ConnectionEntry {
-    const connectionId = newConnectionKey()
-    const token = negotiateVersion > 0 ? newConnectionKey() : connectionId
+    const connectionId = newConnectionKey(this.tag)
+    const token = negotiateVersion > 0 ? newConnectionKey(this.tag) : connectionId
     const entry: ConnectionEntry = { connectionId, token, principal, createdAt: Date.now() }
     this.byToken.set(token, entry)
     this.startSweeping()
@@ -47,7 +60,7 @@ export class ConnectionRegistry {
 
   /** A connection opened without negotiate (skipNegotiation): known by no token. */
   anonymousEntry(principal: Principal): ConnectionEntry {
-    const id = newConnectionKey()
+    const id = newConnectionKey(this.tag)
     return { connectionId: id, token: id, principal, createdAt: Date.now() }
   }
 

@@ -38,6 +38,8 @@ export interface HubEndpointOptions {
   readonly maxMessageSize: number
   readonly disconnectTimeoutMs: number
   readonly longPollTimeoutMs: number
+  /** This node's tag, the first characters of every connection id and token it issues. */
+  readonly nodeTag: string
   readonly logger: Logger
 }
 
@@ -59,7 +61,7 @@ export class HubEndpoint {
 
   constructor(private readonly options: HubEndpointOptions) {
     this.path = options.descriptor.path
-    this.registry = new ConnectionRegistry(options.disconnectTimeoutMs)
+    this.registry = new ConnectionRegistry(options.disconnectTimeoutMs, options.nodeTag)
     this.maxBody = Math.max(64 * 1024, options.maxMessageSize * 4)
     this.wss = new WebSocketServer({ noServer: true, clientTracking: false, perMessageDeflate: false, maxPayload: this.maxBody })
   }

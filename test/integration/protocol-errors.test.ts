@@ -27,8 +27,8 @@ let server: TestServer
 let bystander: signalR.HubConnection
 
 /** A raw WebSocket to a hub that records every text frame it receives. */
-async function rawSocket(path = '/signalr-hubs/default', query = ''): Promise<{ ws: WebSocket; frames: string[]; next(): Promise<string>; closedWith: Promise<number> }> {
-  const ws = new WebSocket(`${server.url.replace('http', 'ws')}${path}${query}`)
+async function rawSocket(path = '/signalr-hubs/default', query = '', on: TestServer = server): Promise<{ ws: WebSocket; frames: string[]; next(): Promise<string>; closedWith: Promise<number> }> {
+  const ws = new WebSocket(`${on.url.replace('http', 'ws')}${path}${query}`)
   const frames: string[] = []
   let wake: (() => void) | undefined
   ws.on('message', (data) => {
@@ -55,7 +55,7 @@ async function rawSocket(path = '/signalr-hubs/default', query = ''): Promise<{ 
 beforeAll(async () => {
   server = await startTestServer({
     hubs: [DefaultHub, EchoHub],
-    config: { hubs: { handshakeTimeoutMs: 300, keepAliveIntervalMs: 150, clientTimeoutMs: 600 } },
+    config: { hubs: { handshakeTimeoutMs: 300 } },
   })
   bystander = await connectClient(server.hubUrl('/hubs/echo'))
 })
@@ -84,7 +84,8 @@ describe('negotiate', () => {
         { transport: 'LongPolling', transferFormats: ['Text', 'Binary'] },
       ],
     })
-    expect(body.connectionToken).toMatch(/^[A-Za-z0-9_-]{22}$/)
+    // A 6-character node tag, then 16 random bytes in base64url.
+    expect(body.connectionToken).toMatch(/^[A-Za-z0-9_-]{28}$/)
     expect(body.connectionId).not.toBe(body.connectionToken)
   })
 
@@ -248,8 +249,17 @@ describe('hub messages', () => {
 })
 
 describe('keep-alive and timeouts', () => {
+  // A node of its own: its short client timeout would close idle clients of the other tests.
+  let quick: TestServer
+  beforeAll(async () => {
+    quick = await startTestServer({ hubs: [EchoHub], config: { hubs: { keepAliveIntervalMs: 150, clientTimeoutMs: 600 } } })
+  })
+  afterAll(async () => {
+    await quick?.close()
+  })
+
   it('pings an idle client, then closes it once it stays silent past the client timeout', async () => {
-    const socket = await rawSocket('/hubs/echo')
+    const socket = await rawSocket('/hubs/echo', '', quick)
     socket.ws.send(`{"protocol":"json","version":1}${RS}`)
     expect(await socket.next()).toBe(`{}${RS}`)
     expect(await socket.next()).toBe(`{"type":6}${RS}`)
@@ -263,7 +273,7 @@ describe('keep-alive and timeouts', () => {
   })
 
   it('keeps an official client that pings connected past the client timeout', async () => {
-    const c = await connectClient(server.hubUrl('/hubs/echo'))
+    const c = await connectClient(quick.hubUrl('/hubs/echo'))
     // The client schedules its next ping from its last send: send once so the new interval applies.
     c.keepAliveIntervalInMilliseconds = 100
     await c.invoke('echo', 1)

@@ -1,0 +1,77 @@
+/**
+ * HubModel -> `generated/asyncapi.json`, an AsyncAPI 3.0 document of every subject. The
+ * application it describes is IMService: `receive` operations are the subjects it subscribes to
+ * (services publish there), `send` operations the ones it publishes (services subscribe there).
+ * Wildcards become channel parameters: `im.default.receive.>` is `im.default.receive.{topic}`.
+ */
+import { headerNote } from './header.js'
+import { ENVELOPE_TYPE, LIFECYCLE_TYPE } from './model.js'
+import type { HubDefinition, HubModel, PublicationModel, SubjectParameter, SubscriptionModel, TypeRef } from './model.js'
+import { declarationSchema, schemaRef, toSchema } from './json-schema.js'
+import type { JsonSchema } from './json-schema.js'
+import { typeClosure } from './type-closure.js'
+
+export const asyncApiFileName = 'asyncapi.json'
+
+interface Channel {
+  readonly id: string
+  readonly subject: string
+  readonly parameters: readonly SubjectParameter[]
+  readonly action: 'send' | 'receive'
+  readonly summary: string
+  readonly payload: JsonSchema
+}
+
+export function emitAsyncApi(model: HubModel): string {
+  const channels = model.hubs.flatMap((hub) => [...hub.subscriptions.map((s) => subscribed(hub, s, model)), ...hub.publications.map((p) => published(hub, p, model))])
+  const roots: TypeRef[] = [{ kind: 'ref', name: LIFECYCLE_TYPE }, ...model.hubs.flatMap((h) => [...h.subscriptions.map((s) => s.payload), ...h.publications.flatMap((p) => (p.kind === 'invocation' ? p.invocations.map((i) => i.args) : []))])]
+  const schemas = typeClosure(roots, model.types).filter((d) => !d.typeParameters || d.typeParameters.length === 0)
+  const document = {
+    'x-generated': headerNote(`${model.hubsDir}/`),
+    asyncapi: '3.0.0',
+    info: {
+      title: 'IMService hubs',
+      version: '1.0.0',
+      description: 'The NATS subjects of the IMService hubs. Operations are from IMService\'s side: receive = services publish and IMService subscribes; send = IMService publishes and services subscribe. Payloads are UTF-8 JSON.',
+    },
+    defaultContentType: 'application/json',
+    channels: Object.fromEntries(channels.map((ch) => [ch.id, {
+      address: address(ch.subject, ch.parameters),
+      messages: { [ch.id]: { $ref: `#/components/messages/${ch.id}` } },
+      ...(ch.parameters.length > 0 ? { parameters: Object.fromEntries(ch.parameters.map((p) => [p.name, { description: p.wildcard === '>' ? 'one or more subject tokens' : 'one subject token' }])) } : {}),
+    }])),
+    operations: Object.fromEntries(channels.map((ch) => [ch.id, {
+      action: ch.action,
+      channel: { $ref: `#/channels/${ch.id}` },
+      summary: ch.summary,
+      messages: [{ $ref: `#/channels/${ch.id}/messages/${ch.id}` }],
+    }])),
+    components: {
+      messages: Object.fromEntries(channels.map((ch) => [ch.id, { name: ch.id, contentType: 'application/json', payload: ch.payload }])),
+      schemas: Object.fromEntries(schemas.map((d) => [d.name, declarationSchema(d, model.types)])),
+    },
+  }
+  return JSON.stringify(document, null, 2) + '\n'
+}
+
+function subscribed(hub: HubDefinition, s: SubscriptionModel, model: HubModel): Channel {
+  return { id: `${hub.name}.${s.handler}`, subject: s.subject, parameters: s.parameters, action: 'receive', summary: `${hub.className}.${s.handler} handles each message.`, payload: toSchema(s.payload, model.types) }
+}
+
+function published(hub: HubDefinition, p: PublicationModel, model: HubModel): Channel {
+  const id = `${hub.name}.${p.name}`
+  if (p.kind !== 'invocation') {
+    return { id, subject: p.subject, parameters: p.parameters, action: 'send', summary: `A connection to ${hub.className} ${p.kind === 'connected' ? 'opened' : 'closed'}.`, payload: schemaRef(LIFECYCLE_TYPE) }
+  }
+  const envelope = model.types[ENVELOPE_TYPE]
+  const base = envelope ? (declarationSchema(envelope, model.types) as { properties?: Record<string, JsonSchema> }) : {}
+  const variants = p.invocations.map((i) => ({ ...base, properties: { ...base.properties, method: { const: i.method }, args: toSchema(i.args, model.types) } }))
+  const methods = p.invocations.map((i) => `${hub.className}.${i.method}`).join(', ')
+  return { id, subject: p.subject, parameters: p.parameters, action: 'send', summary: `Each invocation of ${methods}, forwarded.`, payload: variants.length === 1 ? variants[0]! : { oneOf: variants } }
+}
+
+/** `im.chat.room.*.post` -> `im.chat.room.{token1}.post`. */
+function address(subject: string, parameters: readonly SubjectParameter[]): string {
+  let next = 0
+  return subject.split('.').map((token) => (token === '*' || token === '>' ? `{${parameters[next++]?.name ?? 'token'}}` : token)).join('.')
+}

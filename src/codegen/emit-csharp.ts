@@ -1,0 +1,101 @@
+/**
+ * HubDefinition -> `generated/dotnet/<Hub>.cs`, for .NET services on NATS.Net: records for the
+ * payloads the hub takes and the events IMService publishes, the subjects as constants, and an
+ * extension method per @Subscribe subject over `INatsConnection.PublishAsync`. The payload is
+ * serialized here with System.Text.Json, so the records' attributes decide the JSON.
+ */
+import { csIdentifier, csString, CsharpTypes, summary } from './csharp-types.js'
+import { headerLines } from './header.js'
+import { ENVELOPE_TYPE, LIFECYCLE_TYPE } from './model.js'
+import type { HubDefinition, HubModel, PublicationModel } from './model.js'
+import { pascalCase } from './names.js'
+
+export function csharpFileName(hub: HubDefinition): string {
+  return `dotnet/${hub.className}.cs`
+}
+
+export function emitCsharp(hub: HubDefinition, model: HubModel): string {
+  const c = hub.className
+  const types = new CsharpTypes(model.types)
+  types.map({ kind: 'ref', name: ENVELOPE_TYPE }, ENVELOPE_TYPE)
+  types.map({ kind: 'ref', name: LIFECYCLE_TYPE }, LIFECYCLE_TYPE)
+  const payloads = hub.subscriptions.map((s) => types.map(s.payload, `${pascalCase(s.handler)}Payload`))
+  types.flush()
+
+  const lines = [
+    ...headerLines(hub.file),
+    '#nullable enable',
+    'using System;',
+    'using System.Collections.Generic;',
+    'using System.Text.Json;',
+    'using System.Text.Json.Serialization;',
+    'using System.Threading;',
+    'using System.Threading.Tasks;',
+    'using NATS.Client.Core;',
+    '',
+    `namespace ImService.Hubs.${pascalCase(hub.name)};`,
+  ]
+  for (const declaration of types.declarations.values()) lines.push('', ...declaration)
+
+  lines.push('', `/// <summary>The NATS subjects of ${c}; <c>*</c> and <c>&gt;</c> are wildcards.</summary>`, `public static class ${c}Subjects`, '{')
+  const constants = new Set<string>()
+  const constant = (key: string): string => {
+    let name = csIdentifier(pascalCase(key))
+    while (constants.has(name)) name += '_'
+    constants.add(name)
+    return name
+  }
+  const subscriptionConstants = hub.subscriptions.map((s) => {
+    const name = constant(s.handler)
+    lines.push(`    /// <summary>Services publish; IMService runs ${c}.${s.handler}.</summary>`, `    public const string ${name} = ${csString(s.subject)};`)
+    return name
+  })
+  for (const p of hub.publications) {
+    lines.push(`    /// <summary>IMService publishes: ${describe(p, c)}.</summary>`, `    public const string ${constant(p.name)} = ${csString(p.subject)};`)
+  }
+  lines.push('}')
+
+  lines.push(
+    '',
+    `/// <summary>Publishes to the subjects ${c} subscribes to, the way IMService expects the payloads.</summary>`,
+    `public static class ${c}Publishers`,
+    '{',
+    '    private static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.General);',
+  )
+  hub.subscriptions.forEach((s, i) => {
+    const tokens = s.parameters.map((p) => `string ${csIdentifier(p.name)}, `).join('')
+    const subject = s.parameters.length === 0
+      ? `${c}Subjects.${subscriptionConstants[i]}`
+      : `FillSubject(${c}Subjects.${subscriptionConstants[i]}, ${s.parameters.map((p) => csIdentifier(p.name)).join(', ')})`
+    const payload = payloads[i]!
+    lines.push(
+      '',
+      ...summary(`Publishes to ${s.subject}: IMService runs ${c}.${s.handler} with the payload.`, '    '),
+      `    public static ValueTask Publish${pascalCase(s.handler)}Async(this INatsConnection nats, ${tokens}${payload.text}${payload.nullable ? '?' : ''} payload, NatsHeaders? headers = null, CancellationToken cancellationToken = default) =>`,
+      `        nats.PublishAsync(${subject}, JsonSerializer.SerializeToUtf8Bytes(payload, JsonOptions), headers: headers, cancellationToken: cancellationToken);`,
+    )
+  })
+  if (hub.subscriptions.some((s) => s.parameters.length > 0)) {
+    lines.push(
+      '',
+      '    private static string FillSubject(string pattern, params string[] values)',
+      '    {',
+      "        var tokens = pattern.Split('.');",
+      '        var next = 0;',
+      '        for (var i = 0; i < tokens.Length; i++)',
+      '        {',
+      '            if (tokens[i] == "*" || tokens[i] == ">") tokens[i] = values[next++];',
+      '        }',
+      '        return string.Join(".", tokens);',
+      '    }',
+    )
+  }
+  lines.push('}')
+  return lines.join('\n') + '\n'
+}
+
+function describe(p: PublicationModel, hubClass: string): string {
+  if (p.kind === 'connected') return `a connection opened (${LIFECYCLE_TYPE})`
+  if (p.kind !== 'invocation') return `a connection closed (${LIFECYCLE_TYPE})`
+  return `each invocation of ${p.invocations.map((i) => `${hubClass}.${i.method}`).join(', ')} (${ENVELOPE_TYPE})`
+}

@@ -1,0 +1,145 @@
+/**
+ * HubDefinition -> `generated/publishers/<hub>.ts`, for Node services: the hub's subjects, a
+ * typed publisher per @Subscribe subject (core NATS and JetStream) and a typed subscriber per
+ * subject IMService publishes (forwarded invocations, connected / disconnected). It imports only
+ * the NATS client packages, so a service needs nothing of IMService.
+ */
+import { headerLines } from './header.js'
+import { ENVELOPE_TYPE, LIFECYCLE_TYPE } from './model.js'
+import type { HubDefinition, HubModel, PublicationModel, SubjectParameter, SubscriptionModel, TypeRef } from './model.js'
+import { jsDoc, pascalCase, propertyKey, tsString } from './names.js'
+import { printDeclaration, printTuple, printType } from './ts-printer.js'
+import { typeClosure } from './type-closure.js'
+
+export function publishersFileName(hub: HubDefinition): string {
+  return `publishers/${hub.name}.ts`
+}
+
+export function emitTsPublishers(hub: HubDefinition, model: HubModel): string {
+  const c = hub.className
+  const envelope: TypeRef = { kind: 'ref', name: ENVELOPE_TYPE }
+  const lifecycle: TypeRef = { kind: 'ref', name: LIFECYCLE_TYPE }
+  const roots = [envelope, lifecycle, ...hub.subscriptions.map((s) => s.payload), ...hub.publications.flatMap((p) => (p.kind === 'invocation' ? p.invocations.map((i) => i.args) : []))]
+  const lines: string[] = [
+    ...headerLines(hub.file),
+    "import { jetstream } from '@nats-io/jetstream'",
+    "import type { JetStreamPublishOptions, PubAck } from '@nats-io/jetstream'",
+    "import type { Msg, NatsConnection, PublishOptions, Subscription } from '@nats-io/transport-node'",
+  ]
+  for (const declaration of typeClosure(roots, model.types)) lines.push('', ...printDeclaration(declaration))
+  lines.push(
+    '',
+    `/** A forwarded invocation: the ${ENVELOPE_TYPE} of one hub method, with its arguments typed. */`,
+    `export type ForwardedInvocation<TMethod extends string, TArgs extends readonly unknown[]> = Omit<${ENVELOPE_TYPE}, 'method' | 'args'> & {`,
+    '  readonly method: TMethod',
+    '  readonly args: TArgs',
+    '}',
+    '',
+    `/** The NATS subjects of ${c}; \`*\` and \`>\` mark the parts the functions below fill in. */`,
+    `export const ${c}Subjects = {`,
+  )
+  for (const s of hub.subscriptions) lines.push(`  /** Services publish; IMService runs ${c}.${s.handler}. */`, `  ${propertyKey(s.handler)}: ${tsString(s.subject)},`)
+  for (const p of hub.publications) lines.push(`  /** IMService publishes: ${describe(p, c)}. */`, `  ${propertyKey(p.name)}: ${tsString(p.subject)},`)
+  lines.push('} as const', '', ...SUPPORT)
+
+  for (const s of hub.subscriptions) lines.push('', ...publisher(c, s))
+  for (const p of hub.publications) lines.push('', ...subscriber(c, p))
+  return lines.join('\n') + '\n'
+}
+
+function publisher(hubClass: string, s: SubscriptionModel): string[] {
+  const name = `publish${pascalCase(s.handler)}`
+  const tokens = s.parameters.map((p) => `${p.name}: string, `).join('')
+  const subject = s.parameters.length === 0 ? tsString(s.subject) : `fillSubject(${tsString(s.subject)}, [${s.parameters.map((p) => p.name).join(', ')}])`
+  const payload = printType(s.payload)
+  const doc = `Publishes to \`${s.subject}\`: IMService runs ${hubClass}.${s.handler} with the payload`
+  return [
+    ...jsDoc(`${doc}.`),
+    `export function ${name}(nc: NatsConnection, ${tokens}payload: ${payload}, options?: PublishOptions): void {`,
+    `  nc.publish(${subject}, JSON.stringify(payload), options)`,
+    '}',
+    '',
+    ...jsDoc(`${doc}, through JetStream (a stream must capture the subject); resolves with the stream's acknowledgement.`),
+    `export function ${name}JetStream(nc: NatsConnection, ${tokens}payload: ${payload}, options?: Partial<JetStreamPublishOptions>): Promise<PubAck> {`,
+    `  return jetstream(nc).publish(${subject}, JSON.stringify(payload), options)`,
+    '}',
+  ]
+}
+
+function subscriber(hubClass: string, p: PublicationModel): string[] {
+  const name = `subscribe${pascalCase(p.name)}`
+  // Methods forwarded to one subject arrive on one subscription, told apart by `method`.
+  const value = p.kind === 'invocation' ? p.invocations.map((i) => `ForwardedInvocation<${tsString(i.method)}, ${argsType(i.args)}>`).join(' | ') : LIFECYCLE_TYPE
+  const tokenOptions = p.parameters.map((t) => `readonly ${t.name}?: string`).join('; ')
+  const optionsType = tokenOptions ? `SubscriberOptions & { ${tokenOptions} }` : 'SubscriberOptions'
+  const subject = p.parameters.length === 0 ? tsString(p.subject) : `fillSubject(${tsString(p.subject)}, [${p.parameters.map((t) => `options.${t.name}`).join(', ')}])`
+  const narrow = p.parameters.length === 0 ? '' : ` Narrow it with ${p.parameters.map(describeToken).join(', ')}.`
+  return [
+    ...jsDoc(`Subscribes to \`${p.subject}\`: ${describe(p, hubClass)}.${narrow}`),
+    `export function ${name}(nc: NatsConnection, handler: (message: ${value}, msg: Msg) => void | Promise<void>, options: ${optionsType} = {}): Subscription {`,
+    `  return subscribeJson(nc, ${subject}, handler, options)`,
+    '}',
+  ]
+}
+
+function describe(p: PublicationModel, hubClass: string): string {
+  if (p.kind === 'connected') return `a connection to ${hubClass} opened`
+  if (p.kind !== 'invocation') return `a connection to ${hubClass} closed`
+  return `each invocation of ${p.invocations.map((i) => `${hubClass}.${i.method}`).join(', ')}`
+}
+
+function describeToken(t: SubjectParameter): string {
+  return t.wildcard === '>' ? `\`${t.name}\` (one or more tokens, default \`>\`)` : `\`${t.name}\` (one token, default \`*\`)`
+}
+
+/** Envelope args are an array: a tuple prints as is, anything else as a readonly array of it. */
+function argsType(args: TypeRef): string {
+  if (args.kind === 'tuple') return printTuple(args.elements)
+  if (args.kind === 'array') return printType(args)
+  return 'unknown[]'
+}
+
+/** Helpers every publishers file carries, so it depends on nothing but the NATS client. */
+const SUPPORT = [
+  'export interface SubscriberOptions {',
+  '  /** Queue group: one member of the group handles each message. */',
+  '  readonly queue?: string',
+  '  /** Called for a message that is not JSON and for a handler that fails; default: the console, when there is one. */',
+  '  readonly onError?: (error: unknown, msg: Msg) => void',
+  '}',
+  '',
+  '/** Puts values into the wildcards of a subject, in order; an undefined value keeps the wildcard. */',
+  'function fillSubject(pattern: string, values: readonly (string | undefined)[]): string {',
+  '  let next = 0',
+  "  return pattern.split('.').map((token) => {",
+  "    if (token !== '*' && token !== '>') return token",
+  '    const value = values[next++]',
+  '    if (value === undefined) return token',
+  "    const valid = token === '>' ? /^[^\\s.]+(\\.[^\\s.]+)*$/ : /^[^\\s.]+$/",
+  '    if (!valid.test(value)) throw new Error(`${JSON.stringify(value)} cannot stand for "${token}" in ${pattern}`)',
+  '    return value',
+  "  }).join('.')",
+  '}',
+  '',
+  'function reportError(error: unknown, msg: Msg): void {',
+  '  const console = (globalThis as { console?: { error(...data: unknown[]): void } }).console',
+  '  console?.error(`message on ${msg.subject} failed:`, error)',
+  '}',
+  '',
+  'function subscribeJson<T>(nc: NatsConnection, subject: string, handler: (message: T, msg: Msg) => void | Promise<void>, options: SubscriberOptions): Subscription {',
+  '  const onError = options.onError ?? reportError',
+  '  return nc.subscribe(subject, {',
+  '    ...(options.queue === undefined ? {} : { queue: options.queue }),',
+  '    callback: (error, msg) => {',
+  '      if (error) return onError(error, msg)',
+  '      // A throwing callback would reach the NATS client\'s reader, so every failure stays here.',
+  '      try {',
+  '        const result = handler(msg.json<T>(), msg)',
+  '        if (result instanceof Promise) result.catch((failure: unknown) => onError(failure, msg))',
+  '      } catch (failure) {',
+  '        onError(failure, msg)',
+  '      }',
+  '    },',
+  '  })',
+  '}',
+]

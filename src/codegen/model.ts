@@ -1,0 +1,163 @@
+/**
+ * The hub model: what `im generate` knows about the hubs, as plain JSON (kysely-codegen's
+ * "metadata" step). The analyzer produces it from source; every emitter reads only this. It is
+ * committed as `generated/hub-model.json`, so `--check` can tell breaking changes from the last
+ * generation. No line numbers or tool versions: an unrelated edit must not change it.
+ */
+
+/** A type as the wire sees it. Dates are ISO 8601 strings on the wire, hence their own kind. */
+export type TypeRef =
+  | { readonly kind: 'primitive'; readonly name: PrimitiveName }
+  | { readonly kind: 'literal'; readonly value: string | number | boolean }
+  | { readonly kind: 'date' }
+  | { readonly kind: 'array'; readonly element: TypeRef }
+  | { readonly kind: 'tuple'; readonly elements: readonly TupleElement[] }
+  | { readonly kind: 'union'; readonly types: readonly TypeRef[] }
+  | ObjectTypeRef
+  /** A named type of the `types` table, with type arguments when it is generic. */
+  | { readonly kind: 'ref'; readonly name: string; readonly args?: readonly TypeRef[] }
+  | { readonly kind: 'typeParameter'; readonly name: string }
+
+export type PrimitiveName = 'string' | 'number' | 'boolean' | 'null' | 'undefined' | 'unknown' | 'void' | 'never'
+
+/** An anonymous object type; `additional` is the value type of a string index signature (Record<string, T>). */
+export interface ObjectTypeRef {
+  readonly kind: 'object'
+  readonly properties: readonly Property[]
+  readonly additional?: TypeRef
+}
+
+export interface TupleElement {
+  readonly type: TypeRef
+  readonly name?: string
+  readonly optional?: boolean
+  /** `...rest: T[]`: `type` is the array type. */
+  readonly rest?: boolean
+}
+
+export interface Property {
+  readonly name: string
+  readonly type: TypeRef
+  readonly optional?: boolean
+  readonly readonly?: boolean
+  readonly doc?: string
+}
+
+interface DeclarationBase {
+  readonly name: string
+  /** Project-relative path of the declaring file (posix separators). */
+  readonly file: string
+  readonly doc?: string
+  readonly typeParameters?: readonly string[]
+}
+
+/** Interfaces and property-only classes; inherited members are flattened in. */
+export interface InterfaceDeclaration extends DeclarationBase {
+  readonly kind: 'interface'
+  readonly properties: readonly Property[]
+  readonly additional?: TypeRef
+}
+
+export interface AliasDeclaration extends DeclarationBase {
+  readonly kind: 'alias'
+  readonly type: TypeRef
+}
+
+export interface EnumDeclaration extends DeclarationBase {
+  readonly kind: 'enum'
+  readonly members: readonly { readonly name: string; readonly value: string | number }[]
+}
+
+export type TypeDeclaration = InterfaceDeclaration | AliasDeclaration | EnumDeclaration
+
+export interface Parameter {
+  readonly name: string
+  readonly type: TypeRef
+  readonly optional?: boolean
+  /** `...args: T[]`: `type` is the array type. */
+  readonly rest?: boolean
+  /** A client-to-server stream (`AsyncIterable<T>`): `type` is the item type. */
+  readonly stream?: boolean
+}
+
+export interface HubMethodModel {
+  /** The name clients invoke. */
+  readonly name: string
+  readonly parameters: readonly Parameter[]
+  /** What the invocation completes with (Promise<T> unwrapped), or for a stream the item type. */
+  readonly returns: TypeRef
+  /** `@HubStream`: a server-to-client stream of `returns` items (`connection.stream(...)`). */
+  readonly stream?: boolean
+}
+
+export interface ClientMethodModel {
+  readonly name: string
+  readonly parameters: readonly Parameter[]
+}
+
+/** One wildcard of a subject pattern, in order: `*` (one token) or `>` (one or more, last). */
+export interface SubjectParameter {
+  readonly name: string
+  readonly wildcard: '*' | '>'
+}
+
+/** A subject IMService subscribes to for this hub (`@Subscribe`): services publish here. */
+export interface SubscriptionModel {
+  readonly subject: string
+  readonly parameters: readonly SubjectParameter[]
+  /** The handler's property name; names the generated publisher. */
+  readonly handler: string
+  readonly queue?: string
+  readonly payload: TypeRef
+}
+
+/** A subject IMService publishes to for this hub: services subscribe here. */
+export type PublicationModel =
+  | {
+      readonly kind: 'invocation'
+      /** Names the generated subscriber: the method when only one publishes here, else from the subject. */
+      readonly name: string
+      readonly subject: string
+      readonly parameters: readonly SubjectParameter[]
+      /** The hub methods whose invocations are published here, by method name. */
+      readonly invocations: readonly InvocationModel[]
+    }
+  | { readonly kind: 'connected' | 'disconnected'; readonly name: string; readonly subject: string; readonly parameters: readonly SubjectParameter[] }
+
+/** One hub method forwarded to a subject (`@Forward`, or `this.forward(...)` in its body). */
+export interface InvocationModel {
+  readonly method: string
+  /** Type of the envelope's `args`: a tuple for `@Forward`. */
+  readonly args: TypeRef
+  /** True when the envelope carries the client's `topic`. */
+  readonly topic: boolean
+}
+
+export interface HubDefinition {
+  readonly className: string
+  /** Name used in subjects (`im.<name>.*`). */
+  readonly name: string
+  /** Route clients connect to. */
+  readonly path: string
+  /** Project-relative path of the file declaring the hub. */
+  readonly file: string
+  readonly doc?: string
+  readonly methods: readonly HubMethodModel[]
+  readonly clientMethods: readonly ClientMethodModel[]
+  readonly subscriptions: readonly SubscriptionModel[]
+  readonly publications: readonly PublicationModel[]
+}
+
+export interface HubModel {
+  /** Shape version of this document; changes only when this file's types do. */
+  readonly schema: 1
+  /** The folder the hubs were read from, project-relative. */
+  readonly hubsDir: string
+  readonly hubs: readonly HubDefinition[]
+  /** Every named type the hubs reference, plus IMService's own envelope types, sorted by name. */
+  readonly types: Readonly<Record<string, TypeDeclaration>>
+}
+
+/** Names of the types IMService publishes itself; always present in `types`. */
+export const ENVELOPE_TYPE = 'InvocationEnvelope'
+export const LIFECYCLE_TYPE = 'LifecycleEvent'

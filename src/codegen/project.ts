@@ -1,0 +1,60 @@
+/**
+ * The ts-morph program `im generate` reads: the hub files of one folder and the TypeScript
+ * sources they import. Declaration files of packages (node_modules .d.ts, @types) are left out:
+ * payload types must be the project's own, and skipping them makes the program a third of the
+ * size (the difference between about one second and several). Compiler options are fixed (the
+ * ones IMService runs hubs with), so a project's tsconfig cannot change how a hub is read.
+ * Files are listed the way src/server/load-hubs.ts loads them: every .ts / .js file in the
+ * folder, not tests or declarations.
+ */
+import { readdirSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { ModuleKind, ModuleResolutionKind, Project, ScriptTarget, ts } from 'ts-morph'
+import type { SourceFile } from 'ts-morph'
+import { ImError, ImErrorCode } from '../errors.js'
+import { frameworkFiles } from './framework.js'
+
+const HUB_FILE = /^(?!.*\.(?:test|spec|d)\.[cm]?[jt]s$).*\.[cm]?[jt]s$/
+
+export interface HubsProject {
+  readonly project: Project
+  readonly hubFiles: readonly SourceFile[]
+  readonly envelopeFile: SourceFile
+}
+
+export function openHubsProject(hubsDir: string): HubsProject {
+  const folder = resolve(hubsDir)
+  let names: string[]
+  try {
+    names = readdirSync(folder).filter((f) => HUB_FILE.test(f)).sort()
+  } catch (error) {
+    throw new ImError(ImErrorCode.ConfigInvalid, `cannot read the hubs folder ${folder}`, { cause: error })
+  }
+  const project = new Project({
+    skipAddingFilesFromTsConfig: true,
+    compilerOptions: {
+      target: ScriptTarget.ES2022,
+      module: ModuleKind.NodeNext,
+      moduleResolution: ModuleResolutionKind.NodeNext,
+      strict: true,
+      experimentalDecorators: true,
+      allowJs: true,
+      skipLibCheck: true,
+      noEmit: true,
+      lib: ['lib.es2023.d.ts'],
+      types: [],
+    },
+    resolutionHost: (host, getOptions) => ({
+      resolveModuleNames: (names, containingFile) =>
+        names.map((name) => {
+          const resolved = ts.resolveModuleName(name, containingFile, getOptions(), host).resolvedModule
+          // Sources (ours, a linked workspace package) are read; packages' declaration files are not.
+          return resolved && !resolved.extension.startsWith('.d.') ? resolved : undefined
+        }),
+    }),
+  })
+  const hubFiles = names.map((name) => project.addSourceFileAtPath(join(folder, name)))
+  const envelopeFile = project.addSourceFileAtPath(frameworkFiles.envelope)
+  project.resolveSourceFileDependencies()
+  return { project, hubFiles, envelopeFile }
+}
