@@ -1,0 +1,117 @@
+import { describe, expect, it, vi } from 'vitest'
+import { ConnectionSweeper } from '../../../src/connection/connection-sweeper.js'
+import type { ConnectionState, HubConnection } from '../../../src/connection/hub-connection.js'
+import type { TransportName } from '../../../src/transports/transport.js'
+
+const KEEP_ALIVE = 15_000
+const CLIENT_TIMEOUT = 30_000
+const HANDSHAKE_TIMEOUT = 15_000
+const NOW = 10_000_000
+const SILENT_CLIENT_ERROR =
+  "Connection closed with an error. OperationCanceledException: Client hasn't sent a message/ping within the configured ClientTimeoutInterval."
+
+interface FakeConnectionInit {
+  state?: ConnectionState
+  transport?: TransportName
+  /** How long ago each happened, in ms before NOW. */
+  createdAgo?: number
+  receivedAgo?: number
+  pingedAgo?: number
+}
+
+/** The parts of a HubConnection the sweeper reads and calls. */
+function fakeConnection(init: FakeConnectionInit = {}) {
+  const fake = {
+    state: init.state ?? 'connected',
+    createdAt: NOW - (init.createdAgo ?? 0),
+    lastReceivedAt: NOW - (init.receivedAgo ?? 0),
+    lastPingAt: NOW - (init.pingedAgo ?? 0),
+    transport: { name: init.transport ?? 'WebSockets' },
+    sendPing: vi.fn(),
+    close: vi.fn(),
+    failHandshake: vi.fn(),
+  }
+  return fake
+}
+
+function sweeperWith(...connections: Array<ReturnType<typeof fakeConnection>>): ConnectionSweeper {
+  const sweeper = new ConnectionSweeper({ keepAliveIntervalMs: KEEP_ALIVE, clientTimeoutMs: CLIENT_TIMEOUT, handshakeTimeoutMs: HANDSHAKE_TIMEOUT })
+  for (const connection of connections) sweeper.add(connection as unknown as HubConnection)
+  return sweeper
+}
+
+const untouched = (connection: ReturnType<typeof fakeConnection>): void => {
+  expect(connection.sendPing).not.toHaveBeenCalled()
+  expect(connection.close).not.toHaveBeenCalled()
+  expect(connection.failHandshake).not.toHaveBeenCalled()
+}
+
+describe('ConnectionSweeper.sweep', () => {
+  it('pings a connection whose last ping is a keep-alive interval old, and only that one', () => {
+    const due = fakeConnection({ pingedAgo: KEEP_ALIVE })
+    const overdue = fakeConnection({ pingedAgo: KEEP_ALIVE + 5000 })
+    const recent = fakeConnection({ pingedAgo: KEEP_ALIVE - 1 })
+    sweeperWith(due, overdue, recent).sweep(NOW)
+    expect(due.sendPing).toHaveBeenCalledTimes(1)
+    expect(overdue.sendPing).toHaveBeenCalledTimes(1)
+    untouched(recent)
+  })
+
+  it.each(['WebSockets', 'ServerSentEvents'] as const)('pings over %s', (transport) => {
+    const connection = fakeConnection({ transport, pingedAgo: KEEP_ALIVE })
+    sweeperWith(connection).sweep(NOW)
+    expect(connection.sendPing).toHaveBeenCalledTimes(1)
+  })
+
+  it('never pings a long-polling connection, nor closes it for silence', () => {
+    const connection = fakeConnection({ transport: 'LongPolling', pingedAgo: KEEP_ALIVE * 10, receivedAgo: CLIENT_TIMEOUT * 10 })
+    sweeperWith(connection).sweep(NOW)
+    untouched(connection)
+  })
+
+  it('closes a connection silent for the client timeout, allowing reconnect, with the .NET text', () => {
+    const silent = fakeConnection({ receivedAgo: CLIENT_TIMEOUT, pingedAgo: KEEP_ALIVE })
+    const talking = fakeConnection({ receivedAgo: CLIENT_TIMEOUT - 1 })
+    sweeperWith(silent, talking).sweep(NOW)
+    expect(silent.close).toHaveBeenCalledTimes(1)
+    expect(silent.close).toHaveBeenCalledWith({ error: SILENT_CLIENT_ERROR, allowReconnect: true })
+    // Closed, so not pinged as well.
+    expect(silent.sendPing).not.toHaveBeenCalled()
+    untouched(talking)
+  })
+
+  it('cancels a handshake that has taken the handshake timeout', () => {
+    const slow = fakeConnection({ state: 'handshake', createdAgo: HANDSHAKE_TIMEOUT, receivedAgo: CLIENT_TIMEOUT, pingedAgo: KEEP_ALIVE })
+    const young = fakeConnection({ state: 'handshake', createdAgo: HANDSHAKE_TIMEOUT - 1, receivedAgo: CLIENT_TIMEOUT, pingedAgo: KEEP_ALIVE })
+    sweeperWith(slow, young).sweep(NOW)
+    expect(slow.failHandshake).toHaveBeenCalledWith('Handshake was canceled.')
+    expect(slow.close).not.toHaveBeenCalled()
+    expect(slow.sendPing).not.toHaveBeenCalled()
+    // Still in its handshake: neither pinged nor timed out as a client.
+    untouched(young)
+  })
+
+  it('leaves closed connections alone', () => {
+    const closed = fakeConnection({ state: 'closed', createdAgo: HANDSHAKE_TIMEOUT, receivedAgo: CLIENT_TIMEOUT, pingedAgo: KEEP_ALIVE })
+    sweeperWith(closed).sweep(NOW)
+    untouched(closed)
+  })
+
+  it('stops looking at a removed connection', () => {
+    const connection = fakeConnection({ receivedAgo: CLIENT_TIMEOUT })
+    const sweeper = sweeperWith(connection)
+    sweeper.remove(connection as unknown as HubConnection)
+    sweeper.sweep(NOW)
+    untouched(connection)
+  })
+
+  it('acts on each connection independently in one sweep', () => {
+    const toPing = fakeConnection({ pingedAgo: KEEP_ALIVE })
+    const toClose = fakeConnection({ receivedAgo: CLIENT_TIMEOUT })
+    const toCancel = fakeConnection({ state: 'handshake', createdAgo: HANDSHAKE_TIMEOUT })
+    sweeperWith(toPing, toClose, toCancel).sweep(NOW)
+    expect(toPing.sendPing).toHaveBeenCalledTimes(1)
+    expect(toClose.close).toHaveBeenCalledTimes(1)
+    expect(toCancel.failHandshake).toHaveBeenCalledTimes(1)
+  })
+})

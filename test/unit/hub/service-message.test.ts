@@ -1,0 +1,108 @@
+import { describe, expect, it } from 'vitest'
+import { ImError, ImErrorCode } from '../../../src/errors.js'
+import { readGroupMembership, readSendMessage, readTargets } from '../../../src/hub/service-message.js'
+
+/** Runs `read` and returns the ImError it threw, checking it is IM_INVALID_PAYLOAD. */
+function invalidPayload(read: () => unknown): string {
+  try {
+    read()
+  } catch (error) {
+    expect(error).toBeInstanceOf(ImError)
+    expect((error as ImError).code).toBe(ImErrorCode.InvalidPayload)
+    return (error as ImError).message
+  }
+  throw new Error('expected IM_INVALID_PAYLOAD, but the payload was accepted')
+}
+
+const NAME_ERROR = (key: string): string => `"${key}" must be a non-empty string of at most 256 characters`
+
+describe('readSendMessage', () => {
+  it.each([
+    [{ method: 'refresh', args: ['orders', 2] }, { method: 'refresh', args: ['orders', 2], excludeConnectionIds: [] }],
+    [{ method: 'refresh' }, { method: 'refresh', args: [], excludeConnectionIds: [] }],
+    [{ Method: 'refresh', Data: { id: 1 } }, { method: 'refresh', args: [{ id: 1 }], excludeConnectionIds: [] }],
+    [{ METHOD: 'refresh', ARGS: [] }, { method: 'refresh', args: [], excludeConnectionIds: [] }],
+    [{ method: 'refresh', data: null }, { method: 'refresh', args: [null], excludeConnectionIds: [] }],
+    [{ method: 'refresh', data: [1, 2] }, { method: 'refresh', args: [[1, 2]], excludeConnectionIds: [] }],
+    [{ method: 'refresh', args: null, data: 5 }, { method: 'refresh', args: [5], excludeConnectionIds: [] }],
+    [{ method: 'refresh', args: [1], data: 2 }, { method: 'refresh', args: [1], excludeConnectionIds: [] }],
+    [{ method: 'refresh', ExcludeConnectionIds: ['a', 'b'] }, { method: 'refresh', args: [], excludeConnectionIds: ['a', 'b'] }],
+    [{ method: 'refresh', excludeConnectionIds: null }, { method: 'refresh', args: [], excludeConnectionIds: [] }],
+    [{ method: 'm'.repeat(256) }, { method: 'm'.repeat(256), args: [], excludeConnectionIds: [] }],
+  ])('reads %j', (payload, expected) => {
+    expect(readSendMessage(payload)).toEqual(expected)
+  })
+
+  it.each([
+    [null, 'payload must be a JSON object'],
+    [[], 'payload must be a JSON object'],
+    ['refresh', 'payload must be a JSON object'],
+    [42, 'payload must be a JSON object'],
+    [{}, '"method" is missing'],
+    [{ method: null }, '"method" is missing'],
+    [{ method: '' }, NAME_ERROR('method')],
+    [{ method: 7 }, NAME_ERROR('method')],
+    [{ method: 'm'.repeat(257) }, NAME_ERROR('method')],
+    [{ method: 'm', args: 'x' }, '"args" must be an array'],
+    [{ method: 'm', args: { 0: 'x' } }, '"args" must be an array'],
+    [{ method: 'm', excludeConnectionIds: 'a' }, '"excludeConnectionIds" must be an array of non-empty strings'],
+    [{ method: 'm', excludeConnectionIds: ['a', ''] }, '"excludeConnectionIds" must be an array of non-empty strings'],
+    [{ method: 'm', excludeConnectionIds: [1] }, '"excludeConnectionIds" must be an array of non-empty strings'],
+  ])('refuses %j with the exact problem', (payload, message) => {
+    expect(invalidPayload(() => readSendMessage(payload))).toBe(message)
+  })
+})
+
+describe('readTargets', () => {
+  it.each([
+    [{ connectionId: 'a' }, ['a']],
+    [{ ConnectionId: 'a' }, ['a']],
+    [{ connectionIds: ['a', 'b'] }, ['a', 'b']],
+    [{ CONNECTIONIDS: ['a'] }, ['a']],
+    [{ connectionIds: ['b', 'c'], connectionId: 'a' }, ['a', 'b', 'c']],
+    [{ connectionId: null, connectionIds: ['a'] }, ['a']],
+  ])('reads the connection targets of %j, the singular first', (payload, expected) => {
+    expect(readTargets(payload, 'connectionId', 'connectionIds')).toEqual(expected)
+  })
+
+  it('reads any singular and plural pair it is given', () => {
+    expect(readTargets({ UserId: 'alice', userIds: ['bob'] }, 'userId', 'userIds')).toEqual(['alice', 'bob'])
+    expect(readTargets({ groups: ['room-1'] }, 'group', 'groups')).toEqual(['room-1'])
+  })
+
+  it.each([
+    [{}, '"connectionId" or "connectionIds" is missing'],
+    [{ connectionIds: [] }, '"connectionId" or "connectionIds" is missing'],
+    [{ connectionId: null }, '"connectionId" or "connectionIds" is missing'],
+    [{ connectionId: 5 }, NAME_ERROR('connectionId')],
+    [{ connectionId: '' }, NAME_ERROR('connectionId')],
+    [{ connectionIds: 'a' }, '"connectionIds" must be an array of non-empty strings'],
+    [{ connectionIds: ['a', null] }, '"connectionIds" must be an array of non-empty strings'],
+    [[], 'payload must be a JSON object'],
+  ])('refuses %j with the exact problem', (payload, message) => {
+    expect(invalidPayload(() => readTargets(payload, 'connectionId', 'connectionIds'))).toBe(message)
+  })
+})
+
+describe('readGroupMembership', () => {
+  it.each([
+    [{ group: 'room', connectionId: 'a' }, { group: 'room', connectionId: 'a' }],
+    [{ Group: 'room', UserId: 'alice' }, { group: 'room', userId: 'alice' }],
+    [{ GROUP: 'room', CONNECTIONID: 'a' }, { group: 'room', connectionId: 'a' }],
+    [{ group: 'room', connectionId: null, userId: 'alice' }, { group: 'room', userId: 'alice' }],
+  ])('reads %j', (payload, expected) => {
+    expect(readGroupMembership(payload)).toEqual(expected)
+  })
+
+  it.each([
+    [{ connectionId: 'a' }, '"group" is missing'],
+    [{ group: '', connectionId: 'a' }, NAME_ERROR('group')],
+    [{ group: ['room'], connectionId: 'a' }, NAME_ERROR('group')],
+    [{ group: 'room' }, 'exactly one of "connectionId" or "userId" is required'],
+    [{ group: 'room', connectionId: 'a', userId: 'alice' }, 'exactly one of "connectionId" or "userId" is required'],
+    [{ group: 'room', userId: 42 }, NAME_ERROR('userId')],
+    [null, 'payload must be a JSON object'],
+  ])('refuses %j with the exact problem', (payload, message) => {
+    expect(invalidPayload(() => readGroupMembership(payload))).toBe(message)
+  })
+})

@@ -1,0 +1,107 @@
+import { describe, expect, it } from 'vitest'
+import { createConsoleLogger, redact, silentLogger } from '../../src/logger.js'
+import type { LogLevel } from '../../src/logger.js'
+
+function capture(level?: LogLevel) {
+  const lines: string[] = []
+  const logger = createConsoleLogger({ level, write: (line) => lines.push(line) })
+  return { logger, lines }
+}
+
+/** The part of a line after the timestamp. */
+const body = (line: string): string => line.slice(line.indexOf(' ') + 1)
+
+describe('redact', () => {
+  it.each([
+    ['/signalr-hubs/default?id=abc123&access_token=eyJ.x.y', '/signalr-hubs/default?id=[redacted]&access_token=[redacted]'],
+    ['GET /hub?access_token=eyJ.x.y HTTP/1.1', 'GET /hub?access_token=[redacted] HTTP/1.1'],
+    ['/hub?ACCESS_TOKEN=abc', '/hub?ACCESS_TOKEN=[redacted]'],
+    ['/hub?token=abc&x=1', '/hub?token=[redacted]&x=1'],
+    ['/api?api_key=k1', '/api?api_key=[redacted]'],
+    ['url "/hub?id=abc" failed', 'url "/hub?id=[redacted]" failed'],
+    ['Authorization: Bearer eyJhbGciOi.eyJzdWIi.sig-_~+/=', 'Authorization: Bearer [redacted]'],
+    ['authorization: bearer abc.def', 'authorization: bearer [redacted]'],
+    ['sent BEARER   abc to the server', 'sent BEARER   [redacted] to the server'],
+  ])('redacts %s', (text, expected) => {
+    expect(redact(text)).toBe(expected)
+  })
+
+  it.each(['/hub?userid=alice&orderid=7', '/hub?negotiateVersion=1', 'plain text with id = 5'])(
+    'leaves %s alone',
+    (text) => {
+      expect(redact(text)).toBe(text)
+    },
+  )
+})
+
+describe('createConsoleLogger', () => {
+  it('writes one line: ISO time, padded level, message and fields', () => {
+    const { logger, lines } = capture()
+    logger.info('connected', { connectionId: 'c1', count: 2, ok: true })
+    expect(lines).toHaveLength(1)
+    expect(lines[0]).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z /)
+    expect(body(lines[0]!)).toBe('info  connected connectionId="c1" count=2 ok=true')
+  })
+
+  it.each(['authorization', 'Authorization', 'token', 'access_token', 'accessToken', 'connectionToken', 'secret', 'password', 'apiKey', 'api_key', 'jwt'])(
+    'redacts the whole value of a field named %s',
+    (key) => {
+      const { logger, lines } = capture()
+      logger.warn('m', { [key]: 'Bearer abc', other: 'kept' })
+      expect(body(lines[0]!)).toBe(`warn  m ${key}="[redacted]" other="kept"`)
+    },
+  )
+
+  it('redacts tokens in the message, in text fields and in error messages', () => {
+    const { logger, lines } = capture()
+    logger.error('upgrade of /hub?access_token=abc failed', {
+      url: '/hub?id=c1&access_token=abc',
+      header: 'Bearer abc.def',
+      error: new Error('rejected /hub?token=abc'),
+    })
+    expect(body(lines[0]!)).toBe(
+      'error upgrade of /hub?access_token=[redacted] failed url="/hub?id=[redacted]&access_token=[redacted]" header="Bearer [redacted]" error="rejected /hub?token=[redacted]"',
+    )
+  })
+
+  it.each([
+    ['debug', ['debug', 'info', 'warn', 'error']],
+    ['info', ['info', 'warn', 'error']],
+    ['warn', ['warn', 'error']],
+    ['error', ['error']],
+    ['silent', []],
+  ] as const)('at level %s writes %j', (level, written) => {
+    const { logger, lines } = capture(level)
+    logger.debug('debug')
+    logger.info('info')
+    logger.warn('warn')
+    logger.error('error')
+    expect(lines.map((line) => body(line).split(' ')[0])).toEqual(written)
+  })
+
+  it('writes info and above by default', () => {
+    const { logger, lines } = capture()
+    logger.debug('hidden')
+    logger.info('shown')
+    expect(lines).toHaveLength(1)
+  })
+
+  it('writes a field it cannot serialize as text instead of throwing', () => {
+    const { logger, lines } = capture()
+    const cyclic: Record<string, unknown> = {}
+    cyclic.self = cyclic
+    logger.info('m', { cyclic, big: 10n })
+    expect(body(lines[0]!)).toBe('info  m cyclic=[object Object] big=10')
+  })
+})
+
+describe('silentLogger', () => {
+  it('accepts every level and writes nothing', () => {
+    expect(() => {
+      silentLogger.debug('x')
+      silentLogger.info('x', { a: 1 })
+      silentLogger.warn('x')
+      silentLogger.error('x')
+    }).not.toThrow()
+  })
+})
