@@ -1,0 +1,108 @@
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { ANONYMOUS } from '../../../src/auth/principal.js'
+import type { Principal } from '../../../src/auth/principal.js'
+import type { HubConnection } from '../../../src/connection/hub-connection.js'
+import { ConnectionRegistry, newConnectionKey, nodeTag } from '../../../src/server/connection-registry.js'
+import type { ServerTransport } from '../../../src/transports/transport.js'
+
+const TAG = nodeTag('node-1')
+/** The node's tag, then 16 random bytes in base64url (22 characters). */
+const KEY = new RegExp(`^${TAG}[A-Za-z0-9_-]{22}$`)
+const TTL = 5000
+const alice: Principal = { userId: 'alice', claims: { sub: 'alice' } }
+const someTransport = {} as ServerTransport
+
+describe('ConnectionRegistry', () => {
+  const registries: ConnectionRegistry[] = []
+  const start = (): ConnectionRegistry => {
+    const registry = new ConnectionRegistry(TTL, TAG)
+    registries.push(registry)
+    return registry
+  }
+  afterEach(() => {
+    for (const registry of registries.splice(0)) registry.stop()
+    vi.useRealTimers()
+  })
+
+  it('derives a six-character base64url tag from the node id, the same on every call', () => {
+    expect(TAG).toMatch(/^[A-Za-z0-9_-]{6}$/)
+    expect(nodeTag('node-1')).toBe(TAG)
+    expect(nodeTag('node-2')).not.toBe(TAG)
+  })
+
+  it('makes keys of the tag and 16 random bytes in base64url', () => {
+    const keys = new Set(Array.from({ length: 100 }, () => newConnectionKey(TAG)))
+    expect(keys.size).toBe(100)
+    for (const key of keys) expect(key).toMatch(KEY)
+  })
+
+  it('uses the connection id as the token for negotiate v0', () => {
+    const entry = start().create(alice, 0)
+    expect(entry.token).toBe(entry.connectionId)
+    expect(entry.connectionId).toMatch(KEY)
+    expect(entry.principal).toBe(alice)
+  })
+
+  it('gives negotiate v1 a separate token of the tag and 22 base64url characters', () => {
+    const entry = start().create(ANONYMOUS, 1)
+    expect(entry.token).not.toBe(entry.connectionId)
+    expect(entry.token).toMatch(KEY)
+    expect(entry.connectionId).toMatch(KEY)
+  })
+
+  it('finds an entry by token, not by connection id, until it is deleted', () => {
+    const registry = start()
+    const entry = registry.create(alice, 1)
+    expect(registry.size).toBe(1)
+    expect(registry.get(entry.token)).toBe(entry)
+    expect(registry.get(entry.connectionId)).toBeUndefined()
+    expect(registry.get('unknown')).toBeUndefined()
+    registry.delete(entry)
+    expect(registry.get(entry.token)).toBeUndefined()
+    expect(registry.size).toBe(0)
+  })
+
+  it('keeps a negotiated entry for the time to live and forgets it after, unless a transport opened', () => {
+    vi.useFakeTimers()
+    vi.setSystemTime(1_000_000)
+    const registry = start()
+    const unused = registry.create(alice, 1)
+    const opened = registry.create(alice, 1)
+    opened.transport = someTransport
+    vi.setSystemTime(1_000_000 + TTL)
+    expect(registry.get(unused.token)).toBe(unused)
+    vi.setSystemTime(1_000_000 + TTL + 1)
+    expect(registry.get(unused.token)).toBeUndefined()
+    expect(registry.get(opened.token)).toBe(opened)
+  })
+
+  it('sweeps out expired unused entries and keeps opened ones', () => {
+    vi.useFakeTimers()
+    const registry = start()
+    registry.create(alice, 1)
+    const opened = registry.create(alice, 1)
+    opened.transport = someTransport
+    vi.advanceTimersByTime(TTL + 2000)
+    expect(registry.size).toBe(1)
+    expect(registry.get(opened.token)).toBe(opened)
+  })
+
+  it('lists only entries that have a connection as open', () => {
+    const registry = start()
+    const first = registry.create(alice, 1)
+    registry.create(alice, 1)
+    const connection = { connectionId: first.connectionId } as HubConnection
+    first.transport = someTransport
+    first.connection = connection
+    expect([...registry.open()]).toEqual([connection])
+  })
+
+  it('does not register a connection opened without negotiate', () => {
+    const registry = start()
+    const entry = registry.anonymousEntry(ANONYMOUS)
+    expect(entry.token).toBe(entry.connectionId)
+    expect(entry.connectionId).toMatch(KEY)
+    expect(registry.size).toBe(0)
+    expect(registry.get(entry.token)).toBeUndefined()
+  })
+})
