@@ -47,13 +47,14 @@ export function createConsoleLogger(options: ConsoleLoggerOptions = {}): Logger 
   const write = options.write ?? ((line: string) => process.stderr.write(line + '\n'))
   const log = (level: Exclude<LogLevel, 'silent'>, message: string, fields?: LogFields): void => {
     if (LEVELS[level] < threshold) return
-    let line = `${new Date().toISOString()} ${level.padEnd(5)} ${redact(message)}`
+    let line = `${new Date().toISOString()} ${level.padEnd(5)} ${message}`
     if (fields) {
       for (const [key, value] of Object.entries(redactFields(fields))) {
         line += ` ${key}=${typeof value === 'string' ? JSON.stringify(value) : safeStringify(value)}`
       }
     }
-    write(line)
+    // The whole line once more: secrets nested in objects are caught here.
+    write(redact(line))
   }
   return {
     debug: (m, f) => log('debug', m, f),
@@ -65,7 +66,7 @@ export function createConsoleLogger(options: ConsoleLoggerOptions = {}): Logger 
 
 function safeStringify(value: unknown): string {
   try {
-    return JSON.stringify(value) ?? String(value)
+    return JSON.stringify(value, (key, v: unknown) => (key !== '' && SECRET_FIELD.test(key) ? '[redacted]' : v)) ?? String(value)
   } catch {
     return String(value)
   }

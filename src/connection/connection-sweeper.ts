@@ -5,7 +5,7 @@
  * same on a 1 s heartbeat).
  */
 import { HandshakeError } from '../protocol/handshake.js'
-import { CLOSE_ERROR_PREFIX } from './hub-connection.js'
+import { CLOSE_ERROR_PREFIX } from '../protocol/messages.js'
 import type { HubConnection } from './hub-connection.js'
 
 export interface SweeperOptions {

@@ -1,16 +1,18 @@
 /**
  * One client connection of a hub: the handshake, parsing incoming frames, sending, and closing
- * with the Close message SignalR clients expect. Timers live in ConnectionSweeper, dispatch in the
- * InvocationHandler; this file only moves messages.
+ * with the Close message SignalR clients expect. With stateful reconnect it also outlives a lost
+ * WebSocket until the client comes back on a new one. Timers live in ConnectionSweeper, dispatch
+ * in the InvocationHandler, the reconnect bookkeeping in MessageBuffer.
  */
 import type { Principal } from '../auth/principal.js'
 import type { Logger } from '../logger.js'
 import { HandshakeError, parseHandshakeRequest, writeHandshakeResponse } from '../protocol/handshake.js'
 import type { HubProtocol } from '../protocol/hub-protocol.js'
-import { MessageType, TransferFormat } from '../protocol/messages.js'
+import { CLOSE_ERROR_PREFIX, MessageType, TransferFormat } from '../protocol/messages.js'
 import type { HubMessage } from '../protocol/messages.js'
 import type { ServerTransport } from '../transports/transport.js'
 import type { InvocationHandler } from './invocation-handler.js'
+import { isTracked, MessageBuffer } from './message-buffer.js'
 
 export type ConnectionState = 'handshake' | 'connected' | 'closed'
 
@@ -23,17 +25,19 @@ export interface HubConnectionOptions {
   readonly handler: InvocationHandler
   readonly maxMessageSize: number
   readonly logger: Logger
+  /**
+   * Set when the client negotiated stateful reconnect: the buffer limit in bytes. It takes effect
+   * if the handshake asks for protocol version 2 or more, as ASP.NET Core requires.
+   */
+  readonly statefulReconnectBufferSize?: number
   /** Called once when the connection has ended, after the handler heard of it. */
   readonly onEnded?: (connection: HubConnection) => void
 }
 
-/** The text .NET puts in front of every server-side Close error (HubConnectionHandler). */
-export const CLOSE_ERROR_PREFIX = 'Connection closed with an error.'
 
 export class HubConnection {
   readonly connectionId: string
   readonly principal: Principal
-  readonly transport: ServerTransport
   readonly createdAt = Date.now()
   state: ConnectionState = 'handshake'
   /** Updated on every message received; read by the sweeper for the client timeout. */
@@ -44,13 +48,20 @@ export class HubConnection {
   private binary = false
   private pending: string | Uint8Array | undefined
   private endError: Error | undefined
+  private currentTransport: ServerTransport
+  private buffer: MessageBuffer | undefined
+  /** Set while the transport is lost and a stateful reconnect may still come. */
+  detachedAt: number | undefined
 
   constructor(private readonly options: HubConnectionOptions) {
     this.connectionId = options.connectionId
     this.principal = options.principal
-    this.transport = options.transport
-    this.transport.onMessage = (data) => this.receive(data)
-    this.transport.onClose = (error) => this.ended(error)
+    this.currentTransport = options.transport
+    this.listen(options.transport)
+  }
+
+  get transport(): ServerTransport {
+    return this.currentTransport
   }
 
   get userId(): string | undefined {
@@ -74,17 +85,49 @@ export class HubConnection {
 
   /** Serializes and sends one message. */
   send(message: HubMessage): void {
-    if (this.state === 'connected') this.transport.send(this.protocol.writeMessage(message), this.binary)
+    if (this.state !== 'connected') return
+    const frame = this.protocol.writeMessage(message)
+    if (this.buffer && isTracked(message)) this.sendTracked(frame)
+    else if (this.detachedAt === undefined) this.transport.send(frame, this.binary)
   }
 
-  /** Sends a frame already serialized with this connection's protocol (a broadcast, say). */
+  /** Sends an Invocation already serialized with this connection's protocol (a broadcast, say). */
   sendFrame(frame: string | Uint8Array): void {
-    if (this.state === 'connected') this.transport.send(frame, this.binary)
+    if (this.state !== 'connected') return
+    if (this.buffer) this.sendTracked(frame)
+    else this.transport.send(frame, this.binary)
   }
 
   sendPing(): void {
     this.lastPingAt = Date.now()
     this.send({ type: MessageType.Ping })
+  }
+
+  /** Sends an Ack for what arrived since the last one (stateful reconnect; the sweeper calls this every tick). */
+  sendAck(): void {
+    const sequenceId = this.buffer?.dueAck()
+    if (sequenceId !== undefined) this.send({ type: MessageType.Ack, sequenceId })
+  }
+
+  /** True while a lost transport may be replaced by `resume`. */
+  get canResume(): boolean {
+    return this.state === 'connected' && this.detachedAt !== undefined
+  }
+
+  /**
+   * The client is back on a new transport after a stateful reconnect: tell it where our messages
+   * resume (Sequence), replay what it has not acknowledged, and go on (HubProtocol.md).
+   */
+  resume(transport: ServerTransport): void {
+    if (!this.canResume || !this.buffer) return transport.close()
+    this.currentTransport = transport
+    this.listen(transport)
+    this.detachedAt = undefined
+    this.lastReceivedAt = Date.now()
+    this.pending = undefined
+    const { sequenceId, frames } = this.buffer.replay()
+    transport.send(this.protocol.writeMessage({ type: MessageType.Sequence, sequenceId }), this.binary)
+    for (const frame of frames) transport.send(frame, this.binary)
   }
 
   /**
@@ -99,6 +142,11 @@ export class HubConnection {
     if (options.error) this.endError = new Error(options.error)
     this.transport.close()
     this.ended(undefined)
+  }
+
+  /** The reconnect window has passed: end for good. */
+  abandon(): void {
+    this.ended(new Error('The client did not reconnect in time.'))
   }
 
   /** Fails the handshake with the given error text and ends the connection. */
@@ -129,6 +177,9 @@ export class HubConnection {
     }
     this.selectedProtocol = protocol
     this.binary = protocol.transferFormat === TransferFormat.Binary
+    // Stateful reconnect needs both the negotiate opt-in and handshake version 2 (HubConnectionContext).
+    const stateful = this.options.statefulReconnectBufferSize
+    if (stateful !== undefined && parsed.version >= 2) this.buffer = new MessageBuffer(stateful)
     // The reply travels in the protocol's own format: a binary frame for MessagePack (as .NET does).
     const reply = writeHandshakeResponse()
     this.transport.send(this.binary ? new TextEncoder().encode(reply) : reply, this.binary)
@@ -142,10 +193,18 @@ export class HubConnection {
     this.pending = result.rest
     for (const message of result.messages) {
       if (this.state !== 'connected') return
+      if (this.buffer && isTracked(message) && !this.buffer.accept()) continue
       switch (message.type) {
         case MessageType.Ping:
+          break
         case MessageType.Ack:
+          this.buffer?.ack(message.sequenceId)
+          break
         case MessageType.Sequence:
+          if (this.buffer && !this.buffer.resetReceiving(message.sequenceId)) {
+            this.close({ error: `${CLOSE_ERROR_PREFIX} InvalidOperationException: Sequence ID greater than amount of messages we've received.` })
+            return
+          }
           break
         case MessageType.Close:
           // The client is leaving: answer with a plain Close and end (HubConnectionHandler).
@@ -161,6 +220,37 @@ export class HubConnection {
       // rule and reveals nothing about the server.
       this.close({ error: `${CLOSE_ERROR_PREFIX} InvalidDataException: ${result.error}`, allowReconnect: true })
     }
+  }
+
+  private listen(transport: ServerTransport): void {
+    transport.onMessage = (data) => {
+      if (transport === this.currentTransport) this.receive(data)
+    }
+    transport.onClose = (error) => {
+      if (transport === this.currentTransport) this.transportEnded(error)
+    }
+  }
+
+  private sendTracked(frame: string | Uint8Array): void {
+    if (!this.buffer!.track(frame)) {
+      // Past the bound the connection ends cleanly rather than the buffer growing without end.
+      this.close({ error: `${CLOSE_ERROR_PREFIX} The stateful reconnect buffer of ${this.options.statefulReconnectBufferSize} bytes is full.`, allowReconnect: true })
+      return
+    }
+    if (this.detachedAt === undefined) this.transport.send(frame, this.binary)
+  }
+
+  /**
+   * A lost transport ends the connection, unless stateful reconnect is on and the loss was not a
+   * clean close: then the connection waits for the client to come back (ASP.NET Core's
+   * HttpConnectionDispatcher keeps it as inactive for the disconnect timeout).
+   */
+  private transportEnded(error: Error | undefined): void {
+    if (this.buffer && error && this.state === 'connected') {
+      this.detachedAt = Date.now()
+      return
+    }
+    this.ended(error)
   }
 
   private ended(error: Error | undefined): void {

@@ -20,7 +20,14 @@ export class InvocationQueue {
   private run(task: () => Promise<void>): void {
     this.active++
     // Tasks handle their own errors; the catch only keeps the queue moving.
-    task()
+    let running: Promise<void>
+    try {
+      running = task()
+    } catch (error) {
+      // A task that throws before returning its promise must not stall the queue.
+      running = Promise.reject(error)
+    }
+    running
       .catch(() => {})
       .finally(() => {
         this.active--

@@ -15,14 +15,22 @@ export function arityOf(fn: Function): Arity {
   return { min: fn.length, max: hasRest ? Infinity : params.length }
 }
 
-/** The text between the first `(` and its matching `)`. */
+/**
+ * The text between the first `(` and its matching `)`, skipping brackets inside string literals.
+ * (A regular expression literal holding a bracket in a default value is not supported.)
+ */
 function parameterList(source: string): string {
   const start = source.indexOf('(')
   if (start < 0) return '' // `x => ...` has one parameter, but hub methods are never arrows
   let depth = 0
+  let quote: string | undefined
   for (let i = start; i < source.length; i++) {
-    const ch = source[i]
-    if (ch === '(') depth++
+    const ch = source[i]!
+    if (quote) {
+      if (ch === '\\') i++
+      else if (ch === quote) quote = undefined
+    } else if (ch === '"' || ch === "'" || ch === '`') quote = ch
+    else if (ch === '(') depth++
     else if (ch === ')' && --depth === 0) return source.slice(start + 1, i)
   }
   return ''

@@ -62,14 +62,48 @@ export class ClusterDelivery implements Delivery {
   }
 
   private apply(data: Uint8Array): void {
-    let envelope: DeliverEnvelope
+    let envelope: unknown
     try {
-      envelope = JSON.parse(decoder.decode(data)) as DeliverEnvelope
+      envelope = JSON.parse(decoder.decode(data))
     } catch {
-      this.options.logger.warn('dropped a node-to-node message that is not JSON', { subject: this.options.subject })
-      return
+      envelope = undefined
     }
-    if (envelope.kind === 'send') this.options.local.deliver(envelope.target, envelope.method, envelope.args)
-    else if (envelope.kind === 'group') this.options.local.applyGroupChange(envelope.change)
+    if (isSend(envelope)) this.options.local.deliver(envelope.target, envelope.method, envelope.args)
+    else if (isGroupChange(envelope)) this.options.local.applyGroupChange(envelope.change)
+    else this.options.logger.warn('dropped a node-to-node message that is not a delivery instruction', { subject: this.options.subject })
   }
+}
+
+type Envelope<K extends DeliverEnvelope['kind']> = Extract<DeliverEnvelope, { kind: K }>
+
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value)
+const isStrings = (value: unknown): boolean => Array.isArray(value) && value.every((v) => typeof v === 'string')
+const optionalStrings = (value: unknown): boolean => value === undefined || isStrings(value)
+
+/** Anyone allowed to publish on the subject could send anything: check the shape before use. */
+function isSend(value: unknown): value is Envelope<'send'> {
+  if (!isRecord(value) || value.kind !== 'send' || typeof value.method !== 'string' || !Array.isArray(value.args)) return false
+  const target = value.target
+  if (!isRecord(target)) return false
+  switch (target.kind) {
+    case 'all':
+      return optionalStrings(target.except)
+    case 'connections':
+    case 'users':
+      return isStrings(target.ids)
+    case 'groups':
+      return isStrings(target.names) && optionalStrings(target.except)
+    default:
+      return false
+  }
+}
+
+function isGroupChange(value: unknown): value is Envelope<'group'> {
+  if (!isRecord(value) || value.kind !== 'group' || !isRecord(value.change)) return false
+  const change = value.change
+  return (
+    (change.op === 'add' || change.op === 'remove') &&
+    typeof change.group === 'string' &&
+    (typeof change.connectionId === 'string') !== (typeof change.userId === 'string')
+  )
 }

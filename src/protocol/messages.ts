@@ -95,3 +95,6 @@ export type HubMessage =
 /** The transfer format a hub protocol needs from its transport (TransportProtocols.md). */
 export const TransferFormat = { Text: 'Text', Binary: 'Binary' } as const
 export type TransferFormat = (typeof TransferFormat)[keyof typeof TransferFormat]
+
+/** The text the .NET server puts in front of every server-side Close error (HubConnectionHandler). */
+export const CLOSE_ERROR_PREFIX = 'Connection closed with an error.'

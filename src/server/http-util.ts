@@ -31,15 +31,19 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = []
     let size = 0
-    req.on('data', (chunk: Buffer) => {
+    const onData = (chunk: Buffer): void => {
       size += chunk.length
       if (size > limit) {
+        // Stop keeping the body but read it to the end, so that the 413 reaches the client.
+        req.off('data', onData)
+        chunks.length = 0
+        req.resume()
         resolve(undefined)
-        req.destroy()
         return
       }
       chunks.push(chunk)
-    })
+    }
+    req.on('data', onData)
     req.on('end', () => resolve(Buffer.concat(chunks)))
     req.on('error', reject)
   })

@@ -135,15 +135,22 @@ describe('ClusterDelivery on a shared bus', () => {
     expect(two.local.groupsOfConnection('b')).toEqual(['room'])
   })
 
-  it('drops a deliver message that is not JSON without throwing, and delivers the next one', async () => {
+  it.each([
+    ['not JSON', 'not json {'],
+    ['JSON null', 'null'],
+    ['a number', '42'],
+    ['a send without target', '{"kind":"send","method":"m","args":[]}'],
+    ['a send to an unknown target kind', '{"kind":"send","method":"m","args":[],"target":{"kind":"planet"}}'],
+    ['a group change naming both a connection and a user', '{"kind":"group","change":{"op":"add","group":"g","connectionId":"c","userId":"u"}}'],
+  ])('drops a deliver message that is %s without throwing, and delivers the next one', async (_what, payload) => {
     const busLogger = spyLogger()
     const bus = startBus(busLogger)
     const a = new FakeConnection('a', undefined, json)
     const { cluster, logger } = node(bus, a)
-    await bus.publish(SUBJECT, new TextEncoder().encode('not json {'))
+    await bus.publish(SUBJECT, new TextEncoder().encode(payload))
     await cluster.send({ kind: 'all' }, 'next', [])
     await vi.waitFor(() => expect(a.frames).toHaveLength(1), WAIT)
-    expect(logger.warn).toHaveBeenCalledWith('dropped a node-to-node message that is not JSON', { subject: SUBJECT })
+    expect(logger.warn).toHaveBeenCalledWith('dropped a node-to-node message that is not a delivery instruction', { subject: SUBJECT })
     expect(busLogger.error).not.toHaveBeenCalled()
   })
 })
