@@ -2,10 +2,12 @@
  * `im`: run IMService and work with its hubs.
  *   im serve                       start a node from im.config.ts and the IM_* environment
  *   im publish <subject> <json>    publish as a service would (NATS, or the node's HTTP endpoint)
+ *   im generate [--check]          typed clients and publishers from the hubs (docs/codegen.md)
  */
 import { Command, InvalidArgumentError } from 'commander'
 import { serve } from './serve.js'
 import { publish } from './publish.js'
+import { generateCommand } from './generate.js'
 
 const program = new Command()
   .name('im')
@@ -27,6 +29,16 @@ program
   .option('-c, --config <file>', 'configuration file', 'im.config.ts')
   .option('--url <url>', 'base URL of the node for the HTTP publish endpoint (default: the configured port on 127.0.0.1)')
   .action(publish)
+
+program
+  .command('generate')
+  .description('generate typed clients, service publishers, C# records and AsyncAPI from the hubs')
+  .option('-c, --config <file>', 'configuration file', 'im.config.ts')
+  .option('--check', 'write nothing; fail and show a diff if a generated file is stale')
+  .option('--watch', 'regenerate whenever a hub changes')
+  .option('--hubs <dir>', 'hubs folder (default: hubsDir of the configuration)')
+  .option('--out <dir>', 'output folder (default: generatedDir of the configuration)')
+  .action(generateCommand)
 
 function parsePort(value: string): number {
   const port = Number(value)

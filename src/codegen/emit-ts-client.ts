@@ -89,8 +89,9 @@ export function emitTsClient(hub: HubDefinition, model: HubModel): string {
     '    invoke: (method: string, ...args: unknown[]) => connection.invoke(method, ...args),',
     '    send: (method: string, ...args: unknown[]) => connection.send(method, ...args),',
     ...(streaming.length > 0 ? ['    stream: (method: string, ...args: unknown[]) => connection.stream(method, ...args),'] : []),
-    '    on: (method: string, handler: (...args: never[]) => void) => connection.on(method, handler),',
-    '    off: (method: string, handler?: (...args: never[]) => void) => (handler ? connection.off(method, handler) : connection.off(method)),',
+    // The typed handler is stored as SignalR's untyped one; the interface above is what callers see.
+    `    on: <${onGeneric}>(${onMethod}, handler: ${handler}) => connection.on(method, handler as (...args: unknown[]) => void),`,
+    `    off: <${onGeneric}>(${onMethod}, handler?: ${handler}) => (handler ? connection.off(method, handler as (...args: unknown[]) => void) : connection.off(method)),`,
     '  }',
     '}',
     '',

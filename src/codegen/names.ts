@@ -30,7 +30,7 @@ const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/
 
 /** A property key as TypeScript needs it: bare when it is an identifier, else quoted. */
 export function propertyKey(name: string): string {
-  return IDENTIFIER.test(name) ? name : JSON.stringify(name)
+  return IDENTIFIER.test(name) ? name : tsString(name)
 }
 
 export function isIdentifier(name: string): boolean {
