@@ -36,14 +36,14 @@ export function breakingChanges(before: HubModel, after: HubModel): BreakingChan
       const n = clientMethods.get(m.name.toLowerCase())
       if (!n) report(`client method ${m.name} was removed`)
       else if (!narrowing.assignable(tuple(n.parameters), tuple(m.parameters))) {
-        report(`client method ${m.name} arguments changed from ${printTuple(elements(m.parameters))} to ${printTuple(elements(n.parameters))}`)
+        report(`client method ${m.name} arguments ${change(printTuple(elements(m.parameters)), printTuple(elements(n.parameters)))}`)
       }
     }
     const subscriptions = new Map(now.subscriptions.map((s) => [s.subject, s]))
     for (const s of old.subscriptions) {
       const n = subscriptions.get(s.subject)
       if (!n) report(`subscription ${s.subject} (${s.handler}) was removed`)
-      else if (!widening.assignable(s.payload, n.payload)) report(`payload of ${s.subject} narrowed or changed from ${printType(s.payload)} to ${printType(n.payload)}`)
+      else if (!widening.assignable(s.payload, n.payload)) report(`payload of ${s.subject} ${change(printType(s.payload), printType(n.payload), true)}`)
     }
     comparePublications(old.publications, now.publications, narrowing, report)
   }
@@ -62,13 +62,13 @@ function compareMethods(old: HubDefinition, now: HubDefinition, widening: Compat
     n.parameters.forEach((p, i) => {
       const was = m.parameters[i]
       if (!was && !p.optional && !p.rest) report(`method ${m.name} has a new required parameter ${p.name}`)
-      if (was && !widening.assignable(was.type, p.type)) report(`method ${m.name} parameter ${p.name} narrowed or changed from ${printType(was.type)} to ${printType(p.type)}`)
+      if (was && !widening.assignable(was.type, p.type)) report(`method ${m.name} parameter ${p.name} ${change(printType(was.type), printType(p.type), true)}`)
       if (was && was.optional && !p.optional) report(`method ${m.name} parameter ${p.name} is no longer optional`)
     })
     if (m.parameters.length > n.parameters.length && !n.parameters.some((p) => p.rest)) {
       report(`method ${m.name} no longer takes ${m.parameters.slice(n.parameters.length).map((p) => p.name).join(', ')}`)
     }
-    if (!narrowing.assignable(n.returns, m.returns)) report(`method ${m.name} result changed from ${printType(m.returns)} to ${printType(n.returns)}`)
+    if (!narrowing.assignable(n.returns, m.returns)) report(`method ${m.name} result ${change(printType(m.returns), printType(n.returns))}`)
   }
 }
 
@@ -85,9 +85,15 @@ function comparePublications(old: readonly PublicationModel[], now: readonly Pub
     for (const i of p.invocations) {
       const ni = invocations.get(i.method)
       if (!ni) report(`invocations of ${i.method} are no longer published on ${p.subject}`)
-      else if (!narrowing.assignable(ni.args, i.args)) report(`arguments of ${i.method} on ${p.subject} changed from ${printType(i.args)} to ${printType(ni.args)}`)
+      else if (!narrowing.assignable(ni.args, i.args)) report(`arguments of ${i.method} on ${p.subject} ${change(printType(i.args), printType(ni.args))}`)
     }
   }
+}
+
+/** A named type that kept its name but not its shape reads better without "from T to T". */
+function change(before: string, after: string, narrowed = false): string {
+  const verb = narrowed ? 'narrowed or changed' : 'changed'
+  return before === after ? `${verb}: the shape of ${before} is no longer compatible` : `${verb} from ${before} to ${after}`
 }
 
 function byName<T extends { name: string }>(items: readonly T[]): Map<string, T> {
