@@ -76,6 +76,7 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
     keepAliveIntervalMs: config.hubs.keepAliveIntervalMs,
     clientTimeoutMs: config.hubs.clientTimeoutMs,
     handshakeTimeoutMs: config.hubs.handshakeTimeoutMs,
+    reconnectWindowMs: config.hubs.disconnectTimeoutMs,
   })
 
   const tag = nodeTag(config.nodeId)
@@ -121,6 +122,7 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
       maxMessageSize: config.hubs.maximumReceiveMessageSize,
       disconnectTimeoutMs: config.hubs.disconnectTimeoutMs,
       longPollTimeoutMs: config.hubs.longPollTimeoutMs,
+      statefulReconnectBufferSize: config.hubs.allowStatefulReconnects ? config.hubs.statefulReconnectBufferSize : undefined,
       nodeTag: tag,
       logger,
     })

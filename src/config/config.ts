@@ -44,6 +44,10 @@ export interface HubOptionsConfig {
   readonly handshakeTimeoutMs: number
   /** A negotiated connection not opened within this time is discarded, in ms (default 15 000). */
   readonly disconnectTimeoutMs: number
+  /** Offer stateful reconnect to clients that ask for it (default true). */
+  readonly allowStatefulReconnects: boolean
+  /** Unacknowledged bytes kept per connection for stateful reconnect (default 100 000, as ASP.NET Core). */
+  readonly statefulReconnectBufferSize: number
   /** How long a long-polling request waits for data before an empty answer, in ms (default 90 000). */
   readonly longPollTimeoutMs: number
   /** Add exception details to Completion errors (ASP.NET Core's EnableDetailedErrors); default false. */

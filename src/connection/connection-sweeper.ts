@@ -12,6 +12,8 @@ export interface SweeperOptions {
   readonly keepAliveIntervalMs: number
   readonly clientTimeoutMs: number
   readonly handshakeTimeoutMs: number
+  /** How long a connection that lost its transport waits for a stateful reconnect. */
+  readonly reconnectWindowMs: number
   /** How often to look; default 1000 ms, or less when a configured interval is shorter. */
   readonly tickMs?: number
 }
@@ -45,10 +47,14 @@ export class ConnectionSweeper {
   }
 
   sweep(now: number): void {
-    const { keepAliveIntervalMs, clientTimeoutMs, handshakeTimeoutMs } = this.options
+    const { keepAliveIntervalMs, clientTimeoutMs, handshakeTimeoutMs, reconnectWindowMs } = this.options
     for (const connection of this.connections) {
       if (connection.state === 'handshake') {
         if (now - connection.createdAt >= handshakeTimeoutMs) connection.failHandshake(HandshakeError.canceled)
+        continue
+      }
+      if (connection.detachedAt !== undefined) {
+        if (now - connection.detachedAt >= reconnectWindowMs) connection.abandon()
         continue
       }
       // Long polling has an inherent keep-alive, the poll itself, and its client sends no pings
@@ -64,6 +70,8 @@ export class ConnectionSweeper {
       if (now - connection.lastPingAt >= keepAliveIntervalMs) {
         connection.sendPing()
       }
+      // Stateful reconnect acks at most once per tick (ASP.NET Core: once a second).
+      connection.sendAck()
     }
   }
 }

@@ -109,9 +109,13 @@ export class HubConnection {
     if (sequenceId !== undefined) this.send({ type: MessageType.Ack, sequenceId })
   }
 
-  /** True while a lost transport may be replaced by `resume`. */
+  /**
+   * True when the client negotiated stateful reconnect: its transport may be replaced by
+   * `resume`, also while the old one still looks alive to us (the client may notice a dead
+   * socket before the server does; HttpConnectionContext swaps the pipes then too).
+   */
   get canResume(): boolean {
-    return this.state === 'connected' && this.detachedAt !== undefined
+    return this.state === 'connected' && this.buffer !== undefined
   }
 
   /**
@@ -120,8 +124,11 @@ export class HubConnection {
    */
   resume(transport: ServerTransport): void {
     if (!this.canResume || !this.buffer) return transport.close()
+    const old = this.currentTransport
     this.currentTransport = transport
     this.listen(transport)
+    // The old transport's events are ignored from now on (see listen).
+    old.close()
     this.detachedAt = undefined
     this.lastReceivedAt = Date.now()
     this.pending = undefined

@@ -15,6 +15,8 @@ export interface ConnectionEntry {
   readonly token: string
   readonly principal: Principal
   readonly createdAt: number
+  /** The client negotiated stateful reconnect, and the server allows it. */
+  readonly statefulReconnect: boolean
   /** Set once a transport has been opened for the token. */
   transport?: ServerTransport
   connection?: HubConnection
@@ -49,10 +51,10 @@ export class ConnectionRegistry {
   }
 
   /** Negotiate v0 has no token: the connection id opens the connection. */
-  create(principal: Principal, negotiateVersion: number): ConnectionEntry {
+  create(principal: Principal, negotiateVersion: number, statefulReconnect = false): ConnectionEntry {
     const connectionId = newConnectionKey(this.tag)
     const token = negotiateVersion > 0 ? newConnectionKey(this.tag) : connectionId
-    const entry: ConnectionEntry = { connectionId, token, principal, createdAt: Date.now() }
+    const entry: ConnectionEntry = { connectionId, token, principal, createdAt: Date.now(), statefulReconnect }
     this.byToken.set(token, entry)
     this.startSweeping()
     return entry
@@ -61,7 +63,7 @@ export class ConnectionRegistry {
   /** A connection opened without negotiate (skipNegotiation): known by no token. */
   anonymousEntry(principal: Principal): ConnectionEntry {
     const id = newConnectionKey(this.tag)
-    return { connectionId: id, token: id, principal, createdAt: Date.now() }
+    return { connectionId: id, token: id, principal, createdAt: Date.now(), statefulReconnect: false }
   }
 
   get(token: string): ConnectionEntry | undefined {

@@ -38,6 +38,8 @@ export interface HubEndpointOptions {
   readonly maxMessageSize: number
   readonly disconnectTimeoutMs: number
   readonly longPollTimeoutMs: number
+  /** Unacknowledged bytes kept for stateful reconnect; undefined when it is not offered. */
+  readonly statefulReconnectBufferSize: number | undefined
   /** This node's tag, the first characters of every connection id and token it issues. */
   readonly nodeTag: string
   readonly logger: Logger
@@ -80,11 +82,14 @@ export class HubEndpoint {
     if ('error' in version) return sendJson(res, 200, writeNegotiateError(version.error))
     const principal = await this.authenticate(req, query, res)
     if (!principal) return
-    const entry = this.registry.create(principal, version.version)
+    // Offered only when both sides want it (TransportProtocols.md; HttpConnectionDispatcher).
+    const stateful = query.get('usestatefulreconnect') === 'true' && this.options.statefulReconnectBufferSize !== undefined
+    const entry = this.registry.create(principal, version.version, stateful)
     sendJson(
       res,
       200,
       writeNegotiateResponse({
+        ...(stateful ? { useStatefulReconnect: true } : {}),
         negotiateVersion: version.version,
         connectionId: entry.connectionId,
         connectionToken: version.version > 0 ? entry.token : undefined,
@@ -106,6 +111,15 @@ export class HubEndpoint {
     } else {
       const found = this.find(token, principal)
       if (typeof found === 'number') return refuseUpgrade(socket, found, found === 404 ? 'No Connection with that ID' : '')
+      // A client coming back after a lost WebSocket (stateful reconnect) resumes its connection.
+      if (found.connection?.canResume) {
+        const connection = found.connection
+        return this.wss.handleUpgrade(req, socket, head, (ws) => {
+          const transport = new WebSocketTransport(ws)
+          found.transport = transport
+          connection.resume(transport)
+        })
+      }
       // One transport per connection: a second socket on a live connection is a conflict.
       if (found.transport) return refuseUpgrade(socket, found.transport.name === TransportName.WebSockets ? 409 : 400, 'Cannot change transports mid-connection')
       entry = found
@@ -175,6 +189,10 @@ export class HubEndpoint {
       handler: this.options.handler,
       maxMessageSize: this.options.maxMessageSize,
       logger: this.options.logger,
+      // Stateful reconnect is for WebSockets only; the client turns it off on other transports.
+      ...(entry.statefulReconnect && transport.name === TransportName.WebSockets
+        ? { statefulReconnectBufferSize: this.options.statefulReconnectBufferSize }
+        : {}),
       onEnded: (ended) => {
         this.open.delete(ended)
         this.options.sweeper.remove(ended)

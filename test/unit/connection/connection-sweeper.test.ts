@@ -6,6 +6,7 @@ import type { TransportName } from '../../../src/transports/transport.js'
 const KEEP_ALIVE = 15_000
 const CLIENT_TIMEOUT = 30_000
 const HANDSHAKE_TIMEOUT = 15_000
+const RECONNECT_WINDOW = 15_000
 const NOW = 10_000_000
 const SILENT_CLIENT_ERROR =
   "Connection closed with an error. OperationCanceledException: Client hasn't sent a message/ping within the configured ClientTimeoutInterval."
@@ -17,6 +18,8 @@ interface FakeConnectionInit {
   createdAgo?: number
   receivedAgo?: number
   pingedAgo?: number
+  /** Set for a connection that lost its transport and waits for a stateful reconnect. */
+  detachedAgo?: number
 }
 
 /** The parts of a HubConnection the sweeper reads and calls. */
@@ -27,7 +30,10 @@ function fakeConnection(init: FakeConnectionInit = {}) {
     lastReceivedAt: NOW - (init.receivedAgo ?? 0),
     lastPingAt: NOW - (init.pingedAgo ?? 0),
     transport: { name: init.transport ?? 'WebSockets' },
+    detachedAt: init.detachedAgo === undefined ? undefined : NOW - init.detachedAgo,
     sendPing: vi.fn(),
+    sendAck: vi.fn(),
+    abandon: vi.fn(),
     close: vi.fn(),
     failHandshake: vi.fn(),
   }
@@ -35,7 +41,12 @@ function fakeConnection(init: FakeConnectionInit = {}) {
 }
 
 function sweeperWith(...connections: Array<ReturnType<typeof fakeConnection>>): ConnectionSweeper {
-  const sweeper = new ConnectionSweeper({ keepAliveIntervalMs: KEEP_ALIVE, clientTimeoutMs: CLIENT_TIMEOUT, handshakeTimeoutMs: HANDSHAKE_TIMEOUT })
+  const sweeper = new ConnectionSweeper({
+    keepAliveIntervalMs: KEEP_ALIVE,
+    clientTimeoutMs: CLIENT_TIMEOUT,
+    handshakeTimeoutMs: HANDSHAKE_TIMEOUT,
+    reconnectWindowMs: RECONNECT_WINDOW,
+  })
   for (const connection of connections) sweeper.add(connection as unknown as HubConnection)
   return sweeper
 }
@@ -47,6 +58,21 @@ const untouched = (connection: ReturnType<typeof fakeConnection>): void => {
 }
 
 describe('ConnectionSweeper.sweep', () => {
+  it('abandons a connection that lost its transport once the reconnect window has passed, and leaves a waiting one alone', () => {
+    const expired = fakeConnection({ detachedAgo: RECONNECT_WINDOW, receivedAgo: CLIENT_TIMEOUT * 2, pingedAgo: KEEP_ALIVE * 2 })
+    const waiting = fakeConnection({ detachedAgo: RECONNECT_WINDOW - 1, receivedAgo: CLIENT_TIMEOUT * 2, pingedAgo: KEEP_ALIVE * 2 })
+    sweeperWith(expired, waiting).sweep(NOW)
+    expect(expired.abandon).toHaveBeenCalledTimes(1)
+    expect(waiting.abandon).not.toHaveBeenCalled()
+    untouched(waiting)
+  })
+
+  it('sends the due stateful-reconnect Ack on every tick', () => {
+    const connection = fakeConnection()
+    sweeperWith(connection).sweep(NOW)
+    expect(connection.sendAck).toHaveBeenCalledTimes(1)
+  })
+
   it('pings a connection whose last ping is a keep-alive interval old, and only that one', () => {
     const due = fakeConnection({ pingedAgo: KEEP_ALIVE })
     const overdue = fakeConnection({ pingedAgo: KEEP_ALIVE + 5000 })
