@@ -19,12 +19,14 @@ export function emitTsPublishers(hub: HubDefinition, model: HubModel): string {
   const c = hub.className
   const envelope: TypeRef = { kind: 'ref', name: ENVELOPE_TYPE }
   const lifecycle: TypeRef = { kind: 'ref', name: LIFECYCLE_TYPE }
+  const publishes = hub.subscriptions.length > 0
+  const wildcards = [...hub.subscriptions, ...hub.publications].some((x) => x.parameters.length > 0)
   const roots = [envelope, lifecycle, ...hub.subscriptions.map((s) => s.payload), ...hub.publications.flatMap((p) => (p.kind === 'invocation' ? p.invocations.map((i) => i.args) : []))]
   const lines: string[] = [
     ...headerLines(hub.file),
-    "import { jetstream } from '@nats-io/jetstream'",
-    "import type { JetStreamPublishOptions, PubAck } from '@nats-io/jetstream'",
-    "import type { Msg, NatsConnection, PublishOptions, Subscription } from '@nats-io/transport-node'",
+    // Only what the file uses, so it passes noUnusedLocals in the consumer's project.
+    ...(publishes ? ["import { jetstream } from '@nats-io/jetstream'", "import type { JetStreamPublishOptions, PubAck } from '@nats-io/jetstream'"] : []),
+    `import type { Msg, NatsConnection, ${publishes ? 'PublishOptions, ' : ''}Subscription } from '@nats-io/transport-node'`,
   ]
   for (const declaration of typeClosure(roots, model.types)) lines.push('', ...printDeclaration(declaration))
   lines.push(
@@ -40,7 +42,7 @@ export function emitTsPublishers(hub: HubDefinition, model: HubModel): string {
   )
   for (const s of hub.subscriptions) lines.push(`  /** Services publish; IMService runs ${c}.${s.handler}. */`, `  ${propertyKey(s.handler)}: ${tsString(s.subject)},`)
   for (const p of hub.publications) lines.push(`  /** IMService publishes: ${describe(p, c)}. */`, `  ${propertyKey(p.name)}: ${tsString(p.subject)},`)
-  lines.push('} as const', '', ...SUPPORT)
+  lines.push('} as const', '', ...SUBSCRIBER_OPTIONS, ...(wildcards ? FILL_SUBJECT : []), ...SUBSCRIBE_JSON)
 
   for (const s of hub.subscriptions) lines.push('', ...publisher(c, s))
   for (const p of hub.publications) lines.push('', ...subscriber(c, p))
@@ -99,8 +101,8 @@ function argsType(args: TypeRef): string {
   return 'unknown[]'
 }
 
-/** Helpers every publishers file carries, so it depends on nothing but the NATS client. */
-const SUPPORT = [
+/** Helpers the publishers files carry, so they depend on nothing but the NATS client. */
+const SUBSCRIBER_OPTIONS = [
   'export interface SubscriberOptions {',
   '  /** Queue group: one member of the group handles each message. */',
   '  readonly queue?: string',
@@ -108,6 +110,9 @@ const SUPPORT = [
   '  readonly onError?: (error: unknown, msg: Msg) => void',
   '}',
   '',
+]
+
+const FILL_SUBJECT = [
   '/** Puts values into the wildcards of a subject, in order; an undefined value keeps the wildcard. */',
   'function fillSubject(pattern: string, values: readonly (string | undefined)[]): string {',
   '  let next = 0',
@@ -121,6 +126,9 @@ const SUPPORT = [
   "  }).join('.')",
   '}',
   '',
+]
+
+const SUBSCRIBE_JSON = [
   'function reportError(error: unknown, msg: Msg): void {',
   '  const console = (globalThis as { console?: { error(...data: unknown[]): void } }).console',
   '  console?.error(`message on ${msg.subject} failed:`, error)',
@@ -132,7 +140,7 @@ const SUPPORT = [
   '    ...(options.queue === undefined ? {} : { queue: options.queue }),',
   '    callback: (error, msg) => {',
   '      if (error) return onError(error, msg)',
-  '      // A throwing callback would reach the NATS client\'s reader, so every failure stays here.',
+  "      // A throwing callback would reach the NATS client's reader, so every failure stays here.",
   '      try {',
   '        const result = handler(msg.json<T>(), msg)',
   '        if (result instanceof Promise) result.catch((failure: unknown) => onError(failure, msg))',
