@@ -46,7 +46,12 @@ export class CsharpTypes {
       case 'literal': return { text: typeof type.value === 'string' ? 'string' : typeof type.value === 'number' ? 'double' : 'bool', nullable: false }
       case 'date': return { text: 'DateTimeOffset', nullable: false }
       case 'array': return { text: `IReadOnlyList<${nullableText(this.map(type.element, `${hint}Item`))}>`, nullable: false }
-      case 'tuple': return { text: 'IReadOnlyList<JsonElement>', nullable: false }
+      case 'tuple': {
+        // [lat: number, lng: number] is a list of double; a mixed tuple stays raw JSON.
+        const items = type.elements.map((e) => nullableText(this.map(e.rest && e.type.kind === 'array' ? e.type.element : e.type, `${hint}Item`)))
+        const same = items.length > 0 && items.every((i) => i === items[0])
+        return { text: `IReadOnlyList<${same ? items[0] : 'JsonElement'}>`, nullable: false }
+      }
       case 'typeParameter': return { text: type.name, nullable: false }
       case 'union': return this.union(type.types, hint)
       case 'object':

@@ -20,12 +20,13 @@ export function readParameter(parameter: ParameterDeclaration, i: number, table:
   const name = Node.isIdentifier(parameter.getNameNode()) ? parameter.getName() : `arg${i}`
   const site: Site = { node: parameter, member: `${member}(${name})` }
   const typeNode = parameter.getTypeNode()
-  if (!typeNode && !parameter.hasInitializer()) table.problem(site, 'the parameter needs a type annotation')
   // A client-to-server stream arrives as an AsyncIterable; the wire carries its items.
   const item = typeNode ? wrappedNode(typeNode, STREAMS) : wrappedType(parameter.getType(), STREAMS)
-  const type = item === undefined
-    ? typeNode ? table.refs.fromNode(typeNode, site) : table.refs.fromType(parameter.getType(), site)
-    : isNode(item) ? table.refs.fromNode(item, site) : table.refs.fromType(item, site)
+  const declared = item ?? typeNode
+  const type = !declared && !parameter.hasInitializer()
+    ? table.refs.problem(site, 'the parameter needs a type annotation')
+    : declared === undefined ? table.refs.fromType(parameter.getType(), site)
+    : isNode(declared) ? table.refs.fromNode(declared, site) : table.refs.fromType(declared, site)
   return {
     name,
     type,

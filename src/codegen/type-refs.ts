@@ -164,14 +164,10 @@ export class TypeRefBuilder {
         continue
       }
       const optional = symbol.isOptional()
-      let propertyType = symbol.getTypeAtLocation(site.node)
-      if (optional && propertyType.isUnion()) {
-        const defined = propertyType.getUnionTypes().filter((t) => !t.isUndefined())
-        if (defined.length === 1) propertyType = defined[0]!
-        else properties.push(prop(symbol, union(defined.map((t) => this.fromType(t, member, depth + 1))), optional))
-        if (defined.length !== 1) continue
-      }
-      properties.push(prop(symbol, this.fromType(propertyType, member, depth + 1), optional))
+      const propertyType = symbol.getTypeAtLocation(site.node)
+      // The checker adds `| undefined` to optional properties; the `?` already says so.
+      const parts = optional && propertyType.isUnion() ? propertyType.getUnionTypes().filter((t) => !t.isUndefined()) : [propertyType]
+      properties.push(prop(symbol, union(parts.map((t) => this.fromType(t, member, depth + 1))), optional))
     }
     const index = type.getStringIndexType() ?? type.getNumberIndexType()
     const additional = index ? this.fromType(index, site, depth + 1) : undefined

@@ -98,7 +98,7 @@ export class TypeTable {
         byName.set(memberName(member), this.refs.property(member, site))
       } else if (Node.isConstructorDeclaration(member)) {
         for (const p of member.getParameters().filter((p) => p.isParameterProperty())) {
-          byName.set(p.getName(), this.refs.property(p as never, { node: p, member: `${name}.${p.getName()}` }))
+          byName.set(p.getName(), this.refs.property(p, { node: p, member: `${name}.${p.getName()}` }))
         }
       } else {
         this.problem(site, `'${name}' has methods or accessors; a payload is plain data, declare it as an interface`)
