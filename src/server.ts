@@ -31,6 +31,7 @@ import { messagePackHubProtocol } from './protocol/messagepack-hub-protocol.js'
 import { AdminEndpoints } from './server/admin-endpoints.js'
 import { Cors } from './server/cors.js'
 import { sendText, refuseUpgrade } from './server/http-util.js'
+import { ClusterRouter } from './server/cluster-router.js'
 import { nodeTag } from './server/connection-registry.js'
 import { HubEndpoint } from './server/hub-endpoint.js'
 import { RequestAuthenticator } from './server/request-auth.js'
@@ -124,6 +125,15 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
       longPollTimeoutMs: config.hubs.longPollTimeoutMs,
       statefulReconnectBufferSize: config.hubs.allowStatefulReconnects ? config.hubs.statefulReconnectBufferSize : undefined,
       nodeTag: tag,
+      router: new ClusterRouter({
+        bus,
+        subjectPrefix: subjects.node,
+        tag,
+        // A relayed long poll may wait its whole timeout before it answers.
+        relayTimeoutMs: config.hubs.longPollTimeoutMs + 5000,
+        logger,
+        metrics,
+      }),
       logger,
     })
   })

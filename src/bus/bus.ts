@@ -33,6 +33,8 @@ export interface BusStatus {
 
 export interface PublishOptions {
   readonly headers?: Record<string, string>
+  /** Where the receiver should answer (request/reply). */
+  readonly reply?: string
 }
 
 export interface Bus {
@@ -47,6 +49,11 @@ export interface Bus {
    * as soon as the bus first connects. `queue` makes it a queue-group subscription.
    */
   subscribe(subject: string, handler: BusHandler, options?: { queue?: string }): BusSubscription
+  /**
+   * Publishes and waits for the first answer (NATS request/reply). Rejects with
+   * IM_BUS_UNAVAILABLE when the bus is down, when no one listens, or when no answer comes in time.
+   */
+  request(subject: string, data: Uint8Array, timeoutMs: number): Promise<Uint8Array>
   /**
    * Resolves once every subscription made so far is in effect at the server, so that a message
    * published by anyone after this cannot be missed. While not connected it resolves at once

@@ -3,6 +3,7 @@
  * observable behaviour of the NATS bus (wildcards, queue groups, asynchronous delivery, the same
  * errors) so that code tested against one works on the other; the bus contract suite checks both.
  */
+import { randomUUID } from 'node:crypto'
 import type { Bus, BusHandler, BusMessage, BusState, BusStatus, BusSubscription, PublishOptions } from './bus.js'
 import { ImError, ImErrorCode } from '../errors.js'
 import { silentLogger } from '../logger.js'
@@ -56,6 +57,7 @@ export class EmbeddedBus implements Bus {
       subject,
       data: data.slice(),
       headers: options.headers && Object.keys(options.headers).length > 0 ? new Map(Object.entries(options.headers)) : undefined,
+      ...(options.reply ? { reply: options.reply } : {}),
     }
     // Recipients are chosen now, as the NATS server would when the message reaches it.
     const groups = new Map<string, Entry[]>()
@@ -106,6 +108,27 @@ export class EmbeddedBus implements Bus {
   }
 
   /** Delivers what was already published (as a NATS drain would), then stops for good. */
+  /** Request/reply in-process: a one-off inbox subscription takes the first answer. */
+  request(subject: string, data: Uint8Array, timeoutMs: number): Promise<Uint8Array> {
+    const inbox = `_INBOX.${randomUUID().replaceAll('-', '')}`
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        subscription.unsubscribe()
+        reject(new ImError(ImErrorCode.BusUnavailable, `no answer on ${subject} within ${timeoutMs} ms`))
+      }, timeoutMs)
+      const subscription = this.subscribe(inbox, (message) => {
+        clearTimeout(timer)
+        subscription.unsubscribe()
+        resolve(message.data)
+      })
+      this.publish(subject, data, { reply: inbox }).catch((error: unknown) => {
+        clearTimeout(timer)
+        subscription.unsubscribe()
+        reject(error)
+      })
+    })
+  }
+
   /** Subscriptions take effect at once in-process. */
   async ready(): Promise<void> {}
 

@@ -100,7 +100,7 @@ export class NatsBus implements Bus {
         hdrs = natsHeaders()
         for (const [name, value] of Object.entries(options.headers)) hdrs.set(name, value)
       }
-      nc.publish(subject, data, hdrs ? { headers: hdrs } : undefined)
+      nc.publish(subject, data, { ...(hdrs ? { headers: hdrs } : {}), ...(options.reply ? { reply: options.reply } : {}) })
     } catch (error) {
       // Closed or draining under our feet: unavailable. Otherwise too large a payload or a header
       // nats.js refuses; nothing was sent either way.
@@ -128,6 +128,17 @@ export class NatsBus implements Bus {
         entry.sub?.unsubscribe()
         entry.sub = undefined
       },
+    }
+  }
+
+  async request(subject: string, data: Uint8Array, timeoutMs: number): Promise<Uint8Array> {
+    const nc = this.#nc
+    if (this.#closing || this.#state !== 'connected' || !nc) throw new ImError(ImErrorCode.BusUnavailable, 'NATS is not connected')
+    try {
+      return (await nc.request(subject, data, { timeout: timeoutMs })).data
+    } catch (error) {
+      // No responders, a timeout, or a lost connection: the answer is not coming.
+      throw new ImError(ImErrorCode.BusUnavailable, `no answer on ${subject}: ${reasonOf(error)}`, { cause: error })
     }
   }
 

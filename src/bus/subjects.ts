@@ -95,6 +95,8 @@ export interface HubSubjects {
   readonly deliver: string
   /** `im.<hub>.invoke.client`: services ask one connection for a result (NATS request/reply). */
   readonly invokeClient: string
+  /** `im.<hub>.node`: prefix of the node-to-node subjects, `im.<hub>.node.<node tag>`. */
+  readonly node: string
 }
 
 /**
@@ -117,5 +119,6 @@ export function hubSubjects(hubName: string): HubSubjects {
     disconnected: `${prefix}.disconnected`,
     deliver: `${prefix}.deliver`,
     invokeClient: `${prefix}.invoke.client`,
+    node: `${prefix}.node`,
   }
 }

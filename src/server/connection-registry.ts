@@ -39,6 +39,8 @@ export function nodeTag(nodeId: string): string {
 
 export class ConnectionRegistry {
   private readonly byToken = new Map<string, ConnectionEntry>()
+  /** Tokens this node issued whose connection another node took over, with that node's tag. */
+  private readonly handedOver = new Map<string, string>()
   private timer: NodeJS.Timeout | undefined
 
   constructor(
@@ -70,6 +72,29 @@ export class ConnectionRegistry {
     const entry = this.byToken.get(token)
     if (!entry) return undefined
     return entry.transport || Date.now() - entry.createdAt <= this.unusedTtlMs ? entry : undefined
+  }
+
+  /** Another node opens the connection: it holds it from now on. */
+  handOver(entry: ConnectionEntry, tag: string): void {
+    this.byToken.delete(entry.token)
+    this.handedOver.set(entry.token, tag)
+  }
+
+  /** The tag of the node that took over `token`, if one did. */
+  holderOf(token: string): string | undefined {
+    return this.handedOver.get(token)
+  }
+
+  forget(token: string): void {
+    this.handedOver.delete(token)
+  }
+
+  /** Takes over a connection another node negotiated. */
+  adopt(token: string, connectionId: string, principal: Principal, statefulReconnect: boolean): ConnectionEntry {
+    const entry: ConnectionEntry = { connectionId, token, principal, createdAt: Date.now(), statefulReconnect }
+    this.byToken.set(token, entry)
+    this.startSweeping()
+    return entry
   }
 
   delete(entry: ConnectionEntry): void {

@@ -22,8 +22,11 @@ import { ServerSentEventsTransport } from '../transports/server-sent-events-tran
 import type { ServerTransport } from '../transports/transport.js'
 import { TransportName } from '../transports/transport.js'
 import { WebSocketTransport } from '../transports/websocket-transport.js'
+import { ClusterRouter } from './cluster-router.js'
+import type { ClaimAnswer } from './cluster-router.js'
 import { ConnectionRegistry } from './connection-registry.js'
 import type { ConnectionEntry } from './connection-registry.js'
+import { CapturedResponse, captureRequest, replayRequest, sendRelayed } from './relayed-http.js'
 import type { Cors } from './cors.js'
 import { lowerCaseQuery, readBody, refuseUpgrade, sendJson, sendText } from './http-util.js'
 import type { RequestAuthenticator } from './request-auth.js'
@@ -42,8 +45,13 @@ export interface HubEndpointOptions {
   readonly statefulReconnectBufferSize: number | undefined
   /** This node's tag, the first characters of every connection id and token it issues. */
   readonly nodeTag: string
+  /** Serves requests for connections other nodes hold (no sticky sessions). */
+  readonly router: ClusterRouter
   readonly logger: Logger
 }
+
+/** Where a connection token leads. */
+type Located = ConnectionEntry | { readonly holder: string } | 403 | 404
 
 const TRANSPORTS: AvailableTransport[] = [
   { transport: 'WebSockets', transferFormats: ['Text', 'Binary'] },
@@ -66,6 +74,15 @@ export class HubEndpoint {
     this.registry = new ConnectionRegistry(options.disconnectTimeoutMs, options.nodeTag)
     this.maxBody = Math.max(64 * 1024, options.maxMessageSize * 4)
     this.wss = new WebSocketServer({ noServer: true, clientTracking: false, perMessageDeflate: false, maxPayload: this.maxBody })
+    options.router.start({
+      claim: (token, by, opening, userId) => this.answerClaim(token, by, opening, userId),
+      replay: async (relayed) => {
+        const res = new CapturedResponse()
+        await this.request(replayRequest(relayed), res.asServerResponse, new URL(relayed.url, 'http://relayed'), true)
+        return res.done
+      },
+      forget: (token) => this.registry.forget(token),
+    })
   }
 
   get connectionCount(): number {
@@ -109,8 +126,12 @@ export class HubEndpoint {
     if (token === null) {
       entry = this.registry.anonymousEntry(principal)
     } else {
-      const found = this.find(token, principal)
-      if (typeof found === 'number') return refuseUpgrade(socket, found, found === 404 ? 'No Connection with that ID' : '')
+      const found = await this.locate(token, principal, true)
+      // A WebSocket cannot be relayed: a connection held by another node is not found here.
+      if (typeof found === 'number' || 'holder' in found) {
+        const status = typeof found === 'number' ? found : 404
+        return refuseUpgrade(socket, status, status === 404 ? 'No Connection with that ID' : '')
+      }
       // A client coming back after a lost WebSocket (stateful reconnect) resumes its connection.
       if (found.connection?.canResume) {
         const connection = found.connection
@@ -127,17 +148,21 @@ export class HubEndpoint {
     this.wss.handleUpgrade(req, socket, head, (ws) => this.attach(entry, new WebSocketTransport(ws)))
   }
 
-  /** `GET`, `POST` and `DELETE` on `<path>?id=<token>`: Server-Sent Events and long polling. */
-  async request(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
-    if (this.options.cors.handle(req, res) === 'done') return
+  /**
+   * `GET`, `POST` and `DELETE` on `<path>?id=<token>`: Server-Sent Events and long polling.
+   * `relayed` marks a request another node passed on: answered from this node's connections only.
+   */
+  async request(req: IncomingMessage, res: ServerResponse, url: URL, relayed = false): Promise<void> {
+    if (!relayed && this.options.cors.handle(req, res) === 'done') return
     if (req.method !== 'GET' && req.method !== 'POST' && req.method !== 'DELETE') return sendText(res, 405, '', { Allow: 'GET, POST, DELETE' })
     const query = lowerCaseQuery(url)
     const token = query.get('id')
     if (!token) return sendText(res, 400, 'Connection ID required')
     const principal = await this.authenticate(req, query, res)
     if (!principal) return
-    const entry = this.find(token, principal)
+    const entry = relayed ? this.find(token, principal) : await this.locate(token, principal, req.method === 'GET')
     if (typeof entry === 'number') return sendText(res, entry, entry === 404 ? 'No Connection with that ID' : '')
+    if ('holder' in entry) return this.relay(entry.holder, req, res)
     if (req.method === 'GET') return this.receiveGet(req, res, entry)
     if (req.method === 'POST') return this.receivePost(req, res, entry)
     if (entry.transport instanceof LongPollingTransport) {
@@ -197,11 +222,54 @@ export class HubEndpoint {
         this.open.delete(ended)
         this.options.sweeper.remove(ended)
         this.registry.delete(entry)
+        this.options.router.ended(entry.token)
       },
     })
     entry.connection = connection
     this.open.add(connection)
     this.options.sweeper.add(connection)
+  }
+
+  /**
+   * Finds the connection of `token` here or in the cluster. A connection another node negotiated
+   * and nobody opened yet is taken over when this request opens it; one another node holds is
+   * named by that node's tag.
+   */
+  private async locate(token: string, principal: Principal, opening: boolean): Promise<Located> {
+    const local = this.find(token, principal)
+    if (local !== 404) return local
+    if (ClusterRouter.tagOf(token) === this.options.nodeTag) {
+      const holder = this.registry.holderOf(token)
+      return holder ? { holder } : 404
+    }
+    const answer = await this.options.router.claim(token, opening, principal.userId)
+    if (!answer || 'unknown' in answer) return 404
+    if ('forbidden' in answer) return 403
+    if ('holder' in answer) return answer.holder === this.options.nodeTag ? 404 : { holder: answer.holder }
+    return this.registry.adopt(token, answer.handover.connectionId, principal, answer.handover.statefulReconnect)
+  }
+
+  /** Answers another node asking about a token this node issued. */
+  private answerClaim(token: string, by: string, opening: boolean, userId: string | undefined): ClaimAnswer {
+    const entry = this.registry.get(token)
+    if (!entry) {
+      const holder = this.registry.holderOf(token)
+      return holder ? { holder } : { unknown: true }
+    }
+    if (entry.principal.userId !== userId) return { forbidden: true }
+    if (entry.transport) return { holder: this.options.nodeTag }
+    if (!opening) return { unknown: true }
+    this.registry.handOver(entry, by)
+    return { handover: { connectionId: entry.connectionId, userId: userId ?? null, statefulReconnect: entry.statefulReconnect } }
+  }
+
+  /** Plays a poll, send or delete on the node that holds the connection, and answers with its response. */
+  private async relay(holder: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const body = req.method === 'POST' ? await readBody(req, this.maxBody) : Buffer.alloc(0)
+    if (body === undefined) return sendText(res, 413, `The request body is larger than ${this.maxBody} bytes.`)
+    const answer = await this.options.router.relay(holder, captureRequest(req, body))
+    if (!answer) return sendText(res, 404, 'No Connection with that ID')
+    sendRelayed(res, answer)
   }
 
   /** The connection for `token`, or the status to refuse with: 404 unknown, 403 another user's. */

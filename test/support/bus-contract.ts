@@ -67,6 +67,20 @@ export function runBusContract(name: string, makeBus: () => Promise<BusUnderTest
       expect(second?.headers).toBeUndefined()
     })
 
+    it('answers a request through the reply subject, and times out when no one answers', async () => {
+      const bus = await start()
+      const subject = uniqueSubject('request')
+      bus.subscribe(subject, (message) => {
+        if (message.reply) void bus.publish(message.reply, bytes(`re: ${text(message)}`))
+      })
+      await bus.ready()
+      expect(decoder.decode(await bus.request(subject, bytes('question'), 2000))).toBe('re: question')
+      const silent = uniqueSubject('silent')
+      bus.subscribe(silent, () => {})
+      await bus.ready()
+      await expect(bus.request(silent, bytes('anyone?'), 100)).rejects.toMatchObject({ code: ImErrorCode.BusUnavailable })
+    })
+
     it("matches '*' to exactly one token and '>' to one or more trailing tokens", async () => {
       const bus = await start()
       const base = uniqueSubject('wild')

@@ -166,6 +166,7 @@ describe('ClusterDelivery while the bus is down', () => {
         handlers.push(handler)
         return { subject, unsubscribe() {} }
       }),
+      request: vi.fn(() => Promise.reject(new Error('request must not be called while the bus is down'))),
       ready: async () => {},
       status: () => status,
       onStatusChange: () => () => {},

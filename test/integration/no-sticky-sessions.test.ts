@@ -1,0 +1,128 @@
+/**
+ * No sticky sessions: two nodes behind a "load balancer" that sends every request of a client to
+ * the other node than the one before. Negotiate, the transport request, every poll and every send
+ * may land anywhere, and the client works as if it talked to one server.
+ */
+import { createServer, request as httpRequest } from 'node:http'
+import type { Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import * as signalR from '@microsoft/signalr'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { DefaultHub } from '../../hubs/default-hub.js'
+import { EchoHub } from '../fixtures/hubs/test-hubs.js'
+import { connectClient, Inbox } from '../support/clients.js'
+import { startNatsServer } from '../support/nats-server.js'
+import type { NatsServer } from '../support/nats-server.js'
+import { startTestServer } from '../support/im-server.js'
+import type { TestServer } from '../support/im-server.js'
+import { TestService } from '../support/service.js'
+import { TEST_JWT_SECRET, tokenFor } from '../support/tokens.js'
+
+let nats: NatsServer
+let nodes: TestServer[]
+let service: TestService
+let balancer: Server
+let balancerUrl: string
+/** Which node each proxied request went to, in order. */
+const routed: number[] = []
+
+/** A round-robin HTTP proxy with no affinity at all (WebSocket upgrades are not proxied). */
+function startBalancer(targets: TestServer[]): Promise<Server> {
+  let next = 0
+  const proxy = createServer((req, res) => {
+    const index = next++ % targets.length
+    routed.push(index)
+    const target = new URL(targets[index]!.url)
+    const upstream = httpRequest(
+      { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers)
+        answer.pipe(res)
+      },
+    )
+    upstream.on('error', () => res.writeHead(502).end())
+    req.pipe(upstream)
+  })
+  return new Promise((resolve) => proxy.listen(0, '127.0.0.1', () => resolve(proxy)))
+}
+
+beforeAll(async () => {
+  nats = await startNatsServer()
+  nodes = await Promise.all(
+    ['lb-a', 'lb-b'].map((nodeId) =>
+      startTestServer({ natsUrl: nats.url, hubs: [DefaultHub, EchoHub], config: { nodeId, jwt: { secret: TEST_JWT_SECRET }, hubs: { longPollTimeoutMs: 1000 } } }),
+    ),
+  )
+  service = await TestService.connect(nats.url)
+  balancer = await startBalancer(nodes)
+  balancerUrl = `http://127.0.0.1:${(balancer.address() as AddressInfo).port}`
+})
+
+afterAll(async () => {
+  balancer?.closeAllConnections()
+  await new Promise((resolve) => balancer?.close(resolve))
+  await service?.[Symbol.asyncDispose]()
+  await Promise.all(nodes.map((n) => n.close()))
+  await nats?.stop()
+})
+
+describe.each([
+  ['LongPolling', signalR.HttpTransportType.LongPolling],
+  ['ServerSentEvents', signalR.HttpTransportType.ServerSentEvents],
+])('%s through a load balancer without affinity', (_name, transport) => {
+  it('connects, invokes, receives user messages and streams, with requests alternating between nodes', async () => {
+    routed.length = 0
+    const user = `roamer-${_name}`
+    await using c = await connectClient(`${balancerUrl}/signalr-hubs/default`, { transport, accessToken: await tokenFor(user) })
+    const inbox = new Inbox(c, 'note')
+    const listener = await service.listen(`im.default.receive.roam.${_name}`)
+    for (let i = 0; i < 4; i++) await c.invoke('publish', `roam.${_name}`, i)
+    for (let i = 0; i < 4; i++) expect((await listener.next()).json).toMatchObject({ args: [i], userId: user })
+    for (let i = 0; i < 3; i++) await service.publish('im.default.send.user', { userId: user, method: 'note', args: [i] })
+    for (let i = 0; i < 3; i++) expect(await inbox.next()).toEqual([i])
+    // Requests really went to both nodes, and some were served through the other one.
+    expect(new Set(routed)).toEqual(new Set([0, 1]))
+    const relayed = nodes.reduce((sum, n) => sum + n.metrics.get('requests_relayed'), 0)
+    const claimed = nodes.reduce((sum, n) => sum + n.metrics.get('connection_claims'), 0)
+    expect(relayed + claimed).toBeGreaterThan(0)
+  })
+})
+
+describe('relaying', () => {
+  it("refuses another user's token on the other node too", async () => {
+    const body = (await (
+      await fetch(`${nodes[0]!.hubUrl()}/negotiate?negotiateVersion=1`, { method: 'POST', headers: { Authorization: `Bearer ${await tokenFor('owner')}` } })
+    ).json()) as { connectionToken: string }
+    const eve = { Authorization: `Bearer ${await tokenFor('eve')}` }
+    expect((await fetch(`${nodes[1]!.hubUrl()}?id=${body.connectionToken}`, { headers: eve })).status).toBe(403)
+    // The owner can still open it, from the other node.
+    const first = await fetch(`${nodes[1]!.hubUrl()}?id=${body.connectionToken}`, { headers: { Authorization: `Bearer ${await tokenFor('owner')}` } })
+    expect(first.status).toBe(200)
+  })
+
+  it('answers 404 for a token no node issued, and for a tag that is not a subject token', async () => {
+    expect((await fetch(`${nodes[1]!.hubUrl()}?id=AAAAAAnotatoken`)).status).toBe(404)
+    expect((await fetch(`${nodes[1]!.hubUrl()}?id=${encodeURIComponent('*.>abc')}`)).status).toBe(404)
+  })
+
+  it('a WebSocket negotiated on one node opens on the other', async () => {
+    const body = (await (await fetch(`${nodes[0]!.hubUrl('/hubs/echo')}/negotiate?negotiateVersion=1`, { method: 'POST' })).json()) as { connectionId: string; connectionToken: string }
+    const ws = await import('ws')
+    const socket = new ws.WebSocket(`${nodes[1]!.hubUrl('/hubs/echo').replace('http', 'ws')}?id=${body.connectionToken}`)
+    const frames: string[] = []
+    socket.on('message', (d) => frames.push(d.toString()))
+    await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject))
+    socket.send('{"protocol":"json","version":1}\u001e{"type":1,"invocationId":"1","target":"whoAmI","arguments":[]}\u001e')
+    await new Promise<void>((resolve) => {
+      const check = (): void => (frames.join('').includes('"type":3') ? resolve() : void setTimeout(check, 10))
+      check()
+    })
+    expect(frames.join('')).toContain(`"connectionId":"${body.connectionId}"`)
+    socket.close()
+  })
+})
+
+it('still serves WebSocket clients directly', async () => {
+  await using c = await connectClient(nodes[1]!.hubUrl('/hubs/echo'))
+  await expect(c.invoke('echo', 'direct')).resolves.toBe('direct')
+})
