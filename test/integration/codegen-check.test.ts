@@ -64,7 +64,7 @@ describe('im generate', () => {
     expect(first.written.length).toBe(first.files.size)
     expect(generate({ hubsDir: hubs, outDir: out }).written).toEqual([])
     expect(again.breaking).toEqual([])
-  })
+  }, 60_000)
 
   it('--check passes when the output is current', async () => {
     const result = await cli('--check')
