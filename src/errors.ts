@@ -7,6 +7,8 @@ export const ImErrorCode = {
   ConfigInvalid: 'IM_CONFIG_INVALID',
   /** A hub class or its decorators are used wrongly (found at start-up). */
   HubDefinitionInvalid: 'IM_HUB_DEFINITION_INVALID',
+  /** `im generate` found a hub it cannot turn into typed code (names file, line and member). */
+  CodegenUnsupported: 'IM_CODEGEN_UNSUPPORTED',
   /** The message bus (NATS) is not connected, so the message could not be handed over. */
   BusUnavailable: 'IM_BUS_UNAVAILABLE',
   /** A publish to the bus failed for another reason (payload too large, JetStream refused...). */

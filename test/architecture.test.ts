@@ -63,7 +63,7 @@ const LAYERS: Readonly<Record<string, LayerRule | undefined>> = {
     files: ['bus/subjects.ts'],
     forbidden: [WS, NATS, NODE_HTTP],
   },
-  codegen: { layers: { codegen: 'value', errors: 'value' }, files: ['bus/subjects.ts', 'hub/hub-descriptor.ts'] },
+  codegen: { layers: { codegen: 'value', errors: 'value' }, files: ['bus/subjects.ts', 'hub/hub-name.ts'] },
   server: undefined,
   index: undefined,
 }

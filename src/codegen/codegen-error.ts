@@ -25,7 +25,7 @@ export class CodegenError extends ImError {
   constructor(problems: readonly CodegenProblem[]) {
     const count = problems.length === 1 ? 'a problem' : `${problems.length} problems`
     // A hub that cannot be described is a hub definition error, found before start-up.
-    super(ImErrorCode.HubDefinitionInvalid, `im generate found ${count}:\n${problems.map((p) => `  ${formatProblem(p)}`).join('\n')}`)
+    super(ImErrorCode.CodegenUnsupported, `im generate found ${count}:\n${problems.map((p) => `  ${formatProblem(p)}`).join('\n')}`)
     this.problems = problems
   }
 }

@@ -7,6 +7,7 @@ import { ImError, ImErrorCode } from '../errors.js'
 import type { HubClass } from './hub.js'
 import { hubMetadata } from './metadata.js'
 import type { AuthorizeOptions, ClientMethodMetadata, SubscriptionMetadata } from './metadata.js'
+import { defaultHubName, hubPath } from './hub-name.js'
 import { arityOf } from './parameters.js'
 import type { Arity } from './parameters.js'
 
@@ -35,11 +36,7 @@ export interface HubDescriptor {
 
 const HUB_NAME = /^[a-z0-9][a-z0-9_-]*$/
 
-/** `DefaultHub` -> `default`, `ChatRoomHub` -> `chat-room`. */
-export function defaultHubName(className: string): string {
-  const base = className.endsWith('Hub') && className !== 'Hub' ? className.slice(0, -3) : className
-  return base.replace(/([a-z0-9])([A-Z])/g, '$1-$2').replace(/([A-Z])([A-Z][a-z])/g, '$1-$2').toLowerCase()
-}
+export { defaultHubName }
 
 export function isHubClass(value: unknown): value is HubClass {
   return typeof value === 'function' && hubMetadata.getHub(value) !== undefined
@@ -53,7 +50,7 @@ export function describeHub(hubClass: HubClass, options: { pathPrefix: string })
   const hubOptions = hubMetadata.getHub(hubClass) ?? fail('is not decorated with @Hub()')
   const name = hubOptions.name ?? defaultHubName(className)
   if (!HUB_NAME.test(name)) fail(`hub name "${name}" must be lower-case letters, digits, '-' or '_'`)
-  const path = normalizePath(hubOptions.path ?? `${options.pathPrefix}/${name}`)
+  const path = hubPath(name, hubOptions.path, options.pathPrefix)
 
   const prototype = hubClass.prototype as Record<string, unknown>
   const methods = new Map<string, HubMethodDescriptor>()
@@ -100,9 +97,4 @@ function checkSubject(subject: string, where: string, fail: (m: string) => never
   const plain = wildcards ? subject.replace(/(^|\.)(\*|>)(?=\.|$)/g, '$1x') : subject
   const problem = validateTopic(plain)
   if (problem) fail(`${where}: subject "${subject}" is not valid: ${problem}`)
-}
-
-function normalizePath(path: string): string {
-  const withSlash = path.startsWith('/') ? path : `/${path}`
-  return withSlash.length > 1 ? withSlash.replace(/\/+$/, '') : withSlash
 }

@@ -4,9 +4,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest'
 import { analyzeHubs } from '../../../src/codegen/analyze.js'
-import { defaultHubName as codegenHubName } from '../../../src/codegen/hub-name.js'
 import type { HubDefinition, HubModel } from '../../../src/codegen/model.js'
-import { defaultHubName } from '../../../src/hub/hub-descriptor.js'
 
 const HUBS = 'test/fixtures/codegen/hubs'
 let model: HubModel
@@ -33,10 +31,6 @@ describe('hubs', () => {
   it('recognises decorators imported under another name', () => {
     expect(chat.methods.map((m) => m.name)).toEqual(['history', 'react', 'report', 'sendMessage', 'tag', 'whoAmI'])
     expect(chat.clientMethods.map((m) => m.name)).toEqual(['announced', 'messageReceived', 'typing'])
-  })
-
-  it('names hubs the way the server does', () => {
-    for (const name of ['DefaultHub', 'ChatRoomHub', 'Hub', 'HTTPGatewayHub', 'Orders']) expect(codegenHubName(name)).toBe(defaultHubName(name))
   })
 
   it('includes decorated methods inherited from a base class', () => {

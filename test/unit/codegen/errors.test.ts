@@ -45,7 +45,7 @@ describe('unsupported constructs', () => {
   })
 
   it('reports every problem in one error with a stable code', () => {
-    expect(error.code).toBe('IM_HUB_DEFINITION_INVALID')
+    expect(error.code).toBe('IM_CODEGEN_UNSUPPORTED')
     expect(error.problems).toHaveLength(8)
     expect(error.message).toMatch(/^im generate found 8 problems:/)
   })

@@ -1,7 +1,6 @@
 /**
- * Hub names and routes as the server derives them. The rule is the one in
- * src/hub/hub-descriptor.ts (`defaultHubName`, `normalizePath`), repeated here because that module
- * loads reflect-metadata and codegen must not load hub runtime code; a unit test keeps the two equal.
+ * Hub names and routes, derived the same way by the runtime and by `im generate`. Pure: codegen
+ * imports it without loading any hub runtime code.
  */
 
 /** `DefaultHub` -> `default`, `ChatRoomHub` -> `chat-room`. */
@@ -10,6 +9,7 @@ export function defaultHubName(className: string): string {
   return base.replace(/([a-z0-9])([A-Z])/g, '$1-$2').replace(/([A-Z])([A-Z][a-z])/g, '$1-$2').toLowerCase()
 }
 
+/** The route of a hub: its own path, or `<pathPrefix>/<name>`; one leading slash, no trailing one. */
 export function hubPath(name: string, path: string | undefined, pathPrefix: string): string {
   const raw = path ?? `${pathPrefix}/${name}`
   const withSlash = raw.startsWith('/') ? raw : `/${raw}`
