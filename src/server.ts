@@ -134,7 +134,9 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
         logger,
         metrics,
       }),
+      maxBuffered: { bytes: config.hubs.maxBufferedBytes, messages: config.hubs.maxBufferedMessages },
       logger,
+      metrics,
     })
   })
   const byPath = new Map(endpoints.map((endpoint) => [endpoint.path.toLowerCase(), endpoint]))

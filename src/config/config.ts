@@ -44,6 +44,10 @@ export interface HubOptionsConfig {
   readonly handshakeTimeoutMs: number
   /** A negotiated connection not opened within this time is discarded, in ms (default 15 000). */
   readonly disconnectTimeoutMs: number
+  /** A client that leaves more than this many bytes unread is closed (default 1 MiB). */
+  readonly maxBufferedBytes: number
+  /** ...or more than this many messages, where the transport counts them (long polling; default 10 000). */
+  readonly maxBufferedMessages: number
   /** Offer stateful reconnect to clients that ask for it (default true). */
   readonly allowStatefulReconnects: boolean
   /** Unacknowledged bytes kept per connection for stateful reconnect (default 100 000, as ASP.NET Core). */

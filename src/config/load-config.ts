@@ -108,6 +108,8 @@ function resolveHubs(input: ImConfigInput['hubs'], env: Env): HubOptionsConfig {
     clientTimeoutMs,
     handshakeTimeoutMs: readInteger(at(input?.handshakeTimeoutMs, 'handshakeTimeoutMs', 'IM_HANDSHAKE_TIMEOUT_MS'), 1, MAX_TIMER_MS) ?? 15_000,
     disconnectTimeoutMs: readInteger(at(input?.disconnectTimeoutMs, 'disconnectTimeoutMs', 'IM_DISCONNECT_TIMEOUT_MS'), 1, MAX_TIMER_MS) ?? 15_000,
+    maxBufferedBytes: readInteger(at(input?.maxBufferedBytes, 'maxBufferedBytes', 'IM_MAX_BUFFERED_BYTES'), 1024, 1024 * 1024 * 1024) ?? 1024 * 1024,
+    maxBufferedMessages: readInteger(at(input?.maxBufferedMessages, 'maxBufferedMessages', 'IM_MAX_BUFFERED_MESSAGES'), 1, 10_000_000) ?? 10_000,
     allowStatefulReconnects: readBoolean(at(input?.allowStatefulReconnects, 'allowStatefulReconnects', 'IM_STATEFUL_RECONNECT')) ?? true,
     statefulReconnectBufferSize: readInteger(at(input?.statefulReconnectBufferSize, 'statefulReconnectBufferSize', 'IM_STATEFUL_RECONNECT_BUFFER'), 1, 64 * 1024 * 1024) ?? 100_000,
     longPollTimeoutMs: readInteger(at(input?.longPollTimeoutMs, 'longPollTimeoutMs', 'IM_LONG_POLL_TIMEOUT_MS'), 1, MAX_TIMER_MS) ?? 90_000,

@@ -57,6 +57,8 @@ export class ConnectionSweeper {
         if (now - connection.detachedAt >= reconnectWindowMs) connection.abandon()
         continue
       }
+      if (connection.state !== 'connected') continue
+      connection.checkBackpressure(now)
       // Long polling has an inherent keep-alive, the poll itself, and its client sends no pings
       // (TransportProtocols.md): the transport ends an abandoned connection itself.
       if (connection.state !== 'connected' || connection.transport.name === 'LongPolling') continue

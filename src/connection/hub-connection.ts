@@ -24,7 +24,14 @@ export interface HubConnectionOptions {
   readonly protocols: ReadonlyMap<string, HubProtocol>
   readonly handler: InvocationHandler
   readonly maxMessageSize: number
+  /**
+   * A client that leaves more than this many bytes (or messages, where the transport counts them)
+   * unread is closed: one slow client must not grow the server's memory.
+   */
+  readonly maxBuffered: { readonly bytes: number; readonly messages: number }
   readonly logger: Logger
+  /** Called when the connection is closed for not reading (for metrics). */
+  readonly onSlowConsumer?: () => void
   /**
    * Set when the client negotiated stateful reconnect: the buffer limit in bytes. It takes effect
    * if the handshake asks for protocol version 2 or more, as ASP.NET Core requires.
@@ -34,6 +41,9 @@ export interface HubConnectionOptions {
   readonly onEnded?: (connection: HubConnection) => void
 }
 
+
+/** How far past the buffer bound a burst may go before the client is closed at once. */
+const HARD_BOUND_FACTOR = 8
 
 export class HubConnection {
   readonly connectionId: string
@@ -52,6 +62,8 @@ export class HubConnection {
   private buffer: MessageBuffer | undefined
   /** Set while the transport is lost and a stateful reconnect may still come. */
   detachedAt: number | undefined
+  private closingSlow = false
+  private overBoundSince: number | undefined
 
   constructor(private readonly options: HubConnectionOptions) {
     this.connectionId = options.connectionId
@@ -88,14 +100,14 @@ export class HubConnection {
     if (this.state !== 'connected') return
     const frame = this.protocol.writeMessage(message)
     if (this.buffer && isTracked(message)) this.sendTracked(frame)
-    else if (this.detachedAt === undefined) this.transport.send(frame, this.binary)
+    else if (this.detachedAt === undefined) this.write(frame)
   }
 
   /** Sends an Invocation already serialized with this connection's protocol (a broadcast, say). */
   sendFrame(frame: string | Uint8Array): void {
     if (this.state !== 'connected') return
     if (this.buffer) this.sendTracked(frame)
-    else this.transport.send(frame, this.binary)
+    else this.write(frame)
   }
 
   sendPing(): void {
@@ -244,7 +256,49 @@ export class HubConnection {
       this.close({ error: `${CLOSE_ERROR_PREFIX} The stateful reconnect buffer of ${this.options.statefulReconnectBufferSize} bytes is full.`, allowReconnect: true })
       return
     }
-    if (this.detachedAt === undefined) this.transport.send(frame, this.binary)
+    if (this.detachedAt === undefined) this.write(frame)
+  }
+
+  /**
+   * Hands a frame to the transport. A burst may pass the buffer bound for a moment (a healthy
+   * client drains it within a sweep); a client past HARD_BOUND_FACTOR times the bound is closed at
+   * once, so that memory stays bounded whatever the burst.
+   */
+  private write(frame: string | Uint8Array): void {
+    const transport = this.transport
+    transport.send(frame, this.binary)
+    const { bytes, messages } = this.options.maxBuffered
+    if (transport.bufferedBytes > bytes * HARD_BOUND_FACTOR || (transport.bufferedMessages ?? 0) > messages * HARD_BOUND_FACTOR) {
+      this.closeSlowConsumer()
+    }
+  }
+
+  /**
+   * Called by the sweeper every tick: a client still past the buffer bound one tick after it was
+   * first seen there is not keeping up, and is closed.
+   */
+  checkBackpressure(now: number): void {
+    const transport = this.transport
+    const { bytes, messages } = this.options.maxBuffered
+    if (transport.bufferedBytes <= bytes && (transport.bufferedMessages ?? 0) <= messages) {
+      this.overBoundSince = undefined
+    } else if (this.overBoundSince === undefined) {
+      this.overBoundSince = now
+    } else if (now > this.overBoundSince) {
+      this.closeSlowConsumer()
+    }
+  }
+
+  private closeSlowConsumer(): void {
+    if (this.closingSlow || this.state !== 'connected') return
+    this.closingSlow = true
+    const { bytes, messages } = this.options.maxBuffered
+    this.options.onSlowConsumer?.()
+    this.options.logger.info('closing a connection whose client does not read', { connectionId: this.connectionId, bufferedBytes: this.transport.bufferedBytes })
+    this.close({
+      error: `${CLOSE_ERROR_PREFIX} The client is not reading its messages: more than ${bytes} bytes or ${messages} messages are waiting.`,
+      allowReconnect: true,
+    })
   }
 
   /**

@@ -14,6 +14,7 @@ import type { InvocationHandler } from '../connection/invocation-handler.js'
 import { isImError } from '../errors.js'
 import type { HubDescriptor } from '../hub/hub-descriptor.js'
 import type { Logger } from '../logger.js'
+import type { Metrics } from '../metrics.js'
 import type { HubProtocol } from '../protocol/hub-protocol.js'
 import { parseNegotiateVersion, writeNegotiateError, writeNegotiateResponse } from '../protocol/negotiate.js'
 import type { AvailableTransport } from '../protocol/negotiate.js'
@@ -47,7 +48,10 @@ export interface HubEndpointOptions {
   readonly nodeTag: string
   /** Serves requests for connections other nodes hold (no sticky sessions). */
   readonly router: ClusterRouter
+  /** Bound on what a client may leave unread before it is closed. */
+  readonly maxBuffered: { readonly bytes: number; readonly messages: number }
   readonly logger: Logger
+  readonly metrics: Metrics
 }
 
 /** Where a connection token leads. */
@@ -213,6 +217,8 @@ export class HubEndpoint {
       protocols: this.options.protocols,
       handler: this.options.handler,
       maxMessageSize: this.options.maxMessageSize,
+      maxBuffered: this.options.maxBuffered,
+      onSlowConsumer: () => this.options.metrics.inc('connections_closed_slow_consumer'),
       logger: this.options.logger,
       // Stateful reconnect is for WebSockets only; the client turns it off on other transports.
       ...(entry.statefulReconnect && transport.name === TransportName.WebSockets

@@ -28,6 +28,7 @@ export class LongPollingTransport implements ServerTransport {
   onMessage: ((data: string | Uint8Array) => void) | undefined
   onClose: ((error?: Error) => void) | undefined
   private queue: Buffer[] = []
+  private queuedBytes = 0
   private waiting: ServerResponse | undefined
   private pollTimer: NodeJS.Timeout | undefined
   private idleTimer: NodeJS.Timeout | undefined
@@ -35,6 +36,15 @@ export class LongPollingTransport implements ServerTransport {
   private closed = false
 
   constructor(private readonly options: LongPollingOptions) {}
+
+  get bufferedBytes(): number {
+    return this.queuedBytes
+  }
+
+  /** Messages waiting for the next poll. */
+  get bufferedMessages(): number {
+    return this.queue.length
+  }
 
   /** Handles one poll (GET). */
   poll(req: IncomingMessage, res: ServerResponse): void {
@@ -70,7 +80,9 @@ export class LongPollingTransport implements ServerTransport {
 
   send(data: string | Uint8Array): void {
     if (this.closed) return
-    this.queue.push(typeof data === 'string' ? Buffer.from(data) : Buffer.from(data.buffer, data.byteOffset, data.byteLength))
+    const chunk = typeof data === 'string' ? Buffer.from(data) : Buffer.from(data.buffer, data.byteOffset, data.byteLength)
+    this.queue.push(chunk)
+    this.queuedBytes += chunk.length
     if (this.waiting) {
       const res = this.waiting
       this.waiting = undefined
@@ -88,6 +100,7 @@ export class LongPollingTransport implements ServerTransport {
   private flushTo(res: ServerResponse): void {
     const body = this.queue.length === 1 ? this.queue[0]! : Buffer.concat(this.queue)
     this.queue = []
+    this.queuedBytes = 0
     res.writeHead(200, { ...NO_CACHE, 'Content-Type': 'application/octet-stream', 'Content-Length': body.length }).end(body)
   }
 
@@ -111,6 +124,7 @@ export class LongPollingTransport implements ServerTransport {
     clearTimeout(this.idleTimer)
     this.finishPoll(204)
     this.queue = []
+    this.queuedBytes = 0
     this.onClose?.()
   }
 }

@@ -31,6 +31,10 @@ export class ServerSentEventsTransport implements ServerTransport {
     req.on('close', () => this.ended())
   }
 
+  get bufferedBytes(): number {
+    return this.res.writableLength
+  }
+
   /** Handles the body of a send (POST). */
   receive(body: string | Uint8Array): void {
     if (!this.closed) this.onMessage?.(body)

@@ -14,9 +14,19 @@ export interface ServerTransport {
   readonly name: TransportName
   /** Whether the transport can carry binary frames (TransportProtocols.md: SSE cannot). */
   readonly supportsBinary: boolean
+  /**
+   * Bytes handed to the transport that the client has not taken yet (socket buffers, a long
+   * poll's queue): the measure of a client that does not keep up.
+   */
+  readonly bufferedBytes: number
+  /** Messages waiting, where the transport queues them itself (long polling). */
+  readonly bufferedMessages?: number
   /** Sends one transport message; `binary` picks a binary frame where the transport has them. */
   send(data: string | Uint8Array, binary: boolean): void
-  /** Ends the transport normally (WebSocket close code 1000). Idempotent. */
+  /**
+   * Ends the transport normally (WebSocket close code 1000). Idempotent. A peer that does not
+   * complete the close in a few seconds (it stopped reading) is cut off.
+   */
   close(): void
   /** Set by the connection: called with each message received. */
   onMessage: ((data: string | Uint8Array) => void) | undefined

@@ -5,6 +5,8 @@ import { TransportName } from './transport.js'
 
 /** Close codes from RFC 6455 that the SignalR clients understand. */
 const NORMAL_CLOSURE = 1000
+/** How long a closing peer may take to answer the close frame before its socket is destroyed. */
+const CLOSE_GRACE_MS = 3000
 
 export class WebSocketTransport implements ServerTransport {
   readonly name = TransportName.WebSockets
@@ -27,8 +29,7 @@ export class WebSocketTransport implements ServerTransport {
     })
   }
 
-  /** Bytes written to the socket but not yet sent to the peer. */
-  get bufferedAmount(): number {
+  get bufferedBytes(): number {
     return this.socket.bufferedAmount
   }
 
@@ -38,7 +39,10 @@ export class WebSocketTransport implements ServerTransport {
   }
 
   close(): void {
-    if (this.socket.readyState === this.socket.OPEN) this.socket.close(NORMAL_CLOSURE)
+    if (this.socket.readyState !== this.socket.OPEN) return
+    this.socket.close(NORMAL_CLOSURE)
+    // ws would wait 30 s for a peer that stopped reading; its buffers are ours until then.
+    setTimeout(() => this.socket.terminate(), CLOSE_GRACE_MS).unref()
   }
 
   private ended(error?: Error): void {

@@ -34,6 +34,7 @@ function fakeConnection(init: FakeConnectionInit = {}) {
     sendPing: vi.fn(),
     sendAck: vi.fn(),
     abandon: vi.fn(),
+    checkBackpressure: vi.fn(),
     close: vi.fn(),
     failHandshake: vi.fn(),
   }
@@ -65,6 +66,14 @@ describe('ConnectionSweeper.sweep', () => {
     expect(expired.abandon).toHaveBeenCalledTimes(1)
     expect(waiting.abandon).not.toHaveBeenCalled()
     untouched(waiting)
+  })
+
+  it('has every connected connection check its backpressure on every tick', () => {
+    const connection = fakeConnection()
+    const polling = fakeConnection({ transport: 'LongPolling' })
+    sweeperWith(connection, polling).sweep(NOW)
+    expect(connection.checkBackpressure).toHaveBeenCalledWith(NOW)
+    expect(polling.checkBackpressure).toHaveBeenCalledWith(NOW)
   })
 
   it('sends the due stateful-reconnect Ack on every tick', () => {
