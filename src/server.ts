@@ -32,6 +32,7 @@ import { AdminEndpoints } from './server/admin-endpoints.js'
 import { Cors } from './server/cors.js'
 import { sendText, refuseUpgrade } from './server/http-util.js'
 import { ClusterRouter } from './server/cluster-router.js'
+import { ConnectionLimits } from './server/connection-limits.js'
 import { nodeTag } from './server/connection-registry.js'
 import { HubEndpoint } from './server/hub-endpoint.js'
 import { RequestAuthenticator } from './server/request-auth.js'
@@ -81,6 +82,7 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
   })
 
   const tag = nodeTag(config.nodeId)
+  const limits = new ConnectionLimits({ perUser: config.hubs.maxConnectionsPerUser, perAddress: config.hubs.maxConnectionsPerAddress })
   const endpoints = descriptors.map((descriptor) => {
     const subjects = hubSubjects(descriptor.name)
     const lifetime = new LifetimeManager<HubConnection>()
@@ -107,6 +109,8 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
       nodeId: config.nodeId,
       enableDetailedErrors: config.hubs.enableDetailedErrors,
       maxParallelInvocations: 1,
+      maxQueuedInvocations: config.hubs.maxQueuedInvocations,
+      invocationRate: { perSecond: config.hubs.maxInvocationsPerSecond, burst: config.hubs.invocationBurst },
       // ASP.NET Core's StreamBufferCapacity is 10 and blocks the reader; we cannot block a socket
       // cheaply, so the bound is looser and a stream past it fails.
       streamBufferCapacity: 100,
@@ -134,6 +138,7 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
         logger,
         metrics,
       }),
+      limits,
       maxBuffered: { bytes: config.hubs.maxBufferedBytes, messages: config.hubs.maxBufferedMessages },
       logger,
       metrics,
@@ -175,7 +180,8 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
     })
   }
 
-  const http = createServer(onRequest)
+  // Bounds on how long a client may take to send its request (not on long polls, which are responses).
+  const http = createServer({ headersTimeout: 10_000, requestTimeout: 30_000 }, onRequest)
   http.on('upgrade', onUpgrade)
   http.on('clientError', (_error, socket) => refuseUpgrade(socket, 400))
   await bus.ready()

@@ -44,6 +44,16 @@ export interface HubOptionsConfig {
   readonly handshakeTimeoutMs: number
   /** A negotiated connection not opened within this time is discarded, in ms (default 15 000). */
   readonly disconnectTimeoutMs: number
+  /** Invocations a connection may make per second on average (token bucket; default 50). */
+  readonly maxInvocationsPerSecond: number
+  /** ...and in a burst (default 100). */
+  readonly invocationBurst: number
+  /** Invocations that may wait behind the running one on a connection (default 32). */
+  readonly maxQueuedInvocations: number
+  /** Connections one user may hold on this node (default 100). */
+  readonly maxConnectionsPerUser: number
+  /** Connections one client address may hold on this node (default 1000). */
+  readonly maxConnectionsPerAddress: number
   /** A client that leaves more than this many bytes unread is closed (default 1 MiB). */
   readonly maxBufferedBytes: number
   /** ...or more than this many messages, where the transport counts them (long polling; default 10 000). */

@@ -20,6 +20,7 @@ import type { HubDescriptor, HubMethodDescriptor } from './hub-descriptor.js'
 import type { CallerScope, HubInstances } from './hub-instances.js'
 import { InvocationErrors } from './invocation-errors.js'
 import { InvocationQueue } from './invocation-queue.js'
+import { RateLimiter } from './rate-limiter.js'
 import type { AuthorizeOptions } from './metadata.js'
 import { runServerStream } from './server-stream.js'
 
@@ -32,6 +33,10 @@ export interface HubDispatcherOptions {
   readonly nodeId: string
   readonly enableDetailedErrors: boolean
   readonly maxParallelInvocations: number
+  /** Invocations that may wait behind the running ones. */
+  readonly maxQueuedInvocations: number
+  /** Token bucket per connection. */
+  readonly invocationRate: { readonly perSecond: number; readonly burst: number }
   /** Items a client stream may hold before the hub method reads them. */
   readonly streamBufferCapacity: number
   readonly logger: Logger
@@ -42,6 +47,7 @@ export interface HubDispatcherOptions {
 interface ConnectionState {
   readonly scope: CallerScope
   readonly queue: InvocationQueue
+  readonly rate: RateLimiter
   /** Aborted when the connection ends: every call of the connection sees it. */
   readonly ended: AbortController
   /** Server-to-client streams by invocation id, to cancel them. */
@@ -80,6 +86,7 @@ export class HubDispatcher implements InvocationHandler {
     const state: ConnectionState = {
       scope,
       queue: new InvocationQueue(this.options.maxParallelInvocations),
+      rate: new RateLimiter(this.options.invocationRate.perSecond, this.options.invocationRate.burst),
       ended: new AbortController(),
       outgoing: new Map(),
       incoming: new Map(),
@@ -147,6 +154,11 @@ export class HubDispatcher implements InvocationHandler {
   private accept(connection: HubConnection, state: ConnectionState, message: Invocation): void {
     const { invocationId, target } = message
     const answer = (result: Answer): void => this.answer(connection, invocationId, target, result)
+    if (!state.rate.take()) {
+      this.options.metrics.inc('invocations_rate_limited')
+      const { perSecond, burst } = this.options.invocationRate
+      return answer({ error: InvocationErrors.rateLimited(target, perSecond, burst) })
+    }
     const method = this.options.descriptor.methods.get(target.toLowerCase())
     if (!method) {
       this.options.metrics.inc('invocations_unknown_method')
@@ -173,6 +185,11 @@ export class HubDispatcher implements InvocationHandler {
       for (const id of message.streamIds ?? []) state.incoming.delete(id)
     }
     if (streaming) return this.startStream(connection, state, method, message as StreamInvocationMessage, args, done)
+    if (state.queue.pending >= this.options.maxQueuedInvocations) {
+      done()
+      this.options.metrics.inc('invocations_queue_full')
+      return answer({ error: InvocationErrors.queueFull(target, this.options.maxQueuedInvocations) })
+    }
     state.queue.push(() => this.invoke(connection, state, method, message, args).finally(done))
   }
 

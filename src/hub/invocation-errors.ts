@@ -16,6 +16,10 @@ export const InvocationErrors = {
     `The client attempted to invoke the non-streaming '${target}' method with a streaming invocation.`,
   streamingWithInvocation: (target: string) =>
     `The client attempted to invoke the streaming '${target}' method with a non-streaming invocation.`,
+  rateLimited: (target: string, rate: number, burst: number) =>
+    `An unexpected error occurred invoking '${target}' on the server. HubException: Too many invocations: at most ${rate} per second (bursts of ${burst}).`,
+  queueFull: (target: string, queued: number) =>
+    `An unexpected error occurred invoking '${target}' on the server. HubException: Too many invocations are waiting: at most ${queued} may queue behind the one running.`,
   idInUse: (invocationId: string) => `Invocation ID '${invocationId}' is already in use.`,
   notAStream: (target: string) =>
     `The value returned by the streaming method '${target}' is not a ChannelReader<> or IAsyncEnumerable<>.`,

@@ -25,6 +25,7 @@ import { TransportName } from '../transports/transport.js'
 import { WebSocketTransport } from '../transports/websocket-transport.js'
 import { ClusterRouter } from './cluster-router.js'
 import type { ClaimAnswer } from './cluster-router.js'
+import type { ConnectionLimits } from './connection-limits.js'
 import { ConnectionRegistry } from './connection-registry.js'
 import type { ConnectionEntry } from './connection-registry.js'
 import { CapturedResponse, captureRequest, replayRequest, sendRelayed } from './relayed-http.js'
@@ -48,6 +49,8 @@ export interface HubEndpointOptions {
   readonly nodeTag: string
   /** Serves requests for connections other nodes hold (no sticky sessions). */
   readonly router: ClusterRouter
+  /** Connections per user and per client address on this node (shared by every hub). */
+  readonly limits: ConnectionLimits
   /** Bound on what a client may leave unread before it is closed. */
   readonly maxBuffered: { readonly bytes: number; readonly messages: number }
   readonly logger: Logger
@@ -103,6 +106,8 @@ export class HubEndpoint {
     if ('error' in version) return sendJson(res, 200, writeNegotiateError(version.error))
     const principal = await this.authenticate(req, query, res)
     if (!principal) return
+    const refused = this.options.limits.check(principal.userId, req.socket.remoteAddress)
+    if (refused) return sendText(res, 429, refused)
     // Offered only when both sides want it (TransportProtocols.md; HttpConnectionDispatcher).
     const stateful = query.get('usestatefulreconnect') === 'true' && this.options.statefulReconnectBufferSize !== undefined
     const entry = this.registry.create(principal, version.version, stateful)
@@ -149,7 +154,9 @@ export class HubEndpoint {
       if (found.transport) return refuseUpgrade(socket, found.transport.name === TransportName.WebSockets ? 409 : 400, 'Cannot change transports mid-connection')
       entry = found
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.attach(entry, new WebSocketTransport(ws)))
+    const refused = this.options.limits.check(principal.userId, req.socket.remoteAddress)
+    if (refused) return refuseUpgrade(socket, 429, refused)
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.attach(entry, new WebSocketTransport(ws), req.socket.remoteAddress))
   }
 
   /**
@@ -190,9 +197,12 @@ export class HubEndpoint {
     if (current && current.name !== name) return sendText(res, 400, 'Cannot change transports mid-connection')
     if (current instanceof LongPollingTransport) return current.poll(req, res)
     if (current) return sendText(res, 409, 'A Server-Sent Events stream is already open for this connection.')
-    if (wantsEvents) return this.attach(entry, new ServerSentEventsTransport(req, res))
+    const address = req.socket.remoteAddress
+    const refused = this.options.limits.check(entry.principal.userId, address)
+    if (refused) return sendText(res, 429, refused)
+    if (wantsEvents) return this.attach(entry, new ServerSentEventsTransport(req, res), address)
     const transport = new LongPollingTransport({ pollTimeoutMs: this.options.longPollTimeoutMs, disconnectTimeoutMs: this.options.disconnectTimeoutMs })
-    this.attach(entry, transport)
+    this.attach(entry, transport, address)
     transport.poll(req, res)
   }
 
@@ -208,8 +218,9 @@ export class HubEndpoint {
     sendText(res, 200, '')
   }
 
-  private attach(entry: ConnectionEntry, transport: ServerTransport): void {
+  private attach(entry: ConnectionEntry, transport: ServerTransport, address: string | undefined): void {
     entry.transport = transport
+    const release = this.options.limits.acquire(entry.principal.userId, address)
     const connection = new HubConnection({
       connectionId: entry.connectionId,
       principal: entry.principal,
@@ -225,6 +236,7 @@ export class HubEndpoint {
         ? { statefulReconnectBufferSize: this.options.statefulReconnectBufferSize }
         : {}),
       onEnded: (ended) => {
+        release()
         this.open.delete(ended)
         this.options.sweeper.remove(ended)
         this.registry.delete(entry)

@@ -1,0 +1,64 @@
+/**
+ * Per-connection and per-node limits, each refused with a precise error while the process and
+ * the other connections carry on.
+ */
+import { describe, expect, it } from 'vitest'
+import { DefaultHub } from '../../hubs/default-hub.js'
+import { EchoHub } from '../fixtures/hubs/test-hubs.js'
+import { buildClient, connectClient } from '../support/clients.js'
+import { startTestServer } from '../support/im-server.js'
+import { TEST_JWT_SECRET, tokenFor } from '../support/tokens.js'
+
+describe('invocation limits', () => {
+  it('refuses invocations over the rate with the reason, and serves the connection again later', async () => {
+    await using server = await startTestServer({ hubs: [EchoHub], config: { hubs: { maxInvocationsPerSecond: 5, invocationBurst: 5 } } })
+    await using client = await connectClient(server.hubUrl('/hubs/echo'))
+    const results = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => client.invoke('echo', i)))
+    const refused = results.filter((r) => r.status === 'rejected') as PromiseRejectedResult[]
+    expect(results.filter((r) => r.status === 'fulfilled').length).toBe(5)
+    expect(new Set(refused.map((r) => (r.reason as Error).message))).toEqual(
+      new Set(["An unexpected error occurred invoking 'echo' on the server. HubException: Too many invocations: at most 5 per second (bursts of 5)."]),
+    )
+    await new Promise((resolve) => setTimeout(resolve, 250))
+    await expect(client.invoke('echo', 'again')).resolves.toBe('again')
+    expect(server.metrics.get('invocations_rate_limited')).toBe(5)
+  })
+
+  it('refuses invocations beyond the queue behind the running one', async () => {
+    await using server = await startTestServer({ hubs: [EchoHub], config: { hubs: { maxQueuedInvocations: 2 } } })
+    await using client = await connectClient(server.hubUrl('/hubs/echo'))
+    const results = await Promise.allSettled(Array.from({ length: 5 }, () => client.invoke('sleep', 100)))
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'rejected', 'rejected'])
+    expect(((results[3] as PromiseRejectedResult).reason as Error).message).toBe(
+      "An unexpected error occurred invoking 'sleep' on the server. HubException: Too many invocations are waiting: at most 2 may queue behind the one running.",
+    )
+  })
+})
+
+describe('connection limits', () => {
+  it('refuses a user past the per-user limit with 429 until one of their connections closes', async () => {
+    await using server = await startTestServer({ hubs: [DefaultHub], config: { jwt: { secret: TEST_JWT_SECRET }, hubs: { maxConnectionsPerUser: 2 } } })
+    const token = await tokenFor('tabby')
+    const first = await connectClient(server.hubUrl(), { accessToken: token })
+    await using second = await connectClient(server.hubUrl(), { accessToken: token })
+    await expect(buildClient(server.hubUrl(), { accessToken: token }).start()).rejects.toThrow(
+      "Failed to complete negotiation with the server: Error: This user already has 2 connections on this server.: Status code '429'",
+    )
+    const negotiate = await fetch(`${server.hubUrl()}/negotiate?negotiateVersion=1`, { method: 'POST', headers: { Authorization: `Bearer ${token}` } })
+    expect([negotiate.status, await negotiate.text()]).toEqual([429, 'This user already has 2 connections on this server.'])
+    // Another user is not affected.
+    await using other = await connectClient(server.hubUrl(), { accessToken: await tokenFor('someone-else') })
+    await first.stop()
+    await using third = await connectClient(server.hubUrl(), { accessToken: token })
+    expect(third.connectionId).toBeTruthy()
+  })
+
+  it('refuses an address past the per-address limit, on negotiate and on a direct WebSocket', async () => {
+    await using server = await startTestServer({ hubs: [DefaultHub], config: { hubs: { maxConnectionsPerAddress: 2 } } })
+    await using a = await connectClient(server.hubUrl())
+    await using b = await connectClient(server.hubUrl())
+    await expect(buildClient(server.hubUrl()).start()).rejects.toThrow("This address already has 2 connections on this server.: Status code '429'")
+    await expect(buildClient(server.hubUrl(), { skipNegotiation: true }).start()).rejects.toThrow()
+    expect(a.connectionId).not.toBe(b.connectionId)
+  })
+})
