@@ -17,11 +17,19 @@ import {
   validateTopic,
 } from '../src/index.js'
 
-/** A message to deliver: the client method to call and its arguments (`data` is one argument). */
+/**
+ * A message to deliver: the client method to call and its arguments (`data` is one argument),
+ * and optionally when: spread over `spreadMs` (0 to 60000), or collapsed with the other messages
+ * of `collapseKey` (at most 256 characters) inside `collapseWindowMs` (1 to 60000, default 1000)
+ * to the last of them.
+ */
 export interface DeliveryPayload {
   method: string
   args?: unknown[]
   data?: unknown
+  spreadMs?: number
+  collapseKey?: string
+  collapseWindowMs?: number
 }
 
 export interface BroadcastPayload extends DeliveryPayload {
@@ -56,28 +64,28 @@ export class DefaultHub extends HubBase {
   @Subscribe('im.default.send')
   async sendToAll(payload: BroadcastPayload): Promise<void> {
     const message = readSendMessage(payload)
-    await this.clients.allExcept(message.excludeConnectionIds).send(message.method, ...message.args)
+    await this.clients.allExcept(message.excludeConnectionIds).withDelivery(message.delivery).send(message.method, ...message.args)
   }
 
   @Subscribe('im.default.send.client')
   async sendToClients(payload: ClientPayload): Promise<void> {
     const message = readSendMessage(payload)
     const ids = readTargets(payload, 'connectionId', 'connectionIds')
-    await this.clients.clients(ids).send(message.method, ...message.args)
+    await this.clients.clients(ids).withDelivery(message.delivery).send(message.method, ...message.args)
   }
 
   @Subscribe('im.default.send.user')
   async sendToUsers(payload: UserPayload): Promise<void> {
     const message = readSendMessage(payload)
     const ids = readTargets(payload, 'userId', 'userIds')
-    await this.clients.users(ids).send(message.method, ...message.args)
+    await this.clients.users(ids).withDelivery(message.delivery).send(message.method, ...message.args)
   }
 
   @Subscribe('im.default.send.group')
   async sendToGroups(payload: GroupPayload): Promise<void> {
     const message = readSendMessage(payload)
     const names = readTargets(payload, 'group', 'groups')
-    await this.clients.groups(names, message.excludeConnectionIds).send(message.method, ...message.args)
+    await this.clients.groups(names, message.excludeConnectionIds).withDelivery(message.delivery).send(message.method, ...message.args)
   }
 
   @Subscribe('im.default.groups.add')

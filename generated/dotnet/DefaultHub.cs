@@ -105,6 +105,18 @@ public sealed record BroadcastPayload
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public JsonElement? Data { get; init; }
 
+    [JsonPropertyName("spreadMs")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? SpreadMs { get; init; }
+
+    [JsonPropertyName("collapseKey")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? CollapseKey { get; init; }
+
+    [JsonPropertyName("collapseWindowMs")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? CollapseWindowMs { get; init; }
+
     [JsonPropertyName("excludeConnectionIds")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public IReadOnlyList<string>? ExcludeConnectionIds { get; init; }
@@ -122,6 +134,18 @@ public sealed record ClientPayload
     [JsonPropertyName("data")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public JsonElement? Data { get; init; }
+
+    [JsonPropertyName("spreadMs")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? SpreadMs { get; init; }
+
+    [JsonPropertyName("collapseKey")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? CollapseKey { get; init; }
+
+    [JsonPropertyName("collapseWindowMs")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? CollapseWindowMs { get; init; }
 
     [JsonPropertyName("connectionId")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
@@ -144,6 +168,18 @@ public sealed record GroupPayload
     [JsonPropertyName("data")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public JsonElement? Data { get; init; }
+
+    [JsonPropertyName("spreadMs")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? SpreadMs { get; init; }
+
+    [JsonPropertyName("collapseKey")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? CollapseKey { get; init; }
+
+    [JsonPropertyName("collapseWindowMs")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? CollapseWindowMs { get; init; }
 
     [JsonPropertyName("group")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
@@ -170,6 +206,18 @@ public sealed record UserPayload
     [JsonPropertyName("data")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public JsonElement? Data { get; init; }
+
+    [JsonPropertyName("spreadMs")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? SpreadMs { get; init; }
+
+    [JsonPropertyName("collapseKey")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? CollapseKey { get; init; }
+
+    [JsonPropertyName("collapseWindowMs")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? CollapseWindowMs { get; init; }
 
     [JsonPropertyName("userId")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]

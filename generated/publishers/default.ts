@@ -8,6 +8,9 @@ export interface BroadcastPayload {
   method: string
   args?: unknown[]
   data?: unknown
+  spreadMs?: number
+  collapseKey?: string
+  collapseWindowMs?: number
   excludeConnectionIds?: string[]
 }
 
@@ -15,6 +18,9 @@ export interface ClientPayload {
   method: string
   args?: unknown[]
   data?: unknown
+  spreadMs?: number
+  collapseKey?: string
+  collapseWindowMs?: number
   connectionId?: string
   connectionIds?: string[]
 }
@@ -30,6 +36,9 @@ export interface GroupPayload {
   method: string
   args?: unknown[]
   data?: unknown
+  spreadMs?: number
+  collapseKey?: string
+  collapseWindowMs?: number
   group?: string
   groups?: string[]
   excludeConnectionIds?: string[]
@@ -64,6 +73,9 @@ export interface UserPayload {
   method: string
   args?: unknown[]
   data?: unknown
+  spreadMs?: number
+  collapseKey?: string
+  collapseWindowMs?: number
   userId?: string
   userIds?: string[]
 }

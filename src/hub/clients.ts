@@ -3,11 +3,21 @@
  * resolves to a DeliveryTarget and hands it to a Delivery; which one (this node, or the cluster)
  * depends on where the hub code runs.
  */
+import { ImError, ImErrorCode } from '../errors.js'
 import type { Delivery, DeliveryTarget } from '../lifetime/delivery.js'
+import { shapingProblem } from '../lifetime/delivery-shaping.js'
+import type { DeliveryShaping } from '../lifetime/delivery-shaping.js'
 
 export interface ClientProxy {
   /** Calls `method` on every targeted connection (SignalR's SendAsync). Resolves once handed on. */
   send(method: string, ...args: unknown[]): Promise<void>
+  /**
+   * The same targets, delivered as `shaping` says (added to what an earlier call set):
+   * `{ spreadMs }` spreads the message over a window, `{ collapseKey, collapseWindowMs }` keeps
+   * the last of a key per window (see docs/service-api.md). Throws IM_INVALID_PAYLOAD for values
+   * out of bounds. `undefined` changes nothing, so a reader's optional result passes straight on.
+   */
+  withDelivery(shaping: DeliveryShaping | undefined): ClientProxy
 }
 
 export interface HubClients {
@@ -36,8 +46,20 @@ export interface GroupManager {
   removeUserFromGroup(userId: string, group: string): Promise<void>
 }
 
-function proxy(delivery: Delivery, target: DeliveryTarget): ClientProxy {
-  return { send: (method, ...args) => delivery.send(target, method, args) }
+function proxy(delivery: Delivery, target: DeliveryTarget, shaping?: DeliveryShaping): ClientProxy {
+  return {
+    send: (method, ...args) => delivery.send(target, method, args, shaping),
+    withDelivery: (more) => {
+      const merged = { ...shaping, ...more }
+      const problem = shapingProblem(merged)
+      if (problem) throw new ImError(ImErrorCode.InvalidPayload, problem)
+      return proxy(delivery, target, isEmpty(merged) ? undefined : merged)
+    },
+  }
+}
+
+function isEmpty(shaping: DeliveryShaping): boolean {
+  return !shaping.spreadMs && shaping.collapseKey === undefined
 }
 
 /** `callerId` is the connection of the current invocation, if any. */

@@ -5,11 +5,15 @@
  * `IM_INVALID_PAYLOAD` with the exact problem; the caller drops the message.
  */
 import { ImError, ImErrorCode } from '../errors.js'
+import { shapingProblem } from '../lifetime/delivery-shaping.js'
+import type { DeliveryShaping } from '../lifetime/delivery-shaping.js'
 
 export interface SendMessage {
   readonly method: string
   readonly args: readonly unknown[]
   readonly excludeConnectionIds: readonly string[]
+  /** `spreadMs`, `collapseKey`, `collapseWindowMs` when any is given: for `withDelivery`. */
+  readonly delivery?: DeliveryShaping
 }
 
 export interface GroupMembershipMessage {
@@ -52,7 +56,10 @@ function names(fields: Fields, key: string): string[] | undefined {
   return value as string[]
 }
 
-/** `method` plus `args` (or `data`), and the optional `excludeConnectionIds`. */
+/**
+ * `method` plus `args` (or `data`), and the optional `excludeConnectionIds`, `spreadMs`,
+ * `collapseKey` and `collapseWindowMs`.
+ */
 export function readSendMessage(payload: unknown): SendMessage {
   const fields = fieldsOf(payload)
   const method = name(fields, 'method') ?? invalid('"method" is missing')
@@ -66,7 +73,24 @@ export function readSendMessage(payload: unknown): SendMessage {
   } else {
     args = []
   }
-  return { method, args, excludeConnectionIds: names(fields, 'excludeConnectionIds') ?? [] }
+  const excludeConnectionIds = names(fields, 'excludeConnectionIds') ?? []
+  const delivery = readShaping(fields)
+  return delivery ? { method, args, excludeConnectionIds, delivery } : { method, args, excludeConnectionIds }
+}
+
+function readShaping(fields: Fields): DeliveryShaping | undefined {
+  const shaping: Record<string, unknown> = {}
+  let any = false
+  for (const key of ['spreadMs', 'collapseKey', 'collapseWindowMs'] as const) {
+    const value = fields.get(key.toLowerCase())
+    if (value === undefined || value === null) continue
+    shaping[key] = value
+    any = true
+  }
+  if (!any) return undefined
+  const problem = shapingProblem(shaping)
+  if (problem) invalid(problem)
+  return shaping as DeliveryShaping
 }
 
 /**

@@ -7,11 +7,20 @@
 import type { Bus } from '../bus/bus.js'
 import type { Logger } from '../logger.js'
 import type { Delivery, DeliveryTarget, GroupChange } from './delivery.js'
+import { shapingProblem } from './delivery-shaping.js'
+import type { DeliveryShaping } from './delivery-shaping.js'
 import type { DeliverableConnection, LifetimeManager } from './lifetime-manager.js'
 
 /** The wire form of one node-to-node instruction. */
 type DeliverEnvelope =
-  | { readonly kind: 'send'; readonly target: DeliveryTarget; readonly method: string; readonly args: readonly unknown[] }
+  | {
+      readonly kind: 'send'
+      readonly target: DeliveryTarget
+      readonly method: string
+      readonly args: readonly unknown[]
+      /** Absent when the message goes at once; a node that predates shaping ignores it and sends at once. */
+      readonly shaping?: DeliveryShaping
+    }
   | { readonly kind: 'group'; readonly change: GroupChange }
 
 export interface ClusterDeliveryOptions {
@@ -33,13 +42,15 @@ export class ClusterDelivery implements Delivery {
     this.options.bus.subscribe(this.options.subject, (message) => this.apply(message.data))
   }
 
-  async send(target: DeliveryTarget, method: string, args: readonly unknown[]): Promise<void> {
+  async send(target: DeliveryTarget, method: string, args: readonly unknown[], shaping?: DeliveryShaping): Promise<void> {
     // A message for connections this node holds needs no other node.
     if (target.kind === 'connections' && target.ids.every((id) => this.options.local.get(id))) {
-      this.options.local.deliver(target, method, args)
+      this.options.local.deliver(target, method, args, shaping)
       return
     }
-    await this.publish({ kind: 'send', target, method, args }, () => this.options.local.deliver(target, method, args))
+    await this.publish({ kind: 'send', target, method, args, ...(shaping ? { shaping } : {}) }, () =>
+      this.options.local.deliver(target, method, args, shaping),
+    )
   }
 
   async changeGroup(change: GroupChange): Promise<void> {
@@ -68,7 +79,7 @@ export class ClusterDelivery implements Delivery {
     } catch {
       envelope = undefined
     }
-    if (isSend(envelope)) this.options.local.deliver(envelope.target, envelope.method, envelope.args)
+    if (isSend(envelope)) this.options.local.deliver(envelope.target, envelope.method, envelope.args, envelope.shaping)
     else if (isGroupChange(envelope)) this.options.local.applyGroupChange(envelope.change)
     else this.options.logger.warn('dropped a node-to-node message that is not a delivery instruction', { subject: this.options.subject })
   }
@@ -83,6 +94,7 @@ const optionalStrings = (value: unknown): boolean => value === undefined || isSt
 /** Anyone allowed to publish on the subject could send anything: check the shape before use. */
 function isSend(value: unknown): value is Envelope<'send'> {
   if (!isRecord(value) || value.kind !== 'send' || typeof value.method !== 'string' || !Array.isArray(value.args)) return false
+  if (value.shaping !== undefined && (!isRecord(value.shaping) || shapingProblem(value.shaping) !== undefined)) return false
   const target = value.target
   if (!isRecord(target)) return false
   switch (target.kind) {

@@ -1,3 +1,5 @@
+import type { DeliveryShaping } from './delivery-shaping.js'
+
 /** Who a server-to-client message is for. Ids and names are opaque strings, never subjects. */
 export type DeliveryTarget =
   | { readonly kind: 'all'; readonly except?: readonly string[] }
@@ -15,6 +17,10 @@ export type GroupChange =
  * one reaches every node's. Hub code gets whichever fits its context.
  */
 export interface Delivery {
-  send(target: DeliveryTarget, method: string, args: readonly unknown[]): Promise<void>
+  /**
+   * `shaping` says when (spread, collapsed), apart from `target` which says who: every node
+   * applies it to the connections it holds.
+   */
+  send(target: DeliveryTarget, method: string, args: readonly unknown[], shaping?: DeliveryShaping): Promise<void>
   changeGroup(change: GroupChange): Promise<void>
 }

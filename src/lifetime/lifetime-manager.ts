@@ -1,12 +1,15 @@
 /**
  * This node's connections of one hub, indexed by id, user and group, and delivery to them
  * (the role of ASP.NET Core's DefaultHubLifetimeManager). A message is serialized once per hub
- * protocol in use, and the same frame goes to every recipient.
+ * protocol in use, and the same frame goes to every recipient, at once or shaped (spread over a
+ * window, collapsed by key) by the DeliveryShaper.
  */
 import type { HubProtocol } from '../protocol/hub-protocol.js'
 import { MessageType } from '../protocol/messages.js'
 import type { InvocationMessage } from '../protocol/messages.js'
 import type { Delivery, DeliveryTarget, GroupChange } from './delivery.js'
+import { DeliveryShaper, ShapingLimits } from './delivery-shaping.js'
+import type { DeliveryShaperOptions, DeliveryShaping, ShapingStats } from './delivery-shaping.js'
 
 /** What the lifetime manager needs of a connection. */
 export interface DeliverableConnection {
@@ -20,6 +23,8 @@ export interface DeliverableConnection {
 export interface LifetimeManagerOptions {
   /** Largest number of groups one connection may join. */
   readonly maxGroupsPerConnection?: number
+  /** Bounds of spreading and collapsing (see DeliveryShaper). */
+  readonly shaping?: DeliveryShaperOptions
 }
 
 export class LifetimeManager<C extends DeliverableConnection = DeliverableConnection> implements Delivery {
@@ -28,9 +33,21 @@ export class LifetimeManager<C extends DeliverableConnection = DeliverableConnec
   private readonly byGroup = new Map<string, Set<C>>()
   private readonly groupsOf = new Map<string, Set<string>>()
   private readonly maxGroups: number
+  private readonly shaper: DeliveryShaper
 
   constructor(options: LifetimeManagerOptions = {}) {
     this.maxGroups = options.maxGroupsPerConnection ?? 128
+    this.shaper = new DeliveryShaper(options.shaping)
+  }
+
+  /** What spreading and collapsing hold and have refused, for metrics. */
+  get shapingStats(): ShapingStats {
+    return this.shaper.stats
+  }
+
+  /** Drops messages still waiting in a collapse window or spreading (the node is stopping). */
+  dispose(): void {
+    this.shaper.dispose()
   }
 
   get size(): number {
@@ -62,17 +79,41 @@ export class LifetimeManager<C extends DeliverableConnection = DeliverableConnec
     return [...(this.groupsOf.get(connectionId) ?? [])]
   }
 
-  async send(target: DeliveryTarget, method: string, args: readonly unknown[]): Promise<void> {
-    this.deliver(target, method, args)
+  async send(target: DeliveryTarget, method: string, args: readonly unknown[], shaping?: DeliveryShaping): Promise<void> {
+    this.deliver(target, method, args, shaping)
   }
 
-  /** Delivers to this node's connections now; returns how many connections got the message. */
-  deliver(target: DeliveryTarget, method: string, args: readonly unknown[]): number {
+  /**
+   * Delivers to this node's connections, at once or as `shaping` says. Returns how many
+   * connections got the message or are scheduled to (0 while it waits in a collapse window).
+   */
+  deliver(target: DeliveryTarget, method: string, args: readonly unknown[], shaping?: DeliveryShaping): number {
+    const spreadMs = shaping?.spreadMs ?? 0
+    if (shaping?.collapseKey === undefined) return this.deliverSpread(target, method, args, spreadMs)
+    // The same key sent to another target is another message (a refresh for tenant A does not
+    // replace tenant B's); the last message of the window decides how it is spread.
+    const key = `${shaping.collapseKey}\u0000${targetKey(target)}`
+    const windowMs = shaping.collapseWindowMs ?? ShapingLimits.defaultCollapseWindowMs
+    this.shaper.collapse(key, windowMs, () => this.deliverSpread(target, method, args, spreadMs))
+    return 0
+  }
+
+  private deliverSpread(target: DeliveryTarget, method: string, args: readonly unknown[], spreadMs: number): number {
     const message: InvocationMessage = { type: MessageType.Invocation, target: method, arguments: args as unknown[] }
     const frames = new FrameCache(message)
+    const push = (connection: DeliverableConnection): void => connection.sendFrame(frames.for(connection.protocol))
+    if (spreadMs === 0) return this.forEachRecipient(target, push)
+    const recipients: C[] = []
+    this.forEachRecipient(target, (connection) => recipients.push(connection))
+    // Recipients are taken now; one that closes before its slice is skipped.
+    return this.shaper.spread(recipients, spreadMs, push, (connection) => this.connections.get(connection.connectionId) === connection)
+  }
+
+  /** Calls `visit` once for each of this node's connections that `target` names; returns how many. */
+  private forEachRecipient(target: DeliveryTarget, visit: (connection: C) => void): number {
     let count = 0
-    const push = (connection: DeliverableConnection): void => {
-      connection.sendFrame(frames.for(connection.protocol))
+    const push = (connection: C): void => {
+      visit(connection)
       count++
     }
     switch (target.kind) {
@@ -183,6 +224,20 @@ function addTo<K, V>(index: Map<K, Set<V>>, key: K, value: V): void {
 function removeFrom<K, V>(index: Map<K, Set<V>>, key: K, value: V): void {
   const set = index.get(key)
   if (set && set.delete(value) && set.size === 0) index.delete(key)
+}
+
+/** The same target whatever the order of its ids and names. */
+function targetKey(target: DeliveryTarget): string {
+  const sorted = (ids: readonly string[] | undefined): string[] => [...new Set(ids ?? [])].sort()
+  switch (target.kind) {
+    case 'all':
+      return JSON.stringify([target.kind, sorted(target.except)])
+    case 'connections':
+    case 'users':
+      return JSON.stringify([target.kind, sorted(target.ids)])
+    case 'groups':
+      return JSON.stringify([target.kind, sorted(target.names), sorted(target.except)])
+  }
 }
 
 function toSet(ids: readonly string[] | undefined): Set<string> | undefined {
