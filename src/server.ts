@@ -57,6 +57,9 @@ export interface ImServer {
   close(): Promise<void>
 }
 
+/** How long a closing node waits for its clients to receive what was queued for them. */
+const DRAIN_DEADLINE_MS = 5000
+
 /** Largest payload accepted from NATS for delivery (NATS's own default max_payload). */
 const MAX_BUS_PAYLOAD = 1024 * 1024
 
@@ -200,10 +203,13 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
     metrics,
     close: () =>
       (closing ??= (async () => {
+        // Graceful: stop listening, let every client know it may reconnect elsewhere, give what
+        // is queued for them a moment to go out, then leave NATS cleanly.
         sweeper.stop()
-        for (const endpoint of endpoints) endpoint.close()
+        const httpClosed = new Promise<void>((resolve) => http.close(() => resolve()))
+        await Promise.all(endpoints.map((endpoint) => endpoint.drain(DRAIN_DEADLINE_MS)))
         http.closeAllConnections()
-        await new Promise<void>((resolve) => http.close(() => resolve()))
+        await httpClosed
         await bus.close()
       })()),
   }

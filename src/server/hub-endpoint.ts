@@ -75,6 +75,8 @@ export class HubEndpoint {
   private readonly open = new Set<HubConnection>()
   /** Largest POST body: the client joins queued sends, so several messages may travel at once. */
   private readonly maxBody: number
+  /** Set when the node shuts down: new connections are refused with 503. */
+  private draining = false
 
   constructor(private readonly options: HubEndpointOptions) {
     this.path = options.descriptor.path
@@ -100,6 +102,7 @@ export class HubEndpoint {
   async negotiate(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     if (this.options.cors.handle(req, res) === 'done') return
     if (req.method !== 'POST') return sendText(res, 405, 'Negotiate requires POST.', { Allow: 'POST' })
+    if (this.draining) return sendText(res, 503, 'This server is shutting down; try another.')
     const query = lowerCaseQuery(url)
     const version = parseNegotiateVersion(query.get('negotiateversion'))
     // Negotiate errors travel as 200 with {"error": ...}; the client reports the text (TransportProtocols.md).
@@ -127,6 +130,7 @@ export class HubEndpoint {
   /** `GET <path>?id=<token>` with `Upgrade: websocket`; without `id` when the client skipped negotiate. */
   async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, url: URL): Promise<void> {
     if (!this.options.cors.isAllowed(req.headers.origin)) return refuseUpgrade(socket, 403, `Origin '${req.headers.origin}' is not allowed.`)
+    if (this.draining) return refuseUpgrade(socket, 503, 'This server is shutting down; try another.')
     const query = lowerCaseQuery(url)
     const principal = await this.authenticate(req, query, socket)
     if (!principal) return
@@ -183,11 +187,24 @@ export class HubEndpoint {
     sendText(res, 400, 'Cannot terminate this connection using the DELETE endpoint.')
   }
 
-  /** Ends every connection (allowing clients to reconnect elsewhere) and stops taking new ones. */
-  close(): void {
-    for (const connection of this.open) connection.close({ allowReconnect: true })
+  /**
+   * Stops taking connections, ends every connection with a Close that lets its client reconnect
+   * (to another node), and resolves once what was queued for the clients has gone out, or at the
+   * deadline.
+   */
+  async drain(deadlineMs: number): Promise<void> {
+    this.draining = true
+    const closing = [...this.open].map((connection) => {
+      const transport = connection.transport
+      connection.close({ allowReconnect: true })
+      return transport.closed
+    })
     this.registry.stop()
     this.wss.close()
+    let timer: NodeJS.Timeout | undefined
+    const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, deadlineMs)))
+    await Promise.race([Promise.all(closing), deadline])
+    clearTimeout(timer)
   }
 
   private receiveGet(req: IncomingMessage, res: ServerResponse, entry: ConnectionEntry): void {

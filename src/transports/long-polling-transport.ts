@@ -33,9 +33,14 @@ export class LongPollingTransport implements ServerTransport {
   private pollTimer: NodeJS.Timeout | undefined
   private idleTimer: NodeJS.Timeout | undefined
   private activated = false
-  private closed = false
+  private isClosed = false
+  /** A long poll holds nothing once closed: the last poll was answered (or is answered by close). */
+  readonly closed: Promise<void>
+  private resolveClosed!: () => void
 
-  constructor(private readonly options: LongPollingOptions) {}
+  constructor(private readonly options: LongPollingOptions) {
+    this.closed = new Promise((resolve) => (this.resolveClosed = resolve))
+  }
 
   get bufferedBytes(): number {
     return this.queuedBytes
@@ -49,7 +54,7 @@ export class LongPollingTransport implements ServerTransport {
   /** Handles one poll (GET). */
   poll(req: IncomingMessage, res: ServerResponse): void {
     clearTimeout(this.idleTimer)
-    if (this.closed) return void end(res, 204)
+    if (this.isClosed) return void end(res, 204)
     if (!this.activated) {
       // The first poll only opens the connection (HttpConnectionContext.TryActivateLongPollingConnection).
       this.activated = true
@@ -68,18 +73,18 @@ export class LongPollingTransport implements ServerTransport {
       if (this.waiting === res) {
         clearTimeout(this.pollTimer)
         this.waiting = undefined
-        if (!this.closed) this.startIdleTimer()
+        if (!this.isClosed) this.startIdleTimer()
       }
     })
   }
 
   /** Handles the body of a send (POST). */
   receive(body: string | Uint8Array): void {
-    if (!this.closed) this.onMessage?.(body)
+    if (!this.isClosed) this.onMessage?.(body)
   }
 
   send(data: string | Uint8Array): void {
-    if (this.closed) return
+    if (this.isClosed) return
     const chunk = typeof data === 'string' ? Buffer.from(data) : Buffer.from(data.buffer, data.byteOffset, data.byteLength)
     this.queue.push(chunk)
     this.queuedBytes += chunk.length
@@ -109,7 +114,7 @@ export class LongPollingTransport implements ServerTransport {
     this.waiting = undefined
     clearTimeout(this.pollTimer)
     if (res) end(res, status)
-    if (!this.closed) this.startIdleTimer()
+    if (!this.isClosed) this.startIdleTimer()
   }
 
   private startIdleTimer(): void {
@@ -119,8 +124,9 @@ export class LongPollingTransport implements ServerTransport {
   }
 
   private ended(): void {
-    if (this.closed) return
-    this.closed = true
+    if (this.isClosed) return
+    this.isClosed = true
+    this.resolveClosed()
     clearTimeout(this.idleTimer)
     this.finishPoll(204)
     this.queue = []

@@ -11,12 +11,14 @@ export class ServerSentEventsTransport implements ServerTransport {
   readonly supportsBinary = false
   onMessage: ((data: string | Uint8Array) => void) | undefined
   onClose: ((error?: Error) => void) | undefined
-  private closed = false
+  readonly closed: Promise<void>
+  private ended_ = false
 
   constructor(
     req: IncomingMessage,
     private readonly res: ServerResponse,
   ) {
+    this.closed = new Promise((resolve) => res.once('close', () => resolve()))
     res.writeHead(200, {
       'Content-Type': 'text/event-stream',
       'Cache-Control': 'no-cache, no-store',
@@ -37,22 +39,22 @@ export class ServerSentEventsTransport implements ServerTransport {
 
   /** Handles the body of a send (POST). */
   receive(body: string | Uint8Array): void {
-    if (!this.closed) this.onMessage?.(body)
+    if (!this.ended_) this.onMessage?.(body)
   }
 
   send(data: string | Uint8Array): void {
-    if (this.closed) return
+    if (this.ended_) return
     this.res.write(formatEvent(typeof data === 'string' ? data : Buffer.from(data).toString('utf8')))
   }
 
   close(): void {
-    if (!this.closed) this.res.end()
+    if (!this.ended_) this.res.end()
     this.ended()
   }
 
   private ended(): void {
-    if (this.closed) return
-    this.closed = true
+    if (this.ended_) return
+    this.ended_ = true
     this.onClose?.()
   }
 }

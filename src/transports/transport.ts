@@ -28,6 +28,8 @@ export interface ServerTransport {
    * complete the close in a few seconds (it stopped reading) is cut off.
    */
   close(): void
+  /** Resolves once the transport has ended and what was queued for the client has gone out (or was given up). */
+  readonly closed: Promise<void>
   /** Set by the connection: called with each message received. */
   onMessage: ((data: string | Uint8Array) => void) | undefined
   /** Set by the connection: called once when the transport has ended, with the cause if abnormal. */

@@ -13,9 +13,12 @@ export class WebSocketTransport implements ServerTransport {
   readonly supportsBinary = true
   onMessage: ((data: string | Uint8Array) => void) | undefined
   onClose: ((error?: Error) => void) | undefined
-  private closed = false
+  readonly closed: Promise<void>
+  private ended_ = false
 
   constructor(private readonly socket: WebSocket) {
+    // The socket's close event comes after the close handshake: everything sent before it is out.
+    this.closed = new Promise((resolve) => socket.once('close', () => resolve()))
     socket.on('message', (data, isBinary) => {
       // Text frames carry JSON (and the handshake of every protocol); binary frames MessagePack.
       const bytes = Array.isArray(data) ? Buffer.concat(data) : data instanceof ArrayBuffer ? Buffer.from(data) : data
@@ -34,7 +37,7 @@ export class WebSocketTransport implements ServerTransport {
   }
 
   send(data: string | Uint8Array, binary: boolean): void {
-    if (this.closed || this.socket.readyState !== this.socket.OPEN) return
+    if (this.ended_ || this.socket.readyState !== this.socket.OPEN) return
     this.socket.send(data, { binary })
   }
 
@@ -46,8 +49,8 @@ export class WebSocketTransport implements ServerTransport {
   }
 
   private ended(error?: Error): void {
-    if (this.closed) return
-    this.closed = true
+    if (this.ended_) return
+    this.ended_ = true
     this.onClose?.(error)
   }
 }
