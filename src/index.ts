@@ -10,6 +10,7 @@ export { defineConfig } from './config/define-config.js'
 
 export type { HubCallerContext, HubBus, SubscriptionContext } from './hub/hub.js'
 export type { ClientProxy, HubClients, GroupManager } from './hub/clients.js'
+export type { DeliveryShaping } from './lifetime/delivery-shaping.js'
 export type { InvocationEnvelope, LifecycleEvent } from './hub/envelope.js'
 export type { SendMessage, GroupMembershipMessage } from './hub/service-message.js'
 export type { HubOptions, HubMethodOptions, SubscribeOptions, AuthorizeOptions } from './hub/metadata.js'

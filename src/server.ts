@@ -86,9 +86,11 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
 
   const tag = nodeTag(config.nodeId)
   const limits = new ConnectionLimits({ perUser: config.hubs.maxConnectionsPerUser, perAddress: config.hubs.maxConnectionsPerAddress })
+  const lifetimes: LifetimeManager<HubConnection>[] = []
   const endpoints = descriptors.map((descriptor) => {
     const subjects = hubSubjects(descriptor.name)
     const lifetime = new LifetimeManager<HubConnection>()
+    lifetimes.push(lifetime)
     const cluster = new ClusterDelivery({ bus, local: lifetime, subject: subjects.deliver, logger })
     cluster.start()
     const clientResults = new ClientResults({
@@ -155,6 +157,16 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
     apiKey: config.apiKey,
     maxPublishBytes: MAX_BUS_PAYLOAD,
     hubs: () => endpoints.map((e, i) => ({ name: descriptors[i]!.name, path: e.path, connections: e.connectionCount })),
+    gauges: () => {
+      const sum = (pick: (stats: LifetimeManager['shapingStats']) => number): number => lifetimes.reduce((total, l) => total + pick(l.shapingStats), 0)
+      return {
+        delivery_pending_spreads: sum((s) => s.pendingSpreads),
+        delivery_open_collapse_slots: sum((s) => s.openCollapseSlots),
+        delivery_collapsed: sum((s) => s.collapsed),
+        delivery_collapse_overflows: sum((s) => s.collapseOverflows),
+        delivery_spread_overflows: sum((s) => s.spreadOverflows),
+      }
+    },
   })
 
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
@@ -208,6 +220,7 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
         sweeper.stop()
         const httpClosed = new Promise<void>((resolve) => http.close(() => resolve()))
         await Promise.all(endpoints.map((endpoint) => endpoint.drain(DRAIN_DEADLINE_MS)))
+        for (const lifetime of lifetimes) lifetime.dispose()
         http.closeAllConnections()
         await httpClosed
         await bus.close()

@@ -19,6 +19,8 @@ export interface AdminEndpointsOptions {
   readonly hubs: () => ReadonlyArray<{ readonly name: string; readonly path: string; readonly connections: number }>
   /** Largest accepted publish body. */
   readonly maxPublishBytes: number
+  /** Current values to show on /metrics beside the counters (e.g. pending spreads). */
+  readonly gauges?: () => Record<string, number>
 }
 
 export const ADMIN_PATHS = { health: '/healthz', metrics: '/metrics', publish: '/api/publish' } as const
@@ -59,6 +61,7 @@ export class AdminEndpoints {
     for (const hub of this.options.hubs()) lines.push(`im_connections{hub="${hub.name}"} ${hub.connections}`)
     lines.push(`im_bus_connected ${this.options.bus.status().state === 'connected' ? 1 : 0}`)
     for (const [name, value] of Object.entries(this.options.metrics.snapshot())) lines.push(`im_${name}_total ${value}`)
+    for (const [name, value] of Object.entries(this.options.gauges?.() ?? {})) lines.push(`im_${name} ${value}`)
     sendText(res, 200, lines.join('\n') + '\n', { 'Content-Type': 'text/plain; version=0.0.4' })
   }
 
