@@ -134,7 +134,8 @@ export class DefaultHub extends HubBase {
 }
 
 function checkTopic(topic: unknown): string {
-  const problem = typeof topic === 'string' ? validateTopic(topic) : 'the topic must be a string'
-  if (problem) throw new HubException(`Invalid topic '${String(topic)}': ${problem}.`)
-  return topic as string
+  if (typeof topic !== 'string') throw new HubException(`Invalid topic of type ${topic === null ? 'null' : typeof topic}: the topic must be a string.`)
+  const problem = validateTopic(topic)
+  if (problem) throw new HubException(`Invalid topic '${topic}': ${problem}.`)
+  return topic
 }

@@ -82,6 +82,7 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
     clientTimeoutMs: config.hubs.clientTimeoutMs,
     handshakeTimeoutMs: config.hubs.handshakeTimeoutMs,
     reconnectWindowMs: config.hubs.disconnectTimeoutMs,
+    closeOnTokenExpiry: config.jwt?.closeOnExpiry ?? false,
   })
 
   const tag = nodeTag(config.nodeId)
@@ -170,7 +171,8 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
   })
 
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
-    const url = new URL(req.url ?? '/', 'http://localhost')
+    const url = parseTarget(req.url)
+    if (!url) return sendText(res, 400, 'The request target is not a valid path.')
     // Hub routes are matched ignoring case, as ASP.NET Core routing does.
     const path = url.pathname.toLowerCase()
     const negotiate = path.endsWith('/negotiate') ? byPath.get(path.slice(0, -'/negotiate'.length)) : undefined
@@ -186,7 +188,8 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
   }
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     socket.on('error', () => socket.destroy())
-    const url = new URL(req.url ?? '/', 'http://localhost')
+    const url = parseTarget(req.url)
+    if (!url) return refuseUpgrade(socket, 400, 'The request target is not a valid path.')
     const endpoint = byPath.get(url.pathname.toLowerCase())
     if (!endpoint) return refuseUpgrade(socket, 404, 'No hub at this path.')
     endpoint.upgrade(req, socket, head, url).catch((error: unknown) => {
@@ -225,6 +228,15 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
         await httpClosed
         await bus.close()
       })()),
+  }
+}
+
+/** The request target as a URL; undefined for one that is not a valid path (`//x:99999/`, `//[`). */
+function parseTarget(target: string | undefined): URL | undefined {
+  try {
+    return new URL(target ?? '/', 'http://localhost')
+  } catch {
+    return undefined
   }
 }
 

@@ -7,3 +7,9 @@ export interface Principal {
 }
 
 export const ANONYMOUS: Principal = Object.freeze({ claims: Object.freeze({}) })
+
+/** When the principal's token expires (its `exp`, in ms since the epoch), if it has one. */
+export function expiresAt(principal: Principal): number | undefined {
+  const exp = principal.claims.exp
+  return typeof exp === 'number' && Number.isFinite(exp) ? exp * 1000 : undefined
+}

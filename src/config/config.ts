@@ -15,6 +15,8 @@ export interface JwtConfig {
   readonly userIdClaim: string
   /** Clock tolerance in seconds for exp / nbf; default 30. */
   readonly clockToleranceSeconds: number
+  /** Close a connection when its token expires, letting the client reconnect with a fresh one (default true). */
+  readonly closeOnExpiry: boolean
 }
 
 export interface NatsConfig {

@@ -4,7 +4,7 @@
  * for development (a secret) still runs in production with IM_JWT_JWKS_URL set.
  */
 import type { ImConfigInput, JwtConfig } from './config.js'
-import { invalid, readInteger, readString, settingSource, show, type Env, type SettingSource } from './config-values.js'
+import { invalid, readBoolean, readInteger, readString, settingSource, show, type Env, type SettingSource } from './config-values.js'
 
 const KEY_SOURCES = [
   { key: 'secret', envVar: 'IM_JWT_SECRET' },
@@ -42,6 +42,7 @@ export function resolveJwtConfig(input: ImConfigInput['jwt'], env: Env): JwtConf
     ...(issuer !== undefined ? { issuer } : {}),
     ...(audience !== undefined ? { audience } : {}),
     userIdClaim: readString(at(input?.userIdClaim, 'userIdClaim', 'IM_USER_ID_CLAIM')) ?? 'sub',
+    closeOnExpiry: readBoolean(at(input?.closeOnExpiry, 'closeOnExpiry', 'IM_JWT_CLOSE_ON_EXPIRY')) ?? true,
     clockToleranceSeconds: readInteger(at(input?.clockToleranceSeconds, 'clockToleranceSeconds', 'IM_JWT_CLOCK_TOLERANCE'), 0, 3600) ?? 30,
   }
 }

@@ -14,6 +14,11 @@ export interface SweeperOptions {
   readonly handshakeTimeoutMs: number
   /** How long a connection that lost its transport waits for a stateful reconnect. */
   readonly reconnectWindowMs: number
+  /**
+   * Close connections whose access token has expired, allowing reconnect, so the client comes
+   * back with a fresh token from its accessTokenFactory (ASP.NET Core's CloseOnAuthenticationExpiration).
+   */
+  readonly closeOnTokenExpiry?: boolean
   /** How often to look; default 1000 ms, or less when a configured interval is shorter. */
   readonly tickMs?: number
 }
@@ -58,6 +63,10 @@ export class ConnectionSweeper {
         continue
       }
       if (connection.state !== 'connected') continue
+      if (this.options.closeOnTokenExpiry && connection.expiresAt !== undefined && now >= connection.expiresAt) {
+        connection.close({ allowReconnect: true })
+        continue
+      }
       connection.checkBackpressure(now)
       // Long polling has an inherent keep-alive, the poll itself, and its client sends no pings
       // (TransportProtocols.md): the transport ends an abandoned connection itself.

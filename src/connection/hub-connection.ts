@@ -19,6 +19,8 @@ export type ConnectionState = 'handshake' | 'connected' | 'closed'
 export interface HubConnectionOptions {
   readonly connectionId: string
   readonly principal: Principal
+  /** When the principal's access token expires (ms since the epoch), if it does. */
+  readonly expiresAt?: number
   readonly transport: ServerTransport
   /** Hub protocols by handshake name. */
   readonly protocols: ReadonlyMap<string, HubProtocol>
@@ -78,6 +80,11 @@ export class HubConnection {
 
   get userId(): string | undefined {
     return this.principal.userId
+  }
+
+  /** When the access token of this connection expires (ms since the epoch), if it does. */
+  get expiresAt(): number | undefined {
+    return this.options.expiresAt
   }
 
   /** The hub protocol chosen in the handshake. */

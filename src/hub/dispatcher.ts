@@ -196,6 +196,9 @@ export class HubDispatcher implements InvocationHandler {
   private async invoke(connection: HubConnection, state: ConnectionState, method: HubMethodDescriptor, message: Invocation, args: unknown[]): Promise<void> {
     const { invocationId, target } = message
     try {
+      if (!(await passesPolicy(method.authorize, state.scope))) {
+        return this.answer(connection, invocationId, target, { error: InvocationErrors.unauthorized(target) })
+      }
       const hub = this.options.instances.forCaller(state.scope, state.ended.signal)
       const fn = (hub as unknown as Record<string, (...a: unknown[]) => unknown>)[method.propertyKey]!
       let result = await fn.apply(hub, args)
@@ -221,7 +224,8 @@ export class HubDispatcher implements InvocationHandler {
     state.outgoing.set(invocationId, cancel)
     const hub = this.options.instances.forCaller(state.scope, signal)
     const fn = (hub as unknown as Record<string, (...a: unknown[]) => unknown>)[method.propertyKey]!
-    runServerStream({ connection, invocationId, target, detailedErrors: this.options.enableDetailedErrors, signal }, () => fn.apply(hub, args))
+    const allowed = (): Promise<boolean> => passesPolicy(method.authorize, state.scope)
+    runServerStream({ connection, invocationId, target, detailedErrors: this.options.enableDetailedErrors, signal, allowed }, () => fn.apply(hub, args))
       .catch((error: unknown) => this.options.logger.warn('stream failed', { hub: this.options.descriptor.name, method: method.name, error }))
       .finally(() => {
         state.outgoing.delete(invocationId)
@@ -253,6 +257,16 @@ export class HubDispatcher implements InvocationHandler {
     this.options.bus
       .publish(subject, encoder.encode(JSON.stringify(event)))
       .catch((error: unknown) => this.options.logger.debug('lifecycle event not published', { subject, error }))
+  }
+}
+
+/** A method's own policy (see AuthorizeOptions.policy); a policy that throws refuses the call. */
+async function passesPolicy(rule: AuthorizeOptions | undefined, scope: CallerScope): Promise<boolean> {
+  if (!rule?.policy) return true
+  try {
+    return (await rule.policy(scope.context)) === true
+  } catch {
+    return false
   }
 }
 

@@ -3,6 +3,7 @@
  * (or its prototype for members). Decorators write through here; start-up reads through here.
  */
 import 'reflect-metadata'
+import type { HubCallerContext } from './hub.js'
 
 export interface HubOptions {
   /** Hub name used in subjects (`im.<name>.*`); default: the class name without `Hub`, kebab-cased. */
@@ -14,6 +15,11 @@ export interface HubOptions {
 export interface AuthorizeOptions {
   /** The user needs at least one of these roles (from the `role` / `roles` claims). */
   readonly roles?: readonly string[]
+  /**
+   * On a method: a check of your own, run before each call with the caller's context (user,
+   * claims, connection); false refuses the call like a missing role.
+   */
+  readonly policy?: (context: HubCallerContext) => boolean | Promise<boolean>
 }
 
 export interface HubMethodOptions {

@@ -14,6 +14,8 @@ export interface ServerStreamOptions {
   readonly target: string
   readonly detailedErrors: boolean
   readonly signal: AbortSignal
+  /** The method's own authorization check, run before it starts. */
+  readonly allowed?: () => Promise<boolean>
 }
 
 export async function runServerStream(options: ServerStreamOptions, produce: () => unknown): Promise<void> {
@@ -21,6 +23,7 @@ export async function runServerStream(options: ServerStreamOptions, produce: () 
   const complete = (error?: string): void =>
     connection.send({ type: MessageType.Completion, invocationId, ...(error === undefined ? {} : { error }) })
 
+  if (options.allowed && !(await options.allowed())) return complete(InvocationErrors.unauthorized(target))
   let iterable: unknown
   try {
     iterable = await produce()

@@ -25,6 +25,15 @@ export interface GroupMembershipMessage {
 type Fields = ReadonlyMap<string, unknown>
 
 const MAX_NAME = 256
+const MAX_ARGS_DEPTH = 64
+
+/** True when `value` holds arrays or objects nested more than `limit` levels deep. */
+function depthExceeds(value: unknown, limit: number): boolean {
+  if (typeof value !== 'object' || value === null) return false
+  if (limit === 0) return true
+  for (const item of Array.isArray(value) ? value : Object.values(value)) if (depthExceeds(item, limit - 1)) return true
+  return false
+}
 
 function invalid(message: string): never {
   throw new ImError(ImErrorCode.InvalidPayload, message)
@@ -73,6 +82,9 @@ export function readSendMessage(payload: unknown): SendMessage {
   } else {
     args = []
   }
+  // Every hub protocol must be able to write what we deliver: MessagePack stops at 100 levels,
+  // the JSON hub protocol reads 64. Refusing deeper arguments keeps "all clients or none".
+  if (depthExceeds(args, MAX_ARGS_DEPTH)) invalid(`"args" are nested deeper than ${MAX_ARGS_DEPTH} levels`)
   const excludeConnectionIds = names(fields, 'excludeConnectionIds') ?? []
   const delivery = readShaping(fields)
   return delivery ? { method, args, excludeConnectionIds, delivery } : { method, args, excludeConnectionIds }

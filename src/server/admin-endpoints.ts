@@ -82,8 +82,15 @@ export class AdminEndpoints {
     const problem = typeof subject === 'string' ? validateTopic(subject) : '"subject" must be a string'
     if (problem) return sendText(res, 400, `Invalid subject: ${problem}.`)
     if (request.payload === undefined) return sendText(res, 400, '"payload" is missing.')
+    let data: Buffer
     try {
-      await this.options.bus.publish(subject as string, Buffer.from(JSON.stringify(request.payload)))
+      data = Buffer.from(JSON.stringify(request.payload))
+    } catch {
+      // JSON.parse accepted it, but it is nested too deeply to write again.
+      return sendText(res, 400, '"payload" is nested too deeply.')
+    }
+    try {
+      await this.options.bus.publish(subject as string, data)
       sendJson(res, 202, { subject })
     } catch (error) {
       sendText(res, 503, isImError(error) ? error.message : 'publish failed')

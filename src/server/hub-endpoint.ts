@@ -7,6 +7,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { WebSocketServer } from 'ws'
+import { expiresAt } from '../auth/principal.js'
 import type { Principal } from '../auth/principal.js'
 import type { ConnectionSweeper } from '../connection/connection-sweeper.js'
 import { HubConnection } from '../connection/hub-connection.js'
@@ -241,6 +242,7 @@ export class HubEndpoint {
     const connection = new HubConnection({
       connectionId: entry.connectionId,
       principal: entry.principal,
+      expiresAt: expiresAt(entry.principal),
       transport,
       protocols: this.options.protocols,
       handler: this.options.handler,

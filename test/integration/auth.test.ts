@@ -144,3 +144,54 @@ describe('@Authorize', () => {
     await ok.stop()
   })
 })
+
+describe('policies and token expiry', () => {
+  it('runs a method policy with the caller context', async () => {
+    await using acme = await connectClient(server.hubUrl('/hubs/echo'), { accessToken: await tokenFor('amy', { claims: { tenant: 'acme' } }) })
+    await using other = await connectClient(server.hubUrl('/hubs/echo'), { accessToken: await tokenFor('oli', { claims: { tenant: 'globex' } }) })
+    await expect(acme.invoke('acmeOnly')).resolves.toBe('acme data')
+    await expect(other.invoke('acmeOnly')).rejects.toThrow("Failed to invoke 'acmeOnly' because user is unauthorized")
+  })
+
+  it('closes a connection when its token expires, letting the client reconnect with a fresh one', async () => {
+    const expiring = await startTestServer({ hubs: [EchoHub], config: { jwt: { secret: TEST_JWT_SECRET, clockToleranceSeconds: 0 }, hubs: { keepAliveIntervalMs: 100, clientTimeoutMs: 5000 } } })
+    try {
+      let tokens = 0
+      const c = new signalR.HubConnectionBuilder()
+        .withUrl(expiring.hubUrl('/hubs/echo'), {
+          transport: signalR.HttpTransportType.WebSockets,
+          // The first token lives two seconds; the next ones an hour.
+          accessTokenFactory: async () => (tokens++ === 0 ? tokenFor('exp-user', { expiresIn: Math.floor(Date.now() / 1000) + 2 }) : tokenFor('exp-user')),
+        })
+        .withAutomaticReconnect([0, 100, 200])
+        .configureLogging(signalR.LogLevel.None)
+        .build()
+      const reconnected = new Promise<string | undefined>((resolve) => c.onreconnected(resolve))
+      await c.start()
+      const first = c.connectionId
+      const id = await withTimeout(reconnected, 8000, 'the reconnect after expiry')
+      expect(id).not.toBe(first)
+      expect(tokens).toBeGreaterThanOrEqual(2)
+      await expect(c.invoke('whoAmI')).resolves.toMatchObject({ userId: 'exp-user' })
+      await c.stop()
+    } finally {
+      await expiring.close()
+    }
+  })
+})
+
+describe('cross-site WebSocket hijacking', () => {
+  it('refuses an upgrade from an origin outside the allow-list, before any connection exists', async () => {
+    const guarded = await startTestServer({ hubs: [DefaultHub], config: { corsOrigins: ['https://app.example.com'] } })
+    try {
+      expect(await upgradeStatus(guarded.hubUrl(), { Origin: 'https://evil.example.net' })).toBe(403)
+      expect(await upgradeStatus(guarded.hubUrl(), { Origin: 'https://app.example.com' })).toBe(101)
+      // Non-browser clients send no Origin and are not affected.
+      expect(await upgradeStatus(guarded.hubUrl())).toBe(101)
+      const preflight = await fetch(`${guarded.hubUrl()}/negotiate`, { method: 'OPTIONS', headers: { Origin: 'https://evil.example.net' } })
+      expect(preflight.status).toBe(403)
+    } finally {
+      await guarded.close()
+    }
+  })
+})

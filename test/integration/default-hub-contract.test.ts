@@ -184,7 +184,8 @@ describe('publish(topic, ...args) from clients', () => {
         new RegExp(`^An unexpected error occurred invoking 'publish' on the server\\. HubException: Invalid topic '.*'`),
       )
     }
-    await expect(c.invoke('publish', 42, 1)).rejects.toThrow("HubException: Invalid topic '42': the topic must be a string.")
+    await expect(c.invoke('publish', 42, 1)).rejects.toThrow('HubException: Invalid topic of type number: the topic must be a string.')
+    await expect(c.invoke('publish', { toString: 1 }, 1)).rejects.toThrow('HubException: Invalid topic of type object: the topic must be a string.')
     await c.invoke('publish', 'ok', 'after')
     // The first message NATS saw is the valid one: none of the refused topics got through.
     expect((await listener.next()).subject).toBe('im.default.receive.ok')

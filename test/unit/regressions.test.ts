@@ -51,3 +51,40 @@ it('cluster delivery drops a JSON deliver message that is not an envelope with a
   await bus.close()
   expect(busErrors).not.toHaveBeenCalled()
 })
+
+it('answers a request whose target is not a valid path with 400, and keeps serving', async () => {
+  const { startTestServer } = await import('../support/im-server.js')
+  const { createConnection } = await import('node:net')
+  await using server = await startTestServer()
+  const send = (raw: string): Promise<string> =>
+    new Promise((resolve) => {
+      const socket = createConnection({ host: '127.0.0.1', port: server.port }, () => socket.write(raw))
+      let text = ''
+      socket.on('data', (d) => (text += d))
+      socket.on('close', () => resolve(text))
+      socket.on('error', () => resolve(text))
+    })
+  for (const target of ['//', '//x:99999/a', '//[', 'http://[']) {
+    expect(await send(`GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`)).toMatch(/^HTTP\/1\.1 400 /)
+  }
+  expect(await send('GET //x:99999/signalr-hubs/default HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n')).toMatch(/^HTTP\/1\.1 400 /)
+  expect((await fetch(`${server.url}/healthz`)).status).toBe(200)
+})
+
+it('admin publish answers 400 to a payload nested too deeply to write, not 503', async () => {
+  const { startTestServer } = await import('../support/im-server.js')
+  await using server = await startTestServer()
+  const deep = '['.repeat(6000) + ']'.repeat(6000)
+  const response = await fetch(`${server.url}/api/publish`, { method: 'POST', body: `{"subject":"im.default.send","payload":{"method":"m","args":${deep}}}` })
+  expect(response.status).toBe(400)
+})
+
+it('refuses service arguments nested deeper than every protocol can carry', async () => {
+  const { readSendMessage } = await import('../../src/hub/service-message.js')
+  let deep: unknown = 1
+  for (let i = 0; i < 70; i++) deep = [deep]
+  expect(() => readSendMessage({ method: 'm', args: [deep] })).toThrow('"args" are nested deeper than 64 levels')
+  let ok: unknown = 1
+  for (let i = 0; i < 60; i++) ok = [ok]
+  expect(readSendMessage({ method: 'm', args: [ok] }).args).toEqual([ok])
+})

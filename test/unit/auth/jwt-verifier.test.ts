@@ -12,7 +12,7 @@ const NAME_ID = 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/nameident
 const now = (): number => Math.floor(Date.now() / 1000)
 
 function jwtConfig(overrides: Partial<JwtConfig>): JwtConfig {
-  return { userIdClaim: 'sub', clockToleranceSeconds: 30, ...overrides }
+  return { userIdClaim: 'sub', clockToleranceSeconds: 30, closeOnExpiry: true, ...overrides }
 }
 
 function verifierFor(overrides: Partial<JwtConfig>): TokenVerifier {

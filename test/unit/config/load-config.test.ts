@@ -102,17 +102,25 @@ describe('resolveConfig JWT', () => {
   })
 
   it('builds jwt from a secret with defaults', () => {
-    expect(resolveConfig({}, { IM_JWT_SECRET: ' keep spaces ' }).jwt).toEqual({ secret: ' keep spaces ', userIdClaim: 'sub', clockToleranceSeconds: 30 })
+    expect(resolveConfig({}, { IM_JWT_SECRET: ' keep spaces ' }).jwt).toEqual({ secret: ' keep spaces ', userIdClaim: 'sub', clockToleranceSeconds: 30, closeOnExpiry: true })
   })
 
   it('reads every JWT variable', () => {
-    const env = { IM_JWT_JWKS_URL: 'https://idp.example/.well-known/jwks.json', IM_JWT_ISSUER: 'https://idp.example', IM_JWT_AUDIENCE: 'im', IM_USER_ID_CLAIM: 'uid', IM_JWT_CLOCK_TOLERANCE: '0' }
+    const env = {
+      IM_JWT_JWKS_URL: 'https://idp.example/.well-known/jwks.json',
+      IM_JWT_ISSUER: 'https://idp.example',
+      IM_JWT_AUDIENCE: 'im',
+      IM_USER_ID_CLAIM: 'uid',
+      IM_JWT_CLOCK_TOLERANCE: '0',
+      IM_JWT_CLOSE_ON_EXPIRY: 'false',
+    }
     expect(resolveConfig({}, env).jwt).toEqual({
       jwksUrl: 'https://idp.example/.well-known/jwks.json',
       issuer: 'https://idp.example',
       audience: 'im',
       userIdClaim: 'uid',
       clockToleranceSeconds: 0,
+      closeOnExpiry: false,
     })
   })
 
@@ -128,7 +136,7 @@ describe('resolveConfig JWT', () => {
 
   it('lets a key source from the environment replace the one in the config file', () => {
     const jwt = resolveConfig({ jwt: { secret: 'dev', issuer: 'file-issuer' } }, { IM_JWT_JWKS_URL: 'https://idp.example/jwks' }).jwt
-    expect(jwt).toEqual({ jwksUrl: 'https://idp.example/jwks', issuer: 'file-issuer', userIdClaim: 'sub', clockToleranceSeconds: 30 })
+    expect(jwt).toEqual({ jwksUrl: 'https://idp.example/jwks', issuer: 'file-issuer', userIdClaim: 'sub', clockToleranceSeconds: 30, closeOnExpiry: true })
   })
 
   it('refuses an issuer or audience without a key, which would leave everyone anonymous', () => {
