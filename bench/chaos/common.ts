@@ -101,7 +101,7 @@ export class OfficialClient {
   static async start(hubUrl: string, token: string, reconnect: boolean, onMessage: (target: string, args: unknown[]) => void, targets: readonly string[]): Promise<OfficialClient> {
     let builder = new signalR.HubConnectionBuilder()
       .withUrl(hubUrl, { transport: signalR.HttpTransportType.WebSockets, accessTokenFactory: () => token })
-      .configureLogging(signalR.LogLevel.None)
+      .configureLogging(process.env.CHAOS_DEBUG ? signalR.LogLevel.Information : signalR.LogLevel.None)
     // The default schedule (0, 2, 10, 30 s): what a frontend gets from withAutomaticReconnect().
     if (reconnect) builder = builder.withAutomaticReconnect()
     const connection = builder.build()

@@ -39,6 +39,8 @@ export class RawClient {
   drops = 0
   readonly gaps: Gap[] = []
   readonly closeErrors: string[] = []
+  /** Why reconnect attempts failed (each attempt that did). */
+  readonly failedAttempts: string[] = []
   private stopped = false
   private pinger: NodeJS.Timeout | undefined
   private nextId = 0
@@ -140,8 +142,9 @@ export class RawClient {
         const ws = await openHub(this.options)
         if (this.stopped) return void ws.terminate()
         return this.attach(ws)
-      } catch {
+      } catch (error) {
         // the next delay, as the official client's retry policy does
+        this.failedAttempts.push(error instanceof Error ? error.message : String(error))
       }
     }
   }
