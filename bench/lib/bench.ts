@@ -1,0 +1,319 @@
+/**
+ * One bench run: its own nats-server, the load workers and the official cohort on the load core,
+ * each target's server in turn on the server core, the same workloads for every target, repeated
+ * in alternating order (ABBA...) so a drift of the machine's speed hits both sides alike.
+ */
+import { execFileSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { cpus, loadavg, release } from 'node:os'
+import { fileURLToPath } from 'node:url'
+import { connect } from '@nats-io/transport-node'
+import type { NatsConnection } from '@nats-io/transport-node'
+import { findNatsServer, freePort } from '../../test/support/nats-server.js'
+import { LoadPool } from './load-pool.js'
+import { OfficialCohort } from './official-cohort.js'
+import { coreCount, placement, spawnPinned, stopProcess, waitForPort, TASKSET } from './procs.js'
+import type { RunningTarget, Target } from './targets.js'
+import { broadcastPhase, idlePhase } from './workloads.js'
+import type { BroadcastResult, IdleResult } from './workloads.js'
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url))
+/** Connections a server may hold: its open-file limit minus what a Node process keeps open besides sockets. */
+const FD_MARGIN = 150
+
+export interface BenchOptions {
+  readonly mode: 'quick' | 'full'
+  readonly idleCounts: readonly number[]
+  readonly broadcastCounts: readonly number[]
+  readonly repetitions: number
+  readonly phaseMs: number
+  readonly warmupMs: number
+  readonly settleMs: number
+  readonly drainMs: number
+  /** Deliveries per second of the fixed-rate phase (the rate is this ÷ connections). */
+  readonly fixedDeliveriesPerSecond: number
+  /** In-flight deliveries allowed in the max phase (the window in messages is this ÷ connections). */
+  readonly maxInFlightDeliveries: number
+  readonly workers: number
+  readonly cohortSize: number
+  readonly targets: readonly Target[]
+}
+
+export function defaultOptions(mode: 'quick' | 'full', targets: readonly Target[]): BenchOptions {
+  return mode === 'quick'
+    ? {
+        mode,
+        idleCounts: [1000, 5000],
+        broadcastCounts: [1000],
+        repetitions: 1,
+        phaseMs: 3000,
+        warmupMs: 1000,
+        settleMs: 1500,
+        drainMs: 10_000,
+        fixedDeliveriesPerSecond: 20_000,
+        maxInFlightDeliveries: 10_000,
+        workers: 2,
+        cohortSize: 5,
+        targets,
+      }
+    : {
+        mode,
+        idleCounts: [1000, 5000, 10_000],
+        broadcastCounts: [1000, 5000],
+        repetitions: 3,
+        phaseMs: 5000,
+        warmupMs: 1500,
+        settleMs: 2000,
+        drainMs: 15_000,
+        fixedDeliveriesPerSecond: 20_000,
+        maxInFlightDeliveries: 10_000,
+        workers: 2,
+        cohortSize: 5,
+        targets,
+      }
+}
+
+export interface TargetRun {
+  readonly target: string
+  readonly repetition: number
+  readonly idle: IdleResult[]
+  readonly broadcast: Array<BroadcastResult & { readonly connections: number }>
+  readonly serverRssAtEnd: number
+}
+
+export interface Machine {
+  readonly cpuModel: string
+  readonly cores: number
+  readonly kernel: string
+  readonly node: string
+  readonly commit: string
+  /** Uncommitted changes in the tree the server ran from (other sessions' work counts too). */
+  readonly dirty: boolean
+  readonly openFiles: { readonly soft: number; readonly hard: number }
+  readonly pinned: boolean
+  readonly placement: string
+  readonly loadAverage: { readonly start: readonly number[]; end?: readonly number[] }
+  readonly versions: Record<string, string>
+}
+
+export interface RunResult {
+  readonly startedAt: string
+  readonly mode: 'quick' | 'full'
+  readonly options: Omit<BenchOptions, 'targets'> & { readonly targets: string[] }
+  readonly machine: Machine
+  /** What was not measured and why, stated rather than skipped silently. */
+  readonly notes: string[]
+  /** A fixed CPU loop timed at start and end on the load core: how far the machine's speed drifted. */
+  readonly calibration: { readonly startMs: number; endMs?: number; driftPercent?: number }
+  readonly runs: TargetRun[]
+  seconds?: number
+}
+
+export type Log = (line: string) => void
+
+export async function runBench(options: BenchOptions, log: Log): Promise<RunResult> {
+  const cores = placement()
+  const started = Date.now()
+  const openFiles = readOpenFileLimits()
+  const maxConnections = openFiles.hard - FD_MARGIN
+  const notes: string[] = []
+  const fits = (n: number, what: string): boolean => {
+    if (n + options.cohortSize <= maxConnections) return true
+    notes.push(`${what} at N=${n} not measured: a server process may open ${openFiles.hard} files (hard limit) and holds one per connection.`)
+    return false
+  }
+  const idleCounts = options.idleCounts.filter((n) => fits(n, 'idle connections'))
+  const broadcastCounts = options.broadcastCounts.filter((n) => fits(n, 'broadcast'))
+  notes.push(
+    `Largest possible point on this machine: about ${maxConnections} connections per server process (open files: soft ${openFiles.soft}, hard ${openFiles.hard}); issue 6's 50k needs a machine with a higher limit.`,
+  )
+  if (!TASKSET || coreCount() < 2) notes.push('Not pinned: taskset or a second core is missing, so server and load share CPUs.')
+
+  const result: RunResult = {
+    startedAt: new Date(started).toISOString(),
+    mode: options.mode,
+    options: { ...options, idleCounts, broadcastCounts, targets: options.targets.map((t) => t.id) },
+    machine: machine(openFiles, cores),
+    notes,
+    calibration: { startMs: calibrate() },
+    runs: [],
+  }
+
+  const natsPort = await freePort()
+  const nats = spawnPinned(cores.load, findNatsServer(), ['-a', '127.0.0.1', '-p', String(natsPort)], { stdio: 'ignore' })
+  let pool: LoadPool | undefined
+  let nc: NatsConnection | undefined
+  try {
+    await waitForPort(natsPort, 10_000, () => nats.exitCode === null)
+    const natsUrl = `nats://127.0.0.1:${natsPort}`
+    nc = await connect({ servers: natsUrl, name: 'bench-publisher' })
+    pool = await LoadPool.start(options.workers, cores.load)
+    let phase = 0
+    for (let repetition = 1; repetition <= options.repetitions; repetition++) {
+      // ABBA: alternate which target goes first, so neither always runs on the warmer (or busier) machine.
+      const order = repetition % 2 === 1 ? options.targets : [...options.targets].reverse()
+      for (const target of order) {
+        log(`[${options.mode}] repetition ${repetition}/${options.repetitions}: ${target.id}`)
+        const run = await runTarget(target, {
+          natsUrl,
+          core: cores.server,
+          pool,
+          nc,
+          natsPid: nats.pid!,
+          idleCounts,
+          broadcastCounts,
+          options,
+          nextPhase: () => ++phase,
+          log,
+        })
+        result.runs.push({ ...run, repetition })
+      }
+    }
+  } finally {
+    await pool?.stop().catch(() => undefined)
+    await nc?.close().catch(() => undefined)
+    await stopProcess(nats)
+  }
+  const endMs = calibrate()
+  result.calibration.endMs = endMs
+  result.calibration.driftPercent = ((endMs - result.calibration.startMs) / result.calibration.startMs) * 100
+  if (Math.abs(result.calibration.driftPercent) > 15) {
+    notes.push(
+      `The machine's speed drifted ${result.calibration.driftPercent.toFixed(0)}% between start and end (calibration loop ${result.calibration.startMs.toFixed(0)} → ${endMs.toFixed(0)} ms): treat absolute figures as noisy; ratios of interleaved phases hold better.`,
+    )
+  }
+  result.machine.loadAverage.end = loadavg()
+  result.seconds = (Date.now() - started) / 1000
+  return result
+}
+
+interface TargetRunContext {
+  readonly natsUrl: string
+  readonly core: number | undefined
+  readonly pool: LoadPool
+  readonly nc: NatsConnection
+  readonly natsPid: number
+  readonly idleCounts: readonly number[]
+  readonly broadcastCounts: readonly number[]
+  readonly options: BenchOptions
+  readonly nextPhase: () => number
+  readonly log: Log
+}
+
+async function runTarget(target: Target, context: TargetRunContext): Promise<Omit<TargetRun, 'repetition'>> {
+  const { pool, options, log } = context
+  const server: RunningTarget = await target.start({ natsUrl: context.natsUrl, core: context.core })
+  let cohort: OfficialCohort | undefined
+  try {
+    await sleep(options.settleMs)
+    const baseline = await server.memory()
+    const idle: IdleResult[] = []
+    for (const n of context.idleCounts) {
+      const r = await idlePhase(server, pool, n, baseline, options.settleMs)
+      log(
+        `  idle ${n}: ${r.connections} open (server counts ${r.serverCounted}, ${r.failed} failed) in ${r.connectMs} ms; ` +
+          `RSS ${kb(r.rssPerConnection)} KB/conn, heap ${r.heapPerConnection === undefined ? 'n/a' : kb(r.heapPerConnection)} KB/conn`,
+      )
+      idle.push(r)
+    }
+    const broadcast: TargetRun['broadcast'] = []
+    for (const n of context.broadcastCounts) {
+      await pool.ensure(server.wsUrl, n)
+      cohort ??= await OfficialCohort.connect(server.wsUrl, options.cohortSize)
+      const total = n + cohort.size
+      const phaseContext = { target: server, pool, cohort, nc: context.nc, loadPids: [context.natsPid] }
+      const rate = Math.max(1, Math.round(options.fixedDeliveriesPerSecond / total))
+      const window = Math.max(2, Math.round(options.maxInFlightDeliveries / total))
+      // Not counted: warms the JIT and the sockets so the first measured phase is not the slowest.
+      await broadcastPhase(phaseContext, { phase: context.nextPhase(), mode: 'fixed', rate, durationMs: options.warmupMs, drainMs: options.drainMs })
+      for (const spec of [
+        { mode: 'fixed' as const, rate },
+        { mode: 'max' as const, window },
+      ]) {
+        const r = await broadcastPhase(phaseContext, { phase: context.nextPhase(), ...spec, durationMs: options.phaseMs, drainMs: options.drainMs })
+        log(
+          `  broadcast ${spec.mode} ${n}+${cohort.size}: ${r.published} msgs, ${r.received}/${r.expected} received` +
+            `${r.complete ? '' : ' INCOMPLETE'}${r.duplicates ? `, ${r.duplicates} duplicates` : ''}; ` +
+            `${Math.round(r.deliveriesPerSecond)} deliveries/s, p50 ${r.latencyMs.p50.toFixed(1)} / p99 ${r.latencyMs.p99.toFixed(1)} ms, ` +
+            `server ${r.serverCpuPercent.toFixed(0)}% CPU, ${r.serverMicrosPerDelivery.toFixed(2)} µs/delivery`,
+        )
+        broadcast.push({ ...r, connections: total })
+      }
+    }
+    const serverRssAtEnd = (await server.memory()).rss
+    return { target: target.id, idle, broadcast, serverRssAtEnd }
+  } finally {
+    await cohort?.stop()
+    await pool.ensure(server.wsUrl, 0).catch(() => undefined)
+    await server.stop()
+  }
+}
+
+function readOpenFileLimits(): { soft: number; hard: number } {
+  const read = (flag: string): number => {
+    try {
+      const value = execFileSync('sh', ['-c', `ulimit ${flag}`], { encoding: 'utf8' }).trim()
+      return value === 'unlimited' ? Number.MAX_SAFE_INTEGER : Number(value)
+    } catch {
+      return Number.NaN
+    }
+  }
+  return { soft: read('-Sn'), hard: read('-Hn') }
+}
+
+function machine(openFiles: { soft: number; hard: number }, cores: { server?: number; load?: number }): Machine {
+  const git = (...args: string[]): string => {
+    try {
+      return execFileSync('git', args, { cwd: ROOT, encoding: 'utf8' }).trim()
+    } catch {
+      return 'unknown'
+    }
+  }
+  const version = (name: string): string => {
+    try {
+      return (JSON.parse(readFileSync(`${ROOT}node_modules/${name}/package.json`, 'utf8')) as { version: string }).version
+    } catch {
+      return 'unknown'
+    }
+  }
+  let natsVersion = 'unknown'
+  try {
+    natsVersion = execFileSync(findNatsServer(), ['--version'], { encoding: 'utf8' }).trim()
+  } catch {
+    // reported as unknown
+  }
+  return {
+    cpuModel: cpus()[0]?.model ?? 'unknown',
+    cores: coreCount(),
+    kernel: release(),
+    node: process.version,
+    commit: git('rev-parse', 'HEAD'),
+    dirty: git('status', '--porcelain', '--untracked-files=no') !== '',
+    openFiles,
+    pinned: cores.server !== undefined,
+    placement: cores.server !== undefined ? `server on CPU ${cores.server}; load workers, official cohort, publisher and nats-server on CPU ${cores.load}` : 'not pinned',
+    loadAverage: { start: loadavg() },
+    versions: { ws: version('ws'), '@microsoft/signalr': version('@microsoft/signalr'), '@nats-io/transport-node': version('@nats-io/transport-node'), 'nats-server': natsVersion },
+  }
+}
+
+/** A fixed single-thread workload (stringify + parse of a ~100-byte message), median of 5, in ms. */
+function calibrate(): number {
+  const message = { type: 1, target: 'tick', arguments: ['0000000000000000', 12345, 7, 'x'.repeat(24)] }
+  const times: number[] = []
+  for (let round = 0; round < 5; round++) {
+    const t0 = performance.now()
+    let sink = 0
+    for (let i = 0; i < 50_000; i++) sink += (JSON.parse(JSON.stringify(message)) as { type: number }).type
+    times.push(performance.now() - t0 + (sink < 0 ? 1 : 0))
+  }
+  return times.sort((a, b) => a - b)[2]!
+}
+
+function kb(bytes: number): string {
+  return (bytes / 1024).toFixed(1)
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms))
+}

@@ -1,0 +1,210 @@
+/**
+ * The orchestrator's side of the load generators: N worker processes (load-worker.ts) pinned to the
+ * load core, driven by request/answer over IPC, each answer bounded in time. Connections are split
+ * evenly across workers; reports are summed and their histograms merged.
+ */
+import type { ChildProcess } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { Histogram } from './histogram.js'
+import { cpuSeconds, rssBytes, spawnPinned, stopProcess, within } from './procs.js'
+
+const WORKER = fileURLToPath(new URL('./load-worker.ts', import.meta.url))
+const ROOT = fileURLToPath(new URL('../../', import.meta.url))
+
+export type WorkerRequest = { id: number } & (
+  | { op: 'connect'; url: string; count: number; concurrency: number }
+  | { op: 'trim'; count: number }
+  | { op: 'phase'; phase: number }
+  | { op: 'report' }
+  | { op: 'exit' }
+)
+
+export interface WorkerReport {
+  op: 'report'
+  phase: number
+  clients: number
+  open: number
+  received: number
+  duplicates: number
+  stray: number
+  closedByServer: number
+  otherFrames: number
+  perClientMin: number
+  perClientMax: number
+  histogram: { buckets: Array<[number, number]>; count: number; max: number }
+}
+
+export type WorkerReply = { id?: number } & (
+  | { op: 'hello' }
+  | { op: 'connected'; open: number; failed: number; ms: number; errors: Record<string, number> }
+  | { op: 'trimmed'; open: number }
+  | { op: 'phase-started'; phase: number; clients: number }
+  | { op: 'progress'; phase: number; minSeq: number; received: number }
+  | WorkerReport
+  | { op: 'exiting' }
+  | { op: 'error'; message: string }
+)
+
+/** What all workers saw in one phase, summed. */
+export interface PoolReport {
+  clients: number
+  open: number
+  received: number
+  duplicates: number
+  stray: number
+  closedByServer: number
+  otherFrames: number
+  perClientMin: number
+  perClientMax: number
+  histogram: Histogram
+}
+
+class Worker {
+  private nextId = 1
+  private readonly pending = new Map<number, { resolve: (reply: WorkerReply) => void; reject: (error: Error) => void }>()
+  minSeq = -1
+  received = 0
+  count = 0
+
+  constructor(readonly proc: ChildProcess) {
+    proc.once('exit', (code, signal) => {
+      for (const { reject } of this.pending.values()) reject(new Error(`load worker ${proc.pid} exited (code ${code}, signal ${signal})`))
+      this.pending.clear()
+    })
+    proc.on('message', (reply: WorkerReply) => {
+      if (reply.op === 'progress') {
+        this.minSeq = reply.minSeq
+        this.received = reply.received
+        return
+      }
+      if (reply.id === undefined) return
+      const waiter = this.pending.get(reply.id)
+      this.pending.delete(reply.id)
+      waiter?.resolve(reply)
+    })
+  }
+
+  async request<R extends WorkerReply>(request: DistributiveOmit<WorkerRequest, 'id'>, ms: number): Promise<R> {
+    const id = this.nextId++
+    const answer = new Promise<WorkerReply>((resolve, reject) => this.pending.set(id, { resolve, reject }))
+    this.proc.send({ ...request, id })
+    const reply = await within(answer, ms, `load worker ${this.proc.pid} ${request.op}`)
+    if (reply.op === 'error') throw new Error(`load worker ${this.proc.pid}: ${reply.message}`)
+    return reply as R
+  }
+}
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never
+
+export class LoadPool {
+  private constructor(private readonly workers: Worker[]) {}
+
+  static async start(size: number, core: number | undefined): Promise<LoadPool> {
+    const workers = await Promise.all(
+      Array.from({ length: size }, async () => {
+        const proc = spawnPinned(core, process.execPath, ['--import', 'tsx', WORKER], {
+          cwd: ROOT,
+          stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+        })
+        const hello = new Promise<void>((resolve, reject) => {
+          proc.once('message', () => resolve())
+          proc.once('exit', (code) => reject(new Error(`load worker exited before starting (code ${code})`)))
+        })
+        await within(hello, 20_000, 'load worker start')
+        return new Worker(proc)
+      }),
+    )
+    return new LoadPool(workers)
+  }
+
+  get pids(): number[] {
+    return this.workers.map((w) => w.proc.pid!).filter(Boolean)
+  }
+
+  /** CPU seconds all workers used so far. */
+  cpuSeconds(): number {
+    return this.pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0)
+  }
+
+  rssBytes(): number {
+    return this.pids.reduce((sum, pid) => sum + rssBytes(pid), 0)
+  }
+
+  /** Brings the open connections to `total` (opening or closing), split evenly; returns open, failed and errors. */
+  async ensure(url: string, total: number): Promise<{ open: number; failed: number; ms: number; errors: Record<string, number> }> {
+    const share = (i: number): number => Math.floor(total / this.workers.length) + (i < total % this.workers.length ? 1 : 0)
+    const started = Date.now()
+    const results = await Promise.all(
+      this.workers.map(async (worker, i) => {
+        const want = share(i)
+        if (want < worker.count) {
+          const reply = await worker.request<{ op: 'trimmed'; open: number }>({ op: 'trim', count: want }, 60_000)
+          worker.count = want
+          return { open: reply.open, failed: 0, errors: {} }
+        }
+        const reply = await worker.request<{ op: 'connected'; open: number; failed: number; ms: number; errors: Record<string, number> }>(
+          // Up to 100 handshakes in flight per worker: well inside the server's listen backlog (511).
+          { op: 'connect', url, count: want - worker.count, concurrency: 100 },
+          Math.max(30_000, (want - worker.count) * 20),
+        )
+        worker.count = want
+        return reply
+      }),
+    )
+    const errors: Record<string, number> = {}
+    for (const r of results) for (const [k, v] of Object.entries(r.errors)) errors[k] = (errors[k] ?? 0) + v
+    return {
+      open: results.reduce((s, r) => s + r.open, 0),
+      failed: results.reduce((s, r) => s + r.failed, 0),
+      ms: Date.now() - started,
+      errors,
+    }
+  }
+
+  async startPhase(phase: number): Promise<void> {
+    for (const worker of this.workers) {
+      worker.minSeq = -1
+      worker.received = 0
+    }
+    await Promise.all(this.workers.map((w) => w.request({ op: 'phase', phase }, 10_000)))
+  }
+
+  /** The highest seq every client of every worker has received (from the workers' 20 ms progress). */
+  minSeq(): number {
+    return Math.min(...this.workers.map((w) => w.minSeq))
+  }
+
+  received(): number {
+    return this.workers.reduce((s, w) => s + w.received, 0)
+  }
+
+  async report(): Promise<PoolReport> {
+    const reports = await Promise.all(this.workers.map((w) => w.request<WorkerReport>({ op: 'report' }, 10_000)))
+    const histogram = new Histogram()
+    for (const r of reports) histogram.merge(r.histogram)
+    const sum = (key: 'clients' | 'open' | 'received' | 'duplicates' | 'stray' | 'closedByServer' | 'otherFrames'): number =>
+      reports.reduce((s, r) => s + r[key], 0)
+    const withClients = reports.filter((r) => r.clients > 0)
+    return {
+      clients: sum('clients'),
+      open: sum('open'),
+      received: sum('received'),
+      duplicates: sum('duplicates'),
+      stray: sum('stray'),
+      closedByServer: sum('closedByServer'),
+      otherFrames: sum('otherFrames'),
+      perClientMin: withClients.length ? Math.min(...withClients.map((r) => r.perClientMin)) : 0,
+      perClientMax: withClients.length ? Math.max(...withClients.map((r) => r.perClientMax)) : 0,
+      histogram,
+    }
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(
+      this.workers.map(async (w) => {
+        await w.request({ op: 'exit' }, 15_000).catch(() => undefined)
+        await stopProcess(w.proc)
+      }),
+    )
+  }
+}

@@ -1,0 +1,142 @@
+/**
+ * The servers a run measures, behind one interface so references plug in beside IMService: each
+ * is a separate process on the server core, started on a free port against the run's nats-server,
+ * preloaded with mem-probe.mjs so RSS and heap are read the same way for all.
+ *
+ * TODO(issue 6): add the Socket.IO 4 + @socket.io/redis-adapter reference (its own redis-server,
+ * a Redis emitter as the publisher, an engine.io raw client in load-worker) and nats-server's own
+ * WebSocket listener (raw NATS-over-WS clients). Both need their client protocol in the load
+ * worker, so a Target will then also name its client kind.
+ */
+import type { ChildProcess } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { HUB_PATH } from './protocol.js'
+import { rssBytes, spawnPinned, stopProcess, within } from './procs.js'
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url))
+const PROBE = fileURLToPath(new URL('./mem-probe.mjs', import.meta.url))
+const START_MS = 30_000
+
+export interface Memory {
+  /** Resident set size, bytes, from /proc. */
+  readonly rss: number
+  /** V8 heap in use after two full GCs, bytes (via the preloaded probe); undefined if it did not answer. */
+  readonly heapUsed?: number
+}
+
+export interface RunningTarget {
+  readonly pid: number
+  /** `ws://127.0.0.1:<port><hub path>`: where load clients connect (no negotiate). */
+  readonly wsUrl: string
+  /** `http://127.0.0.1:<port>` */
+  readonly httpUrl: string
+  /** Connections the server itself counts (`GET /healthz`). */
+  connections(): Promise<number>
+  memory(): Promise<Memory>
+  stop(): Promise<void>
+}
+
+export interface TargetContext {
+  readonly natsUrl: string
+  readonly core: number | undefined
+}
+
+export interface Target {
+  /** Short id used in JSON and tables, e.g. `imservice`, `ws-floor`. */
+  readonly id: string
+  readonly description: string
+  readonly reference: boolean
+  start(context: TargetContext): Promise<RunningTarget>
+}
+
+/** IMService as users run it: `node cli/bin.mjs serve`, DefaultHub, anonymous connections. */
+export const imservice: Target = {
+  id: 'imservice',
+  description: 'IMService (`node cli/bin.mjs serve`, DefaultHub, JSON over WebSockets)',
+  reference: false,
+  start: (context) =>
+    startNodeServer(context, ['cli/bin.mjs', 'serve'], /IMService listening on (http:\/\/\S+)/, {
+      // One address (loopback) holds every load connection: lift the per-address cap (default 1000).
+      IM_MAX_CONNECTIONS_PER_ADDRESS: '1000000',
+      // Broadcast workloads invoke nothing; a later invocation workload needs the per-connection rate raised.
+      IM_MAX_INVOCATIONS_PER_SECOND: '100000',
+      IM_INVOCATION_BURST: '100000',
+      IM_LOG_LEVEL: 'warn',
+    }),
+}
+
+/** Plain `ws`, one pre-built frame per broadcast: the floor (bench/references/ws-floor.ts). */
+export const wsFloor: Target = {
+  id: 'ws-floor',
+  description: 'plain `ws` + NATS, payload parsed once, frame built once, one socket write per connection',
+  reference: true,
+  start: (context) => startNodeServer(context, ['--import', 'tsx', 'bench/references/ws-floor.ts'], /ws-floor listening on (http:\/\/\S+)/, {}),
+}
+
+export const TARGETS: readonly Target[] = [imservice, wsFloor]
+
+async function startNodeServer(context: TargetContext, args: string[], banner: RegExp, extraEnv: Record<string, string>): Promise<RunningTarget> {
+  // The machine's IM_* variables must not leak into a measured server: only what we set counts.
+  const env: Record<string, string> = {}
+  for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('IM_') && value !== undefined) env[key] = value
+  Object.assign(env, { IM_PORT: '0', IM_HOST: '127.0.0.1', IM_NATS_URL: context.natsUrl, ...extraEnv })
+  const proc = spawnPinned(context.core, process.execPath, ['--expose-gc', '--import', PROBE, ...args], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+  })
+  let output = ''
+  proc.stdout!.setEncoding('utf8')
+  proc.stderr!.setEncoding('utf8')
+  const httpUrl = await within(
+    new Promise<string>((resolve, reject) => {
+      const onData = (chunk: string): void => {
+        output = (output + chunk).slice(-8000)
+        const match = banner.exec(output)
+        if (match?.[1]) resolve(match[1])
+      }
+      proc.stdout!.on('data', onData)
+      proc.stderr!.on('data', (chunk: string) => {
+        output = (output + chunk).slice(-8000)
+      })
+      proc.once('exit', (code, signal) => reject(new Error(`server exited during start (code ${code}, signal ${signal}):\n${output}`)))
+    }),
+    START_MS,
+    `server start (${args.join(' ')})`,
+  ).catch(async (error: unknown) => {
+    await stopProcess(proc)
+    throw error
+  })
+  // Keep reading so a chatty server never blocks on a full pipe; keep the tail for errors.
+  proc.stderr!.on('data', (chunk: string) => {
+    output = (output + chunk).slice(-8000)
+  })
+  const pid = proc.pid!
+  return {
+    pid,
+    httpUrl,
+    wsUrl: `${httpUrl.replace(/^http/, 'ws')}${HUB_PATH}`,
+    async connections() {
+      const res = await fetch(`${httpUrl}/healthz`, { signal: AbortSignal.timeout(5000) })
+      const body = (await res.json()) as { connections?: number }
+      return body.connections ?? Number.NaN
+    },
+    memory: () => probeMemory(proc),
+    stop: () => stopProcess(proc),
+  }
+}
+
+async function probeMemory(proc: ChildProcess): Promise<Memory> {
+  const answer = new Promise<number | undefined>((resolve) => {
+    const onMessage = (message: { kind?: string; heapUsed?: number }): void => {
+      if (message?.kind !== 'mem') return
+      proc.off('message', onMessage)
+      resolve(message.heapUsed)
+    }
+    proc.on('message', onMessage)
+    proc.send('mem')
+  })
+  const heapUsed = await within(answer, 10_000, 'memory probe').catch(() => undefined)
+  // RSS after the GCs, from /proc, so every kind of server is read alike.
+  return { rss: rssBytes(proc.pid!), heapUsed }
+}
