@@ -161,6 +161,14 @@ export class ImNode {
     })
   }
 
+  /** CPU seconds (user + system) the node has used so far, from /proc/<pid>/stat. */
+  cpuSeconds(): number {
+    const stat = readFileSync(`/proc/${this.pid}/stat`, 'utf8')
+    // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return (Number(fields[11]) + Number(fields[12])) / 100
+  }
+
   /** SIGKILL: a crash, nothing drained. Resolves once the process is gone. */
   async kill9(): Promise<void> {
     await this.signal('SIGKILL')

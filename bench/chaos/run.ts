@@ -6,7 +6,7 @@
  */
 import { execFileSync } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
-import { cpus, totalmem } from 'node:os'
+import { cpus, loadavg, totalmem } from 'node:os'
 import { dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { findNatsServer } from '../../test/support/nats-server.js'
@@ -51,6 +51,8 @@ export function machine(): Record<string, string> {
     node: process.version,
     natsServer: nats,
     platform: `${process.platform} ${process.arch}`,
+    // Other work on the box skews latency and rates; say how busy it was.
+    loadAverage: loadavg().map((l) => l.toFixed(2)).join(' '),
   }
 }
 
@@ -65,6 +67,7 @@ async function main(): Promise<void> {
 
   const chosen = SCENARIOS.filter((s) => !args.only || args.only.includes(s.id))
   const started = Date.now()
+  const loadAtStart = loadavg()[0]!.toFixed(2)
   const results: ScenarioResult[] = []
   for (const scenario of chosen) {
     process.stdout.write(`chaos: scenario ${scenario.id} (${scenario.name})...\n`)
@@ -72,8 +75,8 @@ async function main(): Promise<void> {
   }
   const command = `npm run chaos${args.quick || args.only ? ' --' : ''}${args.quick ? ' --quick' : ''}${args.only ? ` --only ${args.only.join(',')}` : ''}`
   process.stdout.write(`\n${formatTable(results)}\n${formatDetails(results)}\n`)
-  const info = machine()
-  process.stdout.write(`\nmachine: ${info.cpus}, ${info.memory}, node ${info.node}, ${info.natsServer}; ${((Date.now() - started) / 1000).toFixed(0)} s; ${command}\n`)
+  const info = { ...machine(), loadAverageAtStart: loadAtStart }
+  process.stdout.write(`\nmachine: ${info.cpus}, ${info.memory}, node ${info.node}, ${info.natsServer}, load average ${info.loadAverageAtStart} at the start, ${info.loadAverage} at the end; ${((Date.now() - started) / 1000).toFixed(0)} s; ${command}\n`)
 
   const out = args.out ?? (args.save && !args.quick ? fileURLToPath(new URL(`../results/chaos-${new Date().toISOString().slice(0, 10)}.json`, import.meta.url)) : undefined)
   if (out) {

@@ -48,6 +48,8 @@ export async function churnScenario(options: ChurnOptions): Promise<ScenarioResu
     let peakConnections = 0
     const drainMs: number[] = []
     const failures: Record<string, number> = {}
+    const rssAfterRound: number[] = []
+    const cpuBefore = node.cpuSeconds()
     for (let round = 0; round < options.rounds; round++) {
       const clients: RawClient[] = []
       const t0 = performance.now()
@@ -67,7 +69,9 @@ export async function churnScenario(options: ChurnOptions): Promise<ScenarioResu
       clients.forEach((client, i) => client.terminate(i % 2 === 1))
       await until(async () => (await node.health()).connections === 0, DRAIN_MS)
       drainMs.push(performance.now() - t1)
+      rssAfterRound.push((await node.memory()).rss)
     }
+    const cpuPerConnect = ((node.cpuSeconds() - cpuBefore) / Math.max(1, connected)) * 1e6
     await sleep(1000)
     const afterHealth = await node.health()
     const after = await node.memory(true)
@@ -92,6 +96,9 @@ export async function churnScenario(options: ChurnOptions): Promise<ScenarioResu
       details: {
         connections: `${connected} opened (${options.concurrency} at a time; 1 in 4 through negotiate), each handshaken then dropped without Close (half FIN, half RST)`,
         connectsPerSecond: Math.round(connected / (connectMs / 1000)),
+        // Connect, handshake and disposal together; the clients share the other core with nats-server.
+        serverCpuMicrosecondsPerConnection: Math.round(cpuPerConnect),
+        rssAfterEachRoundMb: rssAfterRound.map((r) => mb(r)).join(', '),
         drainToZeroMs: drainMs.map((d) => Math.round(d)).join(', '),
         peakConnections,
       },
