@@ -13,7 +13,7 @@ export type { ClientProxy, HubClients, GroupManager } from './hub/clients.js'
 export type { DeliveryShaping } from './lifetime/delivery-shaping.js'
 export type { InvocationEnvelope, LifecycleEvent } from './hub/envelope.js'
 export type { SendMessage, GroupMembershipMessage } from './hub/service-message.js'
-export type { HubOptions, HubMethodOptions, SubscribeOptions, AuthorizeOptions } from './hub/metadata.js'
+export type { HubOptions, HubMethodOptions, ForwardOptions, SubscribeOptions, AuthorizeOptions } from './hub/metadata.js'
 export type { ImConfig, ImConfigInput } from './config/config.js'
 
 // Running a node in-process (what `im serve` does), for embedding and tests.

@@ -70,7 +70,7 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
   const descriptors = options.hubs.map((hub) => describeHub(hub, { pathPrefix: config.hubs.pathPrefix }))
   assertUnique(descriptors)
 
-  const bus = options.bus ?? (await selectBus(config.nats, config.nodeId, logger))
+  const bus = options.bus ?? (await selectBus(config.nats, config.nodeId, logger, config.jetstream))
   const protocols = new Map<string, HubProtocol>([
     [jsonHubProtocol.name, jsonHubProtocol],
     [messagePackHubProtocol.name, messagePackHubProtocol],
@@ -104,7 +104,9 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
       logger,
     })
     clientResults.start()
-    const instances = new HubInstances({ descriptor, bus, nodeId: config.nodeId, cluster, local: lifetime })
+    // Durable by configuration, or by `@Forward(subject, { durable: true })` on the hub.
+    const durableSubjects = [...config.jetstream.forward, ...[...descriptor.methods.values()].flatMap((m) => (m.forwardDurable && m.forwardSubject ? [m.forwardSubject] : []))]
+    const instances = new HubInstances({ descriptor, bus, nodeId: config.nodeId, cluster, local: lifetime, durableSubjects })
     startSubscriptions({ descriptor, instances, bus, logger, metrics, maxPayloadSize: MAX_BUS_PAYLOAD })
     const handler = new HubDispatcher({
       descriptor,

@@ -11,7 +11,11 @@ export interface BusMessage {
   readonly reply?: string
 }
 
-export type BusHandler = (message: BusMessage) => void
+/**
+ * Handles one message. A handler may return a promise: messages taken from a JetStream stream are
+ * acknowledged once it settles, so a node that dies mid-way gets them again. Core NATS ignores it.
+ */
+export type BusHandler = (message: BusMessage) => void | Promise<unknown>
 
 export interface BusSubscription {
   readonly subject: string
@@ -35,6 +39,17 @@ export interface PublishOptions {
   readonly headers?: Record<string, string>
   /** Where the receiver should answer (request/reply). */
   readonly reply?: string
+  /**
+   * Publish through JetStream: resolves only once the stream that holds the subject acknowledged
+   * storing the message, and rejects with IM_BUS_PUBLISH_FAILED when no stream holds it or no
+   * acknowledgement comes in time. Needs NATS: the embedded bus treats it as a plain publish.
+   */
+  readonly durable?: boolean
+  /**
+   * `Nats-Msg-Id` of a durable publish: the stream stores a message with an id it already holds
+   * (within its duplicate window) only once, so a retry is not a duplicate.
+   */
+  readonly msgId?: string
 }
 
 export interface Bus {

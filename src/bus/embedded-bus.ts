@@ -42,6 +42,10 @@ export class EmbeddedBus implements Bus {
     this.#logger = options.logger ?? silentLogger
   }
 
+  /**
+   * `durable` and `msgId` are accepted and have no effect: there is no stream in-process, so a
+   * durable publish is a plain one here. Durability needs NATS with JetStream.
+   */
   publish(subject: string, data: Uint8Array, options: PublishOptions = {}): Promise<void> {
     if (this.#closing) return Promise.reject(new ImError(ImErrorCode.BusUnavailable, 'the bus is closed'))
     const subjectProblem = validateSubject(subject, { wildcards: false })

@@ -14,3 +14,11 @@ export function validateHeaders(headers: Readonly<Record<string, string>>): stri
   }
   return undefined
 }
+
+/** NATS headers as the Bus hands them out: a repeated header keeps its values joined, as HTTP does. */
+export function headersToMap(hdrs: Iterable<[string, string[]]> | undefined): ReadonlyMap<string, string> | undefined {
+  if (!hdrs) return undefined
+  const map = new Map<string, string>()
+  for (const [name, values] of hdrs) map.set(name, values.join(', '))
+  return map
+}

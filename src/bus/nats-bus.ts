@@ -5,7 +5,9 @@
  *   the first connect fails, so reconnects are unlimited and the first connect is our own loop;
  * - nothing is buffered while NATS is down: nats.js would queue publishes without bound and send
  *   them after a reconnect (ghost messages), so publish refuses unless we are connected;
- * - a publish resolves once a flush covering it is acknowledged, one flush per event-loop turn.
+ * - a publish resolves once a flush covering it is acknowledged, one flush per event-loop turn;
+ *   a durable publish once its stream acknowledged it (DurablePublisher);
+ * - subjects held by the configured stream are fed from it, not from core NATS (StreamRouting).
  */
 import { setTimeout as delay } from 'node:timers/promises'
 import { headers as natsHeaders } from '@nats-io/transport-node'
@@ -14,10 +16,14 @@ import type { Bus, BusHandler, BusMessage, BusState, BusStatus, BusSubscription,
 import { ImError, ImErrorCode } from '../errors.js'
 import { silentLogger } from '../logger.js'
 import type { Logger } from '../logger.js'
+import { DurablePublisher } from './durable-publisher.js'
 import { FlushBatcher } from './flush-batcher.js'
+import { headersToMap } from './headers.js'
 import { dialNats, hostPort, parseNatsServers, withTimeout } from './nats-connect.js'
 import type { DialOptions, NatsServerList } from './nats-connect.js'
-import { validateQueueGroup, validateSubject } from './subjects.js'
+import type { StreamFeedSettings } from './stream-feed.js'
+import { StreamRouting } from './stream-routing.js'
+import { subjectMatches, validateQueueGroup, validateSubject } from './subjects.js'
 
 /** Connection settings (`DialOptions`: name, connectTimeoutMs, reconnectWaitMs, token, user, pass) and: */
 export interface NatsBusOptions extends DialOptions {
@@ -30,6 +36,14 @@ export interface NatsBusOptions extends DialOptions {
   readonly publishTimeoutMs?: number
   /** Bound on draining at close (default 5000). */
   readonly drainTimeoutMs?: number
+  readonly jetstream?: NatsJetStreamOptions
+}
+
+export interface NatsJetStreamOptions {
+  /** Bound on waiting for the stream's acknowledgement of a durable publish (default 5000). */
+  readonly publishTimeoutMs?: number
+  /** Take these subjects from a stream (created or verified at connect) instead of core NATS. */
+  readonly feed?: StreamFeedSettings
 }
 
 interface Entry {
@@ -51,7 +65,9 @@ export class NatsBus implements Bus {
   readonly #entries = new Set<Entry>()
   readonly #listeners = new Set<(status: BusStatus) => void>()
   readonly #flushes: FlushBatcher
+  readonly #routing: StreamRouting | undefined
   #nc: NatsConnection | undefined
+  #durable: { readonly nc: NatsConnection; readonly publisher: DurablePublisher } | undefined
   #state: BusState = 'connecting'
   #closing = false
   #closed: Promise<void> | undefined
@@ -64,6 +80,15 @@ export class NatsBus implements Bus {
     this.#servers = servers
     this.#logger = options.logger ?? silentLogger
     this.#flushes = new FlushBatcher({ timeoutMs: options.publishTimeoutMs ?? 5000 })
+    const feed = options.jetstream?.feed
+    this.#routing = feed
+      ? new StreamRouting({ settings: feed, logger: this.#logger, dispatch: (message) => this.#dispatchFromStream(message), changed: () => this.#reconcile() })
+      : undefined
+  }
+
+  /** Stream messages skipped as repeats (redeliveries, publisher retries) on this connection. */
+  get duplicatesSkipped(): number {
+    return this.#routing?.duplicatesSkipped ?? 0
   }
 
   /** See `createNatsBus`. */
@@ -94,12 +119,13 @@ export class NatsBus implements Bus {
     if (problem !== undefined) {
       return Promise.reject(new ImError(ImErrorCode.InvalidTopic, `cannot publish to ${JSON.stringify(subject)}: ${problem}`))
     }
+    let hdrs: MsgHdrs | undefined
     try {
-      let hdrs: MsgHdrs | undefined
       if (options.headers && Object.keys(options.headers).length > 0) {
         hdrs = natsHeaders()
         for (const [name, value] of Object.entries(options.headers)) hdrs.set(name, value)
       }
+      if (options.durable) return this.#durablePublisher(nc).publish(subject, data, hdrs, options.msgId)
       nc.publish(subject, data, { ...(hdrs ? { headers: hdrs } : {}), ...(options.reply ? { reply: options.reply } : {}) })
     } catch (error) {
       // Closed or draining under our feet: unavailable. Otherwise too large a payload or a header
@@ -119,7 +145,7 @@ export class NatsBus implements Bus {
     const entry: Entry = { subject, queue: options.queue, handler, active: true, sub: undefined }
     this.#entries.add(entry)
     // While reconnecting nats.js keeps the subscription and sends it when the connection is back.
-    if (this.#nc && !this.#nc.isClosed()) this.#attach(this.#nc, entry)
+    if (this.#nc && !this.#nc.isClosed() && !this.#routing?.servedFromStream(entry)) this.#attach(this.#nc, entry)
     return {
       subject,
       unsubscribe: () => {
@@ -143,6 +169,7 @@ export class NatsBus implements Bus {
   }
 
   async ready(): Promise<void> {
+    await this.#routing?.settled()
     const nc = this.#nc
     if (this.#state === 'connected' && nc) await nc.flush().catch(() => undefined)
   }
@@ -166,6 +193,7 @@ export class NatsBus implements Bus {
   async #close(): Promise<void> {
     this.#closing = true
     this.#stop.abort()
+    await this.#routing?.close()
     const nc = this.#nc
     if (nc && !nc.isClosed()) {
       if (this.#state === 'connected') {
@@ -212,7 +240,12 @@ export class NatsBus implements Bus {
     this.#nc = nc
     // Taken before any await so that no status event of this connection is missed.
     const statuses = nc.status()
-    for (const entry of this.#entries) this.#attach(nc, entry)
+    this.#routing?.connect(nc)
+    for (const entry of this.#entries) {
+      // Subscriptions of an earlier connection died with it.
+      entry.sub = undefined
+      if (!this.#routing?.servedFromStream(entry)) this.#attach(nc, entry)
+    }
     this.#logger.info('NATS connected', { server: nc.getServer() })
     this.#setState('connected')
     void (async () => {
@@ -264,8 +297,8 @@ export class NatsBus implements Bus {
           this.#logger.warn('NATS subscription error', { subject: entry.subject, error })
           return
         }
-        if (!entry.active) return
-        const message: BusMessage = { subject: msg.subject, data: msg.data, headers: toMap(msg.headers), ...(msg.reply ? { reply: msg.reply } : {}) }
+        if (!entry.active || this.#routing?.coreMessageIsDuplicate(entry, msg.subject)) return
+        const message: BusMessage = { subject: msg.subject, data: msg.data, headers: headersToMap(msg.headers), ...(msg.reply ? { reply: msg.reply } : {}) }
         try {
           entry.handler(message)
         } catch (handlerError) {
@@ -273,6 +306,43 @@ export class NatsBus implements Bus {
         }
       },
     })
+  }
+
+  #durablePublisher(nc: NatsConnection): DurablePublisher {
+    if (this.#durable?.nc !== nc) {
+      const timeoutMs = this.#options.jetstream?.publishTimeoutMs ?? this.#options.publishTimeoutMs ?? 5000
+      this.#durable = { nc, publisher: new DurablePublisher(nc, { timeoutMs }) }
+    }
+    return this.#durable.publisher
+  }
+
+  /** Stream messages go to every subscription without a queue group whose subject matches. */
+  #dispatchFromStream(message: BusMessage): Promise<unknown> | undefined {
+    const running: Promise<unknown>[] = []
+    for (const entry of this.#entries) {
+      if (!entry.active || entry.queue !== undefined || !subjectMatches(entry.subject, message.subject)) continue
+      try {
+        const result = entry.handler(message)
+        if (result instanceof Promise) running.push(result)
+      } catch (error) {
+        this.#logger.error('bus handler threw; the subscription goes on', { subject: message.subject, error })
+      }
+    }
+    return running.length > 0 ? Promise.allSettled(running) : undefined
+  }
+
+  /** The stream's subjects changed: core subscriptions for what it does not serve, none for what it does. */
+  #reconcile(): void {
+    const nc = this.#nc
+    if (!nc || nc.isClosed() || this.#closing) return
+    for (const entry of this.#entries) {
+      const fromStream = this.#routing?.servedFromStream(entry) === true
+      if (!fromStream && !entry.sub) this.#attach(nc, entry)
+      if (fromStream && entry.sub) {
+        entry.sub.unsubscribe()
+        entry.sub = undefined
+      }
+    }
   }
 
   #setState(state: BusState): void {
@@ -295,14 +365,6 @@ export class NatsBus implements Bus {
  */
 export function createNatsBus(options: NatsBusOptions): Promise<NatsBus> {
   return NatsBus.create(options)
-}
-
-function toMap(hdrs: MsgHdrs | undefined): ReadonlyMap<string, string> | undefined {
-  if (!hdrs) return undefined
-  const map = new Map<string, string>()
-  // A repeated header keeps its values joined, as HTTP does; our own publishers never repeat one.
-  for (const [name, values] of hdrs) map.set(name, values.join(', '))
-  return map
 }
 
 function reasonOf(error: unknown): string {

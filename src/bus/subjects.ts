@@ -122,3 +122,23 @@ export function hubSubjects(hubName: string): HubSubjects {
     node: `${prefix}.node`,
   }
 }
+
+/**
+ * True when every concrete subject that `inner` matches is also matched by `outer` (both may hold
+ * wildcards): `im.default.send.>` covers `im.default.send.user` and `im.default.send.*`, but
+ * `im.default.send.*` does not cover `im.default.send.>`. Used to tell whether a stream holds
+ * everything a subscription wants.
+ */
+export function subjectCovers(outer: string, inner: string): boolean {
+  const want = outer.split('.')
+  const have = inner.split('.')
+  for (let i = 0; i < want.length; i++) {
+    const token = want[i]
+    if (token === '>') return have.length > i
+    if (i >= have.length) return false
+    const got = have[i]
+    if (got === '>') return false
+    if (token !== '*' && token !== got) return false
+  }
+  return want.length === have.length
+}

@@ -70,6 +70,30 @@ export interface HubOptionsConfig {
   readonly enableDetailedErrors: boolean
 }
 
+/**
+ * JetStream, opt-in (research/reliability.md §3.G): durable forwarding of client invocations and
+ * a stream that services publish into. Both need NATS; on the embedded bus they change nothing.
+ */
+export interface JetStreamConfig {
+  /**
+   * Subjects (wildcards allowed) whose forwarded client invocations go through JetStream: the
+   * invocation completes once the stream holding the subject stored it (IM_JETSTREAM_FORWARD).
+   */
+  readonly forward: readonly string[]
+  /** Stream IMService creates or verifies at start and takes `subjects` from; unset: off (IM_JETSTREAM_STREAM). */
+  readonly stream?: string
+  /** Subjects taken from the stream instead of core NATS (IM_JETSTREAM_SUBJECTS). */
+  readonly subjects: readonly string[]
+  /** Wait for the stream's acknowledgement of a durable publish, in ms (IM_JETSTREAM_PUBLISH_TIMEOUT_MS; default 5000). */
+  readonly publishTimeoutMs: number
+  /** Duplicate window of a stream we create, and how long a node remembers message ids, in ms (default 120 000). */
+  readonly duplicateWindowMs: number
+  /** How long a stream we create keeps messages, in ms (default 3 600 000). */
+  readonly maxAgeMs: number
+  /** A node's consumer unread this long is deleted by the server, in ms (default 3 600 000). */
+  readonly consumerInactiveMs: number
+}
+
 export interface ImConfig {
   /** IM_PORT; default 5000. */
   readonly port: number
@@ -89,6 +113,7 @@ export interface ImConfig {
   /** IM_API_KEY: opens the HTTP publish endpoint to non-loopback callers that present it. */
   readonly apiKey?: string
   readonly hubs: HubOptionsConfig
+  readonly jetstream: JetStreamConfig
 }
 
 type DeepPartial<T> = {

@@ -17,6 +17,8 @@ export function describeConfig(config: ImConfig): string[] {
     `hubs: ${config.hubsDir} at ${hubs.pathPrefix || '/'}, generated code in ${config.generatedDir}`,
     `limits: message ${hubs.maximumReceiveMessageSize} B, keep-alive ${hubs.keepAliveIntervalMs} ms, client timeout ${hubs.clientTimeoutMs} ms, ` +
       `handshake ${hubs.handshakeTimeoutMs} ms, disconnect ${hubs.disconnectTimeoutMs} ms, detailed errors ${hubs.enableDetailedErrors ? 'on' : 'off'}`,
+    // Off by default, and then not worth a line.
+    ...(config.jetstream.forward.length > 0 || config.jetstream.stream !== undefined ? [`jetstream: ${describeJetStream(config.jetstream)}`] : []),
   ]
 }
 
@@ -40,4 +42,10 @@ function urlWithoutSecrets(url: string): string {
   } catch {
     return '(invalid URL)'
   }
+}
+
+function describeJetStream(jetstream: ImConfig['jetstream']): string {
+  const forward = jetstream.forward.length > 0 ? `durable forwarding for ${jetstream.forward.join(', ')}` : 'no durable forwarding'
+  const stream = jetstream.stream !== undefined ? `stream ${jetstream.stream} for ${jetstream.subjects.join(', ')}` : 'no stream'
+  return `${forward}; ${stream}`
 }

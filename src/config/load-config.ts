@@ -11,6 +11,7 @@ import { pathToFileURL } from 'node:url'
 import { ImError, ImErrorCode } from '../errors.js'
 import type { HubOptionsConfig, ImConfig, ImConfigInput, NatsConfig } from './config.js'
 import { hideUrlPassword, invalid, readBoolean, readInteger, readList, readString, settingSource, show, type Env, type SettingSource } from './config-values.js'
+import { resolveJetStreamConfig } from './resolve-jetstream-config.js'
 import { resolveJwtConfig } from './resolve-jwt-config.js'
 
 export { describeConfig } from './describe-config.js'
@@ -40,6 +41,7 @@ export function resolveConfig(input: ImConfigInput, env: Env = process.env): ImC
     corsOrigins: Object.freeze(resolveCorsOrigins(at(input.corsOrigins, 'corsOrigins', 'IM_CORS_ORIGINS'))),
     ...(apiKey !== undefined ? { apiKey } : {}),
     hubs: resolveHubs(input.hubs, env),
+    jetstream: resolveJetStreamConfig(input.jetstream, env),
   }
 }
 

@@ -4,7 +4,7 @@
  * source with ts-morph.
  */
 import { hubMetadata } from './metadata.js'
-import type { AuthorizeOptions, HubMethodOptions, HubOptions, SubscribeOptions } from './metadata.js'
+import type { AuthorizeOptions, ForwardOptions, HubMethodOptions, HubOptions, SubscribeOptions } from './metadata.js'
 
 /** Marks a class as a hub served by IMService. */
 export function Hub(options: HubOptions = {}): ClassDecorator {
@@ -35,12 +35,12 @@ export function HubStream(options: HubMethodOptions = {}): MethodDecorator {
  * Makes a method callable by clients whose invocation is published to `subject` as an envelope
  * `{ hub, method, args, connectionId, userId, node, timestamp }`. The method body runs first and
  * may validate the arguments (throw a HubException to refuse); the invocation completes once the
- * bus has the message.
+ * bus has the message, or with `durable: true` once the JetStream stream holding `subject` stored it.
  */
-export function Forward(subject: string, options: HubMethodOptions = {}): MethodDecorator {
+export function Forward(subject: string, options: ForwardOptions = {}): MethodDecorator {
   return (prototype, propertyKey) => {
     const key = String(propertyKey)
-    hubMetadata.addMethod(prototype, { propertyKey: key, name: options.name ?? key, forwardSubject: subject })
+    hubMetadata.addMethod(prototype, { propertyKey: key, name: options.name ?? key, forwardSubject: subject, ...(options.durable ? { forwardDurable: true } : {}) })
   }
 }
 

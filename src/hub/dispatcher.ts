@@ -199,7 +199,7 @@ export class HubDispatcher implements InvocationHandler {
       if (!(await passesPolicy(method.authorize, state.scope))) {
         return this.answer(connection, invocationId, target, { error: InvocationErrors.unauthorized(target) })
       }
-      const hub = this.options.instances.forCaller(state.scope, state.ended.signal)
+      const hub = this.options.instances.forCaller(state.scope, state.ended.signal, invocationId)
       const fn = (hub as unknown as Record<string, (...a: unknown[]) => unknown>)[method.propertyKey]!
       let result = await fn.apply(hub, args)
       if (method.forwardSubject !== undefined) {
@@ -222,7 +222,7 @@ export class HubDispatcher implements InvocationHandler {
     const cancel = new AbortController()
     const signal = AbortSignal.any([cancel.signal, state.ended.signal])
     state.outgoing.set(invocationId, cancel)
-    const hub = this.options.instances.forCaller(state.scope, signal)
+    const hub = this.options.instances.forCaller(state.scope, signal, invocationId)
     const fn = (hub as unknown as Record<string, (...a: unknown[]) => unknown>)[method.propertyKey]!
     const allowed = (): Promise<boolean> => passesPolicy(method.authorize, state.scope)
     runServerStream({ connection, invocationId, target, detailedErrors: this.options.enableDetailedErrors, signal, allowed }, () => fn.apply(hub, args))

@@ -17,6 +17,8 @@ export interface HubMethodDescriptor {
   readonly propertyKey: string
   readonly arity: Arity
   readonly forwardSubject?: string
+  /** `@Forward(subject, { durable: true })`. */
+  readonly forwardDurable?: boolean
   readonly stream: boolean
   readonly authorize?: AuthorizeOptions
 }
@@ -66,6 +68,7 @@ export function describeHub(hubClass: HubClass, options: { pathPrefix: string })
       propertyKey: method.propertyKey,
       arity: arityOf(fn as Function),
       forwardSubject: method.forwardSubject,
+      ...(method.forwardDurable ? { forwardDurable: true } : {}),
       stream: method.stream === true,
       authorize: hubMetadata.getAuthorize(prototype, method.propertyKey),
     })

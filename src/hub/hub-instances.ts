@@ -3,8 +3,9 @@
  * the caller and to cluster-wide delivery; for subscription handlers, one instance bound to this
  * node's connections.
  */
+import { randomUUID } from 'node:crypto'
 import type { Bus } from '../bus/bus.js'
-import { validateTopic } from '../bus/subjects.js'
+import { subjectMatches, validateTopic } from '../bus/subjects.js'
 import { ImError, ImErrorCode } from '../errors.js'
 import type { Delivery } from '../lifetime/delivery.js'
 import { ItemStream } from './item-stream.js'
@@ -21,6 +22,11 @@ export interface HubInstancesOptions {
   readonly cluster: Delivery
   /** Reaches this node's connections. */
   readonly local: Delivery
+  /**
+   * Subjects (wildcards allowed) published through JetStream: a publish there resolves once the
+   * stream stored it, with a `Nats-Msg-Id` naming the call so that a retry is stored once.
+   */
+  readonly durableSubjects?: readonly string[]
 }
 
 /** What one connection's calls share: built once per connection, not once per call. */
@@ -36,29 +42,49 @@ const WATCH_BUFFER = 1000
 const NEVER_ABORTED = new AbortController().signal
 
 export class HubInstances {
-  private readonly hubBus: HubBus
   private readonly clusterGroups: GroupManager
   private subscriberInstance: HubBase | undefined
 
   constructor(private readonly options: HubInstancesOptions) {
-    this.hubBus = {
+    this.clusterGroups = createGroupManager(options.cluster)
+  }
+
+  /**
+   * The bus of one instance. Message ids of durable publishes are `<connectionId>:<invocationId>`,
+   * then `:2`, `:3`... for further publishes of the same call (a `publishStream`'s items), so the
+   * same call sent again yields the same ids; without an invocation id (a non-blocking call, a
+   * subscription handler) nothing names the call and the id is random.
+   */
+  private hubBus(context: HubCallerContext | undefined): HubBus {
+    const { bus, durableSubjects = [] } = this.options
+    const callId = context?.invocationId !== undefined ? `${context.connectionId}:${context.invocationId}` : undefined
+    let published = 0
+    return {
       publish: async (subject, payload, headers) => {
         const problem = validateTopic(subject)
         if (problem) throw new ImError(ImErrorCode.InvalidTopic, `cannot publish to "${subject}": ${problem}`)
-        await options.bus.publish(subject, encoder.encode(JSON.stringify(payload)), headers ? { headers } : undefined)
+        const durable = durableSubjects.some((pattern) => subjectMatches(pattern, subject))
+        const msgId = durable ? (callId === undefined ? randomUUID() : ++published === 1 ? callId : `${callId}:${published}`) : undefined
+        await bus.publish(subject, encoder.encode(JSON.stringify(payload)), {
+          ...(headers ? { headers } : {}),
+          ...(durable ? { durable: true, msgId } : {}),
+        })
       },
-      watch: (subject, signal) => watchSubject(options.bus, subject, signal),
+      watch: (subject, signal) => watchSubject(bus, subject, signal),
     }
-    this.clusterGroups = createGroupManager(options.cluster)
   }
 
   callerScope(context: HubCallerContext): CallerScope {
     return { context, clients: createHubClients(this.options.cluster, context.connectionId) }
   }
 
-  /** A fresh instance for one client call or connection event; `signal` aborts when it is unwanted. */
-  forCaller(scope: CallerScope, signal: AbortSignal): HubBase {
-    return this.build(scope.clients, this.clusterGroups, scope.context, signal)
+  /**
+   * A fresh instance for one client call or connection event; `signal` aborts when it is unwanted.
+   * `invocationId` is the call's, when it has one (see HubCallerContext.invocationId).
+   */
+  forCaller(scope: CallerScope, signal: AbortSignal, invocationId?: string): HubBase {
+    const context = invocationId === undefined ? scope.context : { ...scope.context, invocationId }
+    return this.build(scope.clients, this.clusterGroups, context, signal)
   }
 
   /** The instance that runs `@Subscribe` handlers (shared: hubs keep no state). */
@@ -78,7 +104,7 @@ export class HubInstances {
     Object.defineProperties(hub, {
       clients: { value: clients },
       groups: { value: groups },
-      bus: { value: this.hubBus },
+      bus: { value: this.hubBus(context) },
       hubName: { value: hubName },
       nodeId: { value: this.options.nodeId },
       signal: { value: signal },

@@ -14,6 +14,12 @@ export interface HubCallerContext {
   readonly claims: Readonly<Record<string, unknown>>
   /** `WebSockets`, `ServerSentEvents` or `LongPolling`. */
   readonly transport: string
+  /**
+   * The id of the client invocation being run; undefined for a non-blocking call (`send`) and
+   * in connection events. With the connection id it names the call uniquely (durable forwarding
+   * uses both as `Nats-Msg-Id`).
+   */
+  readonly invocationId?: string
   /** Closes the connection without error and without reconnect (SignalR's Context.Abort()). */
   abort(): void
 }
@@ -62,7 +68,8 @@ export abstract class HubBase {
 
   /**
    * Publishes the current invocation to `subject` as an InvocationEnvelope, for the services to
-   * handle. Resolves once the bus has it; rejects (and so fails the invocation) when it is down.
+   * handle. Resolves once the bus has it (on a durable subject: once the stream stored it);
+   * rejects (and so fails the invocation) when it is down or the stream did not acknowledge.
    */
   protected forward(subject: string, method: string, args: readonly unknown[], topic?: string): Promise<void> {
     const envelope: InvocationEnvelope = {

@@ -28,8 +28,11 @@ export interface HubMethodOptions {
 }
 
 export interface ForwardOptions extends HubMethodOptions {
-  /** NATS subject the invocation's envelope is published to. */
-  readonly subject: string
+  /**
+   * Publish through JetStream: the invocation completes once the stream holding the subject
+   * stored the envelope, and fails when none does. Needs NATS with a stream for the subject.
+   */
+  readonly durable?: boolean
 }
 
 export interface SubscribeOptions {
@@ -42,6 +45,8 @@ export interface HubMethodMetadata {
   readonly name: string
   /** Set for `@Forward`: the framework publishes the invocation to this subject. */
   readonly forwardSubject?: string
+  /** `@Forward(subject, { durable: true })`: through JetStream. */
+  readonly forwardDurable?: boolean
   /** Set for `@HubStream`: the method returns an AsyncIterable whose items stream to the caller. */
   readonly stream?: boolean
 }

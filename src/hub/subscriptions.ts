@@ -35,7 +35,8 @@ export function startSubscriptions(options: SubscriptionOptions): BusSubscriptio
   )
 }
 
-function deliver(options: SubscriptionOptions, propertyKey: string, message: BusMessage): void {
+/** Returns the handler's promise, if any, so that a message from a stream is acknowledged once it ran. */
+function deliver(options: SubscriptionOptions, propertyKey: string, message: BusMessage): Promise<void> | void {
   const drop = (reason: string, cause?: unknown): void => {
     options.metrics.inc('bus_payloads_dropped')
     options.logger.warn(`dropped a message on ${message.subject}: ${reason}`, {
@@ -58,7 +59,7 @@ function deliver(options: SubscriptionOptions, propertyKey: string, message: Bus
   try {
     const result = hub[propertyKey]!(payload, context)
     options.metrics.inc('bus_messages_handled')
-    if (result instanceof Promise) result.catch((error: unknown) => drop(reasonOf(error), error))
+    if (result instanceof Promise) return result.then(() => undefined, (error: unknown) => drop(reasonOf(error), error))
   } catch (error) {
     drop(reasonOf(error), error)
   }

@@ -6,12 +6,13 @@
 import type { Bus } from '../bus/bus.js'
 import { createEmbeddedBus } from '../bus/embedded-bus.js'
 import { createNatsBus } from '../bus/nats-bus.js'
-import type { NatsConfig } from '../config/config.js'
+import type { NatsJetStreamOptions } from '../bus/nats-bus.js'
+import type { JetStreamConfig, NatsConfig } from '../config/config.js'
 import { isImError } from '../errors.js'
 import type { Logger } from '../logger.js'
 
-export async function selectBus(nats: NatsConfig, nodeId: string, logger: Logger): Promise<Bus> {
-  const common = { servers: nats.url, name: `imservice-${nodeId}`, token: nats.token, user: nats.user, pass: nats.pass, logger }
+export async function selectBus(nats: NatsConfig, nodeId: string, logger: Logger, jetstream?: JetStreamConfig): Promise<Bus> {
+  const common = { servers: nats.url, name: `imservice-${nodeId}`, token: nats.token, user: nats.user, pass: nats.pass, logger, jetstream: natsJetStream(jetstream, nodeId) }
   if (nats.explicit) return createNatsBus({ ...common, retryForever: true })
   try {
     return await createNatsBus({ ...common, retryForever: false })
@@ -22,5 +23,17 @@ export async function selectBus(nats: NatsConfig, nodeId: string, logger: Logger
         'Services reach this node only through its HTTP publish endpoint. Set IM_NATS_URL to use NATS.',
     )
     return createEmbeddedBus({ logger })
+  }
+}
+
+/** One durable consumer per node, named after it: a node restarted with the same id resumes. */
+function natsJetStream(config: JetStreamConfig | undefined, nodeId: string): NatsJetStreamOptions | undefined {
+  if (!config) return undefined
+  const { stream, subjects, duplicateWindowMs, maxAgeMs, consumerInactiveMs, publishTimeoutMs } = config
+  return {
+    publishTimeoutMs,
+    ...(stream !== undefined
+      ? { feed: { stream, subjects, consumer: `im-${nodeId}`, duplicateWindowMs, maxAgeMs, inactiveThresholdMs: consumerInactiveMs } }
+      : {}),
   }
 }
