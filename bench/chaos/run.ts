@@ -75,7 +75,7 @@ async function main(): Promise<void> {
   }
   const command = `npm run chaos${args.quick || args.only ? ' --' : ''}${args.quick ? ' --quick' : ''}${args.only ? ` --only ${args.only.join(',')}` : ''}`
   process.stdout.write(`\n${formatTable(results)}\n${formatDetails(results)}\n`)
-  const info = { ...machine(), loadAverageAtStart: loadAtStart }
+  const info: Record<string, string> = { ...machine(), loadAverageAtStart: loadAtStart }
   process.stdout.write(`\nmachine: ${info.cpus}, ${info.memory}, node ${info.node}, ${info.natsServer}, load average ${info.loadAverageAtStart} at the start, ${info.loadAverage} at the end; ${((Date.now() - started) / 1000).toFixed(0)} s; ${command}\n`)
 
   const out = args.out ?? (args.save && !args.quick ? fileURLToPath(new URL(`../results/chaos-${new Date().toISOString().slice(0, 10)}.json`, import.meta.url)) : undefined)
