@@ -186,7 +186,7 @@ export function svgChart(result: RunResult, rows: Row[]): string {
     unit: string,
     series: Array<{ id: string; i: number; dashed: boolean; points: Array<[number, number]> }>,
   ): string => {
-    const maxY = Math.max(1e-9, ...series.flatMap((s) => s.points.map((p) => p[1]))) * 1.15
+    const maxY = niceCeiling(Math.max(1e-9, ...series.flatMap((s) => s.points.map((p) => p[1]))) * 1.1)
     const px = (n: number): number => {
       const k = counts.indexOf(n)
       return counts.length <= 1 ? x0 + M.left + (W - M.left - M.right) / 2 : x0 + M.left + 20 + (k * (W - M.left - M.right - 40)) / (counts.length - 1)
@@ -235,6 +235,14 @@ export function svgChart(result: RunResult, rows: Row[]): string {
     `</svg>`,
     '',
   ].join('\n')
+}
+
+/** The smallest 1, 2, 2.5 or 5 × 10^k at or above `value`, so the four grid steps read as round numbers. */
+function niceCeiling(value: number): number {
+  const step = value / 4
+  const magnitude = 10 ** Math.floor(Math.log10(step))
+  const nice = [1, 2, 2.5, 5, 10].find((m) => m * magnitude >= step) ?? 10
+  return nice * magnitude * 4
 }
 
 function esc(text: string): string {
