@@ -1,12 +1,12 @@
 /**
- * Scenario 2: one of two IMService nodes behind a round-robin TCP balancer (./balancer.ts) is killed with SIGKILL
+ * Scenario 2: one of two IMService nodes behind a round-robin TCP balancer (test/support/tcp-balancer.ts) is killed with SIGKILL
  * during steady traffic. Its clients reconnect (raw clients the way withAutomaticReconnect() does;
  * official clients with its default schedule) and land on the survivor. Without JetStream and
  * stateful reconnect across nodes, what was sent to a client while it had no connection is lost:
  * we count it apart from anything lost while a client was connected, which must be nothing.
  */
 import { startNatsServer } from '../../test/support/nats-server.js'
-import { startBalancer } from './balancer.js'
+import { startTcpBalancer } from '../../test/support/tcp-balancer.js'
 import { check, CHAOS_JWT_SECRET, ms, OfficialClient, percentile, pool, sleep, tokenFor, until } from './common.js'
 import type { ScenarioResult } from './common.js'
 import { Ledger } from './ledger.js'
@@ -35,7 +35,7 @@ export async function nodeKillScenario(options: NodeKillOptions): Promise<Scenar
   const nats = await startNatsServer()
   const env = { IM_JWT_SECRET: CHAOS_JWT_SECRET, IM_MAX_CONNECTIONS_PER_ADDRESS: '10000' }
   const [a, b] = await Promise.all([ImNode.start({ natsUrl: nats.url, nodeId: 'chaos-a', env }), ImNode.start({ natsUrl: nats.url, nodeId: 'chaos-b', env })])
-  const balancer = await startBalancer([a, b])
+  const balancer = await startTcpBalancer([a, b])
   const hubUrl = `${balancer.url}/signalr-hubs/default`
   const total = options.rawClients + options.officialClients
   const ledger = new Ledger(total, capacityFor(options, (options.steadyMs + options.afterMs) / 1000))

@@ -48,6 +48,13 @@ interface ConnectionState {
   readonly scope: CallerScope
   readonly queue: InvocationQueue
   readonly rate: RateLimiter
+  /**
+   * Since when the connection has been invoking over its rate: set at a refusal that follows a
+   * second without one, kept while refusals go on (the calls the bucket refills let through do
+   * not make a flood a pause).
+   */
+  floodingSince: number | undefined
+  lastRefusedAt: number
   /** Aborted when the connection ends: every call of the connection sees it. */
   readonly ended: AbortController
   /** Server-to-client streams by invocation id, to cancel them. */
@@ -60,6 +67,8 @@ type Invocation = InvocationMessage | StreamInvocationMessage
 type Answer = { result: unknown } | { error: string }
 
 const encoder = new TextEncoder()
+/** How long a connection may keep invoking over its rate before it is closed. */
+const FLOOD_CLOSE_MS = 5000
 const ROLE_CLAIMS = ['role', 'roles', 'http://schemas.microsoft.com/ws/2008/06/identity/claims/role']
 
 /** HubBase.forward is protected for hub authors; the dispatcher calls it for `@Forward` methods. */
@@ -87,6 +96,8 @@ export class HubDispatcher implements InvocationHandler {
       scope,
       queue: new InvocationQueue(this.options.maxParallelInvocations),
       rate: new RateLimiter(this.options.invocationRate.perSecond, this.options.invocationRate.burst),
+      floodingSince: undefined,
+      lastRefusedAt: 0,
       ended: new AbortController(),
       outgoing: new Map(),
       incoming: new Map(),
@@ -154,9 +165,17 @@ export class HubDispatcher implements InvocationHandler {
   private accept(connection: HubConnection, state: ConnectionState, message: Invocation): void {
     const { invocationId, target } = message
     const answer = (result: Answer): void => this.answer(connection, invocationId, target, result)
-    if (!state.rate.take()) {
+    const now = Date.now()
+    if (!state.rate.take(now)) {
       this.options.metrics.inc('invocations_rate_limited')
       const { perSecond, burst } = this.options.invocationRate
+      // Refusing still costs a parse and a reply: a client that keeps flooding is closed.
+      if (state.floodingSince === undefined || now - state.lastRefusedAt > 1000) state.floodingSince = now
+      state.lastRefusedAt = now
+      if (now - state.floodingSince >= FLOOD_CLOSE_MS) {
+        this.options.metrics.inc('connections_closed_flooding')
+        return connection.close({ error: `${CLOSE_ERROR_PREFIX} ${InvocationErrors.flooding(perSecond, FLOOD_CLOSE_MS)}`, allowReconnect: false })
+      }
       return answer({ error: InvocationErrors.rateLimited(target, perSecond, burst) })
     }
     const method = this.options.descriptor.methods.get(target.toLowerCase())

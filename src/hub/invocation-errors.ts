@@ -18,6 +18,8 @@ export const InvocationErrors = {
     `The client attempted to invoke the streaming '${target}' method with a non-streaming invocation.`,
   rateLimited: (target: string, rate: number, burst: number) =>
     `An unexpected error occurred invoking '${target}' on the server. HubException: Too many invocations: at most ${rate} per second (bursts of ${burst}).`,
+  flooding: (perSecond: number, forMs: number) =>
+    `HubException: The client kept invoking faster than ${perSecond} per second for ${forMs / 1000} s.`,
   queueFull: (target: string, queued: number) =>
     `An unexpected error occurred invoking '${target}' on the server. HubException: Too many invocations are waiting: at most ${queued} may queue behind the one running.`,
   idInUse: (invocationId: string) => `Invocation ID '${invocationId}' is already in use.`,

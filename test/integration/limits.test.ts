@@ -62,3 +62,27 @@ describe('connection limits', () => {
     expect(a.connectionId).not.toBe(b.connectionId)
   })
 })
+
+describe('flooding', () => {
+  it('closes a connection that keeps invoking over its rate, without reconnect, and spares the others', async () => {
+    await using server = await startTestServer({ hubs: [EchoHub], config: { hubs: { maxInvocationsPerSecond: 20, invocationBurst: 20 } } })
+    await using bystander = await connectClient(server.hubUrl('/hubs/echo'))
+    const flooder = await connectClient(server.hubUrl('/hubs/echo'))
+    const closed = new Promise<Error | undefined>((resolve) => flooder.onclose(resolve))
+    let stop = false
+    void (async () => {
+      // Well over 20 per second, for longer than the 5 s the server tolerates.
+      while (!stop) {
+        await Promise.allSettled(Array.from({ length: 20 }, () => flooder.send('echo', 1)))
+        await new Promise((resolve) => setTimeout(resolve, 20))
+      }
+    })()
+    const error = await closed
+    stop = true
+    expect(error?.message).toBe(
+      'Server returned an error on close: Connection closed with an error. HubException: The client kept invoking faster than 20 per second for 5 s.',
+    )
+    expect(server.metrics.get('connections_closed_flooding')).toBe(1)
+    await expect(bystander.invoke('echo', 'fine')).resolves.toBe('fine')
+  }, 20_000)
+})
