@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto'
 import type { Bus, BusHandler, BusMessage, BusState, BusStatus, BusSubscription, PublishOptions } from './bus.js'
 import { ImError, ImErrorCode } from '../errors.js'
 import { silentLogger } from '../logger.js'
+import { StatusListeners } from './status-listeners.js'
 import type { Logger } from '../logger.js'
 import { validateHeaders } from './headers.js'
 import { subjectMatches, validateQueueGroup, validateSubject } from './subjects.js'
@@ -30,7 +31,7 @@ interface Delivery {
 export class EmbeddedBus implements Bus {
   readonly #logger: Logger
   readonly #entries = new Set<Entry>()
-  readonly #listeners = new Set<(status: BusStatus) => void>()
+  readonly #listeners: StatusListeners
   /** Next member index per queue group (subject + queue name, as NATS keys them). */
   readonly #roundRobin = new Map<string, number>()
   #pending: Delivery[] = []
@@ -40,6 +41,7 @@ export class EmbeddedBus implements Bus {
 
   constructor(options: EmbeddedBusOptions = {}) {
     this.#logger = options.logger ?? silentLogger
+    this.#listeners = new StatusListeners(this.#logger)
   }
 
   /**
@@ -107,8 +109,7 @@ export class EmbeddedBus implements Bus {
   }
 
   onStatusChange(listener: (status: BusStatus) => void): () => void {
-    this.#listeners.add(listener)
-    return () => this.#listeners.delete(listener)
+    return this.#listeners.add(listener)
   }
 
   /** Delivers what was already published (as a NATS drain would), then stops for good. */
@@ -144,14 +145,7 @@ export class EmbeddedBus implements Bus {
     for (const entry of this.#entries) entry.active = false
     this.#entries.clear()
     this.#state = 'closed'
-    const status = this.status()
-    for (const listener of [...this.#listeners]) {
-      try {
-        listener(status)
-      } catch (error) {
-        this.#logger.error('bus status listener threw', { error })
-      }
-    }
+    this.#listeners.notify(this.status())
   }
 
   /** One timer per burst: delivery happens outside publish's call stack, like a network round trip. */

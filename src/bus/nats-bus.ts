@@ -15,6 +15,7 @@ import type { Msg, MsgHdrs, NatsConnection, Status, Subscription } from '@nats-i
 import type { Bus, BusHandler, BusMessage, BusState, BusStatus, BusSubscription, PublishOptions } from './bus.js'
 import { ImError, ImErrorCode } from '../errors.js'
 import { silentLogger } from '../logger.js'
+import { StatusListeners } from './status-listeners.js'
 import type { Logger } from '../logger.js'
 import { DurablePublisher } from './durable-publisher.js'
 import { FlushBatcher } from './flush-batcher.js'
@@ -63,7 +64,7 @@ export class NatsBus implements Bus {
   readonly #servers: NatsServerList
   readonly #logger: Logger
   readonly #entries = new Set<Entry>()
-  readonly #listeners = new Set<(status: BusStatus) => void>()
+  readonly #listeners: StatusListeners
   readonly #flushes: FlushBatcher
   readonly #routing: StreamRouting | undefined
   #nc: NatsConnection | undefined
@@ -79,6 +80,7 @@ export class NatsBus implements Bus {
     this.#options = options
     this.#servers = servers
     this.#logger = options.logger ?? silentLogger
+    this.#listeners = new StatusListeners(this.#logger)
     this.#flushes = new FlushBatcher({ timeoutMs: options.publishTimeoutMs ?? 5000 })
     const feed = options.jetstream?.feed
     this.#routing = feed
@@ -181,8 +183,7 @@ export class NatsBus implements Bus {
   }
 
   onStatusChange(listener: (status: BusStatus) => void): () => void {
-    this.#listeners.add(listener)
-    return () => this.#listeners.delete(listener)
+    return this.#listeners.add(listener)
   }
 
   close(): Promise<void> {
@@ -348,14 +349,7 @@ export class NatsBus implements Bus {
   #setState(state: BusState): void {
     if (this.#state === state || this.#state === 'closed') return
     this.#state = state
-    const status = this.status()
-    for (const listener of [...this.#listeners]) {
-      try {
-        listener(status)
-      } catch (error) {
-        this.#logger.error('bus status listener threw', { error })
-      }
-    }
+    this.#listeners.notify(this.status())
   }
 }
 
