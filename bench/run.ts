@@ -1,7 +1,7 @@
 /**
- * `npm run bench` (full, ~5 min) or `npm run bench -- --quick` (< 2 min): measures IMService and the
- * references side by side on this machine and writes bench/results/<time>-<mode>.json, the chart
- * bench/results/latest.svg, and with --update-docs the results section of docs/performance.md.
+ * `npm run bench` (full, ~7 min) or `npm run bench -- --quick` (< 2 min): measures IMService and the
+ * references side by side on this machine and writes bench/results/<time>-<mode>.json and .svg (and
+ * a copy as latest.svg), and with --update-docs the results section of docs/performance.md.
  *
  * Options: --quick, --update-docs, --targets imservice,ws-floor
  * Every run is bounded: a hard deadline ends it (exit 2) and all child processes are killed by pid.
@@ -62,15 +62,17 @@ try {
   const jsonPath = `${RESULTS}${stamp}-${mode}.json`
   writeFileSync(jsonPath, JSON.stringify({ ...result, summary: rows }, null, 2) + '\n')
   const svg = svgChart(result, rows)
+  const svgPath = `${RESULTS}${stamp}-${mode}.svg`
+  writeFileSync(svgPath, svg)
   writeFileSync(`${RESULTS}latest.svg`, svg)
   log('')
   log(textTable(result, rows))
   log('')
   log(machineLine(result))
   for (const note of result.notes) log(`note: ${note}`)
-  log(`wrote ${jsonPath.slice(ROOT.length)} and bench/results/latest.svg in ${result.seconds?.toFixed(0)} s`)
+  log(`wrote ${jsonPath.slice(ROOT.length)}, ${svgPath.slice(ROOT.length)} (and latest.svg) in ${result.seconds?.toFixed(0)} s`)
   if (args.includes('--update-docs')) {
-    updateDocs(result, markdownTable(result, rows), jsonPath.slice(ROOT.length))
+    updateDocs(result, markdownTable(result, rows), jsonPath.slice(ROOT.length), svgPath.slice(ROOT.length))
     log('updated docs/performance.md')
   }
   const incomplete = rows.filter((r) => r.flags.some((f) => f.endsWith('incomplete')))
@@ -86,7 +88,8 @@ try {
   clearTimeout(deadline)
 }
 
-function updateDocs(result: RunResult, table: string, jsonPath: string): void {
+/** Rewrites the results section of docs/performance.md; it links this run's own JSON and chart, which later runs leave alone. */
+function updateDocs(result: RunResult, table: string, jsonPath: string, svgPath: string): void {
   const doc = readFileSync(DOC, 'utf8')
   const from = doc.indexOf(START)
   const to = doc.indexOf(END)
@@ -101,7 +104,7 @@ function updateDocs(result: RunResult, table: string, jsonPath: string): void {
     '',
     ...result.notes.map((n) => `- ${n}`),
     '',
-    '![deliveries/s and p99 latency against connections](../bench/results/latest.svg)',
+    `![deliveries/s and p99 latency against connections](../${svgPath})`,
     END,
   ].join('\n')
   writeFileSync(DOC, doc.slice(0, from) + section + doc.slice(to + END.length))

@@ -221,7 +221,7 @@ async function runTarget(target: Target, context: TargetRunContext): Promise<Omi
       await pool.ensure(server.wsUrl, n)
       cohort ??= await OfficialCohort.connect(server.wsUrl, options.cohortSize)
       const total = n + cohort.size
-      const phaseContext = { target: server, pool, cohort, nc: context.nc, loadPids: [context.natsPid] }
+      const phaseContext = { target: server, pool, cohort, nc: context.nc, loadPids: [context.natsPid], serverCore: context.core }
       const rate = Math.max(1, Math.round(options.fixedDeliveriesPerSecond / total))
       const window = Math.max(2, Math.round(options.maxInFlightDeliveries / total))
       // Not counted: warms the JIT and the sockets so the first measured phase is not the slowest.
@@ -235,7 +235,8 @@ async function runTarget(target: Target, context: TargetRunContext): Promise<Omi
           `  broadcast ${spec.mode} ${n}+${cohort.size}: ${r.published} msgs, ${r.received}/${r.expected} received` +
             `${r.complete ? '' : ' INCOMPLETE'}${r.duplicates ? `, ${r.duplicates} duplicates` : ''}; ` +
             `${Math.round(r.deliveriesPerSecond)} deliveries/s, p50 ${r.latencyMs.p50.toFixed(1)} / p99 ${r.latencyMs.p99.toFixed(1)} ms, ` +
-            `server ${r.serverCpuPercent.toFixed(0)}% CPU, ${r.serverMicrosPerDelivery.toFixed(2)} µs/delivery`,
+            `server ${r.serverCpuPercent.toFixed(0)}% CPU${r.serverCoreBusyPercent === undefined ? '' : ` (its core ${r.serverCoreBusyPercent.toFixed(0)}% busy)`}, ` +
+            `${r.serverMicrosPerDelivery.toFixed(2)} µs/delivery`,
         )
         broadcast.push({ ...r, connections: total })
       }

@@ -80,13 +80,16 @@ function openOne(url: string): Promise<Client> {
       reject(new Error('handshake timeout'))
     }, CONNECT_TIMEOUT_MS)
     ws.on('open', () => ws.send(HANDSHAKE_REQUEST))
-    ws.on('message', (data: Buffer) => {
+    const onMessage = (data: Buffer): void => {
       onData(client, data)
-      if (client.ready && timer) {
-        clearTimeout(timer)
-        resolve(client)
-      }
-    })
+      if (!client.ready) return
+      clearTimeout(timer)
+      resolve(client)
+      // From here on the hot path is onData alone.
+      ws.off('message', onMessage)
+      ws.on('message', (next: Buffer) => onData(client, next))
+    }
+    ws.on('message', onMessage)
     ws.on('error', (error) => {
       clearTimeout(timer)
       reject(error)

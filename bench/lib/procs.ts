@@ -86,6 +86,24 @@ export function cpuSeconds(pid: number): number {
   }
 }
 
+/**
+ * Busy and total clock ticks of one core so far, from /proc/stat (every process, ours or not): on a
+ * shared machine, a server using 30% of a core that is 100% busy was starved, not idle.
+ */
+export function coreTicks(core: number): { busy: number; total: number } {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith(`cpu${core} `))
+    if (!line) return { busy: Number.NaN, total: Number.NaN }
+    const [user, nice, system, idle, iowait, irq, softirq, steal] = line.trim().split(/\s+/).slice(1, 9).map(Number) as number[]
+    const busy = user! + nice! + system! + irq! + softirq! + steal!
+    return { busy, total: busy + idle! + iowait! }
+  } catch {
+    return { busy: Number.NaN, total: Number.NaN }
+  }
+}
+
 /** Resident set size in bytes (VmRSS of /proc/<pid>/status). */
 export function rssBytes(pid: number): number {
   try {

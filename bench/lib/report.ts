@@ -69,6 +69,9 @@ const METRICS: Metric[] = [
       metric('latency max', 'ms', (b) => b.latencyMs.max),
       metric('server CPU per delivery', 'µs', (b) => b.serverMicrosPerDelivery),
       metric('server CPU', '%', (b) => b.serverCpuPercent),
+      // Everything that ran on the server's core, other people's work included: near 100% while the
+      // server's own share is low means it was starved, and its figures say more about the machine.
+      metric('server core busy, all processes', '%', (b) => b.serverCoreBusyPercent ?? Number.NaN),
       // The other side of the machine: workers, cohort, publisher and nats-server, in % of one core.
       metric('load-side CPU', '%', (b) => (b.loadCpuSeconds / b.seconds) * 100),
     ]
@@ -120,6 +123,7 @@ function cellOf(numbers: number[]): Cell {
 
 export function format(value: number | undefined, unit: string): string {
   if (value === undefined || !Number.isFinite(value)) return 'n/a'
+  if (value === 0) return '0'
   if (unit === '/s') return value >= 10_000 ? `${(value / 1000).toFixed(1)}k` : value.toFixed(0)
   if (Math.abs(value) >= 100) return value.toFixed(0)
   if (Math.abs(value) >= 10) return value.toFixed(1)

@@ -7,7 +7,7 @@ import type { NatsConnection } from '@nats-io/transport-node'
 import type { LoadPool } from './load-pool.js'
 import type { OfficialCohort, CohortReport } from './official-cohort.js'
 import { BROADCAST_SUBJECT, tickPayload } from './protocol.js'
-import { cpuSeconds, sleep } from './procs.js'
+import { coreTicks, cpuSeconds, sleep } from './procs.js'
 import type { Memory, RunningTarget } from './targets.js'
 
 export interface IdleResult {
@@ -81,6 +81,8 @@ export interface BroadcastResult {
   readonly latencyMs: { readonly p50: number; readonly p90: number; readonly p99: number; readonly max: number }
   readonly serverCpuSeconds: number
   readonly serverCpuPercent: number
+  /** How busy the server's core was with every process on it, ours or not (pinned runs only). */
+  readonly serverCoreBusyPercent?: number
   /** Server CPU per delivery (raw and official), µs: the figure that does not depend on which side saturated. */
   readonly serverMicrosPerDelivery: number
   readonly loadCpuSeconds: number
@@ -93,6 +95,8 @@ export interface BroadcastContext {
   readonly nc: NatsConnection
   /** Pids of other load-side processes (nats-server) whose CPU counts as load. */
   readonly loadPids: readonly number[]
+  /** The core the server is pinned to, if it is: its total busy time shows contention from other work. */
+  readonly serverCore?: number
 }
 
 export async function broadcastPhase(context: BroadcastContext, spec: BroadcastSpec): Promise<BroadcastResult> {
@@ -104,6 +108,7 @@ export async function broadcastPhase(context: BroadcastContext, spec: BroadcastS
   const loadCpu = (): number => pool.cpuSeconds() + context.loadPids.reduce((s, pid) => s + cpuSeconds(pid), 0) + selfCpu()
   const serverCpu0 = cpuSeconds(target.pid)
   const loadCpu0 = loadCpu()
+  const core0 = context.serverCore === undefined ? undefined : coreTicks(context.serverCore)
   const t0 = performance.now()
   const limit = spec.maxMessages ?? Number.POSITIVE_INFINITY
   let published = 0
@@ -142,6 +147,8 @@ export async function broadcastPhase(context: BroadcastContext, spec: BroadcastS
   const seconds = (performance.now() - t0) / 1000
   const serverCpuSeconds = cpuSeconds(target.pid) - serverCpu0
   const loadCpuSeconds = loadCpu() - loadCpu0
+  const core1 = context.serverCore === undefined ? undefined : coreTicks(context.serverCore)
+  const serverCoreBusyPercent = core0 && core1 ? ((core1.busy - core0.busy) / (core1.total - core0.total)) * 100 : undefined
 
   const raw = await pool.report()
   const cohortReport = cohort.report()
@@ -180,6 +187,7 @@ export async function broadcastPhase(context: BroadcastContext, spec: BroadcastS
     },
     serverCpuSeconds,
     serverCpuPercent: (serverCpuSeconds / seconds) * 100,
+    serverCoreBusyPercent,
     serverMicrosPerDelivery: deliveries > 0 ? (serverCpuSeconds * 1e6) / deliveries : Number.NaN,
     loadCpuSeconds,
   }
