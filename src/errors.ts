@@ -19,6 +19,8 @@ export const ImErrorCode = {
   Unauthorized: 'IM_UNAUTHORIZED',
   /** A payload received from a service over the bus is not usable. */
   InvalidPayload: 'IM_INVALID_PAYLOAD',
+  /** A configured limit was reached (groups per connection, ...); the message names it. */
+  LimitExceeded: 'IM_LIMIT_EXCEEDED',
   /** A hub method threw an error meant for the client (SignalR's HubException). */
   HubException: 'IM_HUB_EXCEPTION',
 } as const

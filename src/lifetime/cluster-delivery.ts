@@ -72,6 +72,15 @@ export class ClusterDelivery implements Delivery {
     await bus.publish(subject, encoder.encode(JSON.stringify(envelope)))
   }
 
+  /** Another node's membership change: a limit reached here can only be logged. */
+  private applyGroupChange(change: GroupChange): void {
+    try {
+      this.options.local.applyGroupChange(change)
+    } catch (error) {
+      this.options.logger.warn('group change refused', { subject: this.options.subject, reason: error instanceof Error ? error.message : String(error) })
+    }
+  }
+
   private apply(data: Uint8Array): void {
     let envelope: unknown
     try {
@@ -80,7 +89,7 @@ export class ClusterDelivery implements Delivery {
       envelope = undefined
     }
     if (isSend(envelope)) this.options.local.deliver(envelope.target, envelope.method, envelope.args, envelope.shaping)
-    else if (isGroupChange(envelope)) this.options.local.applyGroupChange(envelope.change)
+    else if (isGroupChange(envelope)) this.applyGroupChange(envelope.change)
     else this.options.logger.warn('dropped a node-to-node message that is not a delivery instruction', { subject: this.options.subject })
   }
 }

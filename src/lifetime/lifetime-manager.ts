@@ -7,6 +7,7 @@
 import type { HubProtocol } from '../protocol/hub-protocol.js'
 import { MessageType } from '../protocol/messages.js'
 import type { InvocationMessage } from '../protocol/messages.js'
+import { ImError, ImErrorCode } from '../errors.js'
 import type { Delivery, DeliveryTarget, GroupChange } from './delivery.js'
 import { DeliveryShaper, ShapingLimits } from './delivery-shaping.js'
 import type { DeliveryShaperOptions, DeliveryShaping, ShapingStats } from './delivery-shaping.js'
@@ -162,23 +163,33 @@ export class LifetimeManager<C extends DeliverableConnection = DeliverableConnec
     this.applyGroupChange(change)
   }
 
-  /** Applies a membership change to this node's connections; returns how many changed. */
+  /**
+   * Applies a membership change to this node's connections; returns how many changed. A
+   * connection already in the maximum number of groups is left out, and then the change throws
+   * IM_LIMIT_EXCEEDED naming it (after the others were changed).
+   */
   applyGroupChange(change: GroupChange): number {
     const connections =
       'connectionId' in change
         ? [this.connections.get(change.connectionId)].filter((c) => c !== undefined)
         : [...(this.byUser.get(change.userId) ?? [])]
     let changed = 0
+    const full: string[] = []
     for (const connection of connections) {
-      if (change.op === 'add' ? this.join(connection, change.group) : this.leave(connection, change.group)) changed++
+      const result = change.op === 'add' ? this.join(connection, change.group) : this.leave(connection, change.group)
+      if (result === 'full') full.push(connection.connectionId)
+      else if (result) changed++
+    }
+    if (full.length > 0) {
+      throw new ImError(ImErrorCode.LimitExceeded, `connection ${full.join(', ')} is already in ${this.maxGroups} groups; not added to "${change.group}"`)
     }
     return changed
   }
 
-  private join(connection: C, group: string): boolean {
+  private join(connection: C, group: string): boolean | 'full' {
     let groups = this.groupsOf.get(connection.connectionId)
     if (groups?.has(group)) return false
-    if (groups && groups.size >= this.maxGroups) return false
+    if (groups && groups.size >= this.maxGroups) return 'full'
     if (!groups) this.groupsOf.set(connection.connectionId, (groups = new Set()))
     groups.add(group)
     addTo(this.byGroup, group, connection)

@@ -86,3 +86,14 @@ describe('flooding', () => {
     await expect(bystander.invoke('echo', 'fine')).resolves.toBe('fine')
   }, 20_000)
 })
+
+describe('groups per connection', () => {
+  it('refuses a join past the limit with the reason', async () => {
+    await using server = await startTestServer({ hubs: [EchoHub], config: { hubs: { invocationBurst: 1000 } } })
+    await using client = await connectClient(server.hubUrl('/hubs/echo'))
+    for (let i = 0; i < 128; i++) await client.invoke('join', `g${i}`)
+    await expect(client.invoke('join', 'one-too-many')).rejects.toThrow(
+      `An unexpected error occurred invoking 'join' on the server. HubException: connection ${client.connectionId} is already in 128 groups; not added to "one-too-many"`,
+    )
+  })
+})

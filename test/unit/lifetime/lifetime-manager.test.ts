@@ -130,7 +130,9 @@ describe('LifetimeManager groups', () => {
     const { manager } = setup({ maxGroupsPerConnection: 2 })
     expect(manager.applyGroupChange({ op: 'add', group: 'g1', connectionId: 'a' })).toBe(1)
     expect(manager.applyGroupChange({ op: 'add', group: 'g2', connectionId: 'a' })).toBe(1)
-    expect(manager.applyGroupChange({ op: 'add', group: 'g3', connectionId: 'a' })).toBe(0)
+    expect(() => manager.applyGroupChange({ op: 'add', group: 'g3', connectionId: 'a' })).toThrow(
+      expect.objectContaining({ code: 'IM_LIMIT_EXCEEDED', message: 'connection a is already in 2 groups; not added to "g3"' }),
+    )
     expect(manager.groupsOfConnection('a')).toEqual(['g1', 'g2'])
     expect(manager.deliver({ kind: 'groups', names: ['g3'] }, 'm', [])).toBe(0)
     // The cap is per connection: another connection may still join g3.
