@@ -117,6 +117,11 @@ export class HubConnection {
     else this.write(frame)
   }
 
+  /** Reads nothing more from the client for `ms`, where the transport allows it. */
+  throttle(ms: number): void {
+    this.transport.pauseReceiving?.(ms)
+  }
+
   sendPing(): void {
     this.lastPingAt = Date.now()
     this.send({ type: MessageType.Ping })

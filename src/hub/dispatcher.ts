@@ -50,8 +50,8 @@ interface ConnectionState {
   readonly rate: RateLimiter
   /**
    * Since when the connection has been invoking over its rate: set at a refusal that follows a
-   * second without one, kept while refusals go on (the calls the bucket refills let through do
-   * not make a flood a pause).
+   * quiet second (beyond the throttle pause), kept while refusals go on (the calls the bucket
+   * refills let through do not make a flood a pause).
    */
   floodingSince: number | undefined
   lastRefusedAt: number
@@ -68,7 +68,9 @@ type Answer = { result: unknown } | { error: string }
 
 const encoder = new TextEncoder()
 /** How long a connection may keep invoking over its rate before it is closed. */
-const FLOOD_CLOSE_MS = 5000
+const FLOOD_CLOSE_MS = 2000
+/** How long a connection over its rate is not read from. */
+const THROTTLE_MS = 1000
 const ROLE_CLAIMS = ['role', 'roles', 'http://schemas.microsoft.com/ws/2008/06/identity/claims/role']
 
 /** HubBase.forward is protected for hub authors; the dispatcher calls it for `@Forward` methods. */
@@ -169,8 +171,10 @@ export class HubDispatcher implements InvocationHandler {
     if (!state.rate.take(now)) {
       this.options.metrics.inc('invocations_rate_limited')
       const { perSecond, burst } = this.options.invocationRate
-      // Refusing still costs a parse and a reply: a client that keeps flooding is closed.
-      if (state.floodingSince === undefined || now - state.lastRefusedAt > 1000) state.floodingSince = now
+      // Refusing still costs a parse and a reply: read nothing more from this client for a while
+      // (its frames wait in the kernel), and close it if it keeps flooding.
+      connection.throttle(THROTTLE_MS)
+      if (state.floodingSince === undefined || now - state.lastRefusedAt > THROTTLE_MS + 1000) state.floodingSince = now
       state.lastRefusedAt = now
       if (now - state.floodingSince >= FLOOD_CLOSE_MS) {
         this.options.metrics.inc('connections_closed_flooding')

@@ -21,6 +21,11 @@ export interface ServerTransport {
   readonly bufferedBytes: number
   /** Messages waiting, where the transport queues them itself (long polling). */
   readonly bufferedMessages?: number
+  /**
+   * Stops reading from the client for `ms` (its data waits in the kernel, costing us nothing),
+   * where the transport can; used to slow down a client that floods invocations.
+   */
+  pauseReceiving?(ms: number): void
   /** Sends one transport message; `binary` picks a binary frame where the transport has them. */
   send(data: string | Uint8Array, binary: boolean): void
   /**

@@ -15,6 +15,7 @@ export class WebSocketTransport implements ServerTransport {
   onClose: ((error?: Error) => void) | undefined
   readonly closed: Promise<void>
   private ended_ = false
+  private paused = false
 
   constructor(private readonly socket: WebSocket) {
     // The socket's close event comes after the close handshake: everything sent before it is out.
@@ -30,6 +31,16 @@ export class WebSocketTransport implements ServerTransport {
       this.ended(error)
       socket.terminate()
     })
+  }
+
+  pauseReceiving(ms: number): void {
+    if (this.paused || this.ended_) return
+    this.paused = true
+    this.socket.pause()
+    setTimeout(() => {
+      this.paused = false
+      if (!this.ended_) this.socket.resume()
+    }, ms).unref()
   }
 
   get bufferedBytes(): number {

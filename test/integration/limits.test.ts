@@ -71,7 +71,7 @@ describe('flooding', () => {
     const closed = new Promise<Error | undefined>((resolve) => flooder.onclose(resolve))
     let stop = false
     void (async () => {
-      // Well over 20 per second, for longer than the 5 s the server tolerates.
+      // Well over 20 per second, for longer than the 2 s the server tolerates.
       while (!stop) {
         await Promise.allSettled(Array.from({ length: 20 }, () => flooder.send('echo', 1)))
         await new Promise((resolve) => setTimeout(resolve, 20))
@@ -80,7 +80,7 @@ describe('flooding', () => {
     const error = await closed
     stop = true
     expect(error?.message).toBe(
-      'Server returned an error on close: Connection closed with an error. HubException: The client kept invoking faster than 20 per second for 5 s.',
+      'Server returned an error on close: Connection closed with an error. HubException: The client kept invoking faster than 20 per second for 2 s.',
     )
     expect(server.metrics.get('connections_closed_flooding')).toBe(1)
     await expect(bystander.invoke('echo', 'fine')).resolves.toBe('fine')
