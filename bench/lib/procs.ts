@@ -6,7 +6,7 @@
 import { execFileSync, spawn } from 'node:child_process'
 import type { ChildProcess, SpawnOptions } from 'node:child_process'
 import { readFileSync } from 'node:fs'
-import { createConnection } from 'node:net'
+import { canConnect } from '../../test/support/nats-server.js'
 
 const live = new Set<ChildProcess>()
 
@@ -145,20 +145,6 @@ export async function waitForPort(port: number, ms: number, alive: () => boolean
     if (Date.now() > deadline) throw new Error(`nothing accepted connections on port ${port} within ${ms} ms`)
     await sleep(25)
   }
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ host: '127.0.0.1', port })
-    socket.setTimeout(1000)
-    const done = (ok: boolean): void => {
-      socket.destroy()
-      resolve(ok)
-    }
-    socket.once('connect', () => done(true))
-    socket.once('error', () => done(false))
-    socket.once('timeout', () => done(false))
-  })
 }
 
 export function sleep(ms: number): Promise<void> {

@@ -156,7 +156,8 @@ async function waitForPort(port: number, ms: number, alive: () => boolean, tail:
   }
 }
 
-function canConnect(port: number): Promise<boolean> {
+/** True when something accepts a TCP connection on 127.0.0.1:port (bounded to 1 s). */
+export function canConnect(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = createConnection({ host: '127.0.0.1', port })
     socket.setTimeout(1000)
