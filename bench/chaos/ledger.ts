@@ -6,6 +6,7 @@
  * not have it). Only accepted messages count towards "lost"; the others are reported apart.
  */
 import type { NatsConnection } from '@nats-io/transport-node'
+import { until } from './common.js'
 
 export const ALL = -1
 const ACCEPTED = 1
@@ -31,6 +32,17 @@ export interface LedgerSummary {
 }
 
 export class Ledger {
+  /** Waits (at most `ms`) until deliveries stop changing: the last messages have landed. */
+  async settled(ms = 3000): Promise<void> {
+    let last = -1
+    await until(() => {
+      const now = this.summary().delivered
+      const still = now === last
+      last = now
+      return still
+    }, ms, 300)
+  }
+
   private readonly sentAt: Float64Array
   private readonly target: Int32Array
   private readonly state: Uint8Array

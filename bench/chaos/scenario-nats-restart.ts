@@ -82,13 +82,7 @@ export async function natsRestartScenario(options: NatsRestartOptions): Promise<
     await sleep(options.afterMs)
     await traffic.stop()
     // Let the last messages land: until receipts stop changing, at most 3 s.
-    let last = -1
-    await until(() => {
-      const now = ledger.summary().delivered
-      const still = now === last
-      last = now
-      return still
-    }, 3000, 300)
+    await ledger.settled()
     watching = false
     await watcher
     const after = await node.memory(true)

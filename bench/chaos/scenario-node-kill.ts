@@ -65,13 +65,7 @@ export async function nodeKillScenario(options: NodeKillOptions): Promise<Scenar
     await a.kill9()
     await sleep(options.afterMs)
     await traffic.stop()
-    let last = -1
-    await until(() => {
-      const now = ledger.summary().delivered
-      const still = now === last
-      last = now
-      return still
-    }, 3000, 300)
+    await ledger.settled()
     const after = await b.memory(true)
 
     // Each client's gaps, whichever kind of client it is, by ledger index.
