@@ -19,8 +19,7 @@ import type { LifecycleEvent } from './envelope.js'
 import type { HubDescriptor, HubMethodDescriptor } from './hub-descriptor.js'
 import type { CallerScope, HubInstances } from './hub-instances.js'
 import { InvocationErrors } from './invocation-errors.js'
-import { InvocationQueue } from './invocation-queue.js'
-import { RateLimiter } from './rate-limiter.js'
+import { ConnectionState } from './connection-state.js'
 import type { AuthorizeOptions } from './metadata.js'
 import { runServerStream } from './server-stream.js'
 
@@ -41,26 +40,6 @@ export interface HubDispatcherOptions {
   readonly streamBufferCapacity: number
   readonly logger: Logger
   readonly metrics: Metrics
-}
-
-/** What the dispatcher keeps per connection. */
-interface ConnectionState {
-  readonly scope: CallerScope
-  readonly queue: InvocationQueue
-  readonly rate: RateLimiter
-  /**
-   * Since when the connection has been invoking over its rate: set at a refusal that follows a
-   * quiet second (beyond the throttle pause), kept while refusals go on (the calls the bucket
-   * refills let through do not make a flood a pause).
-   */
-  floodingSince: number | undefined
-  lastRefusedAt: number
-  /** Aborted when the connection ends: every call of the connection sees it. */
-  readonly ended: AbortController
-  /** Server-to-client streams by invocation id, to cancel them. */
-  readonly outgoing: Map<string, AbortController>
-  /** Client-to-server streams by stream id. */
-  readonly incoming: Map<string, ItemStream>
 }
 
 type Invocation = InvocationMessage | StreamInvocationMessage
@@ -94,23 +73,19 @@ export class HubDispatcher implements InvocationHandler {
       transport: connection.transport.name,
       abort: () => connection.close(),
     })
-    const state: ConnectionState = {
-      scope,
-      queue: new InvocationQueue(this.options.maxParallelInvocations),
-      rate: new RateLimiter(this.options.invocationRate.perSecond, this.options.invocationRate.burst),
-      floodingSince: undefined,
-      lastRefusedAt: 0,
-      ended: new AbortController(),
-      outgoing: new Map(),
-      incoming: new Map(),
-    }
+    const state = new ConnectionState(scope, {
+      parallel: this.options.maxParallelInvocations,
+      perSecond: this.options.invocationRate.perSecond,
+      burst: this.options.invocationRate.burst,
+    })
     this.states.set(connection, state)
     this.options.lifetime.add(connection)
     this.options.metrics.inc('connections_opened')
     // The hub's onConnected runs before any invocation of this connection, as in ASP.NET Core.
+    const hubHasOnConnected = typeof this.options.descriptor.hubClass.prototype.onConnected === 'function'
     state.queue.push(async () => {
       try {
-        await this.options.instances.forCaller(scope, state.ended.signal).onConnected?.()
+        if (hubHasOnConnected) await this.options.instances.forCaller(scope, () => state.endedSignal).onConnected!()
       } catch (error) {
         this.options.logger.warn('onConnected threw; refusing the connection', { hub: this.options.descriptor.name, error })
         const detail = error instanceof ImError ? ` HubException: ${error.message}` : ''
@@ -127,12 +102,11 @@ export class HubDispatcher implements InvocationHandler {
     this.states.delete(connection)
     this.options.lifetime.remove(connection)
     this.options.metrics.inc('connections_closed')
-    state.ended.abort()
+    state.end()
     this.options.clientResults.connectionEnded(connection)
-    for (const stream of state.incoming.values()) stream.end('The connection closed.')
     this.publishLifecycle(this.subjects.disconnected, connection)
-    const hub = this.options.instances.forCaller(state.scope, state.ended.signal)
-    if (hub.onDisconnected) {
+    if (typeof this.options.descriptor.hubClass.prototype.onDisconnected === 'function') {
+      const hub = this.options.instances.forCaller(state.scope, () => state.endedSignal)
       Promise.resolve()
         .then(() => hub.onDisconnected!(error))
         .catch((e: unknown) => this.options.logger.warn('onDisconnected threw', { hub: this.options.descriptor.name, error: e }))
@@ -148,17 +122,17 @@ export class HubDispatcher implements InvocationHandler {
         this.accept(connection, state, message)
         break
       case MessageType.StreamItem:
-        state.incoming.get(message.invocationId)?.push(message.item)
+        state.incomingStream(message.invocationId)?.push(message.item)
         break
       case MessageType.Completion:
         // The answer to a client-result invocation, or the end of one of the client's streams.
         if (this.options.clientResults.complete(connection, message)) break
-        state.incoming.get(message.invocationId)?.end(message.error)
-        state.incoming.delete(message.invocationId)
+        state.incomingStream(message.invocationId)?.end(message.error)
+        state.removeIncoming(message.invocationId)
         break
       case MessageType.CancelInvocation:
         // Unknown ids are ignored, as ASP.NET Core does.
-        state.outgoing.get(message.invocationId)?.abort()
+        state.outgoingStream(message.invocationId)?.abort()
         break
     }
   }
@@ -194,18 +168,18 @@ export class HubDispatcher implements InvocationHandler {
     if (!isAuthorized(method.authorize, connection)) return answer({ error: InvocationErrors.unauthorized(target) })
     const streams = (message.streamIds ?? []).map((id) => {
       const stream = new ItemStream(this.options.streamBufferCapacity)
-      state.incoming.set(id, stream)
+      state.addIncoming(id, stream)
       return stream
     })
     const args = [...message.arguments, ...streams]
     const { min, max } = method.arity
     if (args.length < min || args.length > max) {
-      for (const id of message.streamIds ?? []) state.incoming.delete(id)
+      for (const id of message.streamIds ?? []) state.removeIncoming(id)
       const expected = max === Infinity ? `at least ${min}` : min === max ? String(min) : `${min} to ${max}`
       return answer({ error: InvocationErrors.wrongArgumentCount(target, args.length, expected, this.options.enableDetailedErrors) })
     }
     const done = (): void => {
-      for (const id of message.streamIds ?? []) state.incoming.delete(id)
+      for (const id of message.streamIds ?? []) state.removeIncoming(id)
     }
     if (streaming) return this.startStream(connection, state, method, message as StreamInvocationMessage, args, done)
     if (state.queue.pending >= this.options.maxQueuedInvocations) {
@@ -222,7 +196,7 @@ export class HubDispatcher implements InvocationHandler {
       if (!(await passesPolicy(method.authorize, state.scope))) {
         return this.answer(connection, invocationId, target, { error: InvocationErrors.unauthorized(target) })
       }
-      const hub = this.options.instances.forCaller(state.scope, state.ended.signal, invocationId)
+      const hub = this.options.instances.forCaller(state.scope, () => state.endedSignal, invocationId)
       const fn = (hub as unknown as Record<string, (...a: unknown[]) => unknown>)[method.propertyKey]!
       let result = await fn.apply(hub, args)
       if (method.forwardSubject !== undefined) {
@@ -241,17 +215,17 @@ export class HubDispatcher implements InvocationHandler {
   /** Server-to-client streams run beside the invocation queue, as in ASP.NET Core. */
   private startStream(connection: HubConnection, state: ConnectionState, method: HubMethodDescriptor, message: StreamInvocationMessage, args: unknown[], done: () => void): void {
     const { invocationId, target } = message
-    if (state.outgoing.has(invocationId)) return this.answer(connection, invocationId, target, { error: InvocationErrors.idInUse(invocationId) })
+    if (state.outgoingStream(invocationId)) return this.answer(connection, invocationId, target, { error: InvocationErrors.idInUse(invocationId) })
     const cancel = new AbortController()
-    const signal = AbortSignal.any([cancel.signal, state.ended.signal])
-    state.outgoing.set(invocationId, cancel)
+    const signal = AbortSignal.any([cancel.signal, state.endedSignal])
+    state.addOutgoing(invocationId, cancel)
     const hub = this.options.instances.forCaller(state.scope, signal, invocationId)
     const fn = (hub as unknown as Record<string, (...a: unknown[]) => unknown>)[method.propertyKey]!
     const allowed = (): Promise<boolean> => passesPolicy(method.authorize, state.scope)
     runServerStream({ connection, invocationId, target, detailedErrors: this.options.enableDetailedErrors, signal, allowed }, () => fn.apply(hub, args))
       .catch((error: unknown) => this.options.logger.warn('stream failed', { hub: this.options.descriptor.name, method: method.name, error }))
       .finally(() => {
-        state.outgoing.delete(invocationId)
+        state.removeOutgoing(invocationId)
         done()
       })
   }

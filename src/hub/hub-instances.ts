@@ -74,15 +74,23 @@ export class HubInstances {
     }
   }
 
+  /** The clients API of a connection is built on its first use: most connections never call. */
   callerScope(context: HubCallerContext): CallerScope {
-    return { context, clients: createHubClients(this.options.cluster, context.connectionId) }
+    const cluster = this.options.cluster
+    let clients: HubClients | undefined
+    return {
+      context,
+      get clients() {
+        return (clients ??= createHubClients(cluster, context.connectionId))
+      },
+    }
   }
 
   /**
    * A fresh instance for one client call or connection event; `signal` aborts when it is unwanted.
    * `invocationId` is the call's, when it has one (see HubCallerContext.invocationId).
    */
-  forCaller(scope: CallerScope, signal: AbortSignal, invocationId?: string): HubBase {
+  forCaller(scope: CallerScope, signal: AbortSignal | (() => AbortSignal), invocationId?: string): HubBase {
     const context = invocationId === undefined ? scope.context : { ...scope.context, invocationId }
     return this.build(scope.clients, this.clusterGroups, context, signal)
   }
@@ -98,7 +106,7 @@ export class HubInstances {
     return this.subscriberInstance
   }
 
-  private build(clients: HubClients, groups: GroupManager, context: HubCallerContext | undefined, signal: AbortSignal): HubBase {
+  private build(clients: HubClients, groups: GroupManager, context: HubCallerContext | undefined, signal: AbortSignal | (() => AbortSignal)): HubBase {
     const hub = new this.options.descriptor.hubClass()
     const hubName = this.options.descriptor.name
     Object.defineProperties(hub, {
@@ -107,7 +115,8 @@ export class HubInstances {
       bus: { value: this.hubBus(context) },
       hubName: { value: hubName },
       nodeId: { value: this.options.nodeId },
-      signal: { value: signal },
+      // A function is asked only if the hub reads this.signal: most calls never do.
+      signal: typeof signal === 'function' ? { get: signal } : { value: signal },
       context: context
         ? { value: context }
         : {

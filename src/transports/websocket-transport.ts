@@ -13,13 +13,11 @@ export class WebSocketTransport implements ServerTransport {
   readonly supportsBinary = true
   onMessage: ((data: string | Uint8Array) => void) | undefined
   onClose: ((error?: Error) => void) | undefined
-  readonly closed: Promise<void>
   private ended_ = false
   private paused = false
+  private closedPromise: Promise<void> | undefined
 
   constructor(private readonly socket: WebSocket) {
-    // The socket's close event comes after the close handshake: everything sent before it is out.
-    this.closed = new Promise((resolve) => socket.once('close', () => resolve()))
     socket.on('message', (data, isBinary) => {
       // Text frames carry JSON (and the handshake of every protocol); binary frames MessagePack.
       const bytes = Array.isArray(data) ? Buffer.concat(data) : data instanceof ArrayBuffer ? Buffer.from(data) : data
@@ -31,6 +29,16 @@ export class WebSocketTransport implements ServerTransport {
       this.ended(error)
       socket.terminate()
     })
+  }
+
+  /**
+   * The socket's close event comes after the close handshake: everything sent before it is out.
+   * Made only when asked for (at shutdown), not for every connection.
+   */
+  get closed(): Promise<void> {
+    this.closedPromise ??=
+      this.socket.readyState === this.socket.CLOSED ? Promise.resolve() : new Promise((resolve) => this.socket.once('close', () => resolve()))
+    return this.closedPromise
   }
 
   pauseReceiving(ms: number): void {

@@ -165,11 +165,15 @@ describe('the HTTP surface', () => {
 
   it('long polling: a client that stops polling is disconnected after the disconnect timeout', async () => {
     const disconnected = await service.listen('im.default.disconnected')
-    const token = await negotiate()
+    const body = (await (await fetch(`${server.hubUrl()}/negotiate?negotiateVersion=1`, { method: 'POST' })).json()) as { connectionId: string; connectionToken: string }
+    const token = body.connectionToken
     await fetch(at(token))
     await handshake(token)
     await (await fetch(at(token))).text()
-    const event = (await disconnected.next(5000)).json as { transport: string }
+    // Other tests' connections end meanwhile too: wait for this connection's event.
+    let event: { transport: string; connectionId: string }
+    do event = (await disconnected.next(5000)).json as { transport: string; connectionId: string }
+    while (event.connectionId !== body.connectionId)
     expect(event.transport).toBe('LongPolling')
     expect((await fetch(at(token))).status).toBe(404)
   })

@@ -1,0 +1,75 @@
+/**
+ * What the dispatcher keeps per connection. Only the queue and the rate limiter exist from the
+ * start; the abort signal and the stream maps are made on first use, since most connections of a
+ * gateway never call a method, let alone stream: per-connection memory is what limits a node.
+ */
+import type { CallerScope } from './hub-instances.js'
+import { InvocationQueue } from './invocation-queue.js'
+import type { ItemStream } from './item-stream.js'
+import { RateLimiter } from './rate-limiter.js'
+
+export class ConnectionState {
+  readonly queue: InvocationQueue
+  readonly rate: RateLimiter
+  /**
+   * Since when the connection has been invoking over its rate: set at a refusal that follows a
+   * quiet second (beyond the throttle pause), kept while refusals go on (the calls the bucket
+   * refills let through do not make a flood a pause).
+   */
+  floodingSince: number | undefined
+  lastRefusedAt = 0
+  private controller: AbortController | undefined
+  private isEnded = false
+  /** Server-to-client streams by invocation id, to cancel them. */
+  private outgoing: Map<string, AbortController> | undefined
+  /** Client-to-server streams by stream id. */
+  private incoming: Map<string, ItemStream> | undefined
+
+  constructor(
+    readonly scope: CallerScope,
+    options: { readonly parallel: number; readonly perSecond: number; readonly burst: number },
+  ) {
+    this.queue = new InvocationQueue(options.parallel)
+    this.rate = new RateLimiter(options.perSecond, options.burst)
+  }
+
+  /** Aborted when the connection ends: every call of the connection sees it. */
+  get endedSignal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController()
+      if (this.isEnded) this.controller.abort()
+    }
+    return this.controller.signal
+  }
+
+  /** The connection is gone: abort its calls and end the streams it was sending. */
+  end(): void {
+    this.isEnded = true
+    this.controller?.abort()
+    for (const stream of this.incoming?.values() ?? []) stream.end('The connection closed.')
+  }
+
+  incomingStream(streamId: string): ItemStream | undefined {
+    return this.incoming?.get(streamId)
+  }
+
+  addIncoming(streamId: string, stream: ItemStream): void {
+    ;(this.incoming ??= new Map()).set(streamId, stream)
+  }
+
+  removeIncoming(streamId: string): void {
+    this.incoming?.delete(streamId)
+  }
+
+  outgoingStream(invocationId: string): AbortController | undefined {
+    return this.outgoing?.get(invocationId)
+  }
+
+  addOutgoing(invocationId: string, cancel: AbortController): void {
+    ;(this.outgoing ??= new Map()).set(invocationId, cancel)
+  }
+
+  removeOutgoing(invocationId: string): void {
+    this.outgoing?.delete(invocationId)
+  }
+}
