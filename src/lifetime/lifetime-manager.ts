@@ -217,13 +217,21 @@ class FrameCache {
     if (protocol === this.protocol) return this.frame!
     if (this.protocol === undefined) {
       this.protocol = protocol
-      return (this.frame = protocol.writeMessage(this.message))
+      return (this.frame = encodeOnce(protocol.writeMessage(this.message)))
     }
     this.others ??= new Map()
     let frame = this.others.get(protocol)
-    if (frame === undefined) this.others.set(protocol, (frame = protocol.writeMessage(this.message)))
+    if (frame === undefined) this.others.set(protocol, (frame = encodeOnce(protocol.writeMessage(this.message))))
     return frame
   }
+}
+
+/**
+ * A text frame as UTF-8 bytes, once per message: a transport handed a string encodes it again for
+ * every socket (ws does), a copy per recipient that a broadcast to thousands should not pay.
+ */
+function encodeOnce(frame: string | Uint8Array): string | Uint8Array {
+  return typeof frame === 'string' ? Buffer.from(frame) : frame
 }
 
 function addTo<K, V>(index: Map<K, Set<V>>, key: K, value: V): void {

@@ -44,7 +44,7 @@ export class ServerSentEventsTransport implements ServerTransport {
 
   send(data: string | Uint8Array): void {
     if (this.ended_) return
-    this.res.write(formatEvent(typeof data === 'string' ? data : Buffer.from(data).toString('utf8')))
+    this.res.write(formatEvent(typeof data === 'string' ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8')))
   }
 
   close(): void {

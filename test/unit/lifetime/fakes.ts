@@ -27,7 +27,10 @@ export function countingProtocol(name = 'json', transferFormat: TransferFormat =
 }
 
 export class FakeConnection implements DeliverableConnection {
+  /** What the client would read: text frames as text, binary frames as bytes. */
   readonly frames: Array<string | Uint8Array> = []
+  /** The frame objects as handed over, to check that a broadcast shares one. */
+  readonly rawFrames: Array<string | Uint8Array> = []
 
   constructor(
     readonly connectionId: string,
@@ -36,6 +39,8 @@ export class FakeConnection implements DeliverableConnection {
   ) {}
 
   sendFrame(frame: string | Uint8Array): void {
-    this.frames.push(frame)
+    this.rawFrames.push(frame)
+    const text = this.protocol.transferFormat === TransferFormat.Text && typeof frame !== 'string'
+    this.frames.push(text ? new TextDecoder().decode(frame) : frame)
   }
 }

@@ -223,6 +223,10 @@ describe('LifetimeManager serialization', () => {
     expect(text.written).toHaveLength(1)
     expect(binary.written).toHaveLength(1)
     for (const connection of textConnections) expect(connection.frames).toEqual([`json:${JSON.stringify(text.written[0])}`])
+    // Text is encoded to bytes once, and every connection gets that same object.
+    const textFrame = textConnections[0]!.rawFrames[0]
+    expect(textFrame).toBeInstanceOf(Uint8Array)
+    for (const connection of textConnections) expect(connection.rawFrames[0]).toBe(textFrame)
     const binaryFrame = binaryConnections[0]!.frames[0]
     expect(binaryFrame).toBeInstanceOf(Uint8Array)
     for (const connection of binaryConnections) expect(connection.frames[0]).toBe(binaryFrame)
