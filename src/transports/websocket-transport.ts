@@ -1,5 +1,7 @@
 /** The WebSockets transport over a `ws` socket (TransportProtocols.md, WebSockets). */
+import type { Socket } from 'node:net'
 import type { WebSocket } from 'ws'
+import { coalesce } from './write-coalescer.js'
 import type { ServerTransport } from './transport.js'
 import { TransportName } from './transport.js'
 
@@ -57,6 +59,8 @@ export class WebSocketTransport implements ServerTransport {
 
   send(data: string | Uint8Array, binary: boolean): void {
     if (this.ended_ || this.socket.readyState !== this.socket.OPEN) return
+    const raw = rawSocket(this.socket)
+    if (raw) coalesce(raw)
     this.socket.send(data, { binary })
   }
 
@@ -72,4 +76,13 @@ export class WebSocketTransport implements ServerTransport {
     this.ended_ = true
     this.onClose?.(error)
   }
+}
+
+/**
+ * The TCP socket under a ws WebSocket. ws keeps it in `_socket` (not public API); the one place we
+ * reach for it, covered by a test that fails if ws changes it. Undefined means: write uncoalesced.
+ */
+export function rawSocket(socket: WebSocket): Socket | undefined {
+  const raw = (socket as unknown as { _socket?: Socket })._socket
+  return raw && typeof raw.cork === 'function' ? raw : undefined
 }

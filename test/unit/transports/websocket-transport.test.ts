@@ -1,0 +1,46 @@
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { Socket } from 'node:net'
+import { expect, it } from 'vitest'
+import WebSocket, { WebSocketServer } from 'ws'
+import { rawSocket } from '../../../src/transports/websocket-transport.js'
+import { coalesce } from '../../../src/transports/write-coalescer.js'
+
+it("still finds the TCP socket inside ws (an internal the write coalescing relies on)", async () => {
+  const http = createServer()
+  const wss = new WebSocketServer({ server: http })
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve))
+  const accepted = new Promise<WebSocket>((resolve) => wss.once('connection', resolve))
+  const client = new WebSocket(`ws://127.0.0.1:${(http.address() as AddressInfo).port}`)
+  await new Promise((resolve) => client.once('open', resolve))
+  const server = await accepted
+  expect(rawSocket(server)).toBeInstanceOf(Socket)
+  client.terminate()
+  wss.close()
+  http.close()
+})
+
+it('coalesces the writes of one turn: the peer receives them in order', async () => {
+  const http = createServer()
+  const wss = new WebSocketServer({ server: http })
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve))
+  const accepted = new Promise<WebSocket>((resolve) => wss.once('connection', resolve))
+  const client = new WebSocket(`ws://127.0.0.1:${(http.address() as AddressInfo).port}`)
+  const server = await accepted
+  const got: string[] = []
+  const all = new Promise<void>((resolve) =>
+    client.on('message', (data) => {
+      got.push(data.toString())
+      if (got.length === 100) resolve()
+    }),
+  )
+  for (let i = 0; i < 100; i++) {
+    coalesce(rawSocket(server)!)
+    server.send(String(i))
+  }
+  await all
+  expect(got).toEqual(Array.from({ length: 100 }, (_, i) => String(i)))
+  client.terminate()
+  wss.close()
+  http.close()
+})
