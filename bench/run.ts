@@ -3,7 +3,7 @@
  * references side by side on this machine and writes bench/results/<time>-<mode>.json and .svg (and
  * a copy as latest.svg), and with --update-docs the results section of docs/performance.md.
  *
- * Options: --quick, --update-docs, --targets imservice,ws-floor
+ * Options: --quick, --update-docs, --targets imservice,ws-floor,socketio-redis
  * Every run is bounded: a hard deadline ends it (exit 2) and all child processes are killed by pid.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
@@ -23,7 +23,7 @@ const END = '<!-- bench:results:end -->'
 const args = process.argv.slice(2)
 const unknown = args.filter((a) => !['--quick', '--update-docs', '--targets'].includes(a) && !a.startsWith('--targets=') && args[args.indexOf(a) - 1] !== '--targets')
 if (unknown.length > 0) {
-  process.stderr.write(`bench: unknown option(s) ${unknown.join(' ')}\nusage: npm run bench [-- --quick] [--update-docs] [--targets imservice,ws-floor]\n`)
+  process.stderr.write(`bench: unknown option(s) ${unknown.join(' ')}\nusage: npm run bench [-- --quick] [--update-docs] [--targets imservice,ws-floor,socketio-redis]\n`)
   process.exit(64)
 }
 const mode = args.includes('--quick') ? 'quick' : 'full'

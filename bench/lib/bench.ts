@@ -12,6 +12,8 @@ import type { NatsConnection } from '@nats-io/transport-node'
 import { findNatsServer, freePort } from '../../test/support/nats-server.js'
 import { LoadPool } from './load-pool.js'
 import { OfficialCohort } from './official-cohort.js'
+import type { Cohort } from './official-cohort.js'
+import { SocketIoCohort } from './socketio-cohort.js'
 import { coreCount, placement, spawnPinned, stopProcess, waitForPort, TASKSET } from './procs.js'
 import type { RunningTarget, Target } from './targets.js'
 import { broadcastPhase, idlePhase } from './workloads.js'
@@ -128,11 +130,19 @@ export async function runBench(options: BenchOptions, log: Log): Promise<RunResu
     `Largest possible point on this machine: about ${maxConnections} connections per server process (open files: soft ${openFiles.soft}, hard ${openFiles.hard}); issue 6's 50k needs a machine with a higher limit.`,
   )
   if (!TASKSET || coreCount() < 2) notes.push('Not pinned: taskset or a second core is missing, so server and load share CPUs.')
+  // A reference this machine cannot run is skipped, and the output says why; IMService never is.
+  const targets = options.targets.filter((target) => {
+    const why = target.reference ? target.unavailable?.() : undefined
+    if (why === undefined) return true
+    notes.push(`Reference ${target.id} skipped: ${why}.`)
+    log(`skipping ${target.id}: ${why}`)
+    return false
+  })
 
   const result: RunResult = {
     startedAt: new Date(started).toISOString(),
     mode: options.mode,
-    options: { ...options, idleCounts, broadcastCounts, targets: options.targets.map((t) => t.id) },
+    options: { ...options, idleCounts, broadcastCounts, targets: targets.map((t) => t.id) },
     machine: machine(openFiles, cores),
     notes,
     calibration: { startMs: calibrate() },
@@ -151,12 +161,13 @@ export async function runBench(options: BenchOptions, log: Log): Promise<RunResu
     let phase = 0
     for (let repetition = 1; repetition <= options.repetitions; repetition++) {
       // ABBA: alternate which target goes first, so neither always runs on the warmer (or busier) machine.
-      const order = repetition % 2 === 1 ? options.targets : [...options.targets].reverse()
+      const order = repetition % 2 === 1 ? targets : [...targets].reverse()
       for (const target of order) {
         log(`[${options.mode}] repetition ${repetition}/${options.repetitions}: ${target.id}`)
         const run = await runTarget(target, {
           natsUrl,
           core: cores.server,
+          loadCore: cores.load,
           pool,
           nc,
           natsPid: nats.pid!,
@@ -190,6 +201,7 @@ export async function runBench(options: BenchOptions, log: Log): Promise<RunResu
 interface TargetRunContext {
   readonly natsUrl: string
   readonly core: number | undefined
+  readonly loadCore: number | undefined
   readonly pool: LoadPool
   readonly nc: NatsConnection
   readonly natsPid: number
@@ -202,8 +214,8 @@ interface TargetRunContext {
 
 async function runTarget(target: Target, context: TargetRunContext): Promise<Omit<TargetRun, 'repetition'>> {
   const { pool, options, log } = context
-  const server: RunningTarget = await target.start({ natsUrl: context.natsUrl, core: context.core })
-  let cohort: OfficialCohort | undefined
+  const server: RunningTarget = await target.start({ natsUrl: context.natsUrl, core: context.core, loadCore: context.loadCore })
+  let cohort: Cohort | undefined
   try {
     await sleep(options.settleMs)
     const baseline = await server.memory()
@@ -218,8 +230,8 @@ async function runTarget(target: Target, context: TargetRunContext): Promise<Omi
     }
     const broadcast: TargetRun['broadcast'] = []
     for (const n of context.broadcastCounts) {
-      await pool.ensure(server.wsUrl, n)
-      cohort ??= await OfficialCohort.connect(server.wsUrl, options.cohortSize)
+      await pool.ensure(server.wsUrl, n, server.client)
+      cohort ??= server.client === 'socketio' ? await SocketIoCohort.connect(server.httpUrl, options.cohortSize) : await OfficialCohort.connect(server.wsUrl, options.cohortSize)
       const total = n + cohort.size
       const phaseContext = { target: server, pool, cohort, nc: context.nc, loadPids: [context.natsPid], serverCore: context.core }
       const rate = Math.max(1, Math.round(options.fixedDeliveriesPerSecond / total))
@@ -245,7 +257,7 @@ async function runTarget(target: Target, context: TargetRunContext): Promise<Omi
     return { target: target.id, idle, broadcast, serverRssAtEnd }
   } finally {
     await cohort?.stop()
-    await pool.ensure(server.wsUrl, 0).catch(() => undefined)
+    await pool.ensure(server.wsUrl, 0, server.client).catch(() => undefined)
     await server.stop()
   }
 }
@@ -292,9 +304,20 @@ function machine(openFiles: { soft: number; hard: number }, cores: { server?: nu
     dirty: git('status', '--porcelain', '--untracked-files=no') !== '',
     openFiles,
     pinned: cores.server !== undefined,
-    placement: cores.server !== undefined ? `server on CPU ${cores.server}; load workers, official cohort, publisher and nats-server on CPU ${cores.load}` : 'not pinned',
+    placement: cores.server !== undefined ? `server on CPU ${cores.server}; load workers, official cohorts, publisher, nats-server and redis-server on CPU ${cores.load}` : 'not pinned',
     loadAverage: { start: loadavg() },
-    versions: { ws: version('ws'), '@microsoft/signalr': version('@microsoft/signalr'), '@nats-io/transport-node': version('@nats-io/transport-node'), 'nats-server': natsVersion },
+    versions: {
+      ws: version('ws'),
+      '@microsoft/signalr': version('@microsoft/signalr'),
+      '@nats-io/transport-node': version('@nats-io/transport-node'),
+      'nats-server': natsVersion,
+      'socket.io': version('socket.io'),
+      'socket.io-client': version('socket.io-client'),
+      '@socket.io/redis-adapter': version('@socket.io/redis-adapter'),
+      '@socket.io/redis-emitter': version('@socket.io/redis-emitter'),
+      redis: version('redis'),
+      'redis-server': redisVersion(),
+    },
   }
 }
 
@@ -313,6 +336,14 @@ function calibrate(): number {
     if (round >= 2) times.push(performance.now() - t0 + (sink < 0 ? 1 : 0))
   }
   return Math.min(...times)
+}
+
+function redisVersion(): string {
+  try {
+    return execFileSync(process.env.BENCH_REDIS_SERVER ?? '/usr/bin/redis-server', ['--version'], { encoding: 'utf8' }).trim().split(' ').find((w) => w.startsWith('v='))?.slice(2) ?? 'unknown'
+  } catch {
+    return 'not installed'
+  }
 }
 
 function kb(bytes: number): string {

@@ -11,8 +11,11 @@ import { cpuSeconds, rssBytes, spawnPinned, stopProcess, within } from './procs.
 const WORKER = fileURLToPath(new URL('./load-worker.ts', import.meta.url))
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 
+/** The raw protocol a load client speaks (load-worker.ts): the target names it. */
+export type ClientKind = 'signalr' | 'socketio'
+
 export type WorkerRequest = { id: number } & (
-  | { op: 'connect'; url: string; count: number; concurrency: number }
+  | { op: 'connect'; url: string; client: ClientKind; count: number; concurrency: number }
   | { op: 'trim'; count: number }
   | { op: 'phase'; phase: number }
   | { op: 'report' }
@@ -131,7 +134,7 @@ export class LoadPool {
   }
 
   /** Brings the open connections to `total` (opening or closing), split evenly; returns open, failed and errors. */
-  async ensure(url: string, total: number): Promise<{ open: number; failed: number; ms: number; errors: Record<string, number> }> {
+  async ensure(url: string, total: number, client: ClientKind = 'signalr'): Promise<{ open: number; failed: number; ms: number; errors: Record<string, number> }> {
     const share = (i: number): number => Math.floor(total / this.workers.length) + (i < total % this.workers.length ? 1 : 0)
     const started = Date.now()
     const results = await Promise.all(
@@ -144,7 +147,7 @@ export class LoadPool {
         }
         const reply = await worker.request<{ op: 'connected'; open: number; failed: number; ms: number; errors: Record<string, number> }>(
           // Up to 100 handshakes in flight per worker: well inside the server's listen backlog (511).
-          { op: 'connect', url, count: want - worker.count, concurrency: 100 },
+          { op: 'connect', url, client, count: want - worker.count, concurrency: 100 },
           Math.max(30_000, (want - worker.count) * 20),
         )
         worker.count = want

@@ -1,13 +1,18 @@
 /**
- * A load-generator process: many minimal SignalR clients over `ws` (no negotiate, JSON protocol),
- * which read every frame, answer nothing but a keep-alive ping, and count what arrives for the
- * current phase: receipts, duplicates, strays from other phases, and publish-to-receive latency
- * from the stamp in the payload. The orchestrator drives it over IPC (see load-pool.ts).
+ * A load-generator process: many minimal raw-protocol clients over `ws`, which read every frame,
+ * answer nothing but keep-alives, and count what arrives for the current phase: receipts,
+ * duplicates, strays from other phases, and publish-to-receive latency from the stamp in the
+ * payload. The orchestrator drives it over IPC (see load-pool.ts). Two client kinds:
+ * - `signalr`: no negotiate, JSON handshake, a keep-alive ping every 10 s;
+ * - `socketio`: Engine.IO 4 over the WebSocket transport only: the `0{...}` open packet, `40` to
+ *   join the default namespace (ready at the server's `40{...}`), `42["tick",...]` events, each
+ *   server ping `2` answered with `3`.
  */
 import WebSocket from 'ws'
 import { Histogram } from './histogram.js'
-import { HANDSHAKE_REQUEST, PING, RECORD_SEPARATOR, nowMicros, readRecord } from './protocol.js'
-import type { WorkerReply, WorkerRequest } from './load-pool.js'
+import { HANDSHAKE_REQUEST, PING, RECORD_SEPARATOR, nowMicros, readRecord, readSocketIoPacket } from './protocol.js'
+import type { InboundRecord } from './protocol.js'
+import type { ClientKind, WorkerReply, WorkerRequest } from './load-pool.js'
 
 const CONNECT_TIMEOUT_MS = 15_000
 // IMService closes a client silent for 30 s (ASP.NET Core's ClientTimeout); 10 s keeps a margin.
@@ -17,6 +22,7 @@ const MAX_LIFETIME_MS = Number(process.env.BENCH_WORKER_MAX_MS ?? 30 * 60_000)
 
 interface Client {
   readonly ws: WebSocket
+  readonly kind: ClientKind
   ready: boolean
   lastSeq: number
   received: number
@@ -37,49 +43,73 @@ function send(reply: WorkerReply): void {
 
 function onData(client: Client, data: Buffer): void {
   const now = nowMicros()
+  if (client.kind === 'socketio') return onSocketIo(client, data, now)
   let start = 0
   for (;;) {
     const end = data.indexOf(RECORD_SEPARATOR, start)
     if (end < 0) break // a SignalR text frame always ends with the separator; a tail without one is not a record
     const record = readRecord(data, start, end)
     start = end + 1
-    switch (record.kind) {
-      case 'tick':
-        if (record.phase !== phase) {
-          stats.stray += 1
-        } else if (record.seq <= client.lastSeq) {
-          // One publisher, one subscription, one TCP stream: order is kept, so an old seq is a duplicate.
-          stats.duplicates += 1
-        } else {
-          client.lastSeq = record.seq
-          client.received += 1
-          stats.received += 1
-          stats.histogram.record(now - record.sentAt)
-        }
-        break
-      case 'handshake':
-        client.ready = true
-        break
-      case 'close':
-        stats.closedByServer += 1
-        break
-      case 'ping':
-        break
-      default:
-        stats.otherFrames += 1
-    }
+    count(client, record, now)
   }
 }
 
-function openOne(url: string): Promise<Client> {
+/** One WebSocket message is one Engine.IO packet. */
+function onSocketIo(client: Client, data: Buffer, now: number): void {
+  const packet = readSocketIoPacket(data.toString('latin1'))
+  switch (packet.kind) {
+    case 'open':
+      client.ws.send('40')
+      return
+    case 'connected':
+      client.ready = true
+      return
+    case 'ping':
+      client.ws.send('3')
+      return
+    default:
+      count(client, packet, now)
+  }
+}
+
+function count(client: Client, record: InboundRecord, now: number): void {
+  switch (record.kind) {
+    case 'tick':
+      if (record.phase !== phase) {
+        stats.stray += 1
+      } else if (record.seq <= client.lastSeq) {
+        // One publisher, one subscription, one TCP stream: order is kept, so an old seq is a duplicate.
+        stats.duplicates += 1
+      } else {
+        client.lastSeq = record.seq
+        client.received += 1
+        stats.received += 1
+        stats.histogram.record(now - record.sentAt)
+      }
+      break
+    case 'handshake':
+      client.ready = true
+      break
+    case 'close':
+      stats.closedByServer += 1
+      break
+    case 'ping':
+      break
+    default:
+      stats.otherFrames += 1
+  }
+}
+
+function openOne(url: string, kind: ClientKind): Promise<Client> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, { perMessageDeflate: false, handshakeTimeout: CONNECT_TIMEOUT_MS })
-    const client: Client = { ws, ready: false, lastSeq: -1, received: 0 }
+    const client: Client = { ws, kind, ready: false, lastSeq: -1, received: 0 }
     const timer = setTimeout(() => {
       ws.terminate()
       reject(new Error('handshake timeout'))
     }, CONNECT_TIMEOUT_MS)
-    ws.on('open', () => ws.send(HANDSHAKE_REQUEST))
+    // Socket.IO speaks first (its open packet); SignalR waits for the client's handshake.
+    if (kind === 'signalr') ws.on('open', () => ws.send(HANDSHAKE_REQUEST))
     const onMessage = (data: Buffer): void => {
       onData(client, data)
       if (!client.ready) return
@@ -101,7 +131,7 @@ function openOne(url: string): Promise<Client> {
   })
 }
 
-async function connect(url: string, count: number, concurrency: number): Promise<WorkerReply> {
+async function connect(url: string, kind: ClientKind, count: number, concurrency: number): Promise<WorkerReply> {
   const started = Date.now()
   const errors = new Map<string, number>()
   let next = 0
@@ -110,7 +140,7 @@ async function connect(url: string, count: number, concurrency: number): Promise
     while (next < count) {
       next += 1
       try {
-        clients.push(await openOne(url))
+        clients.push(await openOne(url, kind))
       } catch (error) {
         failed += 1
         const key = error instanceof Error ? error.message : String(error)
@@ -200,7 +230,7 @@ process.on('message', (message: WorkerRequest) => {
   const answer = async (): Promise<WorkerReply> => {
     switch (message.op) {
       case 'connect':
-        return connect(message.url, message.count, message.concurrency)
+        return connect(message.url, message.client, message.count, message.concurrency)
       case 'trim':
         return trim(message.count)
       case 'phase':
@@ -221,7 +251,8 @@ process.on('message', (message: WorkerRequest) => {
 
 // One timer for every client, as a real client library runs one per connection but costs less here.
 setInterval(() => {
-  for (const client of clients) if (client.ws.readyState === WebSocket.OPEN) client.ws.send(PING)
+  // Socket.IO clients answer the server's pings instead.
+  for (const client of clients) if (client.kind === 'signalr' && client.ws.readyState === WebSocket.OPEN) client.ws.send(PING)
 }, PING_EVERY_MS).unref()
 // Orphaned (the orchestrator died): leave at once. Bounded in any case.
 process.on('disconnect', () => process.exit(0))

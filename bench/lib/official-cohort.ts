@@ -16,13 +16,23 @@ export interface CohortReport {
   readonly closed: number
 }
 
+/** What the harness needs of a cohort of official clients, whichever library they use. */
+export interface Cohort {
+  readonly size: number
+  startPhase(phase: number): void
+  /** The highest seq every member has. */
+  minSeq(): number
+  report(): CohortReport
+  stop(): Promise<void>
+}
+
 interface Member {
   readonly connection: signalR.HubConnection
   lastSeq: number
   received: number
 }
 
-export class OfficialCohort {
+export class OfficialCohort implements Cohort {
   private phase = -1
   private duplicates = 0
   private closed = 0

@@ -24,6 +24,11 @@ export function tickPayload(seq: number, phase: number): string {
   return `{"method":"${METHOD}","args":["${String(nowMicros()).padStart(16, '0')}",${seq},${phase},"${PAD}"]}`
 }
 
+/** The same message's arguments, stamped now, for publishers that take arguments (the Socket.IO emitter). */
+export function tickArgs(seq: number, phase: number): [string, number, number, string] {
+  return [String(nowMicros()).padStart(16, '0'), seq, phase, PAD]
+}
+
 const ARGS = Buffer.from('"arguments":["')
 const TYPE_INVOCATION = Buffer.from('{"type":1,')
 const TYPE_CLOSE = Buffer.from('{"type":7')
@@ -68,4 +73,38 @@ function digits(buf: Buffer, from: number, to: number): number {
     value = value * 10 + c - 0x30
   }
   return value
+}
+
+/**
+ * The Socket.IO side of the same message: the emitter sends event `tick` with the same four
+ * arguments, and clients receive the Engine.IO message packet `4` carrying the Socket.IO EVENT
+ * packet `2` for the default namespace: `42["tick","<ts16>",<seq>,<phase>,"<pad>"]`.
+ */
+export const SOCKETIO_PATH = '/socket.io/?EIO=4&transport=websocket'
+const SIO_TICK = '42["tick","'
+
+/** Reads one Engine.IO text packet (a whole WebSocket message): a tick, or which control packet it is. */
+export function readSocketIoPacket(text: string): InboundRecord | { readonly kind: 'open' | 'connected' } {
+  if (text.startsWith(SIO_TICK)) {
+    let i = SIO_TICK.length
+    let sentAt = 0
+    for (const end = i + 16; i < end; i++) {
+      const c = text.charCodeAt(i)
+      if (c < 0x30 || c > 0x39) return { kind: 'other' }
+      sentAt = sentAt * 10 + c - 0x30
+    }
+    i += 2 // the closing quote and the comma
+    let seq = 0
+    for (let c = text.charCodeAt(i); c >= 0x30 && c <= 0x39; c = text.charCodeAt(++i)) seq = seq * 10 + c - 0x30
+    i += 1
+    let phase = 0
+    for (let c = text.charCodeAt(i); c >= 0x30 && c <= 0x39; c = text.charCodeAt(++i)) phase = phase * 10 + c - 0x30
+    return { kind: 'tick', sentAt, seq, phase }
+  }
+  if (text === '2') return { kind: 'ping' }
+  if (text.startsWith('0{')) return { kind: 'open' }
+  if (text.startsWith('40')) return { kind: 'connected' }
+  // Engine.IO close (1) or Socket.IO DISCONNECT (41): the server let the client go.
+  if (text === '1' || text.startsWith('41')) return { kind: 'close' }
+  return { kind: 'other' }
 }

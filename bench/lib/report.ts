@@ -172,7 +172,7 @@ export function machineLine(result: RunResult): string {
   )
 }
 
-const COLORS: Record<string, string> = { imservice: '#d1495b', 'ws-floor': '#00798c' }
+const COLORS: Record<string, string> = { imservice: '#d1495b', 'ws-floor': '#00798c', 'socketio-redis': '#edae49' }
 const PALETTE = ['#edae49', '#30638e', '#66a182', '#8d6a9f']
 
 /** Two panels against connection count: deliveries/s at max rate, and p99 latency (fixed rate solid, max rate dashed). */

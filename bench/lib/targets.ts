@@ -3,15 +3,20 @@
  * is a separate process on the server core, started on a free port against the run's nats-server,
  * preloaded with mem-probe.mjs so RSS and heap are read the same way for all.
  *
- * TODO(issue 6): add the Socket.IO 4 + @socket.io/redis-adapter reference (its own redis-server,
- * a Redis emitter as the publisher, an engine.io raw client in load-worker) and nats-server's own
- * WebSocket listener (raw NATS-over-WS clients). Both need their client protocol in the load
- * worker, so a Target will then also name its client kind.
+ * A target names the raw protocol its load clients speak (`client`), and may bring its own
+ * publisher (the Socket.IO reference's Redis emitter) and load-side helpers (its redis-server).
+ *
+ * TODO(issue 6): nats-server's own WebSocket listener (raw NATS-over-WS clients) as a reference.
  */
 import type { ChildProcess } from 'node:child_process'
+import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { HUB_PATH } from './protocol.js'
-import { rssBytes, spawnPinned, stopProcess, within } from './procs.js'
+import { Emitter } from '@socket.io/redis-emitter'
+import { createClient } from 'redis'
+import { freePort } from '../../test/support/nats-server.js'
+import type { ClientKind } from './load-pool.js'
+import { HUB_PATH, METHOD, SOCKETIO_PATH, tickArgs } from './protocol.js'
+import { rssBytes, spawnPinned, stopProcess, waitForPort, within } from './procs.js'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const PROBE = fileURLToPath(new URL('./mem-probe.mjs', import.meta.url))
@@ -24,21 +29,36 @@ export interface Memory {
   readonly heapUsed?: number
 }
 
+/** How a service publishes one tick to a target (NATS `im.default.send` unless the target says otherwise). */
+export interface Publisher {
+  publish(seq: number, phase: number): void
+  /** Resolves once everything published so far has left for the bus. */
+  flush(): Promise<void>
+}
+
 export interface RunningTarget {
   readonly pid: number
-  /** `ws://127.0.0.1:<port><hub path>`: where load clients connect (no negotiate). */
+  /** The protocol of the raw load clients (and of the official cohort). */
+  readonly client: ClientKind
+  /** `ws://127.0.0.1:<port><path>`: where load clients connect (no negotiate). */
   readonly wsUrl: string
   /** `http://127.0.0.1:<port>` */
   readonly httpUrl: string
   /** Connections the server itself counts (`GET /healthz`). */
   connections(): Promise<number>
   memory(): Promise<Memory>
+  /** The target's own publisher; NATS when absent. */
+  readonly publisher?: Publisher
+  /** Helper processes on the load side (a redis-server) whose CPU counts as load. */
+  readonly loadPids?: readonly number[]
   stop(): Promise<void>
 }
 
 export interface TargetContext {
   readonly natsUrl: string
   readonly core: number | undefined
+  /** The load core, for helper processes (a redis-server); undefined when nothing is pinned. */
+  readonly loadCore?: number
 }
 
 export interface Target {
@@ -46,6 +66,8 @@ export interface Target {
   readonly id: string
   readonly description: string
   readonly reference: boolean
+  /** Why this target cannot run on this machine, or undefined when it can (a run skips it and says why). */
+  unavailable?(): string | undefined
   start(context: TargetContext): Promise<RunningTarget>
 }
 
@@ -73,7 +95,59 @@ export const wsFloor: Target = {
   start: (context) => startNodeServer(context, ['--import', 'tsx', 'bench/references/ws-floor.ts'], /ws-floor listening on (http:\/\/\S+)/, {}),
 }
 
-export const TARGETS: readonly Target[] = [imservice, wsFloor]
+const REDIS_SERVER = process.env.BENCH_REDIS_SERVER ?? '/usr/bin/redis-server'
+
+/**
+ * Socket.IO 4 + @socket.io/redis-adapter on its own redis-server (on the load core, as nats-server
+ * is), a service emitting through @socket.io/redis-emitter (bench/references/socketio-redis.ts).
+ */
+export const socketioRedis: Target = {
+  id: 'socketio-redis',
+  description: 'Socket.IO 4 + @socket.io/redis-adapter on its own redis-server, published through @socket.io/redis-emitter',
+  reference: true,
+  unavailable: () => (existsSync(REDIS_SERVER) ? undefined : `${REDIS_SERVER} is missing (Debian package redis-server; or set BENCH_REDIS_SERVER)`),
+  async start(context) {
+    const port = await freePort()
+    const redis = spawnPinned(context.loadCore, REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+      stdio: 'ignore',
+    })
+    const redisUrl = `redis://127.0.0.1:${port}`
+    let client: { quit(): Promise<unknown> } | undefined
+    try {
+      await waitForPort(port, 10_000, () => redis.exitCode === null)
+      const server = await startNodeServer(context, ['--import', 'tsx', 'bench/references/socketio-redis.ts'], /socketio-redis listening on (http:\/\/\S+)/, {
+        BENCH_REDIS_URL: redisUrl,
+      })
+      const redisClient = createClient({ url: redisUrl })
+      client = redisClient
+      redisClient.on('error', () => undefined)
+      await redisClient.connect()
+      const emitter = new Emitter(redisClient)
+      return {
+        ...server,
+        client: 'socketio',
+        wsUrl: `${server.httpUrl.replace(/^http/, 'ws')}${SOCKETIO_PATH}`,
+        publisher: {
+          publish: (seq, phase) => void emitter.emit(METHOD, ...tickArgs(seq, phase)),
+          // Commands on one connection are answered in order: the PING's answer follows every PUBLISH.
+          flush: async () => void (await redisClient.ping()),
+        },
+        loadPids: [redis.pid!],
+        async stop() {
+          await server.stop()
+          await redisClient.quit().catch(() => undefined)
+          await stopProcess(redis)
+        },
+      }
+    } catch (error) {
+      await client?.quit().catch(() => undefined)
+      await stopProcess(redis)
+      throw error
+    }
+  },
+}
+
+export const TARGETS: readonly Target[] = [imservice, wsFloor, socketioRedis]
 
 async function startNodeServer(context: TargetContext, args: string[], banner: RegExp, extraEnv: Record<string, string>): Promise<RunningTarget> {
   // The machine's IM_* variables must not leak into a measured server: only what we set counts.
@@ -114,6 +188,7 @@ async function startNodeServer(context: TargetContext, args: string[], banner: R
   const pid = proc.pid!
   return {
     pid,
+    client: 'signalr',
     httpUrl,
     wsUrl: `${httpUrl.replace(/^http/, 'ws')}${HUB_PATH}`,
     async connections() {

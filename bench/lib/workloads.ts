@@ -5,10 +5,10 @@
  */
 import type { NatsConnection } from '@nats-io/transport-node'
 import type { LoadPool } from './load-pool.js'
-import type { OfficialCohort, CohortReport } from './official-cohort.js'
+import type { Cohort, CohortReport } from './official-cohort.js'
 import { BROADCAST_SUBJECT, tickPayload } from './protocol.js'
 import { coreTicks, cpuSeconds, sleep } from './procs.js'
-import type { Memory, RunningTarget } from './targets.js'
+import type { Memory, Publisher, RunningTarget } from './targets.js'
 
 export interface IdleResult {
   readonly connections: number
@@ -25,7 +25,7 @@ export interface IdleResult {
 
 /** Opens (or closes down to) `count` raw connections, lets the server settle, reads its memory after GCs. */
 export async function idlePhase(target: RunningTarget, pool: LoadPool, count: number, baseline: Memory, settleMs: number): Promise<IdleResult> {
-  const opened = await pool.ensure(target.wsUrl, count)
+  const opened = await pool.ensure(target.wsUrl, count, target.client)
   await sleep(settleMs)
   const serverCounted = await target.connections()
   const memory = await target.memory()
@@ -91,7 +91,8 @@ export interface BroadcastResult {
 export interface BroadcastContext {
   readonly target: RunningTarget
   readonly pool: LoadPool
-  readonly cohort: OfficialCohort
+  readonly cohort: Cohort
+  /** Where a service publishes, unless the target brings its own publisher (the Socket.IO emitter). */
   readonly nc: NatsConnection
   /** Pids of other load-side processes (nats-server) whose CPU counts as load. */
   readonly loadPids: readonly number[]
@@ -101,11 +102,16 @@ export interface BroadcastContext {
 
 export async function broadcastPhase(context: BroadcastContext, spec: BroadcastSpec): Promise<BroadcastResult> {
   const { target, pool, cohort, nc } = context
+  const publisher: Publisher = target.publisher ?? {
+    publish: (seq, phase) => nc.publish(BROADCAST_SUBJECT, tickPayload(seq, phase)),
+    flush: () => nc.flush(),
+  }
   await pool.startPhase(spec.phase)
   cohort.startPhase(spec.phase)
   const completed = (): number => Math.min(pool.minSeq(), cohort.minSeq())
 
-  const loadCpu = (): number => pool.cpuSeconds() + context.loadPids.reduce((s, pid) => s + cpuSeconds(pid), 0) + selfCpu()
+  const loadPids = [...context.loadPids, ...(target.loadPids ?? [])]
+  const loadCpu = (): number => pool.cpuSeconds() + loadPids.reduce((s, pid) => s + cpuSeconds(pid), 0) + selfCpu()
   const serverCpu0 = cpuSeconds(target.pid)
   const loadCpu0 = loadCpu()
   const core0 = context.serverCore === undefined ? undefined : coreTicks(context.serverCore)
@@ -114,7 +120,7 @@ export async function broadcastPhase(context: BroadcastContext, spec: BroadcastS
   let published = 0
   const running = (): boolean => performance.now() - t0 < spec.durationMs && published < limit
   const publish = (): void => {
-    nc.publish(BROADCAST_SUBJECT, tickPayload(published, spec.phase))
+    publisher.publish(published, spec.phase)
     published += 1
   }
 
@@ -133,7 +139,7 @@ export async function broadcastPhase(context: BroadcastContext, spec: BroadcastS
       await sleep(2)
     }
   }
-  await nc.flush()
+  await publisher.flush()
 
   const drainDeadline = performance.now() + spec.drainMs
   let drained = false
