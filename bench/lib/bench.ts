@@ -11,13 +11,12 @@ import { connect } from '@nats-io/transport-node'
 import type { NatsConnection } from '@nats-io/transport-node'
 import { findNatsServer, freePort } from '../../test/support/nats-server.js'
 import { LoadPool } from './load-pool.js'
-import { OfficialCohort } from './official-cohort.js'
-import type { Cohort } from './official-cohort.js'
-import { SocketIoCohort } from './socketio-cohort.js'
 import { coreCount, placement, spawnPinned, stopProcess, waitForPort, TASKSET } from './procs.js'
-import type { RunningTarget, Target } from './targets.js'
-import { broadcastPhase, idlePhase } from './workloads.js'
-import type { BroadcastResult, IdleResult } from './workloads.js'
+import { runTarget } from './run-target.js'
+import type { TargetRun } from './run-target.js'
+import type { Target } from './targets.js'
+
+export type { TargetRun } from './run-target.js'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 /** Connections a server may hold: its open-file limit minus what a Node process keeps open besides sockets. */
@@ -38,6 +37,19 @@ export interface BenchOptions {
   readonly maxInFlightDeliveries: number
   readonly workers: number
   readonly cohortSize: number
+  /** Measured phase length of the targeted, invocation and churn workloads. */
+  readonly workloadMs: number
+  /** Users of the targeted workload, 2 connections each. */
+  readonly targetedUsers: number
+  /** Messages per second of the fixed-rate targeted phase. */
+  readonly targetedRate: number
+  /** Deliveries in flight allowed in the max-rate targeted phase. */
+  readonly targetedWindow: number
+  /** Connections that call publish(...) in the invocation workload. */
+  readonly invocationClients: number
+  /** Connect-close loops per load worker in the churn workload, and the users whose tokens they use. */
+  readonly churnLanes: number
+  readonly churnUsers: number
   readonly targets: readonly Target[]
 }
 
@@ -56,6 +68,13 @@ export function defaultOptions(mode: 'quick' | 'full', targets: readonly Target[
         maxInFlightDeliveries: 10_000,
         workers: 2,
         cohortSize: 5,
+        workloadMs: 2000,
+        targetedUsers: 1000,
+        targetedRate: 5000,
+        targetedWindow: 4000,
+        invocationClients: 1000,
+        churnLanes: 25,
+        churnUsers: 100,
         targets,
       }
     : {
@@ -71,16 +90,16 @@ export function defaultOptions(mode: 'quick' | 'full', targets: readonly Target[
         maxInFlightDeliveries: 10_000,
         workers: 2,
         cohortSize: 5,
+        workloadMs: 4000,
+        // 10k connections, issue 6's size; 2 connections per user.
+        targetedUsers: 5000,
+        targetedRate: 5000,
+        targetedWindow: 4000,
+        invocationClients: 1000,
+        churnLanes: 25,
+        churnUsers: 1000,
         targets,
       }
-}
-
-export interface TargetRun {
-  readonly target: string
-  readonly repetition: number
-  readonly idle: IdleResult[]
-  readonly broadcast: Array<BroadcastResult & { readonly connections: number }>
-  readonly serverRssAtEnd: number
 }
 
 export interface Machine {
@@ -198,70 +217,6 @@ export async function runBench(options: BenchOptions, log: Log): Promise<RunResu
   return result
 }
 
-interface TargetRunContext {
-  readonly natsUrl: string
-  readonly core: number | undefined
-  readonly loadCore: number | undefined
-  readonly pool: LoadPool
-  readonly nc: NatsConnection
-  readonly natsPid: number
-  readonly idleCounts: readonly number[]
-  readonly broadcastCounts: readonly number[]
-  readonly options: BenchOptions
-  readonly nextPhase: () => number
-  readonly log: Log
-}
-
-async function runTarget(target: Target, context: TargetRunContext): Promise<Omit<TargetRun, 'repetition'>> {
-  const { pool, options, log } = context
-  const server: RunningTarget = await target.start({ natsUrl: context.natsUrl, core: context.core, loadCore: context.loadCore })
-  let cohort: Cohort | undefined
-  try {
-    await sleep(options.settleMs)
-    const baseline = await server.memory()
-    const idle: IdleResult[] = []
-    for (const n of context.idleCounts) {
-      const r = await idlePhase(server, pool, n, baseline, options.settleMs)
-      log(
-        `  idle ${n}: ${r.connections} open (server counts ${r.serverCounted}, ${r.failed} failed) in ${r.connectMs} ms; ` +
-          `RSS ${kb(r.rssPerConnection)} KB/conn, heap ${r.heapPerConnection === undefined ? 'n/a' : kb(r.heapPerConnection)} KB/conn`,
-      )
-      idle.push(r)
-    }
-    const broadcast: TargetRun['broadcast'] = []
-    for (const n of context.broadcastCounts) {
-      await pool.ensure(server.wsUrl, n, server.client)
-      cohort ??= server.client === 'socketio' ? await SocketIoCohort.connect(server.httpUrl, options.cohortSize) : await OfficialCohort.connect(server.wsUrl, options.cohortSize)
-      const total = n + cohort.size
-      const phaseContext = { target: server, pool, cohort, nc: context.nc, loadPids: [context.natsPid], serverCore: context.core }
-      const rate = Math.max(1, Math.round(options.fixedDeliveriesPerSecond / total))
-      const window = Math.max(2, Math.round(options.maxInFlightDeliveries / total))
-      // Not counted: warms the JIT and the sockets so the first measured phase is not the slowest.
-      await broadcastPhase(phaseContext, { phase: context.nextPhase(), mode: 'fixed', rate, durationMs: options.warmupMs, drainMs: options.drainMs })
-      for (const spec of [
-        { mode: 'fixed' as const, rate },
-        { mode: 'max' as const, window },
-      ]) {
-        const r = await broadcastPhase(phaseContext, { phase: context.nextPhase(), ...spec, durationMs: options.phaseMs, drainMs: options.drainMs })
-        log(
-          `  broadcast ${spec.mode} ${n}+${cohort.size}: ${r.published} msgs, ${r.received}/${r.expected} received` +
-            `${r.complete ? '' : ' INCOMPLETE'}${r.duplicates ? `, ${r.duplicates} duplicates` : ''}; ` +
-            `${Math.round(r.deliveriesPerSecond)} deliveries/s, p50 ${r.latencyMs.p50.toFixed(1)} / p99 ${r.latencyMs.p99.toFixed(1)} ms, ` +
-            `server ${r.serverCpuPercent.toFixed(0)}% CPU${r.serverCoreBusyPercent === undefined ? '' : ` (its core ${r.serverCoreBusyPercent.toFixed(0)}% busy)`}, ` +
-            `${r.serverMicrosPerDelivery.toFixed(2)} µs/delivery`,
-        )
-        broadcast.push({ ...r, connections: total })
-      }
-    }
-    const serverRssAtEnd = (await server.memory()).rss
-    return { target: target.id, idle, broadcast, serverRssAtEnd }
-  } finally {
-    await cohort?.stop()
-    await pool.ensure(server.wsUrl, 0, server.client).catch(() => undefined)
-    await server.stop()
-  }
-}
-
 function readOpenFileLimits(): { soft: number; hard: number } {
   const read = (flag: string): number => {
     try {
@@ -344,12 +299,4 @@ function redisVersion(): string {
   } catch {
     return 'not installed'
   }
-}
-
-function kb(bytes: number): string {
-  return (bytes / 1024).toFixed(1)
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms))
 }

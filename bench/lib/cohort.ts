@@ -84,3 +84,16 @@ export abstract class CountingCohort<C> implements Cohort {
     }
   }
 }
+
+/** For a target no official client can reach from here (nats-ws): the raw clients' counts stand alone. */
+export class NoCohort implements Cohort {
+  readonly size = 0
+  startPhase(): void {}
+  minSeq(): number {
+    return Number.POSITIVE_INFINITY
+  }
+  report(): CohortReport {
+    return { clients: 0, connected: 0, perClient: [], duplicates: 0, closed: 0 }
+  }
+  async stop(): Promise<void> {}
+}

@@ -7,18 +7,22 @@ import type { ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { Histogram } from './histogram.js'
 import { cpuSeconds, rssBytes, spawnPinned, stopProcess, within } from './procs.js'
+import type { ChurnCounts, ChurnRequest } from './worker-churn.js'
+import type { InvokeCounts } from './worker-invoke.js'
 
 const WORKER = fileURLToPath(new URL('./load-worker.ts', import.meta.url))
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 
 /** The raw protocol a load client speaks (load-worker.ts): the target names it. */
-export type ClientKind = 'signalr' | 'socketio'
+export type ClientKind = 'signalr' | 'socketio' | 'natsws'
 
 export type WorkerRequest = { id: number } & (
-  | { op: 'connect'; url: string; client: ClientKind; count: number; concurrency: number }
+  | { op: 'connect'; url: string; client: ClientKind; count: number; concurrency: number; tokens?: string[]; users?: number[] }
   | { op: 'trim'; count: number }
   | { op: 'phase'; phase: number }
   | { op: 'report' }
+  | { op: 'invoke'; phase: number; durationMs: number; drainMs: number }
+  | { op: 'churn'; request: ChurnRequest }
   | { op: 'exit' }
 )
 
@@ -34,6 +38,8 @@ export interface WorkerReport {
   otherFrames: number
   perClientMin: number
   perClientMax: number
+  /** [user, ticks received] for each client that belongs to a user (targeted phases). */
+  perUser: Array<[number, number]>
   histogram: { buckets: Array<[number, number]>; count: number; max: number }
 }
 
@@ -44,6 +50,8 @@ export type WorkerReply = { id?: number } & (
   | { op: 'phase-started'; phase: number; clients: number }
   | { op: 'progress'; phase: number; minSeq: number; received: number }
   | WorkerReport
+  | ({ op: 'invoked' } & InvokeCounts)
+  | ({ op: 'churned' } & ChurnCounts)
   | { op: 'exiting' }
   | { op: 'error'; message: string }
 )
@@ -59,6 +67,7 @@ export interface PoolReport {
   otherFrames: number
   perClientMin: number
   perClientMax: number
+  perUser: Array<[number, number]>
   histogram: Histogram
 }
 
@@ -164,6 +173,64 @@ export class LoadPool {
     }
   }
 
+  /**
+   * Opens one connection per entry, each with its user's token (targeted delivery), split evenly
+   * across workers, on top of what is open (none, in practice: the caller closes the rest first).
+   */
+  async connectUsers(url: string, client: ClientKind, connections: ReadonlyArray<{ user: number; token: string }>): Promise<{ open: number; failed: number; ms: number; errors: Record<string, number> }> {
+    const started = Date.now()
+    const results = await Promise.all(
+      this.workers.map(async (worker, w) => {
+        const mine = connections.filter((_, i) => i % this.workers.length === w)
+        const reply = await worker.request<{ op: 'connected'; open: number; failed: number; ms: number; errors: Record<string, number> }>(
+          { op: 'connect', url, client, count: mine.length, concurrency: 100, tokens: mine.map((c) => c.token), users: mine.map((c) => c.user) },
+          Math.max(30_000, mine.length * 20),
+        )
+        worker.count += mine.length
+        return reply
+      }),
+    )
+    const errors: Record<string, number> = {}
+    for (const r of results) for (const [k, v] of Object.entries(r.errors)) errors[k] = (errors[k] ?? 0) + v
+    return { open: results.reduce((s, r) => s + r.open, 0), failed: results.reduce((s, r) => s + r.failed, 0), ms: Date.now() - started, errors }
+  }
+
+  /** Closed-loop invocations from every open client of every worker (worker-invoke.ts); counts summed, histograms merged. */
+  async invoke(phase: number, durationMs: number, drainMs: number): Promise<Omit<InvokeCounts, 'histogram'> & { histogram: Histogram }> {
+    const replies = await Promise.all(this.workers.map((w) => w.request<{ op: 'invoked' } & InvokeCounts>({ op: 'invoke', phase, durationMs, drainMs }, durationMs + drainMs + 10_000)))
+    const histogram = new Histogram()
+    for (const r of replies) histogram.merge(r.histogram)
+    const sum = (key: 'sent' | 'completed' | 'errors' | 'unexpected' | 'missing'): number => replies.reduce((s, r) => s + r[key], 0)
+    return {
+      sent: sum('sent'),
+      completed: sum('completed'),
+      errors: sum('errors'),
+      unexpected: sum('unexpected'),
+      missing: sum('missing'),
+      seconds: Math.max(...replies.map((r) => r.seconds)),
+      histogram,
+    }
+  }
+
+  /** Connection churn from every worker at once, `request.lanes` loops each (worker-churn.ts). */
+  async churn(request: ChurnRequest): Promise<Omit<ChurnCounts, 'histogram'> & { histogram: Histogram }> {
+    const replies = await Promise.all(this.workers.map((w) => w.request<{ op: 'churned' } & ChurnCounts>({ op: 'churn', request }, request.durationMs + 30_000)))
+    const histogram = new Histogram()
+    const errors: Record<string, number> = {}
+    for (const r of replies) {
+      histogram.merge(r.histogram)
+      for (const [k, v] of Object.entries(r.errors)) errors[k] = (errors[k] ?? 0) + v
+    }
+    return {
+      attempts: replies.reduce((s, r) => s + r.attempts, 0),
+      connects: replies.reduce((s, r) => s + r.connects, 0),
+      failed: replies.reduce((s, r) => s + r.failed, 0),
+      errors,
+      seconds: Math.max(...replies.map((r) => r.seconds)),
+      histogram,
+    }
+  }
+
   async startPhase(phase: number): Promise<void> {
     for (const worker of this.workers) {
       worker.minSeq = -1
@@ -198,6 +265,7 @@ export class LoadPool {
       otherFrames: sum('otherFrames'),
       perClientMin: withClients.length ? Math.min(...withClients.map((r) => r.perClientMin)) : 0,
       perClientMax: withClients.length ? Math.max(...withClients.map((r) => r.perClientMax)) : 0,
+      perUser: reports.flatMap((r) => r.perUser),
       histogram,
     }
   }

@@ -1,34 +1,30 @@
 /**
- * A load-generator process: many minimal raw-protocol clients over `ws`, which read every frame,
+ * A load-generator process: many minimal raw-protocol clients (raw-client.ts) that read every frame,
  * answer nothing but keep-alives, and count what arrives for the current phase: receipts,
  * duplicates, strays from other phases, and publish-to-receive latency from the stamp in the
- * payload. The orchestrator drives it over IPC (see load-pool.ts). Two client kinds:
- * - `signalr`: no negotiate, JSON handshake, a keep-alive ping every 10 s;
- * - `socketio`: Engine.IO 4 over the WebSocket transport only: the `0{...}` open packet, `40` to
- *   join the default namespace (ready at the server's `40{...}`), `42["tick",...]` events, each
- *   server ping `2` answered with `3`.
+ * payload. Clients of a targeted phase belong to a user, and the report lists what each received,
+ * so the orchestrator can check that a user's connections got that user's messages and nobody
+ * else's. It also runs closed-loop invocations (worker-invoke.ts) and connection churn
+ * (worker-churn.ts). The orchestrator drives it over IPC (see load-pool.ts).
  */
 import WebSocket from 'ws'
 import { Histogram } from './histogram.js'
-import { HANDSHAKE_REQUEST, PING, RECORD_SEPARATOR, nowMicros, readRecord, readSocketIoPacket } from './protocol.js'
+import { PING } from './protocol.js'
 import type { InboundRecord } from './protocol.js'
+import { openOne, withToken } from './raw-client.js'
+import type { Client, Sink } from './raw-client.js'
+import { runChurn } from './worker-churn.js'
+import { onCompletion, runInvocations } from './worker-invoke.js'
 import type { ClientKind, WorkerReply, WorkerRequest } from './load-pool.js'
 
-const CONNECT_TIMEOUT_MS = 15_000
 // IMService closes a client silent for 30 s (ASP.NET Core's ClientTimeout); 10 s keeps a margin.
 const PING_EVERY_MS = 10_000
 // A worker outlives no run: the orchestrator's own bound is shorter than this.
 const MAX_LIFETIME_MS = Number(process.env.BENCH_WORKER_MAX_MS ?? 30 * 60_000)
 
-interface Client {
-  readonly ws: WebSocket
-  readonly kind: ClientKind
-  ready: boolean
-  lastSeq: number
-  received: number
-}
-
 const clients: Client[] = []
+/** A client's index in `clients`, for invocation tags; kept beside it so the hot path needs no search. */
+const indexOf = new Map<Client, number>()
 let phase = -1
 let stats = freshStats()
 let progressTimer: NodeJS.Timeout | undefined
@@ -41,106 +37,48 @@ function send(reply: WorkerReply): void {
   process.send?.(reply)
 }
 
-function onData(client: Client, data: Buffer): void {
-  const now = nowMicros()
-  if (client.kind === 'socketio') return onSocketIo(client, data, now)
-  let start = 0
-  for (;;) {
-    const end = data.indexOf(RECORD_SEPARATOR, start)
-    if (end < 0) break // a SignalR text frame always ends with the separator; a tail without one is not a record
-    const record = readRecord(data, start, end)
-    start = end + 1
-    count(client, record, now)
-  }
-}
-
-/** One WebSocket message is one Engine.IO packet. */
-function onSocketIo(client: Client, data: Buffer, now: number): void {
-  const packet = readSocketIoPacket(data.toString('latin1'))
-  switch (packet.kind) {
-    case 'open':
-      client.ws.send('40')
-      return
-    case 'connected':
-      client.ready = true
-      return
-    case 'ping':
-      client.ws.send('3')
-      return
-    default:
-      count(client, packet, now)
-  }
-}
-
-function count(client: Client, record: InboundRecord, now: number): void {
-  switch (record.kind) {
-    case 'tick':
-      if (record.phase !== phase) {
-        stats.stray += 1
-      } else if (record.seq <= client.lastSeq) {
-        // One publisher, one subscription, one TCP stream: order is kept, so an old seq is a duplicate.
-        stats.duplicates += 1
-      } else {
-        client.lastSeq = record.seq
-        client.received += 1
-        stats.received += 1
-        stats.histogram.record(now - record.sentAt)
-      }
-      break
-    case 'handshake':
-      client.ready = true
-      break
-    case 'close':
-      stats.closedByServer += 1
-      break
-    case 'ping':
-      break
-    default:
-      stats.otherFrames += 1
-  }
-}
-
-function openOne(url: string, kind: ClientKind): Promise<Client> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, { perMessageDeflate: false, handshakeTimeout: CONNECT_TIMEOUT_MS })
-    const client: Client = { ws, kind, ready: false, lastSeq: -1, received: 0 }
-    const timer = setTimeout(() => {
-      ws.terminate()
-      reject(new Error('handshake timeout'))
-    }, CONNECT_TIMEOUT_MS)
-    // Socket.IO speaks first (its open packet); SignalR waits for the client's handshake.
-    if (kind === 'signalr') ws.on('open', () => ws.send(HANDSHAKE_REQUEST))
-    const onMessage = (data: Buffer): void => {
-      onData(client, data)
-      if (!client.ready) return
-      clearTimeout(timer)
-      resolve(client)
-      // From here on the hot path is onData alone.
-      ws.off('message', onMessage)
-      ws.on('message', (next: Buffer) => onData(client, next))
+const sink: Sink = {
+  record(client: Client, record: InboundRecord, now: number): void {
+    switch (record.kind) {
+      case 'tick':
+        if (record.phase !== phase) {
+          stats.stray += 1
+        } else if (record.seq <= client.lastSeq) {
+          // One publisher, one subscription, one TCP stream: order is kept, so an old seq is a duplicate.
+          stats.duplicates += 1
+        } else {
+          client.lastSeq = record.seq
+          client.received += 1
+          stats.received += 1
+          stats.histogram.record(now - record.sentAt)
+        }
+        break
+      case 'completion':
+        onCompletion(client, indexOf.get(client) ?? -1, record.id, record.error, now)
+        break
+      case 'close':
+        stats.closedByServer += 1
+        break
+      case 'ping':
+        break
+      default:
+        stats.otherFrames += 1
     }
-    ws.on('message', onMessage)
-    ws.on('error', (error) => {
-      clearTimeout(timer)
-      reject(error)
-    })
-    ws.on('close', () => {
-      clearTimeout(timer)
-      if (!client.ready) reject(new Error('closed before the handshake'))
-    })
-  })
+  },
 }
 
-async function connect(url: string, kind: ClientKind, count: number, concurrency: number): Promise<WorkerReply> {
+async function connect(url: string, kind: ClientKind, count: number, concurrency: number, tokens?: string[], users?: number[]): Promise<WorkerReply> {
   const started = Date.now()
   const errors = new Map<string, number>()
   let next = 0
   let failed = 0
   const lane = async (): Promise<void> => {
     while (next < count) {
-      next += 1
+      const i = next++
       try {
-        clients.push(await openOne(url, kind))
+        const client = await openOne(withToken(url, tokens?.[i]), kind, users?.[i] ?? -1, sink)
+        indexOf.set(client, clients.length)
+        clients.push(client)
       } catch (error) {
         failed += 1
         const key = error instanceof Error ? error.message : String(error)
@@ -154,6 +92,7 @@ async function connect(url: string, kind: ClientKind, count: number, concurrency
 
 async function trim(count: number): Promise<WorkerReply> {
   const closing = clients.splice(count)
+  for (const client of closing) indexOf.delete(client)
   await Promise.all(
     closing.map(
       (client) =>
@@ -204,9 +143,11 @@ function report(): WorkerReply {
   progressTimer = undefined
   let perClientMin = Number.POSITIVE_INFINITY
   let perClientMax = 0
+  const perUser: Array<[number, number]> = []
   for (const client of clients) {
     if (client.received < perClientMin) perClientMin = client.received
     if (client.received > perClientMax) perClientMax = client.received
+    if (client.user >= 0) perUser.push([client.user, client.received])
   }
   const out: WorkerReply = {
     op: 'report',
@@ -220,6 +161,7 @@ function report(): WorkerReply {
     otherFrames: stats.otherFrames,
     perClientMin: clients.length === 0 ? 0 : perClientMin,
     perClientMax,
+    perUser,
     histogram: stats.histogram.toJSON(),
   }
   phase = -1
@@ -230,13 +172,17 @@ process.on('message', (message: WorkerRequest) => {
   const answer = async (): Promise<WorkerReply> => {
     switch (message.op) {
       case 'connect':
-        return connect(message.url, message.client, message.count, message.concurrency)
+        return connect(message.url, message.client, message.count, message.concurrency, message.tokens, message.users)
       case 'trim':
         return trim(message.count)
       case 'phase':
         return startPhase(message.phase)
       case 'report':
         return report()
+      case 'invoke':
+        return { op: 'invoked', ...(await runInvocations(clients, message.phase, message.durationMs, message.drainMs)) }
+      case 'churn':
+        return { op: 'churned', ...(await runChurn(message.request)) }
       case 'exit':
         await trim(0)
         setImmediate(() => process.exit(0))
@@ -251,7 +197,7 @@ process.on('message', (message: WorkerRequest) => {
 
 // One timer for every client, as a real client library runs one per connection but costs less here.
 setInterval(() => {
-  // Socket.IO clients answer the server's pings instead.
+  // Socket.IO and NATS clients answer the server's pings instead.
   for (const client of clients) if (client.kind === 'signalr' && client.ws.readyState === WebSocket.OPEN) client.ws.send(PING)
 }, PING_EVERY_MS).unref()
 // Orphaned (the orchestrator died): leave at once. Bounded in any case.

@@ -6,6 +6,9 @@
  * zero-padded to 16 digits, so a client finds it at a fixed offset after `"arguments":["`.
  */
 export const BROADCAST_SUBJECT = 'im.default.send'
+export const USER_SUBJECT = 'im.default.send.user'
+/** Where IMService forwards a client's `publish(topic, ...)`; the bench's topics are `bench.p<phase>`. */
+export const RECEIVE_PREFIX = 'im.default.receive.'
 export const HUB_PATH = '/signalr-hubs/default'
 export const METHOD = 'tick'
 export const RECORD_SEPARATOR = 0x1e
@@ -24,6 +27,11 @@ export function tickPayload(seq: number, phase: number): string {
   return `{"method":"${METHOD}","args":["${String(nowMicros()).padStart(16, '0')}",${seq},${phase},"${PAD}"]}`
 }
 
+/** The same message for one user, on `im.default.send.user` (docs/service-api.md). */
+export function userTickPayload(userId: string, seq: number, phase: number): string {
+  return `{"userId":"${userId}","method":"${METHOD}","args":["${String(nowMicros()).padStart(16, '0')}",${seq},${phase},"${PAD}"]}`
+}
+
 /** The same message's arguments, stamped now, for publishers that take arguments (the Socket.IO emitter). */
 export function tickArgs(seq: number, phase: number): [string, number, number, string] {
   return [String(nowMicros()).padStart(16, '0'), seq, phase, PAD]
@@ -32,10 +40,29 @@ export function tickArgs(seq: number, phase: number): [string, number, number, s
 const ARGS = Buffer.from('"arguments":["')
 const TYPE_INVOCATION = Buffer.from('{"type":1,')
 const TYPE_CLOSE = Buffer.from('{"type":7')
+const TYPE_COMPLETION = Buffer.from('{"type":3,"invocationId":"')
+const ERROR_FIELD = Buffer.from('"error":')
 
 export type InboundRecord =
   | { readonly kind: 'tick'; readonly sentAt: number; readonly seq: number; readonly phase: number }
+  | { readonly kind: 'completion'; readonly id: number; readonly error: boolean }
   | { readonly kind: 'handshake' | 'ping' | 'close' | 'other' }
+
+/**
+ * Reads `<ts16>",<seq>,<phase>` from `i` (the stamp's first digit): the tick's arguments, whatever
+ * frames them (a SignalR invocation, a NATS message carrying the service's payload).
+ */
+export function readTickArgs(buf: Buffer, i: number, end: number): InboundRecord {
+  const sentAt = digits(buf, i, i + 16)
+  i += 18 // 16 digits, the closing quote and the comma
+  let seq = 0
+  while (i < end && buf[i]! >= 0x30 && buf[i]! <= 0x39) seq = seq * 10 + buf[i++]! - 0x30
+  i += 1
+  let phase = 0
+  while (i < end && buf[i]! >= 0x30 && buf[i]! <= 0x39) phase = phase * 10 + buf[i++]! - 0x30
+  if (Number.isNaN(sentAt)) return { kind: 'other' }
+  return { kind: 'tick', sentAt, seq, phase }
+}
 
 /** Reads the record in `buf[start, end)`: a tick (with its stamp, seq and phase) or what else it is. */
 export function readRecord(buf: Buffer, start: number, end: number): InboundRecord {
@@ -43,16 +70,15 @@ export function readRecord(buf: Buffer, start: number, end: number): InboundReco
   if (startsWith(buf, start, TYPE_INVOCATION)) {
     const at = buf.indexOf(ARGS, start)
     if (at < 0 || at >= end) return { kind: 'other' }
-    let i = at + ARGS.length
-    const sentAt = digits(buf, i, i + 16)
-    i += 18 // 16 digits, the closing quote and the comma
-    let seq = 0
-    while (i < end && buf[i]! >= 0x30 && buf[i]! <= 0x39) seq = seq * 10 + buf[i++]! - 0x30
-    i += 1
-    let phase = 0
-    while (i < end && buf[i]! >= 0x30 && buf[i]! <= 0x39) phase = phase * 10 + buf[i++]! - 0x30
-    if (Number.isNaN(sentAt)) return { kind: 'other' }
-    return { kind: 'tick', sentAt, seq, phase }
+    return readTickArgs(buf, at + ARGS.length, end)
+  }
+  if (startsWith(buf, start, TYPE_COMPLETION)) {
+    // `{"type":3,"invocationId":"<digits>"` then `,"result":...` or `,"error":"..."`.
+    let i = start + TYPE_COMPLETION.length
+    let id = 0
+    while (i < end && buf[i]! >= 0x30 && buf[i]! <= 0x39) id = id * 10 + buf[i++]! - 0x30
+    const error = buf.indexOf(ERROR_FIELD, i)
+    return { kind: 'completion', id, error: error >= 0 && error < end }
   }
   if (startsWith(buf, start, TYPE_CLOSE)) return { kind: 'close' }
   if (end - start === 10 && buf.toString('latin1', start, end) === '{"type":6}') return { kind: 'ping' }
@@ -100,6 +126,12 @@ export function readSocketIoPacket(text: string): InboundRecord | { readonly kin
     let phase = 0
     for (let c = text.charCodeAt(i); c >= 0x30 && c <= 0x39; c = text.charCodeAt(++i)) phase = phase * 10 + c - 0x30
     return { kind: 'tick', sentAt, seq, phase }
+  }
+  if (text.startsWith('43')) {
+    // An ack of the client's event `42<id>[...]`: `43<id>[...]`.
+    let id = 0
+    for (let i = 2, c = text.charCodeAt(i); c >= 0x30 && c <= 0x39; c = text.charCodeAt(++i)) id = id * 10 + c - 0x30
+    return { kind: 'completion', id, error: false }
   }
   if (text === '2') return { kind: 'ping' }
   if (text.startsWith('0{')) return { kind: 'open' }

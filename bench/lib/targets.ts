@@ -3,10 +3,10 @@
  * is a separate process on the server core, started on a free port against the run's nats-server,
  * preloaded with mem-probe.mjs so RSS and heap are read the same way for all.
  *
- * A target names the raw protocol its load clients speak (`client`), and may bring its own
- * publisher (the Socket.IO reference's Redis emitter) and load-side helpers (its redis-server).
- *
- * TODO(issue 6): nats-server's own WebSocket listener (raw NATS-over-WS clients) as a reference.
+ * A target names the raw protocol its load clients speak (`client`), the workloads it can do, and
+ * may bring its own publisher (the Socket.IO reference's Redis emitter, nats-ws's own nats-server)
+ * and load-side helpers (its redis-server). Targets verify the bench's HS256 tokens (tokens.ts), so
+ * targeted delivery and churn with JWT do the same work everywhere.
  */
 import type { ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
@@ -16,7 +16,9 @@ import { createClient } from 'redis'
 import { freePort } from '../../test/support/nats-server.js'
 import type { ClientKind } from './load-pool.js'
 import { HUB_PATH, METHOD, SOCKETIO_PATH, tickArgs } from './protocol.js'
+import { natsWs } from './nats-ws-target.js'
 import { rssBytes, spawnPinned, stopProcess, waitForPort, within } from './procs.js'
+import { JWT_SECRET } from './tokens.js'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const PROBE = fileURLToPath(new URL('./mem-probe.mjs', import.meta.url))
@@ -32,6 +34,8 @@ export interface Memory {
 /** How a service publishes one tick to a target (NATS `im.default.send` unless the target says otherwise). */
 export interface Publisher {
   publish(seq: number, phase: number): void
+  /** The same tick to every connection of one user (`im.default.send.user` unless the target says otherwise). */
+  publishToUser?(userId: string, seq: number, phase: number): void
   /** Resolves once everything published so far has left for the bus. */
   flush(): Promise<void>
 }
@@ -51,6 +55,8 @@ export interface RunningTarget {
   readonly publisher?: Publisher
   /** Helper processes on the load side (a redis-server) whose CPU counts as load. */
   readonly loadPids?: readonly number[]
+  /** `POST <this>?negotiateVersion=1` precedes each connection in the churn workload (SignalR's negotiate); none when absent. */
+  readonly negotiateUrl?: string
   stop(): Promise<void>
 }
 
@@ -61,30 +67,44 @@ export interface TargetContext {
   readonly loadCore?: number
 }
 
+export type WorkloadKind = 'idle' | 'broadcast' | 'targeted' | 'invocations' | 'churn'
+
+export function does(target: Target, workload: WorkloadKind): boolean {
+  return target.workloads === undefined || target.workloads.includes(workload)
+}
+
 export interface Target {
   /** Short id used in JSON and tables, e.g. `imservice`, `ws-floor`. */
   readonly id: string
   readonly description: string
   readonly reference: boolean
+  /** The workloads it does; all when absent. */
+  readonly workloads?: readonly WorkloadKind[]
   /** Why this target cannot run on this machine, or undefined when it can (a run skips it and says why). */
   unavailable?(): string | undefined
   start(context: TargetContext): Promise<RunningTarget>
 }
 
-/** IMService as users run it: `node cli/bin.mjs serve`, DefaultHub, anonymous connections. */
+/**
+ * IMService as users run it: `node cli/bin.mjs serve`, DefaultHub, JSON over WebSockets. Anonymous
+ * connections for idle and broadcast; with the bench's HS256 secret, so a token's `sub` is the user.
+ */
 export const imservice: Target = {
   id: 'imservice',
   description: 'IMService (`node cli/bin.mjs serve`, DefaultHub, JSON over WebSockets)',
   reference: false,
-  start: (context) =>
-    startNodeServer(context, ['cli/bin.mjs', 'serve'], /IMService listening on (http:\/\/\S+)/, {
+  async start(context) {
+    const server = await startNodeServer(context, ['cli/bin.mjs', 'serve'], /IMService listening on (http:\/\/\S+)/, {
       // One address (loopback) holds every load connection: lift the per-address cap (default 1000).
       IM_MAX_CONNECTIONS_PER_ADDRESS: '1000000',
-      // Broadcast workloads invoke nothing; a later invocation workload needs the per-connection rate raised.
+      // The invocation workload calls as fast as completions come back: lift the per-connection bucket (50/s, burst 100).
       IM_MAX_INVOCATIONS_PER_SECOND: '100000',
       IM_INVOCATION_BURST: '100000',
+      IM_JWT_SECRET: JWT_SECRET,
       IM_LOG_LEVEL: 'warn',
-    }),
+    })
+    return { ...server, negotiateUrl: `${server.httpUrl}${HUB_PATH}/negotiate?negotiateVersion=1` }
+  },
 }
 
 /** Plain `ws`, one pre-built frame per broadcast: the floor (bench/references/ws-floor.ts). */
@@ -92,7 +112,8 @@ export const wsFloor: Target = {
   id: 'ws-floor',
   description: 'plain `ws` + NATS, payload parsed once, frame built once, one socket write per connection',
   reference: true,
-  start: (context) => startNodeServer(context, ['--import', 'tsx', 'bench/references/ws-floor.ts'], /ws-floor listening on (http:\/\/\S+)/, {}),
+  start: (context) =>
+    startNodeServer(context, ['--import', 'tsx', 'bench/references/ws-floor.ts'], /ws-floor listening on (http:\/\/\S+)/, { BENCH_JWT_SECRET: JWT_SECRET }),
 }
 
 const REDIS_SERVER = process.env.BENCH_REDIS_SERVER ?? '/usr/bin/redis-server'
@@ -117,6 +138,7 @@ export const socketioRedis: Target = {
       await waitForPort(port, 10_000, () => redis.exitCode === null)
       const server = await startNodeServer(context, ['--import', 'tsx', 'bench/references/socketio-redis.ts'], /socketio-redis listening on (http:\/\/\S+)/, {
         BENCH_REDIS_URL: redisUrl,
+        BENCH_JWT_SECRET: JWT_SECRET,
       })
       const redisClient = createClient({ url: redisUrl })
       client = redisClient
@@ -129,6 +151,7 @@ export const socketioRedis: Target = {
         wsUrl: `${server.httpUrl.replace(/^http/, 'ws')}${SOCKETIO_PATH}`,
         publisher: {
           publish: (seq, phase) => void emitter.emit(METHOD, ...tickArgs(seq, phase)),
+          publishToUser: (userId, seq, phase) => void emitter.to(`user:${userId}`).emit(METHOD, ...tickArgs(seq, phase)),
           // Commands on one connection are answered in order: the PING's answer follows every PUBLISH.
           flush: async () => void (await redisClient.ping()),
         },
@@ -147,7 +170,7 @@ export const socketioRedis: Target = {
   },
 }
 
-export const TARGETS: readonly Target[] = [imservice, wsFloor, socketioRedis]
+export const TARGETS: readonly Target[] = [imservice, wsFloor, socketioRedis, natsWs]
 
 async function startNodeServer(context: TargetContext, args: string[], banner: RegExp, extraEnv: Record<string, string>): Promise<RunningTarget> {
   // The machine's IM_* variables must not leak into a measured server: only what we set counts.

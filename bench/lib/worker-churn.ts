@@ -1,0 +1,88 @@
+/**
+ * Connection churn from a load worker: `lanes` closed loops, each connecting, waiting until the
+ * connection is ready (SignalR: negotiate with the bearer token when the target negotiates, then
+ * the WebSocket with `access_token`, then the JSON handshake; Socket.IO: the upgrade with
+ * `access_token`, the open packet and the namespace join), then closing it and waiting for the
+ * close, for a bounded time. Every attempt is counted: connected, or failed with its reason.
+ */
+import { Histogram } from './histogram.js'
+import type { ClientKind } from './load-pool.js'
+import { nowMicros } from './protocol.js'
+import { openOne, withToken } from './raw-client.js'
+import type { Client } from './raw-client.js'
+
+export interface ChurnRequest {
+  readonly client: ClientKind
+  readonly wsUrl: string
+  /** `POST <url>` (with `?negotiateVersion=1`) before each WebSocket, or undefined when the target has no negotiate. */
+  readonly negotiateUrl?: string
+  readonly tokens: readonly string[]
+  readonly lanes: number
+  readonly durationMs: number
+}
+
+export interface ChurnCounts {
+  attempts: number
+  connects: number
+  failed: number
+  errors: Record<string, number>
+  seconds: number
+  histogram: ReturnType<Histogram['toJSON']>
+}
+
+const ignore = { record: () => undefined }
+
+async function connectOnce(request: ChurnRequest, token: string): Promise<Client> {
+  let url = request.wsUrl
+  if (request.negotiateUrl) {
+    const res = await fetch(request.negotiateUrl, { method: 'POST', headers: { Authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(15_000) })
+    if (!res.ok) throw new Error(`negotiate ${res.status}`)
+    const body = (await res.json()) as { connectionToken?: string }
+    if (!body.connectionToken) throw new Error('negotiate without connectionToken')
+    url = `${url}?id=${encodeURIComponent(body.connectionToken)}`
+  }
+  return openOne(withToken(url, token), request.client, -1, ignore)
+}
+
+function close(client: Client): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      client.ws.terminate()
+      resolve()
+    }, 5000)
+    client.ws.once('close', () => {
+      clearTimeout(timer)
+      resolve()
+    })
+    client.ws.close(1000)
+  })
+}
+
+export async function runChurn(request: ChurnRequest): Promise<ChurnCounts> {
+  const histogram = new Histogram()
+  const errors = new Map<string, number>()
+  let attempts = 0
+  let connects = 0
+  let failed = 0
+  const t0 = performance.now()
+  const end = t0 + request.durationMs
+  const lane = async (): Promise<void> => {
+    while (performance.now() < end) {
+      const token = request.tokens[attempts % request.tokens.length]!
+      attempts += 1
+      const started = nowMicros()
+      try {
+        const client = await connectOnce(request, token)
+        histogram.record(nowMicros() - started)
+        connects += 1
+        await close(client)
+      } catch (error) {
+        failed += 1
+        const key = error instanceof Error ? error.message : String(error)
+        errors.set(key, (errors.get(key) ?? 0) + 1)
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: request.lanes }, lane))
+  return { attempts, connects, failed, errors: Object.fromEntries(errors), seconds: (performance.now() - t0) / 1000, histogram: histogram.toJSON() }
+}
