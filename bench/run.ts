@@ -3,7 +3,7 @@
  * references side by side on this machine and writes bench/results/<time>-<mode>.json and .svg (and
  * a copy as latest.svg), and with --update-docs the results section of docs/performance.md.
  *
- * Options: --quick, --update-docs, --targets imservice,ws-floor,socketio-redis
+ * Options: --quick, --update-docs, --targets imservice,ws-floor,socketio-redis,nats-ws
  * Every run is bounded: a hard deadline ends it (exit 2) and all child processes are killed by pid.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
@@ -11,7 +11,10 @@ import { fileURLToPath } from 'node:url'
 import { defaultOptions, runBench } from './lib/bench.js'
 import type { RunResult } from './lib/bench.js'
 import { killAll, pinPid, placement } from './lib/procs.js'
-import { machineLine, markdownTable, summarize, svgChart, textTable } from './lib/report.js'
+import { svgChart } from './lib/chart.js'
+import { countRows, countsMarkdown, countsText } from './lib/counts.js'
+import { checkGoals, goalsMarkdown, goalsText } from './lib/goals.js'
+import { machineLine, markdownTable, summarize, textTable } from './lib/report.js'
 import { TARGETS } from './lib/targets.js'
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url))
@@ -23,7 +26,7 @@ const END = '<!-- bench:results:end -->'
 const args = process.argv.slice(2)
 const unknown = args.filter((a) => !['--quick', '--update-docs', '--targets'].includes(a) && !a.startsWith('--targets=') && args[args.indexOf(a) - 1] !== '--targets')
 if (unknown.length > 0) {
-  process.stderr.write(`bench: unknown option(s) ${unknown.join(' ')}\nusage: npm run bench [-- --quick] [--update-docs] [--targets imservice,ws-floor,socketio-redis]\n`)
+  process.stderr.write(`bench: unknown option(s) ${unknown.join(' ')}\nusage: npm run bench [-- --quick] [--update-docs] [--targets imservice,ws-floor,socketio-redis,nats-ws]\n`)
   process.exit(64)
 }
 const mode = args.includes('--quick') ? 'quick' : 'full'
@@ -57,25 +60,34 @@ const log = (line: string): void => void process.stdout.write(line + '\n')
 try {
   const result = await runBench(defaultOptions(mode, targets), log)
   const rows = summarize(result)
+  const goals = checkGoals(rows, result.options.targets)
+  const counts = countRows(result)
   const stamp = result.startedAt.replace(/[:.]/g, '-')
   mkdirSync(RESULTS, { recursive: true })
   const jsonPath = `${RESULTS}${stamp}-${mode}.json`
-  writeFileSync(jsonPath, JSON.stringify({ ...result, summary: rows }, null, 2) + '\n')
-  const svg = svgChart(result, rows)
+  writeFileSync(jsonPath, JSON.stringify({ ...result, summary: rows, goals, counts }, null, 2) + '\n')
+  const svg = svgChart(result, rows, goals)
   const svgPath = `${RESULTS}${stamp}-${mode}.svg`
   writeFileSync(svgPath, svg)
   writeFileSync(`${RESULTS}latest.svg`, svg)
   log('')
   log(textTable(result, rows))
   log('')
+  log(countsText(counts))
+  log('')
+  log(goalsText(goals))
+  log('')
   log(machineLine(result))
   for (const note of result.notes) log(`note: ${note}`)
   log(`wrote ${jsonPath.slice(ROOT.length)}, ${svgPath.slice(ROOT.length)} (and latest.svg) in ${result.seconds?.toFixed(0)} s`)
   if (args.includes('--update-docs')) {
-    updateDocs(result, markdownTable(result, rows), jsonPath.slice(ROOT.length), svgPath.slice(ROOT.length))
+    const tables = [markdownTable(result, rows), '', "Issue 6's targets, checked:", '', goalsMarkdown(goals), '', 'The counts behind the figures (summed over repetitions):', '', countsMarkdown(counts)].join('\n')
+    updateDocs(result, tables, jsonPath.slice(ROOT.length), svgPath.slice(ROOT.length))
     log('updated docs/performance.md')
   }
   const incomplete = rows.filter((r) => r.flags.some((f) => f.endsWith('incomplete')))
+  const unmet = goals.filter((g) => g.met === false)
+  log(`issue 6's targets: ${goals.filter((g) => g.met).length} met, ${unmet.length} not met, ${goals.filter((g) => g.met === undefined).length} not measured`)
   if (incomplete.length > 0) {
     log(`INCOMPLETE deliveries or connections in ${incomplete.length} row(s): see the flags column and the JSON`)
     process.exitCode = 1

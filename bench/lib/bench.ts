@@ -37,8 +37,9 @@ export interface BenchOptions {
   readonly maxInFlightDeliveries: number
   readonly workers: number
   readonly cohortSize: number
-  /** Measured phase length of the targeted, invocation and churn workloads. */
+  /** Measured phase length of the targeted, invocation and churn workloads, and their unmeasured warm-up. */
   readonly workloadMs: number
+  readonly workloadWarmupMs: number
   /** Users of the targeted workload, 2 connections each. */
   readonly targetedUsers: number
   /** Messages per second of the fixed-rate targeted phase. */
@@ -68,7 +69,8 @@ export function defaultOptions(mode: 'quick' | 'full', targets: readonly Target[
         maxInFlightDeliveries: 10_000,
         workers: 2,
         cohortSize: 5,
-        workloadMs: 2000,
+        workloadMs: 1500,
+        workloadWarmupMs: 500,
         targetedUsers: 1000,
         targetedRate: 5000,
         targetedWindow: 4000,
@@ -91,6 +93,7 @@ export function defaultOptions(mode: 'quick' | 'full', targets: readonly Target[
         workers: 2,
         cohortSize: 5,
         workloadMs: 4000,
+        workloadWarmupMs: 1000,
         // 10k connections, issue 6's size; 2 connections per user.
         targetedUsers: 5000,
         targetedRate: 5000,

@@ -66,9 +66,11 @@ export async function runTarget(target: Target, context: TargetRunContext): Prom
       run.idle.push(r)
     }
     for (const n of does(target, 'broadcast') ? context.broadcastCounts : []) {
-      await pool.ensure(server.wsUrl, n, server.client)
       cohort ??= await cohortFor(server, options.cohortSize)
-      const total = n + cohort.size
+      // A target without an official cohort (nats-ws) gets raw clients in its place: every target serves N + cohort connections.
+      const raw = n + options.cohortSize - cohort.size
+      await pool.ensure(server.wsUrl, raw, server.client)
+      const total = raw + cohort.size
       const phaseContext = { ...measured, cohort }
       const rate = Math.max(1, Math.round(options.fixedDeliveriesPerSecond / total))
       const window = Math.max(2, Math.round(options.maxInFlightDeliveries / total))
@@ -80,7 +82,7 @@ export async function runTarget(target: Target, context: TargetRunContext): Prom
       ]) {
         const r = await broadcastPhase(phaseContext, { phase: context.nextPhase(), ...spec, durationMs: options.phaseMs, drainMs: options.drainMs })
         log(
-          `  broadcast ${spec.mode} ${n}+${cohort.size}: ${r.published} msgs, ${r.received}/${r.expected} received` +
+          `  broadcast ${spec.mode} ${raw}+${cohort.size}: ${r.published} msgs, ${r.received}/${r.expected} received` +
             `${r.complete ? '' : ' INCOMPLETE'}${r.duplicates ? `, ${r.duplicates} duplicates` : ''}; ` +
             `${Math.round(r.deliveriesPerSecond)} deliveries/s, p50 ${r.latencyMs.p50.toFixed(1)} / p99 ${r.latencyMs.p99.toFixed(1)} ms, ` +
             `server ${r.serverCpuPercent.toFixed(0)}% CPU${r.serverCoreBusyPercent === undefined ? '' : ` (its core ${r.serverCoreBusyPercent.toFixed(0)}% busy)`}, ` +
@@ -96,7 +98,7 @@ export async function runTarget(target: Target, context: TargetRunContext): Prom
       const opened = await connectUsers(server, pool, users)
       log(`  targeted: ${opened.open} connections for ${users} users (${opened.failed} failed) in ${opened.ms} ms`)
       const targetedContext = { ...measured, users }
-      await targetedPhase(targetedContext, { phase: context.nextPhase(), mode: 'fixed', rate: options.targetedRate, durationMs: options.warmupMs, drainMs: options.drainMs })
+      await targetedPhase(targetedContext, { phase: context.nextPhase(), mode: 'fixed', rate: options.targetedRate, durationMs: options.workloadWarmupMs, drainMs: options.drainMs })
       for (const spec of [
         { mode: 'fixed' as const, rate: options.targetedRate },
         { mode: 'max' as const, window: options.targetedWindow },
@@ -113,7 +115,7 @@ export async function runTarget(target: Target, context: TargetRunContext): Prom
       await pool.ensure(server.wsUrl, 0, server.client)
       const opened = await pool.ensure(server.wsUrl, options.invocationClients, server.client)
       const invocationContext = { ...measured, clients: opened.open }
-      await invocationPhase(invocationContext, { phase: context.nextPhase(), durationMs: options.warmupMs, drainMs: options.drainMs })
+      await invocationPhase(invocationContext, { phase: context.nextPhase(), durationMs: options.workloadWarmupMs, drainMs: options.drainMs })
       const r = await invocationPhase(invocationContext, { phase: context.nextPhase(), durationMs: options.workloadMs, drainMs: options.drainMs })
       log(
         `  invocations ${opened.open} clients: ${counts(r.counts, r.complete)}, ${r.errors} errors, service got ${r.atService.unique}; ` +
@@ -123,7 +125,7 @@ export async function runTarget(target: Target, context: TargetRunContext): Prom
     }
     if (does(target, 'churn') && options.churnLanes > 0) {
       const spec = { durationMs: options.workloadMs, lanes: options.churnLanes, users: options.churnUsers }
-      await churnPhase(measured, { ...spec, durationMs: Math.min(1000, options.warmupMs) })
+      await churnPhase(measured, { ...spec, durationMs: options.workloadWarmupMs })
       const r = await churnPhase(measured, spec)
       log(
         `  churn ${r.negotiate ? 'negotiate + ' : ''}JWT: ${counts(r.counts, r.complete)}; ${Math.round(r.connectsPerSecond)} connects/s, ` +
