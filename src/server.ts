@@ -148,6 +148,7 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
       }),
       limits,
       maxBuffered: { bytes: config.hubs.maxBufferedBytes, messages: config.hubs.maxBufferedMessages },
+      groupsOf: (connectionId) => lifetime.groupsOfConnection(connectionId),
       logger,
       metrics,
     })

@@ -6,13 +6,18 @@
  */
 import type { Principal } from '../auth/principal.js'
 import type { Logger } from '../logger.js'
-import { HandshakeError, parseHandshakeRequest, writeHandshakeResponse } from '../protocol/handshake.js'
+import { writeHandshakeResponse } from '../protocol/handshake.js'
 import type { HubProtocol } from '../protocol/hub-protocol.js'
 import { CLOSE_ERROR_PREFIX, MessageType, TransferFormat } from '../protocol/messages.js'
 import type { HubMessage } from '../protocol/messages.js'
 import type { ServerTransport } from '../transports/transport.js'
+import type { MoveOffer, MoveState } from './connection-move.js'
+import { handshakeStep } from './handshake-step.js'
+import { joinInput } from './input-join.js'
 import type { InvocationHandler } from './invocation-handler.js'
 import { isTracked, MessageBuffer } from './message-buffer.js'
+import { HARD_BOUND_FACTOR, isPast, slowConsumerError } from './outbound-bound.js'
+import type { OutboundBound } from './outbound-bound.js'
 
 export type ConnectionState = 'handshake' | 'connected' | 'closed'
 
@@ -30,7 +35,7 @@ export interface HubConnectionOptions {
    * A client that leaves more than this many bytes (or messages, where the transport counts them)
    * unread is closed: one slow client must not grow the server's memory.
    */
-  readonly maxBuffered: { readonly bytes: number; readonly messages: number }
+  readonly maxBuffered: OutboundBound
   readonly logger: Logger
   /** Called when the connection is closed for not reading (for metrics). */
   readonly onSlowConsumer?: () => void
@@ -39,13 +44,14 @@ export interface HubConnectionOptions {
    * if the handshake asks for protocol version 2 or more, as ASP.NET Core requires.
    */
   readonly statefulReconnectBufferSize?: number
-  /** Called once when the connection has ended, after the handler heard of it. */
+  /** Called once when the connection has ended (or moved to another node), after the handler heard of it. */
   readonly onEnded?: (connection: HubConnection) => void
+  /**
+   * The connection is moving here from another node (connection-move.ts): it starts connected
+   * with this protocol, without a transport, collecting what is sent to it until `completeMove`.
+   */
+  readonly movingIn?: { readonly protocol: string }
 }
-
-
-/** How far past the buffer bound a burst may go before the client is closed at once. */
-const HARD_BOUND_FACTOR = 8
 
 export class HubConnection {
   readonly connectionId: string
@@ -66,12 +72,23 @@ export class HubConnection {
   detachedAt: number | undefined
   private closingSlow = false
   private overBoundSince: number | undefined
+  /** True once the connection has moved to another node (it ended here without ending). */
+  moved = false
 
   constructor(private readonly options: HubConnectionOptions) {
     this.connectionId = options.connectionId
     this.principal = options.principal
     this.currentTransport = options.transport
     this.listen(options.transport)
+    if (options.movingIn) {
+      const protocol = options.protocols.get(options.movingIn.protocol)
+      if (!protocol) throw new Error(`unknown hub protocol ${options.movingIn.protocol}`)
+      this.selectedProtocol = protocol
+      this.binary = protocol.transferFormat === TransferFormat.Binary
+      this.state = 'connected'
+      this.detachedAt = Date.now()
+      this.buffer = MessageBuffer.collecting(options.statefulReconnectBufferSize ?? Number.POSITIVE_INFINITY)
+    }
   }
 
   get transport(): ServerTransport {
@@ -96,7 +113,7 @@ export class HubConnection {
   receive(data: string | Uint8Array): void {
     if (this.state === 'closed') return
     this.lastReceivedAt = Date.now()
-    const input = this.pending === undefined ? data : join(this.pending, data)
+    const input = this.pending === undefined ? data : joinInput(this.pending, data)
     this.pending = undefined
     if (this.state === 'handshake') this.receiveHandshake(input)
     else this.receiveMessages(input)
@@ -113,7 +130,7 @@ export class HubConnection {
   /** Sends an Invocation already serialized with this connection's protocol (a broadcast, say). */
   sendFrame(frame: string | Uint8Array): void {
     if (this.state !== 'connected') return
-    if (this.buffer) this.sendTracked(frame)
+    if (this.buffer) this.sendTracked(frame, true)
     else this.write(frame)
   }
 
@@ -139,7 +156,7 @@ export class HubConnection {
    * socket before the server does; HttpConnectionContext swaps the pipes then too).
    */
   get canResume(): boolean {
-    return this.state === 'connected' && this.buffer !== undefined
+    return this.state === 'connected' && this.buffer !== undefined && !this.buffer.isCollecting && !this.moved
   }
 
   /**
@@ -175,6 +192,70 @@ export class HubConnection {
     this.ended(undefined)
   }
 
+  /**
+   * The node is draining: end the WebSocket without a Close message, so that the client's
+   * stateful reconnect comes back (to another node, which takes the connection over). False,
+   * and nothing done, for a connection that cannot resume.
+   */
+  suspend(): boolean {
+    if (!this.canResume || this.transport.name !== 'WebSockets') return false
+    this.detachedAt ??= Date.now()
+    this.letTransportGo()
+    return true
+  }
+
+  /** Step 1 of a move away (connection-move.ts); undefined when this connection cannot move. */
+  offerMove(groups: readonly string[]): MoveOffer | undefined {
+    if (!this.canResume) return undefined
+    this.buffer!.markForMove()
+    return { connectionId: this.connectionId, protocol: this.protocol.name, groups }
+  }
+
+  /**
+   * Step 2 of a move away: hands over the state and ends here without the client or the
+   * services hearing of it (the connection lives on elsewhere). Undefined without an offer first.
+   */
+  moveAway(groups: readonly string[], streams: readonly string[]): MoveState | undefined {
+    const mark = this.buffer?.moveMark
+    if (mark === undefined || !this.canResume) return undefined
+    const state: MoveState = { buffer: this.buffer!.state(), mark, groups, streams }
+    this.letTransportGo()
+    this.endMoved()
+    return state
+  }
+
+  /** Closes the transport as a server that leaves (1001), no longer hearing from it. */
+  private letTransportGo(): void {
+    this.currentTransport.onClose = this.currentTransport.onMessage = undefined
+    this.currentTransport.close({ goingAway: true })
+  }
+
+  /**
+   * The old node's state has come: its unacknowledged frames go first, then what was collected
+   * here that it had not sent, then an error for each stream that could not move. The client
+   * gets them all after its Sequence (see resume).
+   */
+  completeMove(state: MoveState): void {
+    if (!this.buffer?.isCollecting || this.state !== 'connected') return
+    if (!this.buffer.adopt(state.buffer, state.mark)) return this.closeBufferFull()
+    for (const invocationId of state.streams) {
+      this.send({ type: MessageType.Completion, invocationId, error: 'The stream ended: the connection moved to another server.' })
+    }
+  }
+
+  /** The move here failed (the old node did not answer): end without anyone hearing of it. */
+  abandonMove(): void {
+    if (this.buffer?.isCollecting && this.state !== 'closed') this.endMoved()
+  }
+
+  /** Ends here for a connection that lives on elsewhere (or never arrived): nobody is told it ended. */
+  private endMoved(): void {
+    this.moved = true
+    this.state = 'closed'
+    this.options.handler.onMovedAway(this)
+    this.options.onEnded?.(this)
+  }
+
   /** The reconnect window has passed: end for good. */
   abandon(): void {
     this.ended(new Error('The client did not reconnect in time.'))
@@ -190,33 +271,26 @@ export class HubConnection {
   }
 
   private receiveHandshake(input: string | Uint8Array): void {
-    const parsed = parseHandshakeRequest(input, this.options.maxMessageSize)
-    if (parsed.kind === 'incomplete') {
+    const step = handshakeStep(input, { ...this.options, supportsBinary: this.transport.supportsBinary })
+    if (step.kind === 'incomplete') {
       this.pending = input
       return
     }
-    if (parsed.kind === 'error') {
-      this.options.logger.debug('handshake refused', { connectionId: this.connectionId, detail: parsed.detail })
-      this.failHandshake(parsed.reason === 'too-large' ? HandshakeError.canceled : HandshakeError.unexpected)
-      return
+    if (step.kind === 'refused') {
+      this.options.logger.debug('handshake refused', { connectionId: this.connectionId, detail: step.detail ?? step.error })
+      return this.failHandshake(step.error)
     }
-    const protocol = this.options.protocols.get(parsed.protocol)
-    if (!protocol) return this.failHandshake(HandshakeError.unsupportedProtocol(parsed.protocol))
-    if (parsed.version > protocol.version) return this.failHandshake(HandshakeError.unsupportedVersion(parsed.protocol, parsed.version))
-    if (protocol.transferFormat === TransferFormat.Binary && !this.transport.supportsBinary) {
-      return this.failHandshake(HandshakeError.unsupportedTransferFormat(parsed.protocol))
-    }
-    this.selectedProtocol = protocol
-    this.binary = protocol.transferFormat === TransferFormat.Binary
+    this.selectedProtocol = step.protocol
+    this.binary = step.protocol.transferFormat === TransferFormat.Binary
     // Stateful reconnect needs both the negotiate opt-in and handshake version 2 (HubConnectionContext).
     const stateful = this.options.statefulReconnectBufferSize
-    if (stateful !== undefined && parsed.version >= 2) this.buffer = new MessageBuffer(stateful)
+    if (stateful !== undefined && step.version >= 2) this.buffer = new MessageBuffer(stateful)
     // The reply travels in the protocol's own format: a binary frame for MessagePack (as .NET does).
     const reply = writeHandshakeResponse()
     this.transport.send(this.binary ? new TextEncoder().encode(reply) : reply, this.binary)
     this.state = 'connected'
     this.options.handler.onConnected(this)
-    if (parsed.rest !== undefined) this.receiveMessages(parsed.rest)
+    if (step.rest !== undefined) this.receiveMessages(step.rest)
   }
 
   private receiveMessages(input: string | Uint8Array): void {
@@ -262,13 +336,14 @@ export class HubConnection {
     }
   }
 
-  private sendTracked(frame: string | Uint8Array): void {
-    if (!this.buffer!.track(frame)) {
-      // Past the bound the connection ends cleanly rather than the buffer growing without end.
-      this.close({ error: `${CLOSE_ERROR_PREFIX} The stateful reconnect buffer of ${this.options.statefulReconnectBufferSize} bytes is full.`, allowReconnect: true })
-      return
-    }
+  private sendTracked(frame: string | Uint8Array, shared = false): void {
+    if (!this.buffer!.track(frame, shared)) return this.closeBufferFull()
     if (this.detachedAt === undefined) this.write(frame)
+  }
+
+  /** Past the bound the connection ends cleanly rather than the buffer growing without end. */
+  private closeBufferFull(): void {
+    this.close({ error: `${CLOSE_ERROR_PREFIX} The stateful reconnect buffer of ${this.options.statefulReconnectBufferSize} bytes is full.`, allowReconnect: true })
   }
 
   /**
@@ -277,12 +352,8 @@ export class HubConnection {
    * once, so that memory stays bounded whatever the burst.
    */
   private write(frame: string | Uint8Array): void {
-    const transport = this.transport
-    transport.send(frame, this.binary)
-    const { bytes, messages } = this.options.maxBuffered
-    if (transport.bufferedBytes > bytes * HARD_BOUND_FACTOR || (transport.bufferedMessages ?? 0) > messages * HARD_BOUND_FACTOR) {
-      this.closeSlowConsumer()
-    }
+    this.transport.send(frame, this.binary)
+    if (isPast(this.transport, this.options.maxBuffered, HARD_BOUND_FACTOR)) this.closeSlowConsumer()
   }
 
   /**
@@ -290,27 +361,17 @@ export class HubConnection {
    * first seen there is not keeping up, and is closed.
    */
   checkBackpressure(now: number): void {
-    const transport = this.transport
-    const { bytes, messages } = this.options.maxBuffered
-    if (transport.bufferedBytes <= bytes && (transport.bufferedMessages ?? 0) <= messages) {
-      this.overBoundSince = undefined
-    } else if (this.overBoundSince === undefined) {
-      this.overBoundSince = now
-    } else if (now > this.overBoundSince) {
-      this.closeSlowConsumer()
-    }
+    if (!isPast(this.transport, this.options.maxBuffered)) this.overBoundSince = undefined
+    else if (this.overBoundSince === undefined) this.overBoundSince = now
+    else if (now > this.overBoundSince) this.closeSlowConsumer()
   }
 
   private closeSlowConsumer(): void {
     if (this.closingSlow || this.state !== 'connected') return
     this.closingSlow = true
-    const { bytes, messages } = this.options.maxBuffered
     this.options.onSlowConsumer?.()
     this.options.logger.info('closing a connection whose client does not read', { connectionId: this.connectionId, bufferedBytes: this.transport.bufferedBytes })
-    this.close({
-      error: `${CLOSE_ERROR_PREFIX} The client is not reading its messages: more than ${bytes} bytes or ${messages} messages are waiting.`,
-      allowReconnect: true,
-    })
+    this.close({ error: slowConsumerError(this.options.maxBuffered), allowReconnect: true })
   }
 
   /**
@@ -334,11 +395,4 @@ export class HubConnection {
     if (wasConnected) this.options.handler.onDisconnected(this, error ?? this.endError)
     this.options.onEnded?.(this)
   }
-}
-
-function join(head: string | Uint8Array, tail: string | Uint8Array): string | Uint8Array {
-  if (typeof head === 'string' && typeof tail === 'string') return head + tail
-  const a = typeof head === 'string' ? Buffer.from(head) : head
-  const b = typeof tail === 'string' ? Buffer.from(tail) : tail
-  return Buffer.concat([a, b])
 }

@@ -25,4 +25,17 @@ export interface InvocationHandler {
   onMessage(connection: HubConnection, message: DispatchedMessage): void
   /** Once, when the connection has ended (after onConnected, if the handshake succeeded). */
   onDisconnected(connection: HubConnection, error: Error | undefined): void
+  /**
+   * A connection moving here from another node (connection-move.ts): it joins the lifetime with
+   * these groups, without the hub's onConnected or a connected event (it never disconnected).
+   * Called again with the groups of the final state; joins are idempotent.
+   */
+  onMovedHere(connection: HubConnection, groups: readonly string[]): void
+  /**
+   * Before a connection moves away: resolves once its blocking invocations have answered (their
+   * Completions then move with it), or after `timeoutMs`, with the ids of its open server streams.
+   */
+  settleForMove(connection: HubConnection, timeoutMs: number): Promise<readonly string[]>
+  /** The connection moved to another node (or failed to move here): leaves without a disconnected event. */
+  onMovedAway(connection: HubConnection): void
 }

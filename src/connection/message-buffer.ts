@@ -6,6 +6,7 @@
  * messages are counted the same way, so that a replayed one already processed is dropped.
  */
 import { MessageType } from '../protocol/messages.js'
+import { overlap } from './connection-move.js'
 import type { HubMessage } from '../protocol/messages.js'
 
 const TRACKED: ReadonlySet<number> = new Set([
@@ -24,6 +25,18 @@ interface Buffered {
   readonly id: number
   readonly frame: string | Uint8Array
   readonly size: number
+  /** Serialized once for many connections (a broadcast): another node may send the same bytes. */
+  readonly shared: boolean
+}
+
+/** The whole state of a buffer, to carry a connection to another node (see connection-move.ts). */
+export interface BufferState {
+  /** Id of the last tracked frame sent. */
+  readonly sent: number
+  /** The unacknowledged frames, oldest first. */
+  readonly frames: ReadonlyArray<{ readonly id: number; readonly frame: string | Uint8Array; readonly shared: boolean }>
+  /** Id of the last tracked message received in order. */
+  readonly received: number
 }
 
 export class MessageBuffer {
@@ -35,15 +48,72 @@ export class MessageBuffer {
   /** Id the next tracked message received will have. */
   private receiving = 0
   private lastAckSent = 0
+  /** Set while a connection moving here waits for its old node's state: the ids are provisional. */
+  private collecting = false
+  /** Id of the last frame sent before an offer to move the connection away. */
+  private mark: number | undefined
 
   constructor(private readonly limitBytes: number) {}
 
-  /** Records a tracked frame being sent; false once the unacknowledged frames exceed the limit. */
-  track(frame: string | Uint8Array): boolean {
-    const size = typeof frame === 'string' ? frame.length : frame.byteLength
-    this.buffered.push({ id: ++this.sent, frame, size })
-    this.bufferedBytes += size
+  /** The buffer of a connection moving here (connection-move.ts): it collects until `adopt`. */
+  static collecting(limitBytes: number): MessageBuffer {
+    const buffer = new MessageBuffer(limitBytes)
+    buffer.collecting = true
+    return buffer
+  }
+
+  get isCollecting(): boolean {
+    return this.collecting
+  }
+
+  /** Step 1 of a move away: remembers how far the frames have got. */
+  markForMove(): void {
+    this.mark = this.sent
+  }
+
+  get moveMark(): number | undefined {
+    return this.mark
+  }
+
+  /**
+   * A connection moving here gets its old node's state: those frames first, then the ones
+   * collected here that the old node had not sent (the overlap: the first collected frames equal
+   * to the last shared ones it sent after `mark`). False when the result passes the limit.
+   */
+  adopt(state: BufferState, mark: number): boolean {
+    const collected = this.buffered
+    this.collecting = false
+    this.sent = state.sent
+    this.received = this.receiving = state.received
+    this.buffered = []
+    this.bufferedBytes = 0
+    for (const { id, frame, shared } of state.frames) this.push(id, frame, shared)
+    const recent = state.frames.filter((f) => f.id > mark && f.shared).map((f) => f.frame)
+    let duplicates = overlap(
+      recent,
+      collected.filter((c) => c.shared).map((c) => c.frame),
+    )
+    for (const { frame, shared } of collected) {
+      if (shared && duplicates > 0) duplicates--
+      else this.push(++this.sent, frame, shared)
+    }
     return this.bufferedBytes <= this.limitBytes
+  }
+
+  state(): BufferState {
+    return { sent: this.sent, frames: this.buffered.map(({ id, frame, shared }) => ({ id, frame, shared })), received: this.received }
+  }
+
+  /** Records a tracked frame being sent; false once the unacknowledged frames exceed the limit. */
+  track(frame: string | Uint8Array, shared = false): boolean {
+    this.push(++this.sent, frame, shared)
+    return this.bufferedBytes <= this.limitBytes
+  }
+
+  private push(id: number, frame: string | Uint8Array, shared: boolean): void {
+    const size = typeof frame === 'string' ? frame.length : frame.byteLength
+    this.buffered.push({ id, frame, size, shared })
+    this.bufferedBytes += size
   }
 
   /** The peer has everything up to `sequenceId`. */

@@ -61,6 +61,11 @@ export class ConnectionState {
     this.incoming?.delete(streamId)
   }
 
+  /** Ids of the server-to-client streams running. */
+  outgoingIds(): string[] {
+    return [...(this.outgoing?.keys() ?? [])]
+  }
+
   outgoingStream(invocationId: string): AbortController | undefined {
     return this.outgoing?.get(invocationId)
   }

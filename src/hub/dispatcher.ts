@@ -66,18 +66,7 @@ export class HubDispatcher implements InvocationHandler {
   }
 
   onConnected(connection: HubConnection): void {
-    const scope = this.options.instances.callerScope({
-      connectionId: connection.connectionId,
-      userId: connection.userId,
-      claims: connection.principal.claims,
-      transport: connection.transport.name,
-      abort: () => connection.close(),
-    })
-    const state = new ConnectionState(scope, {
-      parallel: this.options.maxParallelInvocations,
-      perSecond: this.options.invocationRate.perSecond,
-      burst: this.options.invocationRate.burst,
-    })
+    const state = this.newState(connection)
     this.states.set(connection, state)
     this.options.lifetime.add(connection)
     this.options.metrics.inc('connections_opened')
@@ -85,7 +74,7 @@ export class HubDispatcher implements InvocationHandler {
     const hubHasOnConnected = typeof this.options.descriptor.hubClass.prototype.onConnected === 'function'
     state.queue.push(async () => {
       try {
-        if (hubHasOnConnected) await this.options.instances.forCaller(scope, () => state.endedSignal).onConnected!()
+        if (hubHasOnConnected) await this.options.instances.forCaller(state.scope, () => state.endedSignal).onConnected!()
       } catch (error) {
         this.options.logger.warn('onConnected threw; refusing the connection', { hub: this.options.descriptor.name, error })
         const detail = error instanceof ImError ? ` HubException: ${error.message}` : ''
@@ -93,6 +82,57 @@ export class HubDispatcher implements InvocationHandler {
         return
       }
       this.publishLifecycle(this.subjects.connected, connection)
+    })
+  }
+
+  onMovedHere(connection: HubConnection, groups: readonly string[]): void {
+    if (!this.states.has(connection)) {
+      this.states.set(connection, this.newState(connection))
+      this.options.lifetime.add(connection)
+      this.options.metrics.inc('connections_moved_in')
+    }
+    for (const group of groups) {
+      try {
+        this.options.lifetime.applyGroupChange({ op: 'add', group, connectionId: connection.connectionId })
+      } catch (error) {
+        // A node with a lower group limit than the old one: keep the groups that fit.
+        this.options.logger.warn('a moved connection lost a group', { hub: this.options.descriptor.name, group, error })
+      }
+    }
+  }
+
+  onMovedAway(connection: HubConnection): void {
+    const state = this.states.get(connection)
+    if (!state) return
+    this.states.delete(connection)
+    this.options.lifetime.remove(connection)
+    this.options.metrics.inc('connections_moved_out')
+    // Streams and client results in flight end here; the client sees them fail, not hang.
+    state.end()
+    this.options.clientResults.connectionEnded(connection)
+  }
+
+  async settleForMove(connection: HubConnection, timeoutMs: number): Promise<readonly string[]> {
+    const state = this.states.get(connection)
+    if (!state) return []
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([state.queue.idle(), new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs)))])
+    clearTimeout(timer)
+    return state.outgoingIds()
+  }
+
+  private newState(connection: HubConnection): ConnectionState {
+    const scope = this.options.instances.callerScope({
+      connectionId: connection.connectionId,
+      userId: connection.userId,
+      claims: connection.principal.claims,
+      transport: connection.transport.name,
+      abort: () => connection.close(),
+    })
+    return new ConnectionState(scope, {
+      parallel: this.options.maxParallelInvocations,
+      perSecond: this.options.invocationRate.perSecond,
+      burst: this.options.invocationRate.burst,
     })
   }
 

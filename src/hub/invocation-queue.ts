@@ -5,11 +5,18 @@
 export class InvocationQueue {
   private active = 0
   private readonly waiting: Array<() => Promise<void>> = []
+  private idleWaiters: Array<() => void> | undefined
 
   constructor(private readonly limit: number) {}
 
   get pending(): number {
     return this.waiting.length
+  }
+
+  /** Resolves once no task runs or waits. */
+  idle(): Promise<void> {
+    if (this.active === 0 && this.waiting.length === 0) return Promise.resolve()
+    return new Promise((resolve) => (this.idleWaiters ??= []).push(resolve))
   }
 
   push(task: () => Promise<void>): void {
@@ -33,6 +40,10 @@ export class InvocationQueue {
         this.active--
         const next = this.waiting.shift()
         if (next) this.run(next)
+        else if (this.active === 0 && this.idleWaiters) {
+          for (const resolve of this.idleWaiters) resolve()
+          this.idleWaiters = undefined
+        }
       })
   }
 }

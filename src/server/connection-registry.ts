@@ -89,10 +89,16 @@ export class ConnectionRegistry {
     this.handedOver.delete(token)
   }
 
+  /** A connection this node issued moved on to the node `tag`. */
+  movedTo(token: string, tag: string): void {
+    if (!this.byToken.has(token)) this.handedOver.set(token, tag)
+  }
+
   /** Takes over a connection another node negotiated. */
   adopt(token: string, connectionId: string, principal: Principal, statefulReconnect: boolean): ConnectionEntry {
     const entry: ConnectionEntry = { connectionId, token, principal, createdAt: Date.now(), statefulReconnect }
     this.byToken.set(token, entry)
+    this.handedOver.delete(token)
     this.startSweeping()
     return entry
   }

@@ -10,6 +10,8 @@ import { WebSocketServer } from 'ws'
 import { expiresAt } from '../auth/principal.js'
 import type { Principal } from '../auth/principal.js'
 import type { ConnectionSweeper } from '../connection/connection-sweeper.js'
+import { noTransport } from '../connection/connection-move.js'
+import type { MoveOffer } from '../connection/connection-move.js'
 import { HubConnection } from '../connection/hub-connection.js'
 import type { InvocationHandler } from '../connection/invocation-handler.js'
 import { isImError } from '../errors.js'
@@ -24,8 +26,8 @@ import { ServerSentEventsTransport } from '../transports/server-sent-events-tran
 import type { ServerTransport } from '../transports/transport.js'
 import { TransportName } from '../transports/transport.js'
 import { WebSocketTransport } from '../transports/websocket-transport.js'
-import { ClusterRouter } from './cluster-router.js'
-import type { ClaimAnswer } from './cluster-router.js'
+import type { ClusterRouter } from './cluster-router.js'
+import { ConnectionLocator } from './connection-locator.js'
 import type { ConnectionLimits } from './connection-limits.js'
 import { ConnectionRegistry } from './connection-registry.js'
 import type { ConnectionEntry } from './connection-registry.js'
@@ -54,12 +56,12 @@ export interface HubEndpointOptions {
   readonly limits: ConnectionLimits
   /** Bound on what a client may leave unread before it is closed. */
   readonly maxBuffered: { readonly bytes: number; readonly messages: number }
+  /** The groups a connection of this node is in (from the hub's lifetime manager). */
+  readonly groupsOf: (connectionId: string) => readonly string[]
   readonly logger: Logger
   readonly metrics: Metrics
 }
 
-/** Where a connection token leads. */
-type Located = ConnectionEntry | { readonly holder: string } | 403 | 404
 
 const TRANSPORTS: AvailableTransport[] = [
   { transport: 'WebSockets', transferFormats: ['Text', 'Binary'] },
@@ -72,26 +74,32 @@ type HttpTransport = LongPollingTransport | ServerSentEventsTransport
 export class HubEndpoint {
   readonly path: string
   private readonly registry: ConnectionRegistry
+  private readonly locator: ConnectionLocator
   private readonly wss: WebSocketServer
   private readonly open = new Set<HubConnection>()
   /** Largest POST body: the client joins queued sends, so several messages may travel at once. */
   private readonly maxBody: number
   /** Set when the node shuts down: new connections are refused with 503. */
   private draining = false
+  /** Connections let go at shutdown, until they have moved to another node or ended. */
+  private readonly whenGone = new Map<HubConnection, () => void>()
 
   constructor(private readonly options: HubEndpointOptions) {
     this.path = options.descriptor.path
     this.registry = new ConnectionRegistry(options.disconnectTimeoutMs, options.nodeTag)
     this.maxBody = Math.max(64 * 1024, options.maxMessageSize * 4)
     this.wss = new WebSocketServer({ noServer: true, clientTracking: false, perMessageDeflate: false, maxPayload: this.maxBody })
-    options.router.start({
-      claim: (token, by, opening, userId) => this.answerClaim(token, by, opening, userId),
-      replay: async (relayed) => {
-        const res = new CapturedResponse()
-        await this.request(replayRequest(relayed), res.asServerResponse, new URL(relayed.url, 'http://relayed'), true)
-        return res.done
-      },
-      forget: (token) => this.registry.forget(token),
+    this.locator = new ConnectionLocator({
+      registry: this.registry,
+      router: options.router,
+      nodeTag: options.nodeTag,
+      handler: options.handler,
+      groupsOf: options.groupsOf,
+    })
+    this.locator.start(async (relayed) => {
+      const res = new CapturedResponse()
+      await this.request(replayRequest(relayed), res.asServerResponse, new URL(relayed.url, 'http://relayed'), true)
+      return res.done
     })
   }
 
@@ -140,7 +148,8 @@ export class HubEndpoint {
     if (token === null) {
       entry = this.registry.anonymousEntry(principal)
     } else {
-      const found = await this.locate(token, principal, true)
+      const found = await this.locator.locate(token, principal, true, true)
+      if (typeof found === 'object' && 'offer' in found) return this.moveHere(req, socket, head, token, principal, found)
       // A WebSocket cannot be relayed: a connection held by another node is not found here.
       if (typeof found === 'number' || 'holder' in found) {
         const status = typeof found === 'number' ? found : 404
@@ -161,7 +170,9 @@ export class HubEndpoint {
     }
     const refused = this.options.limits.check(principal.userId, req.socket.remoteAddress)
     if (refused) return refuseUpgrade(socket, 429, refused)
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.attach(entry, new WebSocketTransport(ws), req.socket.remoteAddress))
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      this.attach(entry, new WebSocketTransport(ws), req.socket.remoteAddress)
+    })
   }
 
   /**
@@ -176,7 +187,7 @@ export class HubEndpoint {
     if (!token) return sendText(res, 400, 'Connection ID required')
     const principal = await this.authenticate(req, query, res)
     if (!principal) return
-    const entry = relayed ? this.find(token, principal) : await this.locate(token, principal, req.method === 'GET')
+    const entry = relayed ? this.locator.find(token, principal) : await this.locator.locate(token, principal, req.method === 'GET')
     if (typeof entry === 'number') return sendText(res, entry, entry === 404 ? 'No Connection with that ID' : '')
     if ('holder' in entry) return this.relay(entry.holder, req, res)
     if (req.method === 'GET') return this.receiveGet(req, res, entry)
@@ -195,17 +206,26 @@ export class HubEndpoint {
    */
   async drain(deadlineMs: number): Promise<void> {
     this.draining = true
-    const closing = [...this.open].map((connection) => {
+    const waiting: Promise<void>[] = []
+    for (const connection of [...this.open]) {
+      // A stateful-reconnect client is let go without a Close: it comes back on another node,
+      // which takes the connection over with everything not yet acknowledged (connection-move.ts).
+      if (connection.suspend()) {
+        waiting.push(new Promise((resolve) => this.whenGone.set(connection, resolve)))
+        continue
+      }
       const transport = connection.transport
       connection.close({ allowReconnect: true })
-      return transport.closed
-    })
+      waiting.push(transport.closed)
+    }
     this.registry.stop()
     this.wss.close()
     let timer: NodeJS.Timeout | undefined
     const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, deadlineMs)))
-    await Promise.race([Promise.all(closing), deadline])
+    await Promise.race([Promise.all(waiting), deadline])
     clearTimeout(timer)
+    // Clients that did not come back in time end here (services hear of it).
+    for (const connection of this.whenGone.keys()) connection.abandon()
   }
 
   private receiveGet(req: IncomingMessage, res: ServerResponse, entry: ConnectionEntry): void {
@@ -218,7 +238,10 @@ export class HubEndpoint {
     const address = req.socket.remoteAddress
     const refused = this.options.limits.check(entry.principal.userId, address)
     if (refused) return sendText(res, 429, refused)
-    if (wantsEvents) return this.attach(entry, new ServerSentEventsTransport(req, res), address)
+    if (wantsEvents) {
+      this.attach(entry, new ServerSentEventsTransport(req, res), address)
+      return
+    }
     const transport = new LongPollingTransport({ pollTimeoutMs: this.options.longPollTimeoutMs, disconnectTimeoutMs: this.options.disconnectTimeoutMs })
     this.attach(entry, transport, address)
     transport.poll(req, res)
@@ -236,7 +259,7 @@ export class HubEndpoint {
     sendText(res, 200, '')
   }
 
-  private attach(entry: ConnectionEntry, transport: ServerTransport, address: string | undefined): void {
+  private attach(entry: ConnectionEntry, transport: ServerTransport, address: string | undefined, movingIn?: { protocol: string }): HubConnection {
     entry.transport = transport
     const release = this.options.limits.acquire(entry.principal.userId, address)
     const connection = new HubConnection({
@@ -254,50 +277,52 @@ export class HubEndpoint {
       ...(entry.statefulReconnect && transport.name === TransportName.WebSockets
         ? { statefulReconnectBufferSize: this.options.statefulReconnectBufferSize }
         : {}),
+      ...(movingIn ? { movingIn } : {}),
       onEnded: (ended) => {
         release()
         this.open.delete(ended)
         this.options.sweeper.remove(ended)
         this.registry.delete(entry)
-        this.options.router.ended(entry.token)
+        // A connection that moved lives on: its new node tells the issuing node (`held`).
+        if (!ended.moved) this.options.router.ended(entry.token)
+        this.whenGone.get(ended)?.()
+        this.whenGone.delete(ended)
       },
     })
     entry.connection = connection
     this.open.add(connection)
     this.options.sweeper.add(connection)
+    return connection
   }
 
   /**
-   * Finds the connection of `token` here or in the cluster. A connection another node negotiated
-   * and nobody opened yet is taken over when this request opens it; one another node holds is
-   * named by that node's tag.
+   * A stateful-reconnect WebSocket for a connection another node holds and offers to move
+   * (connection-move.ts): collect its deliveries from now on, take its state, then let it resume
+   * here. If the holder does not hand it over, the client is refused and reconnects afresh.
    */
-  private async locate(token: string, principal: Principal, opening: boolean): Promise<Located> {
-    const local = this.find(token, principal)
-    if (local !== 404) return local
-    if (ClusterRouter.tagOf(token) === this.options.nodeTag) {
-      const holder = this.registry.holderOf(token)
-      return holder ? { holder } : 404
+  private async moveHere(req: IncomingMessage, socket: Duplex, head: Buffer, token: string, principal: Principal, found: { offer: MoveOffer; holder: string }): Promise<void> {
+    const entry = this.registry.adopt(token, found.offer.connectionId, principal, true)
+    let connection: HubConnection
+    try {
+      connection = this.attach(entry, noTransport(), req.socket.remoteAddress, { protocol: found.offer.protocol })
+    } catch {
+      this.registry.delete(entry)
+      return refuseUpgrade(socket, 404, 'No Connection with that ID')
     }
-    const answer = await this.options.router.claim(token, opening, principal.userId)
-    if (!answer || 'unknown' in answer) return 404
-    if ('forbidden' in answer) return 403
-    if ('holder' in answer) return answer.holder === this.options.nodeTag ? 404 : { holder: answer.holder }
-    return this.registry.adopt(token, answer.handover.connectionId, principal, answer.handover.statefulReconnect)
-  }
-
-  /** Answers another node asking about a token this node issued. */
-  private answerClaim(token: string, by: string, opening: boolean, userId: string | undefined): ClaimAnswer {
-    const entry = this.registry.get(token)
-    if (!entry) {
-      const holder = this.registry.holderOf(token)
-      return holder ? { holder } : { unknown: true }
+    this.options.handler.onMovedHere(connection, found.offer.groups)
+    const state = await this.options.router.take(found.holder, token)
+    if (!state || socket.destroyed) {
+      connection.abandonMove()
+      return refuseUpgrade(socket, 404, 'No Connection with that ID')
     }
-    if (entry.principal.userId !== userId) return { forbidden: true }
-    if (entry.transport) return { holder: this.options.nodeTag }
-    if (!opening) return { unknown: true }
-    this.registry.handOver(entry, by)
-    return { handover: { connectionId: entry.connectionId, userId: userId ?? null, statefulReconnect: entry.statefulReconnect } }
+    this.options.handler.onMovedHere(connection, state.groups)
+    connection.completeMove(state)
+    this.options.router.held(token)
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      const transport = new WebSocketTransport(ws)
+      entry.transport = transport
+      connection.resume(transport)
+    })
   }
 
   /** Plays a poll, send or delete on the node that holds the connection, and answers with its response. */
@@ -307,14 +332,6 @@ export class HubEndpoint {
     const answer = await this.options.router.relay(holder, captureRequest(req, body))
     if (!answer) return sendText(res, 404, 'No Connection with that ID')
     sendRelayed(res, answer)
-  }
-
-  /** The connection for `token`, or the status to refuse with: 404 unknown, 403 another user's. */
-  private find(token: string, principal: Principal): ConnectionEntry | 403 | 404 {
-    const entry = this.registry.get(token)
-    if (!entry) return 404
-    // Bound to whoever negotiated it: another user holding the token opens and reads nothing.
-    return entry.principal.userId === principal.userId ? entry : 403
   }
 
   /** Resolves the principal, or answers 401 and resolves undefined. */

@@ -30,9 +30,10 @@ export interface ServerTransport {
   send(data: string | Uint8Array, binary: boolean): void
   /**
    * Ends the transport normally (WebSocket close code 1000). Idempotent. A peer that does not
-   * complete the close in a few seconds (it stopped reading) is cut off.
+   * complete the close in a few seconds (it stopped reading) is cut off. `goingAway` says the
+   * server is leaving (WebSocket close code 1001), where the transport has such a code.
    */
-  close(): void
+  close(options?: { readonly goingAway?: boolean }): void
   /** Resolves once the transport has ended and what was queued for the client has gone out (or was given up). */
   readonly closed: Promise<void>
   /** Set by the connection: called with each message received. */

@@ -7,6 +7,7 @@ import { TransportName } from './transport.js'
 
 /** Close codes from RFC 6455 that the SignalR clients understand. */
 const NORMAL_CLOSURE = 1000
+const GOING_AWAY = 1001
 /** How long a closing peer may take to answer the close frame before its socket is destroyed. */
 const CLOSE_GRACE_MS = 3000
 
@@ -64,9 +65,9 @@ export class WebSocketTransport implements ServerTransport {
     this.socket.send(data, { binary })
   }
 
-  close(): void {
+  close(options?: { readonly goingAway?: boolean }): void {
     if (this.socket.readyState !== this.socket.OPEN) return
-    this.socket.close(NORMAL_CLOSURE)
+    this.socket.close(options?.goingAway ? GOING_AWAY : NORMAL_CLOSURE)
     // ws would wait 30 s for a peer that stopped reading; its buffers are ours until then.
     setTimeout(() => this.socket.terminate(), CLOSE_GRACE_MS).unref()
   }
