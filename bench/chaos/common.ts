@@ -98,12 +98,20 @@ export class OfficialClient {
     })
   }
 
-  static async start(hubUrl: string, token: string, reconnect: boolean, onMessage: (target: string, args: unknown[]) => void, targets: readonly string[]): Promise<OfficialClient> {
+  static async start(
+    hubUrl: string,
+    token: string,
+    reconnect: boolean,
+    onMessage: (target: string, args: unknown[]) => void,
+    targets: readonly string[],
+    options: { readonly stateful?: boolean } = {},
+  ): Promise<OfficialClient> {
     let builder = new signalR.HubConnectionBuilder()
       .withUrl(hubUrl, { transport: signalR.HttpTransportType.WebSockets, accessTokenFactory: () => token })
       .configureLogging(process.env.CHAOS_DEBUG ? signalR.LogLevel.Information : signalR.LogLevel.None)
     // The default schedule (0, 2, 10, 30 s): what a frontend gets from withAutomaticReconnect().
     if (reconnect) builder = builder.withAutomaticReconnect()
+    if (options.stateful) builder = builder.withStatefulReconnect()
     const connection = builder.build()
     for (const target of targets) connection.on(target, (...args: unknown[]) => onMessage(target, args))
     const client = new OfficialClient(connection)
