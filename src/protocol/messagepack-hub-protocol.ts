@@ -18,6 +18,8 @@ import { readHubMessage } from './messagepack-message-reader.js'
 export const INVALID_INPUT_ERROR = 'Invalid input for MessagePack hub protocol. Expected a Uint8Array.'
 /** Bytes that are not one msgpack value: .NET's reader texts vary by case; this one is ours. */
 export const MSGPACK_READ_ERROR = 'Error reading MessagePack data.'
+/** Arrays and maps nested deeper than this are refused, as the JSON protocol refuses them. */
+const MAX_DEPTH = 64
 
 /** Ping is always `[6]`, framed `02 91 06` (HubProtocol.md, Ping message encoding). */
 const PING_FRAME = Uint8Array.of(0x02, 0x91, MessageType.Ping)
@@ -53,7 +55,8 @@ export class MessagePackHubProtocol implements HubProtocol {
     const messages: HubMessage[] = []
     for (const frame of frames) {
       const decoded = this.decode(frame)
-      if (decoded === undefined) return { messages, error: MSGPACK_READ_ERROR }
+      // A value cannot nest deeper than it has bytes: only long frames need the walk.
+      if (decoded === undefined || (frame.byteLength > MAX_DEPTH && nestsDeeper(decoded.value, MAX_DEPTH))) return { messages, error: MSGPACK_READ_ERROR }
       const read = readHubMessage(decoded.value)
       if (read.error !== undefined) return { messages, error: read.error }
       if (read.message !== undefined) messages.push(read.message)
@@ -84,6 +87,18 @@ export class MessagePackHubProtocol implements HubProtocol {
 }
 
 export const messagePackHubProtocol = new MessagePackHubProtocol()
+
+/** Whether arrays and maps in `value` nest deeper than `max` levels; a walk with its own stack. */
+function nestsDeeper(value: unknown, max: number): boolean {
+  const stack: Array<[unknown, number]> = [[value, 1]]
+  while (stack.length > 0) {
+    const [item, depth] = stack.pop()!
+    if (typeof item !== 'object' || item === null || item instanceof Uint8Array || item instanceof Date) continue
+    if (depth > max) return true
+    for (const child of Array.isArray(item) ? item : Object.values(item)) stack.push([child, depth + 1])
+  }
+  return false
+}
 
 /** The msgpack array of a message, element for element as .NET writes it. */
 function toArray(message: Exclude<HubMessage, { type: typeof MessageType.Ping }>): unknown[] {

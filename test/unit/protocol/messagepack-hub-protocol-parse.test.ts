@@ -223,3 +223,29 @@ describe('MessagePackHubProtocol.parseMessages: fuzz', () => {
     )
   })
 })
+
+describe('MessagePackHubProtocol.parseMessages: nesting', () => {
+  const nested = (levels: number, leaf: unknown = 1): unknown => {
+    let value: unknown = leaf
+    for (let i = 0; i < levels; i++) value = i % 2 === 0 ? [value] : { k: value }
+    return value
+  }
+  const invocation = (argument: unknown): Uint8Array => writeFrame(encode([1, {}, null, 't', [argument]]))
+
+  it('takes arguments nested 60 levels deep', () => {
+    const result = parse(invocation(nested(60)))
+    expect(result.error).toBeUndefined()
+    expect(result.messages).toHaveLength(1)
+  })
+
+  it('refuses arguments nested past 64 levels, as the JSON protocol does', () => {
+    // Encoded by hand: @msgpack/msgpack will not encode past 100 levels, a client may send more.
+    const depth = 5000
+    const body = new Uint8Array(depth + 1)
+    body.fill(0x91, 0, depth)
+    body[depth] = 0x01
+    const frame = writeFrame(Uint8Array.from([0x95, 0x01, 0x80, 0xc0, 0xa1, 0x74, ...body]))
+    expect(parse(frame).error).toBe(MSGPACK_READ_ERROR)
+    expect(parse(invocation(nested(70))).error).toBe(MSGPACK_READ_ERROR)
+  })
+})
