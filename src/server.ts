@@ -57,8 +57,6 @@ export interface ImServer {
   close(): Promise<void>
 }
 
-/** How long a closing node waits for its clients to receive what was queued for them. */
-const DRAIN_DEADLINE_MS = 5000
 
 /** Largest payload accepted from NATS for delivery (NATS's own default max_payload). */
 const MAX_BUS_PAYLOAD = 1024 * 1024
@@ -90,7 +88,7 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
   const lifetimes: LifetimeManager<HubConnection>[] = []
   const endpoints = descriptors.map((descriptor) => {
     const subjects = hubSubjects(descriptor.name)
-    const lifetime = new LifetimeManager<HubConnection>()
+    const lifetime = new LifetimeManager<HubConnection>({ maxGroupsPerConnection: config.hubs.maxGroupsPerConnection })
     lifetimes.push(lifetime)
     const cluster = new ClusterDelivery({ bus, local: lifetime, subject: subjects.deliver, logger })
     cluster.start()
@@ -225,7 +223,7 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
         // is queued for them a moment to go out, then leave NATS cleanly.
         sweeper.stop()
         const httpClosed = new Promise<void>((resolve) => http.close(() => resolve()))
-        await Promise.all(endpoints.map((endpoint) => endpoint.drain(DRAIN_DEADLINE_MS)))
+        await Promise.all(endpoints.map((endpoint) => endpoint.drain(config.hubs.shutdownTimeoutMs)))
         for (const lifetime of lifetimes) lifetime.dispose()
         http.closeAllConnections()
         await httpClosed

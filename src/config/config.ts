@@ -31,6 +31,12 @@ export interface NatsConfig {
   readonly token?: string
   readonly user?: string
   readonly pass?: string
+  /**
+   * Pause between reconnect attempts after a lost connection, in ms (IM_NATS_RECONNECT_WAIT_MS,
+   * default 2000). Core NATS drops what is published while a node is not subscribed: a shorter
+   * wait shortens that window after NATS comes back, at the cost of more attempts while it is down.
+   */
+  readonly reconnectWaitMs: number
 }
 
 export interface HubOptionsConfig {
@@ -68,6 +74,13 @@ export interface HubOptionsConfig {
   readonly longPollTimeoutMs: number
   /** Add exception details to Completion errors (ASP.NET Core's EnableDetailedErrors); default false. */
   readonly enableDetailedErrors: boolean
+  /** Groups one connection may be in (default 128); a join past it fails with IM_LIMIT_EXCEEDED. */
+  readonly maxGroupsPerConnection: number
+  /**
+   * On SIGTERM, how long the node waits for queued messages to go out and for stateful-reconnect
+   * clients to move to another node before it closes what is left, in ms (default 5000).
+   */
+  readonly shutdownTimeoutMs: number
 }
 
 /**

@@ -63,6 +63,7 @@ function resolveNats(input: ImConfigInput['nats'], env: Env): NatsConfig {
     ...(token !== undefined ? { token } : {}),
     ...(user !== undefined ? { user } : {}),
     ...(pass !== undefined ? { pass } : {}),
+    reconnectWaitMs: readInteger(at(input?.reconnectWaitMs, 'reconnectWaitMs', 'IM_NATS_RECONNECT_WAIT_MS'), 50, 60_000) ?? 2000,
   }
 }
 
@@ -121,6 +122,8 @@ function resolveHubs(input: ImConfigInput['hubs'], env: Env): HubOptionsConfig {
     statefulReconnectBufferSize: readInteger(at(input?.statefulReconnectBufferSize, 'statefulReconnectBufferSize', 'IM_STATEFUL_RECONNECT_BUFFER'), 1, 64 * 1024 * 1024) ?? 100_000,
     longPollTimeoutMs: readInteger(at(input?.longPollTimeoutMs, 'longPollTimeoutMs', 'IM_LONG_POLL_TIMEOUT_MS'), 1, MAX_TIMER_MS) ?? 90_000,
     enableDetailedErrors: readBoolean(at(input?.enableDetailedErrors, 'enableDetailedErrors', 'IM_DETAILED_ERRORS')) ?? false,
+    maxGroupsPerConnection: readInteger(at(input?.maxGroupsPerConnection, 'maxGroupsPerConnection', 'IM_MAX_GROUPS_PER_CONNECTION'), 1, 1_000_000) ?? 128,
+    shutdownTimeoutMs: readInteger(at(input?.shutdownTimeoutMs, 'shutdownTimeoutMs', 'IM_SHUTDOWN_TIMEOUT_MS'), 0, MAX_TIMER_MS) ?? 5000,
   }
 }
 

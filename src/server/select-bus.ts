@@ -12,7 +12,16 @@ import { isImError } from '../errors.js'
 import type { Logger } from '../logger.js'
 
 export async function selectBus(nats: NatsConfig, nodeId: string, logger: Logger, jetstream?: JetStreamConfig): Promise<Bus> {
-  const common = { servers: nats.url, name: `imservice-${nodeId}`, token: nats.token, user: nats.user, pass: nats.pass, logger, jetstream: natsJetStream(jetstream, nodeId) }
+  const common = {
+    servers: nats.url,
+    name: `imservice-${nodeId}`,
+    token: nats.token,
+    user: nats.user,
+    pass: nats.pass,
+    reconnectWaitMs: nats.reconnectWaitMs,
+    logger,
+    jetstream: natsJetStream(jetstream, nodeId),
+  }
   if (nats.explicit) return createNatsBus({ ...common, retryForever: true })
   try {
     return await createNatsBus({ ...common, retryForever: false })

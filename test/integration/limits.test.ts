@@ -88,6 +88,13 @@ describe('flooding', () => {
 })
 
 describe('groups per connection', () => {
+  it('takes its limit from the configuration', async () => {
+    await using server = await startTestServer({ hubs: [EchoHub], config: { hubs: { maxGroupsPerConnection: 3 } } })
+    await using client = await connectClient(server.hubUrl('/hubs/echo'))
+    for (let i = 0; i < 3; i++) await client.invoke('join', `g${i}`)
+    await expect(client.invoke('join', 'g3')).rejects.toThrow(`connection ${client.connectionId} is already in 3 groups; not added to "g3"`)
+  })
+
   it('refuses a join past the limit with the reason', async () => {
     await using server = await startTestServer({ hubs: [EchoHub], config: { hubs: { invocationBurst: 1000 } } })
     await using client = await connectClient(server.hubUrl('/hubs/echo'))

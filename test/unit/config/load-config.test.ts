@@ -18,7 +18,7 @@ describe('resolveConfig defaults', () => {
       host: '0.0.0.0',
       hubsDir: 'hubs',
       generatedDir: 'generated',
-      nats: { url: 'nats://127.0.0.1:4222', explicit: false },
+      nats: { url: 'nats://127.0.0.1:4222', explicit: false, reconnectWaitMs: 2000 },
       corsOrigins: [],
       hubs: {
         pathPrefix: '/signalr-hubs',
@@ -28,6 +28,8 @@ describe('resolveConfig defaults', () => {
         handshakeTimeoutMs: 15000,
         disconnectTimeoutMs: 15000,
         enableDetailedErrors: false,
+        maxGroupsPerConnection: 128,
+        shutdownTimeoutMs: 5000,
       },
     })
     expect(config.jwt).toBeUndefined()
@@ -54,8 +56,11 @@ describe('resolveConfig environment overrides', () => {
     ['IM_PORT', '7000', (c) => c.port, 7000],
     ['IM_PORT', ' 0 ', (c) => c.port, 0],
     ['IM_HOST', '127.0.0.1', (c) => c.host, '127.0.0.1'],
-    ['IM_NATS_URL', 'nats://a:4222,nats://b:4222', (c) => c.nats, { url: 'nats://a:4222,nats://b:4222', explicit: true }],
+    ['IM_NATS_URL', 'nats://a:4222,nats://b:4222', (c) => c.nats, { url: 'nats://a:4222,nats://b:4222', explicit: true, reconnectWaitMs: 2000 }],
     ['IM_NATS_TOKEN', 's3cret', (c) => c.nats.token, 's3cret'],
+    ['IM_NATS_RECONNECT_WAIT_MS', '250', (c) => c.nats.reconnectWaitMs, 250],
+    ['IM_MAX_GROUPS_PER_CONNECTION', '5', (c) => c.hubs.maxGroupsPerConnection, 5],
+    ['IM_SHUTDOWN_TIMEOUT_MS', '30000', (c) => c.hubs.shutdownTimeoutMs, 30000],
     ['IM_CORS_ORIGINS', ' https://a.example , http://localhost:3000/,, ', (c) => c.corsOrigins, ['https://a.example', 'http://localhost:3000']],
     ['IM_CORS_ORIGINS', 'https://a.example,*', (c) => c.corsOrigins, []],
     ['IM_NODE_ID', 'node_A-1', (c) => c.nodeId, 'node_A-1'],
