@@ -148,6 +148,9 @@ export async function runBench(options: BenchOptions, log: Log): Promise<RunResu
   }
   const idleCounts = options.idleCounts.filter((n) => fits(n, 'idle connections'))
   const broadcastCounts = options.broadcastCounts.filter((n) => fits(n, 'broadcast'))
+  // Issue 6 asks for 10k users (20k connections); one server process cannot hold that here, so the run takes what fits.
+  const targetedUsers = Math.min(options.targetedUsers, Math.floor((maxConnections - options.cohortSize) / 2))
+  if (targetedUsers < options.targetedUsers) notes.push(`Targeted delivery with ${targetedUsers} users instead of ${options.targetedUsers}: the open-file limit caps a server at ${maxConnections} connections.`)
   notes.push(
     `Largest possible point on this machine: about ${maxConnections} connections per server process (open files: soft ${openFiles.soft}, hard ${openFiles.hard}); issue 6's 50k needs a machine with a higher limit.`,
   )
@@ -164,7 +167,7 @@ export async function runBench(options: BenchOptions, log: Log): Promise<RunResu
   const result: RunResult = {
     startedAt: new Date(started).toISOString(),
     mode: options.mode,
-    options: { ...options, idleCounts, broadcastCounts, targets: targets.map((t) => t.id) },
+    options: { ...options, idleCounts, broadcastCounts, targetedUsers, targets: targets.map((t) => t.id) },
     machine: machine(openFiles, cores),
     notes,
     calibration: { startMs: calibrate() },
@@ -195,7 +198,7 @@ export async function runBench(options: BenchOptions, log: Log): Promise<RunResu
           natsPid: nats.pid!,
           idleCounts,
           broadcastCounts,
-          options,
+          options: { ...options, targetedUsers },
           nextPhase: () => ++phase,
           log,
         })

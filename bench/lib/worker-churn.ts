@@ -5,6 +5,7 @@
  * `access_token`, the open packet and the namespace join), then closing it and waiting for the
  * close, for a bounded time. Every attempt is counted: connected, or failed with its reason.
  */
+import { Agent, request as httpRequest } from 'node:http'
 import { Histogram } from './histogram.js'
 import type { ClientKind } from './load-pool.js'
 import { nowMicros } from './protocol.js'
@@ -31,16 +32,32 @@ export interface ChurnCounts {
 }
 
 const ignore = { record: () => undefined }
+// Negotiate over kept-alive connections, as a browser's HTTP/1.1 does; node:http costs the load core less than fetch.
+const agent = new Agent({ keepAlive: true, maxSockets: 256 })
+
+/** `POST url` with the bearer token; resolves with the connection token of the answer. */
+function negotiate(url: string, token: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { method: 'POST', agent, headers: { Authorization: `Bearer ${token}`, 'Content-Length': 0 }, timeout: 15_000 }, (res) => {
+      const chunks: Buffer[] = []
+      res.on('data', (chunk: Buffer) => chunks.push(chunk))
+      res.on('end', () => {
+        if (res.statusCode !== 200) return reject(new Error(`negotiate ${res.statusCode}`))
+        const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { connectionToken?: string }
+        if (body.connectionToken) resolve(body.connectionToken)
+        else reject(new Error('negotiate without connectionToken'))
+      })
+      res.on('error', reject)
+    })
+    req.on('timeout', () => req.destroy(new Error('negotiate timeout')))
+    req.on('error', reject)
+    req.end()
+  })
+}
 
 async function connectOnce(request: ChurnRequest, token: string): Promise<Client> {
   let url = request.wsUrl
-  if (request.negotiateUrl) {
-    const res = await fetch(request.negotiateUrl, { method: 'POST', headers: { Authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(15_000) })
-    if (!res.ok) throw new Error(`negotiate ${res.status}`)
-    const body = (await res.json()) as { connectionToken?: string }
-    if (!body.connectionToken) throw new Error('negotiate without connectionToken')
-    url = `${url}?id=${encodeURIComponent(body.connectionToken)}`
-  }
+  if (request.negotiateUrl) url = `${url}?id=${encodeURIComponent(await negotiate(request.negotiateUrl, token))}`
   return openOne(withToken(url, token), request.client, -1, ignore)
 }
 
