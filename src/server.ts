@@ -167,6 +167,7 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
         delivery_collapsed: sum((s) => s.collapsed),
         delivery_collapse_overflows: sum((s) => s.collapseOverflows),
         delivery_spread_overflows: sum((s) => s.spreadOverflows),
+        jetstream_duplicates_skipped: bus.duplicatesSkipped ?? 0,
       }
     },
   })

@@ -76,6 +76,11 @@ export interface Bus {
    */
   ready(): Promise<void>
   status(): BusStatus
+  /**
+   * Messages taken from a JetStream stream that were skipped as repeats (a redelivery of one
+   * already handled) since start; absent on a bus that takes nothing from a stream.
+   */
+  readonly duplicatesSkipped?: number
   /** Called on every state change. Returns a function that removes the listener. */
   onStatusChange(listener: (status: BusStatus) => void): () => void
   /** Drains subscriptions and closes for good. */

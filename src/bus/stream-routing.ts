@@ -39,6 +39,8 @@ export class StreamRouting {
   /** True while the stream is being set up: subscriptions it may serve wait instead of going to core. */
   #pending = false
   #feed: StreamFeed | undefined
+  /** Repeats skipped by the feeds before the current one (a feed is replaced on every reconnect). */
+  #skippedBefore = 0
   #settled: Promise<void> = Promise.resolve()
   #retry: NodeJS.Timeout | undefined
   #stopped = false
@@ -47,9 +49,9 @@ export class StreamRouting {
     this.#options = options
   }
 
-  /** Messages skipped as repeats by the current feed. */
+  /** Messages skipped as repeats (redeliveries) since start. */
   get duplicatesSkipped(): number {
-    return this.#feed?.duplicatesSkipped ?? 0
+    return this.#skippedBefore + (this.#feed?.duplicatesSkipped ?? 0)
   }
 
   /** True when the subscription must not have a core subscription now. */
@@ -86,6 +88,7 @@ export class StreamRouting {
   async #start(nc: NatsConnection, attempt: number): Promise<void> {
     const { settings, logger } = this.#options
     const feed = new StreamFeed(nc, { ...settings, logger, deliver: this.#options.dispatch })
+    this.#skippedBefore += this.#feed?.duplicatesSkipped ?? 0
     this.#feed = feed
     try {
       const held = await feed.start()
@@ -115,6 +118,7 @@ export class StreamRouting {
   #stopFeed(): void {
     clearTimeout(this.#retry)
     void this.#feed?.stop()
+    this.#skippedBefore += this.#feed?.duplicatesSkipped ?? 0
     this.#feed = undefined
   }
 }

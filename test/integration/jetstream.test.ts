@@ -213,6 +213,9 @@ describe('services publishing through JetStream (CAP style)', () => {
     await capPublish('im.default.send.user', body, 'cap-retry')
     await settle(done, () => capPublish('im.default.send', { method: 'done' }, 'cap-done'))
     expect(notify.received).toEqual([['once']])
+    // The stream stored both (no Nats-Msg-Id); the node skipped the second and counts it.
+    const metrics = await (await fetch(`${server.url}/metrics`)).text()
+    expect(metrics).toMatch(/^im_jetstream_duplicates_skipped 1$/m)
   })
 
   it('uses a stream that exists as it is, says what it lacks, and takes that from core NATS', async () => {
