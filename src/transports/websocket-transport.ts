@@ -2,6 +2,7 @@
 import type { Socket } from 'node:net'
 import type { WebSocket } from 'ws'
 import { coalesce } from './write-coalescer.js'
+import { frameOf } from './websocket-frame.js'
 import type { ServerTransport } from './transport.js'
 import { TransportName } from './transport.js'
 
@@ -61,8 +62,11 @@ export class WebSocketTransport implements ServerTransport {
   send(data: string | Uint8Array, binary: boolean): void {
     if (this.ended_ || this.socket.readyState !== this.socket.OPEN) return
     const raw = rawSocket(this.socket)
-    if (raw) coalesce(raw)
-    this.socket.send(data, { binary })
+    if (!raw) return this.socket.send(data, { binary })
+    coalesce(raw)
+    // The frame goes straight to the socket: without compression ws queues nothing of its own, so
+    // its frames (pings, the close) and ours never interleave within a frame.
+    raw.write(frameOf(data, binary))
   }
 
   close(options?: { readonly goingAway?: boolean }): void {

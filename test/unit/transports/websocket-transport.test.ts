@@ -44,3 +44,27 @@ it('coalesces the writes of one turn: the peer receives them in order', async ()
   wss.close()
   http.close()
 })
+
+it('builds a frame once per payload and the peer reads it as ws would have sent it', async () => {
+  const { frameOf } = await import('../../../src/transports/websocket-frame.js')
+  const text = 'ü'.repeat(200)
+  const frame = frameOf(text, false)
+  expect(frameOf(text, false)).toBe(frame)
+  expect(frameOf(text, true)).not.toBe(frame)
+  // 0x81: final text frame; 126: a 16-bit length follows; the payload is the UTF-8 bytes.
+  expect([...frame.subarray(0, 4)]).toEqual([0x81, 126, 1, 144])
+  expect(frame.subarray(4).toString('utf8')).toBe(text)
+
+  const http = createServer()
+  const wss = new WebSocketServer({ server: http })
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve))
+  const accepted = new Promise<WebSocket>((resolve) => wss.once('connection', resolve))
+  const client = new WebSocket(`ws://127.0.0.1:${(http.address() as AddressInfo).port}`)
+  const server = await accepted
+  const got = new Promise<[string, boolean]>((resolve) => client.once('message', (data, isBinary) => resolve([data.toString(), isBinary])))
+  rawSocket(server)!.write(frame)
+  expect(await got).toEqual([text, false])
+  client.terminate()
+  wss.close()
+  http.close()
+})
