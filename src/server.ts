@@ -58,9 +58,6 @@ export interface ImServer {
 }
 
 
-/** Largest payload accepted from NATS for delivery (NATS's own default max_payload). */
-const MAX_BUS_PAYLOAD = 1024 * 1024
-
 export async function startServer(options: ImServerOptions): Promise<ImServer> {
   const { config } = options
   const logger = options.logger ?? silentLogger
@@ -105,7 +102,7 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
     // Durable by configuration, or by `@Forward(subject, { durable: true })` on the hub.
     const durableSubjects = [...config.jetstream.forward, ...[...descriptor.methods.values()].flatMap((m) => (m.forwardDurable && m.forwardSubject ? [m.forwardSubject] : []))]
     const instances = new HubInstances({ descriptor, bus, nodeId: config.nodeId, cluster, local: lifetime, durableSubjects })
-    startSubscriptions({ descriptor, instances, bus, logger, metrics, maxPayloadSize: MAX_BUS_PAYLOAD })
+    startSubscriptions({ descriptor, instances, bus, logger, metrics, maxPayloadSize: config.hubs.maxServicePayloadSize })
     const handler = new HubDispatcher({
       descriptor,
       instances,
@@ -157,7 +154,7 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
     metrics,
     nodeId: config.nodeId,
     apiKey: config.apiKey,
-    maxPublishBytes: MAX_BUS_PAYLOAD,
+    maxPublishBytes: config.hubs.maxServicePayloadSize,
     hubs: () => endpoints.map((e, i) => ({ name: descriptors[i]!.name, path: e.path, connections: e.connectionCount })),
     gauges: () => {
       const sum = (pick: (stats: LifetimeManager['shapingStats']) => number): number => lifetimes.reduce((total, l) => total + pick(l.shapingStats), 0)
@@ -201,9 +198,19 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
   }
 
   // Bounds on how long a client may take to send its request (not on long polls, which are responses).
-  const http = createServer({ headersTimeout: 10_000, requestTimeout: 30_000 }, onRequest)
+  const { requestTimeoutMs } = config.hubs
+  const http = createServer(
+    {
+      headersTimeout: Math.min(10_000, requestTimeoutMs),
+      requestTimeout: requestTimeoutMs,
+      // Node looks for requests past their time only this often (30 s by default).
+      connectionsCheckingInterval: Math.min(1000, requestTimeoutMs),
+    },
+    onRequest,
+  )
   http.on('upgrade', onUpgrade)
-  http.on('clientError', (_error, socket) => refuseUpgrade(socket, 400))
+  // A request that took too long (headers or body) gets 408, as Node's default handler answers.
+  http.on('clientError', (error: NodeJS.ErrnoException, socket) => refuseUpgrade(socket, error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400))
   await bus.ready()
   await listen(http, config.port, config.host)
   sweeper.start()

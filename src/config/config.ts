@@ -74,6 +74,16 @@ export interface HubOptionsConfig {
   readonly longPollTimeoutMs: number
   /** Add exception details to Completion errors (ASP.NET Core's EnableDetailedErrors); default false. */
   readonly enableDetailedErrors: boolean
+  /**
+   * Largest payload taken from NATS for delivery, and from the HTTP publish endpoint, in bytes
+   * (default 1 MiB, NATS's own max_payload); a larger one is dropped and counted.
+   */
+  readonly maxServicePayloadSize: number
+  /**
+   * Time a client has to send a whole HTTP request (negotiate, a long-polling POST), in ms
+   * (default 30 000); its headers must come within the smaller of this and 10 s (slow-loris bound).
+   */
+  readonly requestTimeoutMs: number
   /** Groups one connection may be in (default 128); a join past it fails with IM_LIMIT_EXCEEDED. */
   readonly maxGroupsPerConnection: number
   /**

@@ -122,6 +122,8 @@ function resolveHubs(input: ImConfigInput['hubs'], env: Env): HubOptionsConfig {
     statefulReconnectBufferSize: readInteger(at(input?.statefulReconnectBufferSize, 'statefulReconnectBufferSize', 'IM_STATEFUL_RECONNECT_BUFFER'), 1, 64 * 1024 * 1024) ?? 100_000,
     longPollTimeoutMs: readInteger(at(input?.longPollTimeoutMs, 'longPollTimeoutMs', 'IM_LONG_POLL_TIMEOUT_MS'), 1, MAX_TIMER_MS) ?? 90_000,
     enableDetailedErrors: readBoolean(at(input?.enableDetailedErrors, 'enableDetailedErrors', 'IM_DETAILED_ERRORS')) ?? false,
+    maxServicePayloadSize: readInteger(at(input?.maxServicePayloadSize, 'maxServicePayloadSize', 'IM_MAX_SERVICE_PAYLOAD_SIZE'), 1024, 64 * 1024 * 1024) ?? 1024 * 1024,
+    requestTimeoutMs: readInteger(at(input?.requestTimeoutMs, 'requestTimeoutMs', 'IM_REQUEST_TIMEOUT_MS'), 100, MAX_TIMER_MS) ?? 30_000,
     maxGroupsPerConnection: readInteger(at(input?.maxGroupsPerConnection, 'maxGroupsPerConnection', 'IM_MAX_GROUPS_PER_CONNECTION'), 1, 1_000_000) ?? 128,
     shutdownTimeoutMs: readInteger(at(input?.shutdownTimeoutMs, 'shutdownTimeoutMs', 'IM_SHUTDOWN_TIMEOUT_MS'), 0, MAX_TIMER_MS) ?? 5000,
   }

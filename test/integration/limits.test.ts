@@ -5,7 +5,8 @@
 import { describe, expect, it } from 'vitest'
 import { DefaultHub } from '../../hubs/default-hub.js'
 import { EchoHub } from '../fixtures/hubs/test-hubs.js'
-import { buildClient, connectClient } from '../support/clients.js'
+import { connect as tcpConnect } from 'node:net'
+import { buildClient, connectClient, Inbox, withTimeout } from '../support/clients.js'
 import { startTestServer } from '../support/im-server.js'
 import { TEST_JWT_SECRET, tokenFor } from '../support/tokens.js'
 
@@ -102,5 +103,33 @@ describe('groups per connection', () => {
     await expect(client.invoke('join', 'one-too-many')).rejects.toThrow(
       `An unexpected error occurred invoking 'join' on the server. HubException: connection ${client.connectionId} is already in 128 groups; not added to "one-too-many"`,
     )
+  })
+})
+
+describe('payloads from services', () => {
+  it('drops one over the configured size, counts it, and delivers the next', async () => {
+    await using server = await startTestServer({ config: { hubs: { maxServicePayloadSize: 2048 } } })
+    await using client = await connectClient(server.hubUrl())
+    const inbox = new Inbox(client, 'note')
+    const encode = (value: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(value))
+    await server.bus.publish('im.default.send', encode({ method: 'note', args: ['x'.repeat(4096)] }))
+    await server.bus.publish('im.default.send', encode({ method: 'note', args: ['small'] }))
+    expect(await inbox.next()).toEqual(['small'])
+    expect(inbox.received).toHaveLength(1)
+    expect(server.metrics.get('bus_payloads_dropped')).toBe(1)
+  })
+})
+
+describe('slow requests', () => {
+  it('answers 408 and closes a negotiate whose headers never end', async () => {
+    await using server = await startTestServer({ config: { hubs: { requestTimeoutMs: 300 } } })
+    const socket = tcpConnect(server.port, '127.0.0.1')
+    let answer = ''
+    socket.on('data', (chunk) => (answer += chunk.toString()))
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()))
+    // A slow-loris client: a request line and one header, then nothing.
+    socket.write('POST /signalr-hubs/default/negotiate?negotiateVersion=1 HTTP/1.1\r\nHost: x\r\n')
+    await withTimeout(closed, 5000, 'the node to close the slow request')
+    expect(answer).toMatch(/^HTTP\/1\.1 408 /)
   })
 })
