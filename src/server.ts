@@ -111,12 +111,12 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
       bus,
       nodeId: config.nodeId,
       enableDetailedErrors: config.hubs.enableDetailedErrors,
-      maxParallelInvocations: 1,
+      maxParallelInvocations: config.hubs.maxParallelInvocationsPerClient,
       maxQueuedInvocations: config.hubs.maxQueuedInvocations,
       invocationRate: { perSecond: config.hubs.maxInvocationsPerSecond, burst: config.hubs.invocationBurst },
       // ASP.NET Core's StreamBufferCapacity is 10 and blocks the reader; we cannot block a socket
       // cheaply, so the bound is looser and a stream past it fails.
-      streamBufferCapacity: 100,
+      streamBufferCapacity: config.hubs.streamBufferCapacity,
       logger,
       metrics,
     })

@@ -58,6 +58,10 @@ export interface HubOptionsConfig {
   readonly invocationBurst: number
   /** Invocations that may wait behind the running one on a connection (default 32). */
   readonly maxQueuedInvocations: number
+  /** Invocations of one connection that run at the same time (ASP.NET Core's MaximumParallelInvocationsPerClient; default 1). */
+  readonly maxParallelInvocationsPerClient: number
+  /** Items a client-to-server stream may hold before the hub method reads them (default 100). */
+  readonly streamBufferCapacity: number
   /** Connections one user may hold on this node (default 100). */
   readonly maxConnectionsPerUser: number
   /** Connections one client address may hold on this node (default 1000). */

@@ -114,6 +114,9 @@ function resolveHubs(input: ImConfigInput['hubs'], env: Env): HubOptionsConfig {
     maxInvocationsPerSecond: readInteger(at(input?.maxInvocationsPerSecond, 'maxInvocationsPerSecond', 'IM_MAX_INVOCATIONS_PER_SECOND'), 1, 1_000_000) ?? 50,
     invocationBurst: readInteger(at(input?.invocationBurst, 'invocationBurst', 'IM_INVOCATION_BURST'), 1, 1_000_000) ?? 100,
     maxQueuedInvocations: readInteger(at(input?.maxQueuedInvocations, 'maxQueuedInvocations', 'IM_MAX_QUEUED_INVOCATIONS'), 0, 100_000) ?? 32,
+    maxParallelInvocationsPerClient:
+      readInteger(at(input?.maxParallelInvocationsPerClient, 'maxParallelInvocationsPerClient', 'IM_MAX_PARALLEL_INVOCATIONS'), 1, 1024) ?? 1,
+    streamBufferCapacity: readInteger(at(input?.streamBufferCapacity, 'streamBufferCapacity', 'IM_STREAM_BUFFER_CAPACITY'), 1, 1_000_000) ?? 100,
     maxConnectionsPerUser: readInteger(at(input?.maxConnectionsPerUser, 'maxConnectionsPerUser', 'IM_MAX_CONNECTIONS_PER_USER'), 1, 10_000_000) ?? 100,
     maxConnectionsPerAddress: readInteger(at(input?.maxConnectionsPerAddress, 'maxConnectionsPerAddress', 'IM_MAX_CONNECTIONS_PER_ADDRESS'), 1, 10_000_000) ?? 1000,
     maxBufferedBytes: readInteger(at(input?.maxBufferedBytes, 'maxBufferedBytes', 'IM_MAX_BUFFERED_BYTES'), 1024, 1024 * 1024 * 1024) ?? 1024 * 1024,

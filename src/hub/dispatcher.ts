@@ -222,10 +222,10 @@ export class HubDispatcher implements InvocationHandler {
       for (const id of message.streamIds ?? []) state.removeIncoming(id)
     }
     if (streaming) return this.startStream(connection, state, method, message as StreamInvocationMessage, args, done)
-    if (state.queue.pending >= this.options.maxQueuedInvocations) {
+    if (state.queue.saturated && state.queue.pending >= this.options.maxQueuedInvocations) {
       done()
       this.options.metrics.inc('invocations_queue_full')
-      return answer({ error: InvocationErrors.queueFull(target, this.options.maxQueuedInvocations) })
+      return answer({ error: InvocationErrors.queueFull(target, this.options.maxQueuedInvocations, this.options.maxParallelInvocations) })
     }
     state.queue.push(() => this.invoke(connection, state, method, message, args).finally(done))
   }

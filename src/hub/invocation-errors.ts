@@ -20,8 +20,8 @@ export const InvocationErrors = {
     `An unexpected error occurred invoking '${target}' on the server. HubException: Too many invocations: at most ${rate} per second (bursts of ${burst}).`,
   flooding: (perSecond: number, forMs: number) =>
     `HubException: The client kept invoking faster than ${perSecond} per second for ${forMs / 1000} s.`,
-  queueFull: (target: string, queued: number) =>
-    `An unexpected error occurred invoking '${target}' on the server. HubException: Too many invocations are waiting: at most ${queued} may queue behind the one running.`,
+  queueFull: (target: string, queued: number, parallel = 1) =>
+    `An unexpected error occurred invoking '${target}' on the server. HubException: Too many invocations are waiting: at most ${queued} may queue behind the ${parallel === 1 ? 'one' : parallel} running.`,
   idInUse: (invocationId: string) => `Invocation ID '${invocationId}' is already in use.`,
   notAStream: (target: string) =>
     `The value returned by the streaming method '${target}' is not a ChannelReader<> or IAsyncEnumerable<>.`,

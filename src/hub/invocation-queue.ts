@@ -13,6 +13,11 @@ export class InvocationQueue {
     return this.waiting.length
   }
 
+  /** Whether a task pushed now would have to wait. */
+  get saturated(): boolean {
+    return this.active >= this.limit
+  }
+
   /** Resolves once no task runs or waits. */
   idle(): Promise<void> {
     if (this.active === 0 && this.waiting.length === 0) return Promise.resolve()

@@ -36,6 +36,20 @@ describe('invocation limits', () => {
   })
 })
 
+describe('parallel invocations per connection', () => {
+  it('runs as many at once as configured; with no queue, one more is refused', async () => {
+    for (const parallel of [1, 2]) {
+      await using server = await startTestServer({ hubs: [EchoHub], config: { hubs: { maxParallelInvocationsPerClient: parallel, maxQueuedInvocations: 0 } } })
+      await using client = await connectClient(server.hubUrl('/hubs/echo'))
+      const results = await Promise.allSettled(Array.from({ length: 3 }, () => client.invoke('sleep', 200)))
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(parallel)
+      expect(((results[2] as PromiseRejectedResult).reason as Error).message).toBe(
+        `An unexpected error occurred invoking 'sleep' on the server. HubException: Too many invocations are waiting: at most 0 may queue behind the ${parallel === 1 ? 'one' : parallel} running.`,
+      )
+    }
+  })
+})
+
 describe('connection limits', () => {
   it('refuses a user past the per-user limit with 429 until one of their connections closes', async () => {
     await using server = await startTestServer({ hubs: [DefaultHub], config: { jwt: { secret: TEST_JWT_SECRET }, hubs: { maxConnectionsPerUser: 2 } } })
