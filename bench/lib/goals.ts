@@ -63,7 +63,8 @@ export function checkGoals(rows: readonly Row[], targets: readonly string[]): Go
       const value = goal.versus === 'absolute' ? row.values[SUBJECT_ID]?.median : row.ratios[goal.versus]
       const met = value === undefined || !Number.isFinite(value) ? undefined : goal.op === '>=' ? value >= goal.bound : value <= goal.bound
       const noisy = row.flags.some((f) => f.endsWith('noisy') && (f.startsWith(SUBJECT_ID) || f.startsWith(goal.versus)))
-      checks.push({ goal: goal.label, connections: row.connections, versus: goal.versus, value, target, met, noisy })
+      // The row's own name: one goal may cover several rows (broadcast CPU at 20k/s and at max rate).
+      checks.push({ goal: `${row.workload}: ${row.metric}`, connections: row.connections, versus: goal.versus, value, target, met, noisy })
     }
   }
   return checks
