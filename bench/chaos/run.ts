@@ -2,7 +2,7 @@
  * `npm run chaos [-- --quick] [-- --only 1,4] [-- --out <file> | --no-save]`: the chaos suite.
  * Runs each scenario against IMService nodes in their own processes, on loopback only, bounded in
  * count and time, prints the table and exits 1 when a promise failed. A full run writes its JSON
- * to bench/results/chaos-<date>.json; a quick one only with --out.
+ * to bench/results/chaos-<date>.json (chaos-<date>-only-<ids>.json with --only); a quick one only with --out.
  */
 import { execFileSync } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
@@ -78,7 +78,9 @@ async function main(): Promise<void> {
   const info: Record<string, string> = { ...machine(), loadAverageAtStart: loadAtStart }
   process.stdout.write(`\nmachine: ${info.cpus}, ${info.memory}, node ${info.node}, ${info.natsServer}, load average ${info.loadAverageAtStart} at the start, ${info.loadAverage} at the end; ${((Date.now() - started) / 1000).toFixed(0)} s; ${command}\n`)
 
-  const out = args.out ?? (args.save && !args.quick ? fileURLToPath(new URL(`../results/chaos-${new Date().toISOString().slice(0, 10)}.json`, import.meta.url)) : undefined)
+  // A run of some scenarios is named after them, so that it does not replace a full run of the day.
+  const name = `chaos-${new Date().toISOString().slice(0, 10)}${args.only ? `-only-${args.only.join('-')}` : ''}.json`
+  const out = args.out ?? (args.save && !args.quick ? fileURLToPath(new URL(`../results/${name}`, import.meta.url)) : undefined)
   if (out) {
     mkdirSync(dirname(out), { recursive: true })
     writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), command, machine: info, results }, null, 2) + '\n')
