@@ -7,6 +7,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { createTokenVerifier } from './auth/jwt-verifier.js'
+import { rememberVerifiedTokens } from './auth/verified-tokens.js'
 import type { Bus } from './bus/bus.js'
 import { hubSubjects } from './bus/subjects.js'
 import type { ImConfig } from './config/config.js'
@@ -70,7 +71,8 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
     [jsonHubProtocol.name, jsonHubProtocol],
     [messagePackHubProtocol.name, messagePackHubProtocol],
   ])
-  const auth = new RequestAuthenticator(createTokenVerifier(config.jwt))
+  const verifier = createTokenVerifier(config.jwt)
+  const auth = new RequestAuthenticator(verifier && rememberVerifiedTokens(verifier))
   const cors = new Cors(config.corsOrigins)
   const sweeper = new ConnectionSweeper({
     keepAliveIntervalMs: config.hubs.keepAliveIntervalMs,
