@@ -40,6 +40,12 @@ export interface PublishOptions {
   /** Where the receiver should answer (request/reply). */
   readonly reply?: string
   /**
+   * false: resolve as soon as the bus has taken the message, without the round trip that
+   * confirms the server has it (for events nobody waits on: a confirmation costs a PING and a
+   * socket write of its own). Default true.
+   */
+  readonly confirm?: boolean
+  /**
    * Publish through JetStream: resolves only once the stream that holds the subject acknowledged
    * storing the message, and rejects with IM_BUS_PUBLISH_FAILED when no stream holds it or no
    * acknowledgement comes in time. Needs NATS: the embedded bus treats it as a plain publish.

@@ -135,6 +135,7 @@ export class NatsBus implements Bus {
       const code = nc.isClosed() || nc.isDraining() ? ImErrorCode.BusUnavailable : ImErrorCode.BusPublishFailed
       return Promise.reject(new ImError(code, reasonOf(error), { cause: error }))
     }
+    if (options.confirm === false) return Promise.resolve()
     return this.#flushes.wait(() => nc.flush())
   }
 

@@ -291,8 +291,9 @@ export class HubDispatcher implements InvocationHandler {
       node: this.options.nodeId,
       timestamp: new Date().toISOString(),
     }
+    // Fire and forget: no one waits on the event, so it need not cost a confirming round trip.
     this.options.bus
-      .publish(subject, encoder.encode(JSON.stringify(event)))
+      .publish(subject, encoder.encode(JSON.stringify(event)), { confirm: false })
       .catch((error: unknown) => this.options.logger.debug('lifecycle event not published', { subject, error }))
   }
 }

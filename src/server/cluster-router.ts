@@ -119,7 +119,7 @@ export class ClusterRouter {
     const tag = ClusterRouter.tagOf(token)
     if (tag === undefined || tag === this.options.tag) return
     const op: Op = { op: 'held', token, by: this.options.tag }
-    this.options.bus.publish(`${this.options.subjectPrefix}.${tag}`, encoder.encode(JSON.stringify(op))).catch(() => {})
+    this.options.bus.publish(`${this.options.subjectPrefix}.${tag}`, encoder.encode(JSON.stringify(op)), { confirm: false }).catch(() => {})
   }
 
   async relay(holder: string, request: RelayedRequest): Promise<RelayedResponse | undefined> {
@@ -132,7 +132,7 @@ export class ClusterRouter {
     const tag = ClusterRouter.tagOf(token)
     if (tag === undefined || tag === this.options.tag) return
     this.options.bus
-      .publish(`${this.options.subjectPrefix}.${tag}`, encoder.encode(JSON.stringify({ op: 'ended', token } satisfies Op)))
+      .publish(`${this.options.subjectPrefix}.${tag}`, encoder.encode(JSON.stringify({ op: 'ended', token } satisfies Op)), { confirm: false })
       .catch(() => {})
   }
 
