@@ -29,7 +29,21 @@ export interface ConnectionEntry {
  * grants nothing: the random part is what must match.
  */
 export function newConnectionKey(tag: string): string {
-  return tag + randomBytes(16).toString('base64url')
+  return tag + randomSlice().toString('base64url')
+}
+
+/**
+ * 16 fresh random bytes, cut from a pool filled 256 keys at a time: one call into the system's
+ * random source costs as much as the bytes of many keys (Node pools randomUUID the same way).
+ */
+let pool = Buffer.alloc(0)
+let offset = 0
+function randomSlice(): Buffer {
+  if (offset + 16 > pool.length) {
+    pool = randomBytes(16 * 256)
+    offset = 0
+  }
+  return pool.subarray(offset, (offset += 16))
 }
 
 /** Six base64url characters derived from the node id. */

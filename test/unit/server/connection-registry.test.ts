@@ -30,9 +30,9 @@ describe('ConnectionRegistry', () => {
     expect(nodeTag('node-2')).not.toBe(TAG)
   })
 
-  it('makes keys of the tag and 16 random bytes in base64url', () => {
-    const keys = new Set(Array.from({ length: 100 }, () => newConnectionKey(TAG)))
-    expect(keys.size).toBe(100)
+  it('makes keys of the tag and 16 random bytes in base64url, none twice across pool refills', () => {
+    const keys = new Set(Array.from({ length: 1000 }, () => newConnectionKey(TAG)))
+    expect(keys.size).toBe(1000)
     for (const key of keys) expect(key).toMatch(KEY)
   })
 
