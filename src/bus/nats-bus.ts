@@ -19,6 +19,7 @@ import { StatusListeners } from './status-listeners.js'
 import type { Logger } from '../logger.js'
 import { DurablePublisher } from './durable-publisher.js'
 import { FlushBatcher } from './flush-batcher.js'
+import { PublishCoalescer } from './publish-coalescer.js'
 import { headersToMap } from './headers.js'
 import { dialNats, hostPort, parseNatsServers, withTimeout } from './nats-connect.js'
 import type { DialOptions, NatsServerList } from './nats-connect.js'
@@ -66,6 +67,7 @@ export class NatsBus implements Bus {
   readonly #entries = new Set<Entry>()
   readonly #listeners: StatusListeners
   readonly #flushes: FlushBatcher
+  readonly #outbox: PublishCoalescer
   readonly #routing: StreamRouting | undefined
   #nc: NatsConnection | undefined
   #durable: { readonly nc: NatsConnection; readonly publisher: DurablePublisher } | undefined
@@ -82,6 +84,7 @@ export class NatsBus implements Bus {
     this.#logger = options.logger ?? silentLogger
     this.#listeners = new StatusListeners(this.#logger)
     this.#flushes = new FlushBatcher({ timeoutMs: options.publishTimeoutMs ?? 5000 })
+    this.#outbox = new PublishCoalescer((error) => this.#logger.debug('a queued publish was not handed to NATS', { error }))
     const feed = options.jetstream?.feed
     this.#routing = feed
       ? new StreamRouting({ settings: feed, logger: this.#logger, dispatch: (message) => this.#dispatchFromStream(message), changed: () => this.#reconcile() })
@@ -128,7 +131,11 @@ export class NatsBus implements Bus {
         for (const [name, value] of Object.entries(options.headers)) hdrs.set(name, value)
       }
       if (options.durable) return this.#durablePublisher(nc).publish(subject, data, hdrs, options.msgId)
-      nc.publish(subject, data, { ...(hdrs ? { headers: hdrs } : {}), ...(options.reply ? { reply: options.reply } : {}) })
+      // nats.js would refuse it when handed over; refused here, the caller still hears why.
+      const max = nc.info?.max_payload
+      if (max !== undefined && data.byteLength > max) throw new Error(`payload of ${data.byteLength} bytes is over the server's max_payload of ${max}`)
+      const publishOptions = { ...(hdrs ? { headers: hdrs } : {}), ...(options.reply ? { reply: options.reply } : {}) }
+      this.#outbox.push(() => nc.publish(subject, data, publishOptions))
     } catch (error) {
       // Closed or draining under our feet: unavailable. Otherwise too large a payload or a header
       // nats.js refuses; nothing was sent either way.
@@ -136,7 +143,10 @@ export class NatsBus implements Bus {
       return Promise.reject(new ImError(code, reasonOf(error), { cause: error }))
     }
     if (options.confirm === false) return Promise.resolve()
-    return this.#flushes.wait(() => nc.flush())
+    return this.#flushes.wait(() => {
+      this.#outbox.drain()
+      return nc.flush()
+    })
   }
 
   subscribe(subject: string, handler: BusHandler, options: { queue?: string } = {}): BusSubscription {
@@ -194,6 +204,8 @@ export class NatsBus implements Bus {
 
   async #close(): Promise<void> {
     this.#closing = true
+    // What callers were told was taken goes out before the drain.
+    this.#outbox.drain()
     this.#stop.abort()
     await this.#routing?.close()
     const nc = this.#nc
