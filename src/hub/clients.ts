@@ -46,15 +46,27 @@ export interface GroupManager {
   removeUserFromGroup(userId: string, group: string): Promise<void>
 }
 
-function proxy(delivery: Delivery, target: DeliveryTarget, shaping?: DeliveryShaping): ClientProxy {
-  return {
-    send: (method, ...args) => delivery.send(target, method, args, shaping),
-    withDelivery: (more) => {
-      const merged = { ...shaping, ...more }
-      const problem = shapingProblem(merged)
-      if (problem) throw new ImError(ImErrorCode.InvalidPayload, problem)
-      return proxy(delivery, target, isEmpty(merged) ? undefined : merged)
-    },
+/*
+ * Classes rather than object literals of arrow functions: a subscription handler or hub method
+ * makes a proxy or two per message, and methods on a prototype cost no closure per call.
+ */
+
+class TargetProxy implements ClientProxy {
+  constructor(
+    private readonly delivery: Delivery,
+    private readonly target: DeliveryTarget,
+    private readonly shaping?: DeliveryShaping,
+  ) {}
+
+  send(method: string, ...args: unknown[]): Promise<void> {
+    return this.delivery.send(this.target, method, args, this.shaping)
+  }
+
+  withDelivery(more: DeliveryShaping | undefined): ClientProxy {
+    const merged = { ...this.shaping, ...more }
+    const problem = shapingProblem(merged)
+    if (problem) throw new ImError(ImErrorCode.InvalidPayload, problem)
+    return new TargetProxy(this.delivery, this.target, isEmpty(merged) ? undefined : merged)
   }
 }
 
@@ -62,37 +74,92 @@ function isEmpty(shaping: DeliveryShaping): boolean {
   return !shaping.spreadMs && shaping.collapseKey === undefined
 }
 
-/** `callerId` is the connection of the current invocation, if any. */
-export function createHubClients(delivery: Delivery, callerId?: string): HubClients {
-  const needCaller = (what: string): string => {
-    if (callerId === undefined) throw new Error(`clients.${what} is only available inside a hub method invoked by a client`)
-    return callerId
+class Clients implements HubClients {
+  readonly all: ClientProxy
+
+  /** `callerId` is the connection of the current invocation, if any. */
+  constructor(
+    private readonly delivery: Delivery,
+    private readonly callerId?: string,
+  ) {
+    this.all = new TargetProxy(delivery, { kind: 'all' })
   }
-  return {
-    all: proxy(delivery, { kind: 'all' }),
-    allExcept: (ids) => proxy(delivery, { kind: 'all', except: ids }),
-    client: (id) => proxy(delivery, { kind: 'connections', ids: [id] }),
-    clients: (ids) => proxy(delivery, { kind: 'connections', ids }),
-    user: (id) => proxy(delivery, { kind: 'users', ids: [id] }),
-    users: (ids) => proxy(delivery, { kind: 'users', ids }),
-    group: (name) => proxy(delivery, { kind: 'groups', names: [name] }),
-    groups: (names, except) => proxy(delivery, { kind: 'groups', names, except }),
-    groupExcept: (name, ids) => proxy(delivery, { kind: 'groups', names: [name], except: ids }),
-    get caller() {
-      return proxy(delivery, { kind: 'connections', ids: [needCaller('caller')] })
-    },
-    get others() {
-      return proxy(delivery, { kind: 'all', except: [needCaller('others')] })
-    },
-    othersInGroup: (name) => proxy(delivery, { kind: 'groups', names: [name], except: [needCaller('othersInGroup')] }),
+
+  allExcept(ids: readonly string[]): ClientProxy {
+    return new TargetProxy(this.delivery, { kind: 'all', except: ids })
+  }
+
+  client(id: string): ClientProxy {
+    return new TargetProxy(this.delivery, { kind: 'connections', ids: [id] })
+  }
+
+  clients(ids: readonly string[]): ClientProxy {
+    return new TargetProxy(this.delivery, { kind: 'connections', ids })
+  }
+
+  user(id: string): ClientProxy {
+    return new TargetProxy(this.delivery, { kind: 'users', ids: [id] })
+  }
+
+  users(ids: readonly string[]): ClientProxy {
+    return new TargetProxy(this.delivery, { kind: 'users', ids })
+  }
+
+  group(name: string): ClientProxy {
+    return new TargetProxy(this.delivery, { kind: 'groups', names: [name] })
+  }
+
+  groups(names: readonly string[], except?: readonly string[]): ClientProxy {
+    return new TargetProxy(this.delivery, { kind: 'groups', names, except })
+  }
+
+  groupExcept(name: string, ids: readonly string[]): ClientProxy {
+    return new TargetProxy(this.delivery, { kind: 'groups', names: [name], except: ids })
+  }
+
+  get caller(): ClientProxy {
+    return new TargetProxy(this.delivery, { kind: 'connections', ids: [this.needCaller('caller')] })
+  }
+
+  get others(): ClientProxy {
+    return new TargetProxy(this.delivery, { kind: 'all', except: [this.needCaller('others')] })
+  }
+
+  othersInGroup(name: string): ClientProxy {
+    return new TargetProxy(this.delivery, { kind: 'groups', names: [name], except: [this.needCaller('othersInGroup')] })
+  }
+
+  private needCaller(what: string): string {
+    if (this.callerId === undefined) throw new Error(`clients.${what} is only available inside a hub method invoked by a client`)
+    return this.callerId
   }
 }
 
-export function createGroupManager(delivery: Delivery): GroupManager {
-  return {
-    addToGroup: (connectionId, group) => delivery.changeGroup({ op: 'add', group, connectionId }),
-    removeFromGroup: (connectionId, group) => delivery.changeGroup({ op: 'remove', group, connectionId }),
-    addUserToGroup: (userId, group) => delivery.changeGroup({ op: 'add', group, userId }),
-    removeUserFromGroup: (userId, group) => delivery.changeGroup({ op: 'remove', group, userId }),
+class Groups implements GroupManager {
+  constructor(private readonly delivery: Delivery) {}
+
+  addToGroup(connectionId: string, group: string): Promise<void> {
+    return this.delivery.changeGroup({ op: 'add', group, connectionId })
   }
+
+  removeFromGroup(connectionId: string, group: string): Promise<void> {
+    return this.delivery.changeGroup({ op: 'remove', group, connectionId })
+  }
+
+  addUserToGroup(userId: string, group: string): Promise<void> {
+    return this.delivery.changeGroup({ op: 'add', group, userId })
+  }
+
+  removeUserFromGroup(userId: string, group: string): Promise<void> {
+    return this.delivery.changeGroup({ op: 'remove', group, userId })
+  }
+}
+
+/** `callerId` is the connection of the current invocation, if any. */
+export function createHubClients(delivery: Delivery, callerId?: string): HubClients {
+  return new Clients(delivery, callerId)
+}
+
+export function createGroupManager(delivery: Delivery): GroupManager {
+  return new Groups(delivery)
 }

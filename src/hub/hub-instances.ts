@@ -12,6 +12,7 @@ import { ItemStream } from './item-stream.js'
 import { createGroupManager, createHubClients } from './clients.js'
 import type { GroupManager, HubClients } from './clients.js'
 import type { HubDescriptor } from './hub-descriptor.js'
+import { HUB_CALL } from './hub.js'
 import type { HubBase, HubBus, HubCallerContext } from './hub.js'
 
 export interface HubInstancesOptions {
@@ -56,22 +57,8 @@ export class HubInstances {
    * subscription handler) nothing names the call and the id is random.
    */
   private hubBus(context: HubCallerContext | undefined): HubBus {
-    const { bus, durableSubjects = [] } = this.options
     const callId = context?.invocationId !== undefined ? `${context.connectionId}:${context.invocationId}` : undefined
-    let published = 0
-    return {
-      publish: async (subject, payload, headers) => {
-        const problem = validateTopic(subject)
-        if (problem) throw new ImError(ImErrorCode.InvalidTopic, `cannot publish to "${subject}": ${problem}`)
-        const durable = durableSubjects.some((pattern) => subjectMatches(pattern, subject))
-        const msgId = durable ? (callId === undefined ? randomUUID() : ++published === 1 ? callId : `${callId}:${published}`) : undefined
-        await bus.publish(subject, encoder.encode(JSON.stringify(payload)), {
-          ...(headers ? { headers } : {}),
-          ...(durable ? { durable: true, msgId } : {}),
-        })
-      },
-      watch: (subject, signal) => watchSubject(bus, subject, signal),
-    }
+    return new CallBus(this.options.bus, this.options.durableSubjects ?? [], callId)
   }
 
   /** The clients API of a connection is built on its first use: most connections never call. */
@@ -108,24 +95,43 @@ export class HubInstances {
 
   private build(clients: HubClients, groups: GroupManager, context: HubCallerContext | undefined, signal: AbortSignal | (() => AbortSignal)): HubBase {
     const hub = new this.options.descriptor.hubClass()
-    const hubName = this.options.descriptor.name
-    Object.defineProperties(hub, {
-      clients: { value: clients },
-      groups: { value: groups },
-      bus: { value: this.hubBus(context) },
-      hubName: { value: hubName },
-      nodeId: { value: this.options.nodeId },
-      // A function is asked only if the hub reads this.signal: most calls never do.
-      signal: typeof signal === 'function' ? { get: signal } : { value: signal },
-      context: context
-        ? { value: context }
-        : {
-            get() {
-              throw new Error(`${hubName}: this.context is only available in hub methods and connection events`)
-            },
-          },
-    })
+    hub[HUB_CALL] = {
+      clients,
+      groups,
+      bus: () => this.hubBus(context),
+      context,
+      signal,
+      hubName: this.options.descriptor.name,
+      nodeId: this.options.nodeId,
+    }
     return hub
+  }
+}
+
+/** `this.bus` of one hub instance: payloads as JSON; durable subjects through JetStream with ids naming the call. */
+class CallBus implements HubBus {
+  private published = 0
+
+  constructor(
+    private readonly bus: Bus,
+    private readonly durableSubjects: readonly string[],
+    private readonly callId: string | undefined,
+  ) {}
+
+  async publish(subject: string, payload: unknown, headers?: Record<string, string>): Promise<void> {
+    const problem = validateTopic(subject)
+    if (problem) throw new ImError(ImErrorCode.InvalidTopic, `cannot publish to "${subject}": ${problem}`)
+    const durable = this.durableSubjects.length > 0 && this.durableSubjects.some((pattern) => subjectMatches(pattern, subject))
+    const callId = this.callId
+    const msgId = durable ? (callId === undefined ? randomUUID() : ++this.published === 1 ? callId : `${callId}:${this.published}`) : undefined
+    await this.bus.publish(subject, encoder.encode(JSON.stringify(payload)), {
+      ...(headers ? { headers } : {}),
+      ...(durable ? { durable: true, msgId } : {}),
+    })
+  }
+
+  watch(subject: string, signal: AbortSignal): AsyncIterable<unknown> {
+    return watchSubject(this.bus, subject, signal)
   }
 }
 

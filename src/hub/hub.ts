@@ -40,26 +40,71 @@ export interface SubscriptionContext {
   readonly headers?: ReadonlyMap<string, string>
 }
 
+/**
+ * What the framework gives one call of a hub instance (hub-instances.ts sets it). One slot
+ * rather than one property each: an instance is made for every client call.
+ */
+export interface HubCall {
+  readonly clients: HubClients
+  readonly groups: GroupManager
+  /** Made on first use: most calls never publish. */
+  readonly bus: () => HubBus
+  readonly context: HubCallerContext | undefined
+  /** A function is asked only if the hub reads this.signal: most calls never do. */
+  readonly signal: AbortSignal | (() => AbortSignal)
+  readonly hubName: string
+  readonly nodeId: string
+}
+
+/** The slot of a hub instance that holds its HubCall. */
+export const HUB_CALL = Symbol('imservice.hubCall')
+
 export abstract class HubBase {
+  declare [HUB_CALL]: HubCall
+  #bus: HubBus | undefined
+
   /**
    * Inside a hub method or onConnected: reaches connections on every node. Inside a
    * `@Subscribe` handler: reaches this node's connections only, because every node receives the
    * subscribed message and delivers to its own.
    */
-  declare readonly clients: HubClients
-  declare readonly groups: GroupManager
-  declare readonly bus: HubBus
+  get clients(): HubClients {
+    return this[HUB_CALL].clients
+  }
+
+  get groups(): GroupManager {
+    return this[HUB_CALL].groups
+  }
+
+  get bus(): HubBus {
+    return (this.#bus ??= this[HUB_CALL].bus())
+  }
+
   /** The calling connection; throws outside a client invocation or connection event. */
-  declare readonly context: HubCallerContext
+  get context(): HubCallerContext {
+    const context = this[HUB_CALL].context
+    if (!context) throw new Error(`${this.hubName}: this.context is only available in hub methods and connection events`)
+    return context
+  }
+
   /** The hub's name as used in subjects (`im.<name>.*`). */
-  declare readonly hubName: string
+  get hubName(): string {
+    return this[HUB_CALL].hubName
+  }
+
   /** The id of this IMService node. */
-  declare readonly nodeId: string
+  get nodeId(): string {
+    return this[HUB_CALL].nodeId
+  }
+
   /**
    * Aborts when the work of this call is no longer wanted: the caller disconnected, or (for a
    * `@HubStream`) cancelled the stream. Pass it on to long waits.
    */
-  declare readonly signal: AbortSignal
+  get signal(): AbortSignal {
+    const signal = this[HUB_CALL].signal
+    return typeof signal === 'function' ? signal() : signal
+  }
 
   /** Runs after a connection's handshake. Throwing refuses the connection. */
   onConnected?(): void | Promise<void>
