@@ -78,7 +78,11 @@ export class ConnectionSweeper {
         })
         continue
       }
-      if (now - connection.lastPingAt >= keepAliveIntervalMs) {
+      if (connection.wrote) {
+        // Something went out since the last sweep: that keeps the client's server timeout at bay.
+        connection.wrote = false
+        connection.lastPingAt = now
+      } else if (now - connection.lastPingAt >= keepAliveIntervalMs) {
         connection.sendPing()
       }
       // Stateful reconnect acks at most once per tick (ASP.NET Core: once a second).

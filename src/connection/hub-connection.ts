@@ -60,8 +60,10 @@ export class HubConnection {
   state: ConnectionState = 'handshake'
   /** Updated on every message received; read by the sweeper for the client timeout. */
   lastReceivedAt = this.createdAt
-  /** Updated on every ping sent; read by the sweeper for the keep-alive cadence. */
+  /** Last send the sweeper knows of (a ping, or a sweep that found `wrote`): it pings only quiet connections. */
   lastPingAt = this.createdAt
+  /** Set on every write; the sweeper clears it and counts that tick as a send (as ASP.NET Core's KeepAliveTick). */
+  wrote = false
   private selectedProtocol: HubProtocol | undefined
   private binary = false
   private pending: string | Uint8Array | undefined
@@ -134,14 +136,10 @@ export class HubConnection {
     else this.write(frame)
   }
 
-  /** Reads nothing more from the client for `ms`, where the transport allows it. */
-  throttle(ms: number): void {
-    this.transport.pauseReceiving?.(ms)
-  }
-
   sendPing(): void {
     this.lastPingAt = Date.now()
     this.send({ type: MessageType.Ping })
+    this.wrote = false
   }
 
   /** Sends an Ack for what arrived since the last one (stateful reconnect; the sweeper calls this every tick). */
@@ -151,9 +149,8 @@ export class HubConnection {
   }
 
   /**
-   * True when the client negotiated stateful reconnect: its transport may be replaced by
-   * `resume`, also while the old one still looks alive to us (the client may notice a dead
-   * socket before the server does; HttpConnectionContext swaps the pipes then too).
+   * True when the client negotiated stateful reconnect: `resume` may replace its transport, also
+   * one that still looks alive (the client may notice a dead socket first; ASP.NET Core swaps too).
    */
   get canResume(): boolean {
     return this.state === 'connected' && this.buffer !== undefined && !this.buffer.isCollecting && !this.moved
@@ -352,6 +349,7 @@ export class HubConnection {
    * once, so that memory stays bounded whatever the burst.
    */
   private write(frame: string | Uint8Array): void {
+    this.wrote = true
     this.transport.send(frame, this.binary)
     if (isPast(this.transport, this.options.maxBuffered, HARD_BOUND_FACTOR)) this.closeSlowConsumer()
   }

@@ -187,7 +187,7 @@ export class HubDispatcher implements InvocationHandler {
       const { perSecond, burst } = this.options.invocationRate
       // Refusing still costs a parse and a reply: read nothing more from this client for a while
       // (its frames wait in the kernel), and close it if it keeps flooding.
-      connection.throttle(THROTTLE_MS)
+      connection.transport.pauseReceiving?.(THROTTLE_MS)
       if (state.floodingSince === undefined || now - state.lastRefusedAt > THROTTLE_MS + 1000) state.floodingSince = now
       state.lastRefusedAt = now
       if (now - state.floodingSince >= FLOOD_CLOSE_MS) {

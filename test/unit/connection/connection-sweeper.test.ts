@@ -20,6 +20,8 @@ interface FakeConnectionInit {
   pingedAgo?: number
   /** Set for a connection that lost its transport and waits for a stateful reconnect. */
   detachedAgo?: number
+  /** Something was written to it since the last sweep. */
+  wrote?: boolean
 }
 
 /** The parts of a HubConnection the sweeper reads and calls. */
@@ -29,6 +31,7 @@ function fakeConnection(init: FakeConnectionInit = {}) {
     createdAt: NOW - (init.createdAgo ?? 0),
     lastReceivedAt: NOW - (init.receivedAgo ?? 0),
     lastPingAt: NOW - (init.pingedAgo ?? 0),
+    wrote: init.wrote ?? false,
     transport: { name: init.transport ?? 'WebSockets' },
     detachedAt: init.detachedAgo === undefined ? undefined : NOW - init.detachedAgo,
     sendPing: vi.fn(),
@@ -59,6 +62,22 @@ const untouched = (connection: ReturnType<typeof fakeConnection>): void => {
 }
 
 describe('ConnectionSweeper.sweep', () => {
+  it('pings only a connection that was sent nothing for the keep-alive interval', () => {
+    const quiet = fakeConnection({ pingedAgo: KEEP_ALIVE })
+    const busy = fakeConnection({ pingedAgo: KEEP_ALIVE, wrote: true })
+    const sweeper = sweeperWith(quiet, busy)
+    sweeper.sweep(NOW)
+    expect(quiet.sendPing).toHaveBeenCalledTimes(1)
+    expect(busy.sendPing).not.toHaveBeenCalled()
+    // The write counted as a send at this sweep: the next ping is due a whole interval later.
+    expect(busy.wrote).toBe(false)
+    expect(busy.lastPingAt).toBe(NOW)
+    sweeper.sweep(NOW + KEEP_ALIVE - 1)
+    expect(busy.sendPing).not.toHaveBeenCalled()
+    sweeper.sweep(NOW + KEEP_ALIVE)
+    expect(busy.sendPing).toHaveBeenCalledTimes(1)
+  })
+
   it('abandons a connection that lost its transport once the reconnect window has passed, and leaves a waiting one alone', () => {
     const expired = fakeConnection({ detachedAgo: RECONNECT_WINDOW, receivedAgo: CLIENT_TIMEOUT * 2, pingedAgo: KEEP_ALIVE * 2 })
     const waiting = fakeConnection({ detachedAgo: RECONNECT_WINDOW - 1, receivedAgo: CLIENT_TIMEOUT * 2, pingedAgo: KEEP_ALIVE * 2 })
