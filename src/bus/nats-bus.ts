@@ -135,7 +135,7 @@ export class NatsBus implements Bus {
       const max = nc.info?.max_payload
       if (max !== undefined && data.byteLength > max) throw new Error(`payload of ${data.byteLength} bytes is over the server's max_payload of ${max}`)
       const publishOptions = { ...(hdrs ? { headers: hdrs } : {}), ...(options.reply ? { reply: options.reply } : {}) }
-      this.#outbox.push(() => nc.publish(subject, data, publishOptions))
+      this.#outbox.push(() => nc.publish(subject, data, publishOptions), options.confirm !== false)
     } catch (error) {
       // Closed or draining under our feet: unavailable. Otherwise too large a payload or a header
       // nats.js refuses; nothing was sent either way.

@@ -26,6 +26,20 @@ describe('PublishCoalescer', () => {
     expect(handed).toEqual(['a'])
   })
 
+  it('lets a publish nobody waits on wait up to its window, unless an urgent one takes it along in order', async () => {
+    const handed: string[] = []
+    const coalescer = new PublishCoalescer(() => {}, 30)
+    coalescer.push(() => handed.push('event'), false)
+    await turn()
+    expect(handed).toEqual([])
+    await new Promise((resolve) => setTimeout(resolve, 40))
+    expect(handed).toEqual(['event'])
+    coalescer.push(() => handed.push('event 2'), false)
+    coalescer.push(() => handed.push('urgent'))
+    await turn()
+    expect(handed).toEqual(['event', 'event 2', 'urgent'])
+  })
+
   it('reports a publish that throws and goes on with the next', async () => {
     const errors: unknown[] = []
     const handed: string[] = []
