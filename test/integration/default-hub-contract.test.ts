@@ -205,9 +205,9 @@ describe('lifecycle events', () => {
     const disconnected = await service.listen('im.default.disconnected')
     const c = await connectClient(server.hubUrl(), { accessToken: await tokenFor('gina') })
     const id = c.connectionId
-    expect((await connected.next()).json).toMatchObject({ connectionId: id, userId: 'gina', transport: 'WebSockets', node: server.nodeId })
+    expect((await connected.nextFor(id)).json).toMatchObject({ connectionId: id, userId: 'gina', transport: 'WebSockets', node: server.nodeId })
     await c.stop()
-    expect((await disconnected.next()).json).toMatchObject({ connectionId: id, userId: 'gina', transport: 'WebSockets' })
+    expect((await disconnected.nextFor(id)).json).toMatchObject({ connectionId: id, userId: 'gina', transport: 'WebSockets' })
   })
 })
 

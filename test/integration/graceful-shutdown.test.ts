@@ -39,7 +39,7 @@ it('drains a closing node: queued messages arrive, clients reconnect to the othe
 
   const newId = await withTimeout(reconnected, 10_000, 'the client to reconnect')
   expect(newId).not.toBe(undefined)
-  const event = (await connected.next()).json as { node: string; connectionId: string }
+  const event = (await connected.nextFor(newId)).json as { node: string; connectionId: string }
   expect(event).toMatchObject({ connectionId: newId, node: onA ? 'drain-b' : 'drain-a' })
   await service.publish('im.default.send', { method: 'tick', args: ['after'] })
   expect(await inbox.next()).toEqual(['after'])

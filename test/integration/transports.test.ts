@@ -82,7 +82,7 @@ describe.each([
     expect((await listener.next()).json).toMatchObject({ args: [1, 'two'], connectionId: anonymous.connectionId, userId: null })
     const connected = await service.listen('im.default.connected')
     const c = await connectClient(server.hubUrl(), { transport })
-    expect((await connected.next()).json).toMatchObject({ connectionId: c.connectionId, transport: name })
+    expect((await connected.nextFor(c.connectionId)).json).toMatchObject({ connectionId: c.connectionId, transport: name })
     await c.stop()
   })
 

@@ -34,6 +34,19 @@ export class Listener {
     }
     return withTimeout(arrived(), timeoutMs, `a message on ${this.sub.getSubject()}`)
   }
+
+  /**
+   * The next lifecycle event of one connection, skipping others': those events are published
+   * without confirmation and may reach a listener a few milliseconds late, after it subscribed
+   * for another connection.
+   */
+  async nextFor(connectionId: string | null | undefined, timeoutMs = 5000): Promise<ServiceMessage> {
+    const deadline = Date.now() + timeoutMs
+    for (;;) {
+      const message = await this.next(Math.max(1, deadline - Date.now()))
+      if ((message.json as { connectionId?: unknown }).connectionId === connectionId) return message
+    }
+  }
 }
 
 export class TestService implements AsyncDisposable {
