@@ -1,6 +1,7 @@
 /** What every scenario shares: the result shape, timing helpers and official-client cohorts. */
 import * as signalR from '@microsoft/signalr'
 import { SignJWT } from 'jose'
+import type { LedgerSummary } from './ledger.js'
 import type { NodeMemory } from './node-process.js'
 
 /** The secret the nodes under test verify HS256 tokens with (users let the service target each client). */
@@ -31,6 +32,24 @@ export interface ScenarioResult {
 
 export function check(promise: string, ok: boolean, seen: string): { promise: string; ok: boolean; seen: string } {
   return { promise, ok, seen }
+}
+
+/** The figures every ledger scenario reports: the counts, the node's memory, and the verdict of its checks. */
+export function ledgerFigures(
+  summary: LedgerSummary,
+  before: NodeMemory,
+  after: NodeMemory,
+  checks: ScenarioResult['checks'],
+): Pick<ScenarioResult, 'published' | 'delivered' | 'lost' | 'duplicated' | 'memory' | 'pass' | 'checks'> {
+  return {
+    published: summary.published,
+    delivered: summary.delivered,
+    lost: summary.lost,
+    duplicated: summary.duplicated,
+    memory: { before, maxRss: after.rssPeak, after },
+    pass: checks.every((c) => c.ok),
+    checks,
+  }
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))

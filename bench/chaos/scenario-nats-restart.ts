@@ -4,12 +4,12 @@
  * except in the window where IMService is not yet subscribed again (core NATS is at most once).
  */
 import { startNatsServer } from '../../test/support/nats-server.js'
-import { check, CHAOS_JWT_SECRET, OfficialClient, pool, sleep, tokenFor, until } from './common.js'
+import { CHAOS_JWT_SECRET, check, ledgerFigures, OfficialClient, sleep, tokenFor, until } from './common.js'
 import type { ScenarioResult } from './common.js'
 import { Ledger } from './ledger.js'
 import { ImNode } from './node-process.js'
-import { RawClient } from './raw-client.js'
-import { capacityFor, connectService, Traffic, userId } from './traffic.js'
+import type { RawClient } from './raw-client.js'
+import { capacityFor, connectLedgerClients, connectService, Traffic, userId } from './traffic.js'
 import type { TrafficRates } from './traffic.js'
 
 export interface NatsRestartOptions extends TrafficRates {
@@ -40,11 +40,7 @@ export async function natsRestartScenario(options: NatsRestartOptions): Promise<
   const nc = await connectService(nats.url)
   try {
     const tokens = await Promise.all(Array.from({ length: total }, (_, i) => tokenFor(userId(i))))
-    await pool(tokens.slice(0, options.rawClients), 50, async (token, i) => {
-      const client = new RawClient({ hubUrl: node.hubUrl(), token, onInvocation: (_, args) => ledger.receive(i, args[0] as number) })
-      await client.connect()
-      raws.push(client)
-    })
+    raws.push(...(await connectLedgerClients(node.hubUrl(), tokens.slice(0, options.rawClients), ledger, false)))
     for (let j = 0; j < options.officialClients; j++) {
       const index = options.rawClients + j
       officials.push(await OfficialClient.start(node.hubUrl(), tokens[index]!, false, (_, args) => ledger.receive(index, args[0] as number), ['msg']))
@@ -121,13 +117,7 @@ export async function natsRestartScenario(options: NatsRestartOptions): Promise<
     return {
       id: '1',
       name: 'kill -9 nats-server, restart on the same port',
-      published: summary.published,
-      delivered: summary.delivered,
-      lost: summary.lost,
-      duplicated: summary.duplicated,
-      memory: { before, maxRss: after.rssPeak, after },
-      pass: checks.every((c) => c.ok),
-      checks,
+      ...ledgerFigures(summary, before, after, checks),
       details: {
         clients: `${options.rawClients} raw + ${options.officialClients} official`,
         rates: `${options.userPerSecond} user msg/s + ${options.broadcastPerSecond} broadcast/s`,

@@ -7,12 +7,12 @@
  */
 import { startNatsServer } from '../../test/support/nats-server.js'
 import { startTcpBalancer } from '../../test/support/tcp-balancer.js'
-import { check, CHAOS_JWT_SECRET, ms, OfficialClient, percentile, pool, sleep, tokenFor, until } from './common.js'
+import { CHAOS_JWT_SECRET, check, ledgerFigures, ms, OfficialClient, percentile, sleep, tokenFor, until } from './common.js'
 import type { ScenarioResult } from './common.js'
 import { Ledger } from './ledger.js'
 import { ImNode } from './node-process.js'
-import { RawClient } from './raw-client.js'
-import { capacityFor, connectService, Traffic, userId } from './traffic.js'
+import type { RawClient } from './raw-client.js'
+import { capacityFor, connectLedgerClients, connectService, Traffic, userId } from './traffic.js'
 import type { TrafficRates } from './traffic.js'
 
 export interface NodeKillOptions extends TrafficRates {
@@ -44,11 +44,7 @@ export async function nodeKillScenario(options: NodeKillOptions): Promise<Scenar
   const nc = await connectService(nats.url)
   try {
     const tokens = await Promise.all(Array.from({ length: total }, (_, i) => tokenFor(userId(i))))
-    await pool(tokens.slice(0, options.rawClients), 50, async (token, i) => {
-      const client = new RawClient({ hubUrl, token, reconnect: true, onInvocation: (_, args) => ledger.receive(i, args[0] as number) })
-      await client.connect()
-      raws[i] = client
-    })
+    raws.push(...(await connectLedgerClients(hubUrl, tokens.slice(0, options.rawClients), ledger, true)))
     for (let j = 0; j < options.officialClients; j++) {
       const index = options.rawClients + j
       officials.push(await OfficialClient.start(hubUrl, tokens[index]!, true, (_, args) => ledger.receive(index, args[0] as number), ['msg']))
@@ -94,13 +90,7 @@ export async function nodeKillScenario(options: NodeKillOptions): Promise<Scenar
     return {
       id: '2',
       name: 'kill -9 one of two nodes behind a balancer',
-      published: summary.published,
-      delivered: summary.delivered,
-      lost: summary.lost,
-      duplicated: summary.duplicated,
-      memory: { before, maxRss: after.rssPeak, after },
-      pass: checks.every((c) => c.ok),
-      checks,
+      ...ledgerFigures(summary, before, after, checks),
       details: {
         clients: `${options.rawClients} raw (retry 0, 100, 250 ms...) + ${options.officialClients} official (withAutomaticReconnect())`,
         rates: `${options.userPerSecond} user msg/s + ${options.broadcastPerSecond} broadcast/s`,

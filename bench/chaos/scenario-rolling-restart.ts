@@ -8,12 +8,12 @@
  */
 import { startNatsServer } from '../../test/support/nats-server.js'
 import { startTcpBalancer } from '../../test/support/tcp-balancer.js'
-import { check, CHAOS_JWT_SECRET, ms, OfficialClient, percentile, pool, sleep, tokenFor, until } from './common.js'
+import { CHAOS_JWT_SECRET, check, ledgerFigures, ms, OfficialClient, percentile, sleep, tokenFor, until } from './common.js'
 import type { ScenarioResult } from './common.js'
 import { Ledger } from './ledger.js'
 import { ImNode } from './node-process.js'
-import { RawClient } from './raw-client.js'
-import { capacityFor, connectService, Traffic, userId } from './traffic.js'
+import type { RawClient } from './raw-client.js'
+import { capacityFor, connectLedgerClients, connectService, Traffic, userId } from './traffic.js'
 import type { TrafficRates } from './traffic.js'
 
 export interface RollingRestartOptions extends TrafficRates {
@@ -43,11 +43,7 @@ export async function rollingRestartScenario(options: RollingRestartOptions): Pr
   const nc = await connectService(nats.url)
   try {
     const tokens = await Promise.all(Array.from({ length: total }, (_, i) => tokenFor(userId(i))))
-    await pool(tokens.slice(0, options.rawClients), 50, async (token, i) => {
-      const client = new RawClient({ hubUrl, token, reconnect: true, onInvocation: (_, args) => ledger.receive(i, args[0] as number) })
-      await client.connect()
-      raws[i] = client
-    })
+    raws.push(...(await connectLedgerClients(hubUrl, tokens.slice(0, options.rawClients), ledger, true)))
     for (let j = 0; j < options.statefulClients; j++) {
       const index = options.rawClients + j
       const receive = (_: string, args: unknown[]): void => ledger.receive(index, args[0] as number)
@@ -101,13 +97,7 @@ export async function rollingRestartScenario(options: RollingRestartOptions): Pr
     return {
       id: '5',
       name: 'rolling restart (SIGTERM each node in turn)',
-      published: summary.published,
-      delivered: summary.delivered,
-      lost: summary.lost,
-      duplicated: summary.duplicated,
-      memory: { before, maxRss: after.rssPeak, after },
-      pass: checks.every((c) => c.ok),
-      checks,
+      ...ledgerFigures(summary, before, after, checks),
       details: {
         clients: `${options.statefulClients} official (withStatefulReconnect() + withAutomaticReconnect()) + ${options.rawClients} raw (no stateful reconnect, reconnect afresh)`,
         rates: `${options.userPerSecond} user msg/s + ${options.broadcastPerSecond} broadcast/s`,

@@ -4,7 +4,9 @@
  */
 import { connect } from '@nats-io/transport-node'
 import type { NatsConnection } from '@nats-io/transport-node'
+import { pool } from './common.js'
 import { ALL, Ledger, SeqPublisher } from './ledger.js'
+import { RawClient } from './raw-client.js'
 
 const TICK_MS = 10
 
@@ -22,6 +24,20 @@ export const userId = (index: number): string => `c${index}`
  */
 export function connectService(url: string): Promise<NatsConnection> {
   return connect({ servers: url, name: 'chaos-service', maxReconnectAttempts: -1, reconnectTimeWait: 250, waitOnFirstConnect: true })
+}
+
+/**
+ * Raw clients 0..tokens.length-1 of the ledger, each receiving into its own row, connected 50 at a
+ * time; `reconnect` makes them come back the way withAutomaticReconnect() does.
+ */
+export async function connectLedgerClients(hubUrl: string, tokens: readonly string[], ledger: Ledger, reconnect: boolean): Promise<RawClient[]> {
+  const clients: RawClient[] = []
+  await pool(tokens, 50, async (token, i) => {
+    const client = new RawClient({ hubUrl, token, reconnect, onInvocation: (_, args) => ledger.receive(i, args[0] as number) })
+    await client.connect()
+    clients[i] = client
+  })
+  return clients
 }
 
 export class Traffic {

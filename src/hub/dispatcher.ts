@@ -102,14 +102,18 @@ export class HubDispatcher implements InvocationHandler {
   }
 
   onMovedAway(connection: HubConnection): void {
+    if (this.forget(connection)) this.options.metrics.inc('connections_moved_out')
+  }
+
+  /** Takes the connection out of this node: its calls are aborted, its streams and client results end. */
+  private forget(connection: HubConnection): ConnectionState | undefined {
     const state = this.states.get(connection)
-    if (!state) return
+    if (!state) return undefined
     this.states.delete(connection)
     this.options.lifetime.remove(connection)
-    this.options.metrics.inc('connections_moved_out')
-    // Streams and client results in flight end here; the client sees them fail, not hang.
     state.end()
     this.options.clientResults.connectionEnded(connection)
+    return state
   }
 
   async settleForMove(connection: HubConnection, timeoutMs: number): Promise<readonly string[]> {
@@ -137,13 +141,9 @@ export class HubDispatcher implements InvocationHandler {
   }
 
   onDisconnected(connection: HubConnection, error: Error | undefined): void {
-    const state = this.states.get(connection)
+    const state = this.forget(connection)
     if (!state) return
-    this.states.delete(connection)
-    this.options.lifetime.remove(connection)
     this.options.metrics.inc('connections_closed')
-    state.end()
-    this.options.clientResults.connectionEnded(connection)
     this.publishLifecycle(this.subjects.disconnected, connection)
     if (typeof this.options.descriptor.hubClass.prototype.onDisconnected === 'function') {
       const hub = this.options.instances.forCaller(state.scope, () => state.endedSignal)

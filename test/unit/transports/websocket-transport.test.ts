@@ -6,7 +6,8 @@ import WebSocket, { WebSocketServer } from 'ws'
 import { rawSocket } from '../../../src/transports/websocket-transport.js'
 import { coalesce } from '../../../src/transports/write-coalescer.js'
 
-it("still finds the TCP socket inside ws (an internal the write coalescing relies on)", async () => {
+/** A ws server socket and its client, on loopback. */
+async function socketPair(): Promise<{ client: WebSocket; server: WebSocket; close(): void }> {
   const http = createServer()
   const wss = new WebSocketServer({ server: http })
   await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve))
@@ -14,19 +15,25 @@ it("still finds the TCP socket inside ws (an internal the write coalescing relie
   const client = new WebSocket(`ws://127.0.0.1:${(http.address() as AddressInfo).port}`)
   await new Promise((resolve) => client.once('open', resolve))
   const server = await accepted
+  return {
+    client,
+    server,
+    close: () => {
+      client.terminate()
+      wss.close()
+      http.close()
+    },
+  }
+}
+
+it("still finds the TCP socket inside ws (an internal the write coalescing relies on)", async () => {
+  const { client, server, close } = await socketPair()
   expect(rawSocket(server)).toBeInstanceOf(Socket)
-  client.terminate()
-  wss.close()
-  http.close()
+  close()
 })
 
 it('coalesces the writes of one turn: the peer receives them in order', async () => {
-  const http = createServer()
-  const wss = new WebSocketServer({ server: http })
-  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve))
-  const accepted = new Promise<WebSocket>((resolve) => wss.once('connection', resolve))
-  const client = new WebSocket(`ws://127.0.0.1:${(http.address() as AddressInfo).port}`)
-  const server = await accepted
+  const { client, server, close } = await socketPair()
   const got: string[] = []
   const all = new Promise<void>((resolve) =>
     client.on('message', (data) => {
@@ -40,9 +47,7 @@ it('coalesces the writes of one turn: the peer receives them in order', async ()
   }
   await all
   expect(got).toEqual(Array.from({ length: 100 }, (_, i) => String(i)))
-  client.terminate()
-  wss.close()
-  http.close()
+  close()
 })
 
 it('builds a frame once per payload and the peer reads it as ws would have sent it', async () => {
@@ -55,16 +60,9 @@ it('builds a frame once per payload and the peer reads it as ws would have sent 
   expect([...frame.subarray(0, 4)]).toEqual([0x81, 126, 1, 144])
   expect(frame.subarray(4).toString('utf8')).toBe(text)
 
-  const http = createServer()
-  const wss = new WebSocketServer({ server: http })
-  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve))
-  const accepted = new Promise<WebSocket>((resolve) => wss.once('connection', resolve))
-  const client = new WebSocket(`ws://127.0.0.1:${(http.address() as AddressInfo).port}`)
-  const server = await accepted
+  const { client, server, close } = await socketPair()
   const got = new Promise<[string, boolean]>((resolve) => client.once('message', (data, isBinary) => resolve([data.toString(), isBinary])))
   rawSocket(server)!.write(frame)
   expect(await got).toEqual([text, false])
-  client.terminate()
-  wss.close()
-  http.close()
+  close()
 })
