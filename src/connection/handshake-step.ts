@@ -13,7 +13,8 @@ export type HandshakeStep =
 
 export function handshakeStep(
   input: string | Uint8Array,
-  options: { readonly maxMessageSize: number; readonly protocols: ReadonlyMap<string, HubProtocol>; readonly supportsBinary: boolean },
+  options: { readonly maxMessageSize: number; readonly protocols: ReadonlyMap<string, HubProtocol> },
+  supportsBinary: boolean,
 ): HandshakeStep {
   const parsed = parseHandshakeRequest(input, options.maxMessageSize)
   if (parsed.kind === 'incomplete') return parsed
@@ -23,7 +24,7 @@ export function handshakeStep(
   const protocol = options.protocols.get(parsed.protocol)
   if (!protocol) return { kind: 'refused', error: HandshakeError.unsupportedProtocol(parsed.protocol) }
   if (parsed.version > protocol.version) return { kind: 'refused', error: HandshakeError.unsupportedVersion(parsed.protocol, parsed.version) }
-  if (protocol.transferFormat === TransferFormat.Binary && !options.supportsBinary) {
+  if (protocol.transferFormat === TransferFormat.Binary && !supportsBinary) {
     return { kind: 'refused', error: HandshakeError.unsupportedTransferFormat(parsed.protocol) }
   }
   return { kind: 'accepted', protocol, version: parsed.version, rest: parsed.rest }

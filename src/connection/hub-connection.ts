@@ -5,7 +5,6 @@
  * in the InvocationHandler, the reconnect bookkeeping in MessageBuffer.
  */
 import type { Principal } from '../auth/principal.js'
-import type { Logger } from '../logger.js'
 import { writeHandshakeResponse } from '../protocol/handshake.js'
 import type { HubProtocol } from '../protocol/hub-protocol.js'
 import { CLOSE_ERROR_PREFIX, MessageType, TransferFormat } from '../protocol/messages.js'
@@ -14,44 +13,13 @@ import type { ServerTransport } from '../transports/transport.js'
 import type { MoveOffer, MoveState } from './connection-move.js'
 import { handshakeStep } from './handshake-step.js'
 import { joinInput } from './input-join.js'
-import type { InvocationHandler } from './invocation-handler.js'
 import { isTracked, MessageBuffer } from './message-buffer.js'
 import { HARD_BOUND_FACTOR, isPast, slowConsumerError } from './outbound-bound.js'
-import type { OutboundBound } from './outbound-bound.js'
 
+import type { ConnectionSettings, HubConnectionOptions } from './connection-options.js'
+
+export type { ConnectionSettings, HubConnectionOptions } from './connection-options.js'
 export type ConnectionState = 'handshake' | 'connected' | 'closed'
-
-export interface HubConnectionOptions {
-  readonly connectionId: string
-  readonly principal: Principal
-  /** When the principal's access token expires (ms since the epoch), if it does. */
-  readonly expiresAt?: number
-  readonly transport: ServerTransport
-  /** Hub protocols by handshake name. */
-  readonly protocols: ReadonlyMap<string, HubProtocol>
-  readonly handler: InvocationHandler
-  readonly maxMessageSize: number
-  /**
-   * A client that leaves more than this many bytes (or messages, where the transport counts them)
-   * unread is closed: one slow client must not grow the server's memory.
-   */
-  readonly maxBuffered: OutboundBound
-  readonly logger: Logger
-  /** Called when the connection is closed for not reading (for metrics). */
-  readonly onSlowConsumer?: () => void
-  /**
-   * Set when the client negotiated stateful reconnect: the buffer limit in bytes. It takes effect
-   * if the handshake asks for protocol version 2 or more, as ASP.NET Core requires.
-   */
-  readonly statefulReconnectBufferSize?: number
-  /** Called once when the connection has ended (or moved to another node), after the handler heard of it. */
-  readonly onEnded?: (connection: HubConnection) => void
-  /**
-   * The connection is moving here from another node (connection-move.ts): it starts connected
-   * with this protocol, without a transport, collecting what is sent to it until `completeMove`.
-   */
-  readonly movingIn?: { readonly protocol: string }
-}
 
 export class HubConnection {
   readonly connectionId: string
@@ -77,19 +45,29 @@ export class HubConnection {
   /** True once the connection has moved to another node (it ended here without ending). */
   moved = false
 
-  constructor(private readonly options: HubConnectionOptions) {
+  private readonly settings: ConnectionSettings
+  private readonly stateful: boolean
+  private readonly onEnded: ((connection: HubConnection) => void) | undefined
+  /** When the access token of this connection expires (ms since the epoch), if it does. */
+  readonly expiresAt: number | undefined
+
+  constructor(options: HubConnectionOptions) {
     this.connectionId = options.connectionId
     this.principal = options.principal
+    this.expiresAt = options.expiresAt
+    this.settings = options.settings
+    this.stateful = options.stateful === true
+    this.onEnded = options.onEnded
     this.currentTransport = options.transport
     this.listen(options.transport)
     if (options.movingIn) {
-      const protocol = options.protocols.get(options.movingIn.protocol)
+      const protocol = options.settings.protocols.get(options.movingIn.protocol)
       if (!protocol) throw new Error(`unknown hub protocol ${options.movingIn.protocol}`)
       this.selectedProtocol = protocol
       this.binary = protocol.transferFormat === TransferFormat.Binary
       this.state = 'connected'
       this.detachedAt = Date.now()
-      this.buffer = MessageBuffer.collecting(options.statefulReconnectBufferSize ?? Number.POSITIVE_INFINITY)
+      this.buffer = MessageBuffer.collecting(options.settings.statefulReconnectBufferSize)
     }
   }
 
@@ -99,11 +77,6 @@ export class HubConnection {
 
   get userId(): string | undefined {
     return this.principal.userId
-  }
-
-  /** When the access token of this connection expires (ms since the epoch), if it does. */
-  get expiresAt(): number | undefined {
-    return this.options.expiresAt
   }
 
   /** The hub protocol chosen in the handshake. */
@@ -249,8 +222,8 @@ export class HubConnection {
   private endMoved(): void {
     this.moved = true
     this.state = 'closed'
-    this.options.handler.onMovedAway(this)
-    this.options.onEnded?.(this)
+    this.settings.handler.onMovedAway(this)
+    this.onEnded?.(this)
   }
 
   /** The reconnect window has passed: end for good. */
@@ -268,30 +241,29 @@ export class HubConnection {
   }
 
   private receiveHandshake(input: string | Uint8Array): void {
-    const step = handshakeStep(input, { ...this.options, supportsBinary: this.transport.supportsBinary })
+    const step = handshakeStep(input, this.settings, this.transport.supportsBinary)
     if (step.kind === 'incomplete') {
       this.pending = input
       return
     }
     if (step.kind === 'refused') {
-      this.options.logger.debug('handshake refused', { connectionId: this.connectionId, detail: step.detail ?? step.error })
+      this.settings.logger.debug('handshake refused', { connectionId: this.connectionId, detail: step.detail ?? step.error })
       return this.failHandshake(step.error)
     }
     this.selectedProtocol = step.protocol
     this.binary = step.protocol.transferFormat === TransferFormat.Binary
     // Stateful reconnect needs both the negotiate opt-in and handshake version 2 (HubConnectionContext).
-    const stateful = this.options.statefulReconnectBufferSize
-    if (stateful !== undefined && step.version >= 2) this.buffer = new MessageBuffer(stateful)
+    if (this.stateful && step.version >= 2) this.buffer = new MessageBuffer(this.settings.statefulReconnectBufferSize)
     // The reply travels in the protocol's own format: a binary frame for MessagePack (as .NET does).
     const reply = writeHandshakeResponse()
     this.transport.send(this.binary ? new TextEncoder().encode(reply) : reply, this.binary)
     this.state = 'connected'
-    this.options.handler.onConnected(this)
+    this.settings.handler.onConnected(this)
     if (step.rest !== undefined) this.receiveMessages(step.rest)
   }
 
   private receiveMessages(input: string | Uint8Array): void {
-    const result = this.protocol.parseMessages(input, { maxMessageSize: this.options.maxMessageSize })
+    const result = this.protocol.parseMessages(input, { maxMessageSize: this.settings.maxMessageSize })
     this.pending = result.rest
     for (const message of result.messages) {
       if (this.state !== 'connected') return
@@ -313,11 +285,11 @@ export class HubConnection {
           this.close()
           return
         default:
-          this.options.handler.onMessage(this, message)
+          this.settings.handler.onMessage(this, message)
       }
     }
     if (result.error !== undefined) {
-      this.options.logger.info('closing a connection that sent an invalid message', { connectionId: this.connectionId, detail: result.error })
+      this.settings.logger.info('closing a connection that sent an invalid message', { connectionId: this.connectionId, detail: result.error })
       // Unlike .NET without detailed errors, the detail is always given: it names the broken
       // rule and reveals nothing about the server.
       this.close({ error: `${CLOSE_ERROR_PREFIX} InvalidDataException: ${result.error}`, allowReconnect: true })
@@ -340,7 +312,7 @@ export class HubConnection {
 
   /** Past the bound the connection ends cleanly rather than the buffer growing without end. */
   private closeBufferFull(): void {
-    this.close({ error: `${CLOSE_ERROR_PREFIX} The stateful reconnect buffer of ${this.options.statefulReconnectBufferSize} bytes is full.`, allowReconnect: true })
+    this.close({ error: `${CLOSE_ERROR_PREFIX} The stateful reconnect buffer of ${this.settings.statefulReconnectBufferSize} bytes is full.`, allowReconnect: true })
   }
 
   /**
@@ -351,7 +323,7 @@ export class HubConnection {
   private write(frame: string | Uint8Array): void {
     this.wrote = true
     this.transport.send(frame, this.binary)
-    if (isPast(this.transport, this.options.maxBuffered, HARD_BOUND_FACTOR)) this.closeSlowConsumer()
+    if (isPast(this.transport, this.settings.maxBuffered, HARD_BOUND_FACTOR)) this.closeSlowConsumer()
   }
 
   /**
@@ -359,7 +331,7 @@ export class HubConnection {
    * first seen there is not keeping up, and is closed.
    */
   checkBackpressure(now: number): void {
-    if (!isPast(this.transport, this.options.maxBuffered)) this.overBoundSince = undefined
+    if (!isPast(this.transport, this.settings.maxBuffered)) this.overBoundSince = undefined
     else if (this.overBoundSince === undefined) this.overBoundSince = now
     else if (now > this.overBoundSince) this.closeSlowConsumer()
   }
@@ -367,9 +339,9 @@ export class HubConnection {
   private closeSlowConsumer(): void {
     if (this.closingSlow || this.state !== 'connected') return
     this.closingSlow = true
-    this.options.onSlowConsumer?.()
-    this.options.logger.info('closing a connection whose client does not read', { connectionId: this.connectionId, bufferedBytes: this.transport.bufferedBytes })
-    this.close({ error: slowConsumerError(this.options.maxBuffered), allowReconnect: true })
+    this.settings.onSlowConsumer?.()
+    this.settings.logger.info('closing a connection whose client does not read', { connectionId: this.connectionId, bufferedBytes: this.transport.bufferedBytes })
+    this.close({ error: slowConsumerError(this.settings.maxBuffered), allowReconnect: true })
   }
 
   /**
@@ -390,7 +362,7 @@ export class HubConnection {
     const wasConnected = this.state === 'connected'
     this.state = 'closed'
     this.pending = undefined
-    if (wasConnected) this.options.handler.onDisconnected(this, error ?? this.endError)
-    this.options.onEnded?.(this)
+    if (wasConnected) this.settings.handler.onDisconnected(this, error ?? this.endError)
+    this.onEnded?.(this)
   }
 }

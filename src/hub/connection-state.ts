@@ -1,6 +1,6 @@
 /**
- * What the dispatcher keeps per connection. Only the queue and the rate limiter exist from the
- * start; the abort signal and the stream maps are made on first use, since most connections of a
+ * What the dispatcher keeps per connection. Everything is made on first use (the caller scope,
+ * the queue, the rate limiter, the abort signal, the stream maps), since most connections of a
  * gateway never call a method, let alone stream: per-connection memory is what limits a node.
  */
 import type { CallerScope } from './hub-instances.js'
@@ -8,9 +8,17 @@ import { InvocationQueue } from './invocation-queue.js'
 import type { ItemStream } from './item-stream.js'
 import { RateLimiter } from './rate-limiter.js'
 
+/** The per-connection limits, one object shared by every connection of a hub. */
+export interface InvocationLimits {
+  readonly parallel: number
+  readonly perSecond: number
+  readonly burst: number
+}
+
 export class ConnectionState {
-  readonly queue: InvocationQueue
-  readonly rate: RateLimiter
+  private scopeMade: CallerScope | undefined
+  private queueMade: InvocationQueue | undefined
+  private rateMade: RateLimiter | undefined
   /**
    * Since when the connection has been invoking over its rate: set at a refusal that follows a
    * quiet second (beyond the throttle pause), kept while refusals go on (the calls the bucket
@@ -26,11 +34,26 @@ export class ConnectionState {
   private incoming: Map<string, ItemStream> | undefined
 
   constructor(
-    readonly scope: CallerScope,
-    options: { readonly parallel: number; readonly perSecond: number; readonly burst: number },
-  ) {
-    this.queue = new InvocationQueue(options.parallel)
-    this.rate = new RateLimiter(options.perSecond, options.burst)
+    private readonly makeScope: () => CallerScope,
+    private readonly limits: InvocationLimits,
+  ) {}
+
+  /** Who calls, as hub instances see it. */
+  get scope(): CallerScope {
+    return (this.scopeMade ??= this.makeScope())
+  }
+
+  get queue(): InvocationQueue {
+    return (this.queueMade ??= new InvocationQueue(this.limits.parallel))
+  }
+
+  get rate(): RateLimiter {
+    return (this.rateMade ??= new RateLimiter(this.limits.perSecond, this.limits.burst))
+  }
+
+  /** Resolves once no invocation runs or waits (at once when none ever did). */
+  idle(): Promise<void> {
+    return this.queueMade?.idle() ?? Promise.resolve()
   }
 
   /** Aborted when the connection ends: every call of the connection sees it. */

@@ -20,6 +20,7 @@ import type { HubDescriptor, HubMethodDescriptor } from './hub-descriptor.js'
 import type { CallerScope, HubInstances } from './hub-instances.js'
 import { InvocationErrors } from './invocation-errors.js'
 import { ConnectionState } from './connection-state.js'
+import type { InvocationLimits } from './connection-state.js'
 import type { AuthorizeOptions } from './metadata.js'
 import { runServerStream } from './server-stream.js'
 
@@ -60,9 +61,11 @@ interface ForwardingHub {
 export class HubDispatcher implements InvocationHandler {
   private readonly states = new Map<HubConnection, ConnectionState>()
   private readonly subjects: ReturnType<typeof hubSubjects>
+  private readonly limits: InvocationLimits
 
   constructor(private readonly options: HubDispatcherOptions) {
     this.subjects = hubSubjects(options.descriptor.name)
+    this.limits = { parallel: options.maxParallelInvocations, ...options.invocationRate }
   }
 
   onConnected(connection: HubConnection): void {
@@ -70,11 +73,16 @@ export class HubDispatcher implements InvocationHandler {
     this.states.set(connection, state)
     this.options.lifetime.add(connection)
     this.options.metrics.inc('connections_opened')
+    // Without onConnected there is nothing to wait for (and no queue to make for a connection
+    // that may never call).
+    if (typeof this.options.descriptor.hubClass.prototype.onConnected !== 'function') {
+      this.publishLifecycle(this.subjects.connected, connection)
+      return
+    }
     // The hub's onConnected runs before any invocation of this connection, as in ASP.NET Core.
-    const hubHasOnConnected = typeof this.options.descriptor.hubClass.prototype.onConnected === 'function'
     state.queue.push(async () => {
       try {
-        if (hubHasOnConnected) await this.options.instances.forCaller(state.scope, () => state.endedSignal).onConnected!()
+        await this.options.instances.forCaller(state.scope, () => state.endedSignal).onConnected!()
       } catch (error) {
         this.options.logger.warn('onConnected threw; refusing the connection', { hub: this.options.descriptor.name, error })
         const detail = error instanceof ImError ? ` HubException: ${error.message}` : ''
@@ -120,24 +128,22 @@ export class HubDispatcher implements InvocationHandler {
     const state = this.states.get(connection)
     if (!state) return []
     let timer: NodeJS.Timeout | undefined
-    await Promise.race([state.queue.idle(), new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs)))])
+    await Promise.race([state.idle(), new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs)))])
     clearTimeout(timer)
     return state.outgoingIds()
   }
 
   private newState(connection: HubConnection): ConnectionState {
-    const scope = this.options.instances.callerScope({
-      connectionId: connection.connectionId,
-      userId: connection.userId,
-      claims: connection.principal.claims,
-      transport: connection.transport.name,
-      abort: () => connection.close(),
-    })
-    return new ConnectionState(scope, {
-      parallel: this.options.maxParallelInvocations,
-      perSecond: this.options.invocationRate.perSecond,
-      burst: this.options.invocationRate.burst,
-    })
+    // The scope is made when a call or a connection event first needs it: most connections never call.
+    const makeScope = (): CallerScope =>
+      this.options.instances.callerScope({
+        connectionId: connection.connectionId,
+        userId: connection.userId,
+        claims: connection.principal.claims,
+        transport: connection.transport.name,
+        abort: () => connection.close(),
+      })
+    return new ConnectionState(makeScope, this.limits)
   }
 
   onDisconnected(connection: HubConnection, error: Error | undefined): void {

@@ -13,6 +13,7 @@ import type { ConnectionSweeper } from '../connection/connection-sweeper.js'
 import { noTransport } from '../connection/connection-move.js'
 import type { MoveOffer } from '../connection/connection-move.js'
 import { HubConnection } from '../connection/hub-connection.js'
+import type { ConnectionSettings } from '../connection/hub-connection.js'
 import type { InvocationHandler } from '../connection/invocation-handler.js'
 import { isImError } from '../errors.js'
 import type { HubDescriptor } from '../hub/hub-descriptor.js'
@@ -83,11 +84,23 @@ export class HubEndpoint {
   private draining = false
   /** Connections let go at shutdown, until they have moved to another node or ended. */
   private readonly whenGone = new Map<HubConnection, () => void>()
+  /** What every connection of this hub shares. */
+  private readonly settings: ConnectionSettings
 
   constructor(private readonly options: HubEndpointOptions) {
     this.path = options.descriptor.path
     this.registry = new ConnectionRegistry(options.disconnectTimeoutMs, options.nodeTag)
     this.maxBody = Math.max(64 * 1024, options.maxMessageSize * 4)
+    this.settings = {
+      protocols: options.protocols,
+      handler: options.handler,
+      maxMessageSize: options.maxMessageSize,
+      maxBuffered: options.maxBuffered,
+      logger: options.logger,
+      onSlowConsumer: () => options.metrics.inc('connections_closed_slow_consumer'),
+      // Only connections that negotiated it use it (see attach).
+      statefulReconnectBufferSize: options.statefulReconnectBufferSize ?? 0,
+    }
     this.wss = new WebSocketServer({ noServer: true, clientTracking: false, perMessageDeflate: false, maxPayload: this.maxBody })
     this.locator = new ConnectionLocator({
       registry: this.registry,
@@ -267,16 +280,9 @@ export class HubEndpoint {
       principal: entry.principal,
       expiresAt: expiresAt(entry.principal),
       transport,
-      protocols: this.options.protocols,
-      handler: this.options.handler,
-      maxMessageSize: this.options.maxMessageSize,
-      maxBuffered: this.options.maxBuffered,
-      onSlowConsumer: () => this.options.metrics.inc('connections_closed_slow_consumer'),
-      logger: this.options.logger,
+      settings: this.settings,
       // Stateful reconnect is for WebSockets only; the client turns it off on other transports.
-      ...(entry.statefulReconnect && transport.name === TransportName.WebSockets
-        ? { statefulReconnectBufferSize: this.options.statefulReconnectBufferSize }
-        : {}),
+      stateful: entry.statefulReconnect && transport.name === TransportName.WebSockets && this.options.statefulReconnectBufferSize !== undefined,
       ...(movingIn ? { movingIn } : {}),
       onEnded: (ended) => {
         release()
