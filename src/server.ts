@@ -188,7 +188,9 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
     })
   }
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    socket.on('error', () => socket.destroy())
+    // A shared function, not a closure: the listener lives as long as the connection, and a
+    // closure here would keep this call's context (the parsed URL and all) alive with it.
+    socket.on('error', destroySocket)
     const url = parseTarget(req.url)
     if (!url) return refuseUpgrade(socket, 400, 'The request target is not a valid path.')
     const endpoint = byPath.get(url.pathname.toLowerCase())
@@ -240,6 +242,10 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
         await bus.close()
       })()),
   }
+}
+
+function destroySocket(this: Duplex): void {
+  this.destroy()
 }
 
 /** The request target as a URL; undefined for one that is not a valid path (`//x:99999/`, `//[`). */

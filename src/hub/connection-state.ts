@@ -3,6 +3,7 @@
  * the queue, the rate limiter, the abort signal, the stream maps), since most connections of a
  * gateway never call a method, let alone stream: per-connection memory is what limits a node.
  */
+import type { HubConnection } from '../connection/hub-connection.js'
 import type { CallerScope } from './hub-instances.js'
 import { InvocationQueue } from './invocation-queue.js'
 import type { ItemStream } from './item-stream.js'
@@ -33,14 +34,16 @@ export class ConnectionState {
   /** Client-to-server streams by stream id. */
   private incoming: Map<string, ItemStream> | undefined
 
+  /** `makeScope` is shared by the hub's connections (no closure per connection). */
   constructor(
-    private readonly makeScope: () => CallerScope,
+    private readonly connection: HubConnection,
     private readonly limits: InvocationLimits,
+    private readonly makeScope: (connection: HubConnection) => CallerScope,
   ) {}
 
   /** Who calls, as hub instances see it. */
   get scope(): CallerScope {
-    return (this.scopeMade ??= this.makeScope())
+    return (this.scopeMade ??= this.makeScope(this.connection))
   }
 
   get queue(): InvocationQueue {

@@ -134,17 +134,18 @@ export class HubDispatcher implements InvocationHandler {
   }
 
   private newState(connection: HubConnection): ConnectionState {
-    // The scope is made when a call or a connection event first needs it: most connections never call.
-    const makeScope = (): CallerScope =>
-      this.options.instances.callerScope({
-        connectionId: connection.connectionId,
-        userId: connection.userId,
-        claims: connection.principal.claims,
-        transport: connection.transport.name,
-        abort: () => connection.close(),
-      })
-    return new ConnectionState(makeScope, this.limits)
+    return new ConnectionState(connection, this.limits, this.makeScope)
   }
+
+  /** The scope is made when a call or a connection event first needs it: most connections never call. */
+  private readonly makeScope = (connection: HubConnection): CallerScope =>
+    this.options.instances.callerScope({
+      connectionId: connection.connectionId,
+      userId: connection.userId,
+      claims: connection.principal.claims,
+      transport: connection.transport.name,
+      abort: () => connection.close(),
+    })
 
   onDisconnected(connection: HubConnection, error: Error | undefined): void {
     const state = this.forget(connection)

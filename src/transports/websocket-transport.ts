@@ -22,17 +22,28 @@ export class WebSocketTransport implements ServerTransport {
   private closedPromise: Promise<void> | undefined
 
   constructor(private readonly socket: WebSocket) {
-    socket.on('message', (data, isBinary) => {
-      // Text frames carry JSON (and the handshake of every protocol); binary frames MessagePack.
-      const bytes = Array.isArray(data) ? Buffer.concat(data) : data instanceof ArrayBuffer ? Buffer.from(data) : data
-      this.onMessage?.(isBinary ? bytes : bytes.toString('utf8'))
-    })
-    // 1005: the client closed without a code, as the SignalR JS client's stop() does.
-    socket.on('close', (code) => this.ended(code === NORMAL_CLOSURE || code === 1005 ? undefined : new Error(`WebSocket closed with status code ${code}`)))
-    socket.on('error', (error) => {
-      this.ended(error)
-      socket.terminate()
-    })
+    // Shared listeners that find the transport on the socket: three closures per connection
+    // would cost more than the rest of this object.
+    ;(socket as OwnedSocket)[TRANSPORT] = this
+    socket.on('message', onSocketMessage)
+    socket.on('close', onSocketClose)
+    socket.on('error', onSocketError)
+  }
+
+  /** Text frames carry JSON (and the handshake of every protocol); binary frames MessagePack. */
+  received(data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
+    const bytes = Array.isArray(data) ? Buffer.concat(data) : data instanceof ArrayBuffer ? Buffer.from(data) : data
+    this.onMessage?.(isBinary ? bytes : bytes.toString('utf8'))
+  }
+
+  /** 1005: the client closed without a code, as the SignalR JS client's stop() does. */
+  socketClosed(code: number): void {
+    this.ended(code === NORMAL_CLOSURE || code === 1005 ? undefined : new Error(`WebSocket closed with status code ${code}`))
+  }
+
+  socketFailed(error: Error): void {
+    this.ended(error)
+    this.socket.terminate()
   }
 
   /**
@@ -81,6 +92,21 @@ export class WebSocketTransport implements ServerTransport {
     this.ended_ = true
     this.onClose?.(error)
   }
+}
+
+const TRANSPORT = Symbol('transport')
+type OwnedSocket = WebSocket & { [TRANSPORT]: WebSocketTransport }
+
+function onSocketMessage(this: WebSocket, data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
+  ;(this as OwnedSocket)[TRANSPORT].received(data, isBinary)
+}
+
+function onSocketClose(this: WebSocket, code: number): void {
+  ;(this as OwnedSocket)[TRANSPORT].socketClosed(code)
+}
+
+function onSocketError(this: WebSocket, error: Error): void {
+  ;(this as OwnedSocket)[TRANSPORT].socketFailed(error)
 }
 
 /**
