@@ -23,6 +23,8 @@ export interface ConnectionSettings {
   readonly onSlowConsumer?: () => void
   /** The stateful reconnect buffer limit in bytes, for connections that negotiated it. */
   readonly statefulReconnectBufferSize: number
+  /** Called once when a connection has ended (or moved to another node), after the handler heard of it. */
+  readonly onEnded?: (connection: HubConnection) => void
 }
 
 export interface HubConnectionOptions {
@@ -37,8 +39,6 @@ export interface HubConnectionOptions {
    * version 2 or more, as ASP.NET Core requires.
    */
   readonly stateful?: boolean
-  /** Called once when the connection has ended (or moved to another node), after the handler heard of it. */
-  readonly onEnded?: (connection: HubConnection) => void
   /**
    * The connection is moving here from another node (connection-move.ts): it starts connected
    * with this protocol, without a transport, collecting what is sent to it until `completeMove`.

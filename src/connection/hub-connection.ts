@@ -47,7 +47,6 @@ export class HubConnection {
 
   private readonly settings: ConnectionSettings
   private readonly stateful: boolean
-  private readonly onEnded: ((connection: HubConnection) => void) | undefined
   /** When the access token of this connection expires (ms since the epoch), if it does. */
   readonly expiresAt: number | undefined
 
@@ -57,7 +56,6 @@ export class HubConnection {
     this.expiresAt = options.expiresAt
     this.settings = options.settings
     this.stateful = options.stateful === true
-    this.onEnded = options.onEnded
     this.currentTransport = options.transport
     this.listen(options.transport)
     if (options.movingIn) {
@@ -223,7 +221,7 @@ export class HubConnection {
     this.moved = true
     this.state = 'closed'
     this.settings.handler.onMovedAway(this)
-    this.onEnded?.(this)
+    this.settings.onEnded?.(this)
   }
 
   /** The reconnect window has passed: end for good. */
@@ -363,6 +361,6 @@ export class HubConnection {
     this.state = 'closed'
     this.pending = undefined
     if (wasConnected) this.settings.handler.onDisconnected(this, error ?? this.endError)
-    this.onEnded?.(this)
+    this.settings.onEnded?.(this)
   }
 }

@@ -25,17 +25,15 @@ export class ConnectionLimits {
     return undefined
   }
 
-  /** Counts a connection; returns the function that releases it (idempotent). */
-  acquire(userId: string | undefined, address: string | undefined): () => void {
+  /** Counts a connection; `release` with the same arguments, once, when it ends. */
+  acquire(userId: string | undefined, address: string | undefined): void {
     if (userId !== undefined) bump(this.byUser, userId, 1)
     if (address !== undefined) bump(this.byAddress, address, 1)
-    let released = false
-    return () => {
-      if (released) return
-      released = true
-      if (userId !== undefined) bump(this.byUser, userId, -1)
-      if (address !== undefined) bump(this.byAddress, address, -1)
-    }
+  }
+
+  release(userId: string | undefined, address: string | undefined): void {
+    if (userId !== undefined) bump(this.byUser, userId, -1)
+    if (address !== undefined) bump(this.byAddress, address, -1)
   }
 }
 

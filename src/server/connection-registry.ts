@@ -20,6 +20,8 @@ export interface ConnectionEntry {
   /** Set once a transport has been opened for the token. */
   transport?: ServerTransport
   connection?: HubConnection
+  /** The client address its connection counts against (ConnectionLimits), once open. */
+  address?: string
 }
 
 /**

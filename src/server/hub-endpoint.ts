@@ -77,7 +77,8 @@ export class HubEndpoint {
   private readonly registry: ConnectionRegistry
   private readonly locator: ConnectionLocator
   private readonly wss: WebSocketServer
-  private readonly open = new Set<HubConnection>()
+  /** Open connections, with the entry each was opened for. */
+  private readonly open = new Map<HubConnection, ConnectionEntry>()
   /** Largest POST body: the client joins queued sends, so several messages may travel at once. */
   private readonly maxBody: number
   /** Set when the node shuts down: new connections are refused with 503. */
@@ -100,6 +101,7 @@ export class HubEndpoint {
       onSlowConsumer: () => options.metrics.inc('connections_closed_slow_consumer'),
       // Only connections that negotiated it use it (see attach).
       statefulReconnectBufferSize: options.statefulReconnectBufferSize ?? 0,
+      onEnded: (connection) => this.connectionEnded(connection),
     }
     this.wss = new WebSocketServer({ noServer: true, clientTracking: false, perMessageDeflate: false, maxPayload: this.maxBody })
     this.locator = new ConnectionLocator({
@@ -220,7 +222,7 @@ export class HubEndpoint {
   async drain(deadlineMs: number): Promise<void> {
     this.draining = true
     const waiting: Promise<void>[] = []
-    for (const connection of [...this.open]) {
+    for (const connection of [...this.open.keys()]) {
       // A stateful-reconnect client is let go without a Close: it comes back on another node,
       // which takes the connection over with everything not yet acknowledged (connection-move.ts).
       if (connection.suspend()) {
@@ -274,7 +276,7 @@ export class HubEndpoint {
 
   private attach(entry: ConnectionEntry, transport: ServerTransport, address: string | undefined, movingIn?: { protocol: string }): HubConnection {
     entry.transport = transport
-    const release = this.options.limits.acquire(entry.principal.userId, address)
+    entry.address = address
     const connection = new HubConnection({
       connectionId: entry.connectionId,
       principal: entry.principal,
@@ -284,21 +286,27 @@ export class HubEndpoint {
       // Stateful reconnect is for WebSockets only; the client turns it off on other transports.
       stateful: entry.statefulReconnect && transport.name === TransportName.WebSockets && this.options.statefulReconnectBufferSize !== undefined,
       ...(movingIn ? { movingIn } : {}),
-      onEnded: (ended) => {
-        release()
-        this.open.delete(ended)
-        this.options.sweeper.remove(ended)
-        this.registry.delete(entry)
-        // A connection that moved lives on: its new node tells the issuing node (`held`).
-        if (!ended.moved) this.options.router.ended(entry.token)
-        this.whenGone.get(ended)?.()
-        this.whenGone.delete(ended)
-      },
     })
+    // Counted once the connection exists: connectionEnded releases it.
+    this.options.limits.acquire(entry.principal.userId, address)
     entry.connection = connection
-    this.open.add(connection)
+    this.open.set(connection, entry)
     this.options.sweeper.add(connection)
     return connection
+  }
+
+  /** A connection of this node ended (or moved away): one function for all, no closure each. */
+  private connectionEnded(connection: HubConnection): void {
+    const entry = this.open.get(connection)
+    if (!entry) return
+    this.open.delete(connection)
+    this.options.limits.release(entry.principal.userId, entry.address)
+    this.options.sweeper.remove(connection)
+    this.registry.delete(entry)
+    // A connection that moved lives on: its new node tells the issuing node (`held`).
+    if (!connection.moved) this.options.router.ended(entry.token)
+    this.whenGone.get(connection)?.()
+    this.whenGone.delete(connection)
   }
 
   /**
