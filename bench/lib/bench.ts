@@ -82,7 +82,7 @@ export function defaultOptions(mode: 'quick' | 'full', targets: readonly Target[
     : {
         mode,
         idleCounts: [1000, 5000, 10_000],
-        broadcastCounts: [1000, 5000],
+        broadcastCounts: [1000, 5000, 10_000],
         repetitions: 3,
         phaseMs: 5000,
         warmupMs: 1500,
