@@ -11,7 +11,7 @@ import WebSocket from 'ws'
 import { Histogram } from './histogram.js'
 import { PING } from './protocol.js'
 import type { InboundRecord } from './protocol.js'
-import { openOne, withToken } from './raw-client.js'
+import { closeClient, openOne, withToken } from './raw-client.js'
 import type { Client, Sink } from './raw-client.js'
 import { runChurn } from './worker-churn.js'
 import { onCompletion, runInvocations } from './worker-invoke.js'
@@ -93,23 +93,7 @@ async function connect(url: string, kind: ClientKind, count: number, concurrency
 async function trim(count: number): Promise<WorkerReply> {
   const closing = clients.splice(count)
   for (const client of closing) indexOf.delete(client)
-  await Promise.all(
-    closing.map(
-      (client) =>
-        new Promise<void>((resolve) => {
-          if (client.ws.readyState === WebSocket.CLOSED) return resolve()
-          const timer = setTimeout(() => {
-            client.ws.terminate()
-            resolve()
-          }, 5000)
-          client.ws.once('close', () => {
-            clearTimeout(timer)
-            resolve()
-          })
-          client.ws.close(1000)
-        }),
-    ),
-  )
+  await Promise.all(closing.map(closeClient))
   return { op: 'trimmed', open: openCount() }
 }
 

@@ -125,3 +125,19 @@ export function withToken(url: string, token: string | undefined): string {
   if (token === undefined) return url
   return `${url}${url.includes('?') ? '&' : '?'}access_token=${encodeURIComponent(token)}`
 }
+
+/** Closes a client's socket normally, or cuts it if the close does not complete within 5 s. */
+export function closeClient(client: Client): Promise<void> {
+  return new Promise((resolve) => {
+    if (client.ws.readyState === client.ws.CLOSED) return resolve()
+    const timer = setTimeout(() => {
+      client.ws.terminate()
+      resolve()
+    }, 5000)
+    client.ws.once('close', () => {
+      clearTimeout(timer)
+      resolve()
+    })
+    client.ws.close(1000)
+  })
+}

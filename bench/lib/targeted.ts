@@ -8,6 +8,7 @@
  */
 import type { NatsConnection } from '@nats-io/transport-node'
 import type { LoadPool } from './load-pool.js'
+import { pace } from './pacing.js'
 import { latencyMs, startCpu } from './measure.js'
 import type { Counts } from './measure.js'
 import { sleep } from './procs.js'
@@ -77,30 +78,12 @@ export async function targetedPhase(context: TargetedContext, spec: TargetedSpec
   await pool.startPhase(spec.phase)
   const stopCpu = startCpu(target.pid, pool, [...context.loadPids, ...(target.loadPids ?? [])], context.serverCore)
   const t0 = performance.now()
-  const limit = spec.maxMessages ?? Number.POSITIVE_INFINITY
-  let published = 0
-  const running = (): boolean => performance.now() - t0 < spec.durationMs && published < limit
-  const publish = (): void => {
+  const publish = (seq: number): void => {
     const user = Math.floor(random() * users)
     sentTo[user]! += 1
-    publishToUser(userId(user), published, spec.phase)
-    published += 1
+    publishToUser(userId(user), seq, spec.phase)
   }
-  if (spec.mode === 'fixed') {
-    const rate = spec.rate ?? 1
-    // Paced by the clock, not by timer counts: a late timer catches up instead of lowering the rate.
-    while (running()) {
-      const due = Math.min(limit, Math.floor(((performance.now() - t0) / 1000) * rate) + 1)
-      while (published < due) publish()
-      await sleep(Math.min(10, 1000 / rate))
-    }
-  } else {
-    const window = spec.window ?? 1000
-    while (running()) {
-      while (published < limit && published * CONNECTIONS_PER_USER - pool.received() < window) publish()
-      await sleep(2)
-    }
-  }
+  const published = await pace({ ...spec, window: spec.window ?? 1000 }, publish, (n) => n * CONNECTIONS_PER_USER - pool.received())
   await flush()
   const owed = published * CONNECTIONS_PER_USER
   const drainDeadline = performance.now() + spec.drainMs

@@ -9,7 +9,7 @@ import { Agent, request as httpRequest } from 'node:http'
 import { Histogram } from './histogram.js'
 import type { ClientKind } from './load-pool.js'
 import { nowMicros } from './protocol.js'
-import { openOne, withToken } from './raw-client.js'
+import { closeClient, openOne, withToken } from './raw-client.js'
 import type { Client } from './raw-client.js'
 
 export interface ChurnRequest {
@@ -61,19 +61,6 @@ async function connectOnce(request: ChurnRequest, token: string): Promise<Client
   return openOne(withToken(url, token), request.client, -1, ignore)
 }
 
-function close(client: Client): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      client.ws.terminate()
-      resolve()
-    }, 5000)
-    client.ws.once('close', () => {
-      clearTimeout(timer)
-      resolve()
-    })
-    client.ws.close(1000)
-  })
-}
 
 export async function runChurn(request: ChurnRequest): Promise<ChurnCounts> {
   const histogram = new Histogram()
@@ -92,7 +79,7 @@ export async function runChurn(request: ChurnRequest): Promise<ChurnCounts> {
         const client = await connectOnce(request, token)
         histogram.record(nowMicros() - started)
         connects += 1
-        await close(client)
+        await closeClient(client)
       } catch (error) {
         failed += 1
         const key = error instanceof Error ? error.message : String(error)

@@ -6,6 +6,7 @@
 import type { NatsConnection } from '@nats-io/transport-node'
 import type { LoadPool } from './load-pool.js'
 import type { Cohort, CohortReport } from './official-cohort.js'
+import { pace } from './pacing.js'
 import { BROADCAST_SUBJECT, tickPayload } from './protocol.js'
 import { coreTicks, cpuSeconds, sleep } from './procs.js'
 import type { Memory, Publisher, RunningTarget } from './targets.js'
@@ -116,29 +117,7 @@ export async function broadcastPhase(context: BroadcastContext, spec: BroadcastS
   const loadCpu0 = loadCpu()
   const core0 = context.serverCore === undefined ? undefined : coreTicks(context.serverCore)
   const t0 = performance.now()
-  const limit = spec.maxMessages ?? Number.POSITIVE_INFINITY
-  let published = 0
-  const running = (): boolean => performance.now() - t0 < spec.durationMs && published < limit
-  const publish = (): void => {
-    publisher.publish(published, spec.phase)
-    published += 1
-  }
-
-  if (spec.mode === 'fixed') {
-    const rate = spec.rate ?? 1
-    // Paced by the clock, not by timer counts: a late timer catches up instead of lowering the rate.
-    while (running()) {
-      const due = Math.min(limit, Math.floor(((performance.now() - t0) / 1000) * rate) + 1)
-      while (published < due) publish()
-      await sleep(Math.min(10, 1000 / rate))
-    }
-  } else {
-    const window = spec.window ?? 16
-    while (running()) {
-      while (published < limit && published - 1 - completed() < window) publish()
-      await sleep(2)
-    }
-  }
+  const published = await pace({ ...spec, window: spec.window ?? 16 }, (seq) => publisher.publish(seq, spec.phase), (n) => n - 1 - completed())
   await publisher.flush()
 
   const drainDeadline = performance.now() + spec.drainMs
