@@ -5,6 +5,20 @@
  */
 import { sleep } from './procs.js'
 
+/** A publishing phase as the broadcast and targeted workloads describe it. */
+export interface PhaseSpec {
+  readonly phase: number
+  readonly mode: 'fixed' | 'max'
+  /** Messages per second (fixed mode). */
+  readonly rate?: number
+  /** What may be in flight in max mode: messages for a broadcast, deliveries for targeted messages. */
+  readonly window?: number
+  readonly durationMs: number
+  /** Stop publishing after this many messages even if time remains (the harness test's exact count). */
+  readonly maxMessages?: number
+  readonly drainMs: number
+}
+
 export interface PaceSpec {
   readonly mode: 'fixed' | 'max'
   /** Messages per second (fixed mode). */

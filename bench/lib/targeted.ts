@@ -9,6 +9,7 @@
 import type { NatsConnection } from '@nats-io/transport-node'
 import type { LoadPool } from './load-pool.js'
 import { pace } from './pacing.js'
+import type { PhaseSpec } from './pacing.js'
 import { latencyMs, startCpu } from './measure.js'
 import type { Counts } from './measure.js'
 import { sleep } from './procs.js'
@@ -18,18 +19,8 @@ import { mintTokens, userId } from './tokens.js'
 
 export const CONNECTIONS_PER_USER = 2
 
-export interface TargetedSpec {
-  readonly phase: number
-  readonly mode: 'fixed' | 'max'
-  /** Messages per second (fixed mode). */
-  readonly rate?: number
-  /** Deliveries allowed in flight (max mode). */
-  readonly window?: number
-  readonly durationMs: number
-  /** Stop after this many messages even if time remains (the harness test's exact count). */
-  readonly maxMessages?: number
-  readonly drainMs: number
-}
+/** `window`: deliveries allowed in flight (max mode). */
+export type TargetedSpec = PhaseSpec
 
 export interface TargetedResult {
   readonly spec: TargetedSpec

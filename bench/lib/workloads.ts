@@ -7,6 +7,7 @@ import type { NatsConnection } from '@nats-io/transport-node'
 import type { LoadPool } from './load-pool.js'
 import type { Cohort, CohortReport } from './official-cohort.js'
 import { pace } from './pacing.js'
+import type { PhaseSpec } from './pacing.js'
 import { BROADCAST_SUBJECT, tickPayload } from './protocol.js'
 import { coreTicks, cpuSeconds, sleep } from './procs.js'
 import type { Memory, Publisher, RunningTarget } from './targets.js'
@@ -45,18 +46,8 @@ export async function idlePhase(target: RunningTarget, pool: LoadPool, count: nu
   }
 }
 
-export interface BroadcastSpec {
-  readonly phase: number
-  readonly mode: 'fixed' | 'max'
-  /** Messages per second (fixed mode). */
-  readonly rate?: number
-  /** Messages allowed in flight, i.e. published but not yet at every client (max mode). */
-  readonly window?: number
-  readonly durationMs: number
-  /** Stop publishing after this many messages even if time remains (the harness test's exact count). */
-  readonly maxMessages?: number
-  readonly drainMs: number
-}
+/** `window`: messages allowed in flight, i.e. published but not yet at every client (max mode). */
+export type BroadcastSpec = PhaseSpec
 
 export interface BroadcastResult {
   readonly spec: BroadcastSpec
