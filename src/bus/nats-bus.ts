@@ -131,9 +131,10 @@ export class NatsBus implements Bus {
         for (const [name, value] of Object.entries(options.headers)) hdrs.set(name, value)
       }
       if (options.durable) return this.#durablePublisher(nc).publish(subject, data, hdrs, options.msgId)
-      // nats.js would refuse it when handed over; refused here, the caller still hears why.
+      // nats.js would refuse it when handed over (headers count too); refused here, the caller still hears why.
       const max = nc.info?.max_payload
-      if (max !== undefined && data.byteLength > max) throw new Error(`payload of ${data.byteLength} bytes is over the server's max_payload of ${max}`)
+      const size = data.byteLength + (hdrs ? (hdrs as unknown as { encode(): Uint8Array }).encode().byteLength : 0)
+      if (max !== undefined && size > max) throw new Error(`payload of ${size} bytes with its headers is over the server's max_payload of ${max}`)
       const publishOptions = { ...(hdrs ? { headers: hdrs } : {}), ...(options.reply ? { reply: options.reply } : {}) }
       this.#outbox.push(() => nc.publish(subject, data, publishOptions), options.confirm !== false)
     } catch (error) {

@@ -116,6 +116,11 @@ describe('NatsBus', () => {
       code: ImErrorCode.BusPublishFailed,
       message: expect.stringContaining('max_payload'),
     })
+    // Headers count against max_payload too: a payload just under it with a header is over.
+    await expect(bus.publish(subject, new Uint8Array(1024 * 1024 - 8), { headers: { 'x-note': 'pushes it over' } })).rejects.toMatchObject({
+      code: ImErrorCode.BusPublishFailed,
+      message: expect.stringContaining('max_payload'),
+    })
     await bus.publish(subject, bytes('small'))
     await vi.waitFor(() => expect(got.texts()).toEqual(['small']), WAIT)
   })
