@@ -1,7 +1,8 @@
 /**
  * MessagePack frames whose headers declare ten million elements they do not carry, sent by an
  * anonymous client on WebSockets and on long polling: the connection is closed with the precise
- * error, the node's memory does not move, and a bystander still gets a broadcast. Before the
+ * error, the node's memory does not move, and a bystander still gets a broadcast. On Server-Sent
+ * Events, which carry text only, a messagepack handshake is refused before any frame is read. Before the
  * bounds check, the 41-byte frame pinned some 650 MB and the 402-byte one killed the process.
  *
  * The node runs in this process, so its memory is this process's: the peak RSS (getrusage's
@@ -130,6 +131,33 @@ describe('declared-length bombs over long polling', () => {
     expect(process.memoryUsage().heapUsed - heapBefore).toBeLessThan(MEMORY_BOUND)
     expect(error?.message).toBe(`Server returned an error on close: ${closeError(bytesLeft)}`)
     expect(server.metrics.get('connections_closed_invalid_data')).toBe(invalidBefore + 1)
+    await bystanderGetsBroadcast()
+  })
+})
+
+describe('declared-length bombs over Server-Sent Events', () => {
+  it('never reach a MessagePack parser: the handshake in front of them is refused, memory stays flat', async () => {
+    const { connectionToken } = (await (await fetch(`${server.hubUrl()}/negotiate?negotiateVersion=1`, { method: 'POST' })).json()) as { connectionToken: string }
+    const at = `${server.hubUrl()}?id=${connectionToken}`
+    const controller = new AbortController()
+    const stream = await fetch(at, { headers: { Accept: 'text/event-stream' }, signal: controller.signal })
+    const reader = stream.body!.getReader()
+    const peakBefore = peakRss()
+    // The handshake and both bombs in one POST, as bytes: SSE carries text only (TransportProtocols.md).
+    const body = Buffer.concat([Buffer.from('{"protocol":"messagepack","version":1}\u001e'), BOMB_41, BOMB_402])
+    const posted = await fetch(at, { method: 'POST', headers: { 'Content-Type': 'application/octet-stream' }, body })
+    expect(posted.status).toBe(200)
+    let text = ''
+    await withTimeout(
+      (async () => {
+        while (!text.includes('\r\n\r\n')) text += new TextDecoder().decode((await reader.read()).value)
+      })(),
+      5000,
+      'the handshake answer',
+    )
+    controller.abort()
+    expect(text).toContain(`data: {"error":"Cannot use the 'messagepack' protocol on the current transport. The transport does not support 'Binary' transfer format."}\u001e`)
+    expect(peakRss() - peakBefore).toBeLessThan(MEMORY_BOUND)
     await bystanderGetsBroadcast()
   })
 })

@@ -1,4 +1,6 @@
 import { decode, encode } from '@msgpack/msgpack'
+import { readdirSync, readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { writeFrame } from '../../../src/protocol/binary-message-format.js'
@@ -184,5 +186,20 @@ describe('MessagePackHubProtocol.parseMessages: declared-length bombs', () => {
     const result = messagePackHubProtocol.parseMessages(frame)
     expect(result.error).toBeUndefined()
     expect(result.messages).toHaveLength(1)
+  })
+})
+
+describe('the way into the decoder', () => {
+  it('is MessagePackHubProtocol.parseMessages alone, behind the bounds check', () => {
+    // Every transport (WebSockets, long-polling and SSE POSTs) hands its bytes to the connection's
+    // protocol; a second importer of the decoder would be a path around the check.
+    const src = fileURLToPath(new URL('../../../src/', import.meta.url))
+    const importers = readdirSync(src, { recursive: true, encoding: 'utf8' })
+      .filter((file) => file.endsWith('.ts'))
+      .filter((file) => /from '@msgpack\/msgpack'/.test(readFileSync(src + file, 'utf8')))
+    expect(importers).toEqual(['protocol/messagepack-hub-protocol.ts'])
+    const protocol = readFileSync(src + 'protocol/messagepack-hub-protocol.ts', 'utf8')
+    expect(protocol.match(/decoder\.decode/g)).toHaveLength(1)
+    expect(protocol.match(/this\.decode\(/g)).toHaveLength(1)
   })
 })
