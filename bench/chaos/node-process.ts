@@ -34,6 +34,10 @@ export interface ImNodeOptions {
   readonly nodeId: string
   /** Extra IM_* variables (limits for the run). */
   readonly env?: Readonly<Record<string, string>>
+  /** Options for `node` itself, e.g. `--max-old-space-size=1024` to cap a node under attack. */
+  readonly nodeArgs?: readonly string[]
+  /** The checkout whose `cli/bin.mjs` runs: this one by default, another to measure an older build. */
+  readonly root?: string
 }
 
 export class ImNode {
@@ -63,8 +67,8 @@ export class ImNode {
       IM_LOG_LEVEL: 'warn',
       ...options.env,
     })
-    const proc = spawn(process.execPath, ['--expose-gc', '--import', PROBE, 'cli/bin.mjs', 'serve'], {
-      cwd: ROOT,
+    const proc = spawn(process.execPath, [...(options.nodeArgs ?? []), '--expose-gc', '--import', PROBE, 'cli/bin.mjs', 'serve'], {
+      cwd: options.root ?? ROOT,
       env,
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     })

@@ -21,6 +21,8 @@ export interface ConnectionSettings {
   readonly logger: Logger
   /** Called when the connection is closed for not reading (for metrics). */
   readonly onSlowConsumer?: () => void
+  /** Called when the connection is closed for a message its protocol cannot read (for metrics). */
+  readonly onInvalidData?: () => void
   /** The stateful reconnect buffer limit in bytes, for connections that negotiated it. */
   readonly statefulReconnectBufferSize: number
   /** Called once when a connection has ended (or moved to another node), after the handler heard of it. */

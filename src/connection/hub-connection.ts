@@ -287,6 +287,7 @@ export class HubConnection {
       }
     }
     if (result.error !== undefined) {
+      this.settings.onInvalidData?.()
       this.settings.logger.info('closing a connection that sent an invalid message', { connectionId: this.connectionId, detail: result.error })
       // Unlike .NET without detailed errors, the detail is always given: it names the broken
       // rule and reveals nothing about the server.

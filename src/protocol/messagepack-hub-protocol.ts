@@ -5,7 +5,8 @@
  * the layouts .NET writes, which the JS client (MessagePackHubProtocol.ts, @msgpack/msgpack) reads.
  *
  * Values use @msgpack/msgpack's defaults, as the JS client does: Uint8Array <-> bin, Date <->
- * timestamp extension -1, objects <-> maps keyed by property name.
+ * timestamp extension -1, objects <-> maps keyed by property name. A frame reaches the decoder
+ * only once its declared lengths and nesting have been checked against its bytes (msgpack-bounds.ts).
  */
 import { Decoder, Encoder } from '@msgpack/msgpack'
 import { splitFrames, writeFrame } from './binary-message-format.js'
@@ -13,13 +14,12 @@ import type { HubProtocol, ParseOptions, ParseResult } from './hub-protocol.js'
 import { MessageType, TransferFormat } from './messages.js'
 import type { CompletionMessage, HubMessage, MessageHeaders } from './messages.js'
 import { readHubMessage } from './messagepack-message-reader.js'
+import { checkMsgpackBounds, MSGPACK_READ_ERROR } from './msgpack-bounds.js'
+
+export { MSGPACK_READ_ERROR }
 
 /** The text of the TS client for input it cannot read (MessagePackHubProtocol.ts parseMessages). */
 export const INVALID_INPUT_ERROR = 'Invalid input for MessagePack hub protocol. Expected a Uint8Array.'
-/** Bytes that are not one msgpack value: .NET's reader texts vary by case; this one is ours. */
-export const MSGPACK_READ_ERROR = 'Error reading MessagePack data.'
-/** Arrays and maps nested deeper than this are refused, as the JSON protocol refuses them. */
-const MAX_DEPTH = 64
 
 /** Ping is always `[6]`, framed `02 91 06` (HubProtocol.md, Ping message encoding). */
 const PING_FRAME = Uint8Array.of(0x02, 0x91, MessageType.Ping)
@@ -54,9 +54,10 @@ export class MessagePackHubProtocol implements HubProtocol {
     const { frames, rest, error } = splitFrames(input, options.maxMessageSize)
     const messages: HubMessage[] = []
     for (const frame of frames) {
+      const refused = checkMsgpackBounds(frame)
+      if (refused !== undefined) return { messages, error: refused }
       const decoded = this.decode(frame)
-      // A value cannot nest deeper than it has bytes: only long frames need the walk.
-      if (decoded === undefined || (frame.byteLength > MAX_DEPTH && nestsDeeper(decoded.value, MAX_DEPTH))) return { messages, error: MSGPACK_READ_ERROR }
+      if (decoded === undefined) return { messages, error: MSGPACK_READ_ERROR }
       const read = readHubMessage(decoded.value)
       if (read.error !== undefined) return { messages, error: read.error }
       if (read.message !== undefined) messages.push(read.message)
@@ -80,25 +81,14 @@ export class MessagePackHubProtocol implements HubProtocol {
     try {
       return { value: this.decoder.decode(frame) }
     } catch {
-      // Truncated or malformed msgpack, bytes after the value, an empty payload, a bad map key.
+      // What the bounds check leaves to the decoder: a map key that is not a string or number,
+      // a `__proto__` key, a timestamp extension of the wrong size.
       return undefined
     }
   }
 }
 
 export const messagePackHubProtocol = new MessagePackHubProtocol()
-
-/** Whether arrays and maps in `value` nest deeper than `max` levels; a walk with its own stack. */
-function nestsDeeper(value: unknown, max: number): boolean {
-  const stack: Array<[unknown, number]> = [[value, 1]]
-  while (stack.length > 0) {
-    const [item, depth] = stack.pop()!
-    if (typeof item !== 'object' || item === null || item instanceof Uint8Array || item instanceof Date) continue
-    if (depth > max) return true
-    for (const child of Array.isArray(item) ? item : Object.values(item)) stack.push([child, depth + 1])
-  }
-  return false
-}
 
 /** The msgpack array of a message, element for element as .NET writes it. */
 function toArray(message: Exclude<HubMessage, { type: typeof MessageType.Ping }>): unknown[] {

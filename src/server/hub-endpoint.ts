@@ -99,6 +99,7 @@ export class HubEndpoint {
       maxBuffered: options.maxBuffered,
       logger: options.logger,
       onSlowConsumer: () => options.metrics.inc('connections_closed_slow_consumer'),
+      onInvalidData: () => options.metrics.inc('connections_closed_invalid_data'),
       // Only connections that negotiated it use it (see attach).
       statefulReconnectBufferSize: options.statefulReconnectBufferSize ?? 0,
       onEnded: (connection) => this.connectionEnded(connection),

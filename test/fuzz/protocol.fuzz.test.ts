@@ -10,7 +10,7 @@ import { PAYLOAD_TOO_LARGE_ERROR } from '../../src/protocol/binary-message-forma
 import { parseHandshakeRequest } from '../../src/protocol/handshake.js'
 import type { HubProtocol, ParseOptions } from '../../src/protocol/hub-protocol.js'
 import { JsonHubProtocol, maxMessageSizeError } from '../../src/protocol/json-hub-protocol.js'
-import { INVALID_INPUT_ERROR, MessagePackHubProtocol, MSGPACK_READ_ERROR } from '../../src/protocol/messagepack-hub-protocol.js'
+import { INVALID_INPUT_ERROR, MessagePackHubProtocol } from '../../src/protocol/messagepack-hub-protocol.js'
 import type { HubMessage } from '../../src/protocol/messages.js'
 import { NEGOTIATE_VERSION, parseNegotiateVersion, writeNegotiateError, writeNegotiateResponse } from '../../src/protocol/negotiate.js'
 import type { NegotiateResponse } from '../../src/protocol/negotiate.js'
@@ -27,6 +27,7 @@ import {
   nearValidMsgpackItems,
   RS,
 } from './hub-message-arbitraries.js'
+import { declaredLengthBomb, MSGPACK_BOUNDS_ERRORS, msgpackHeaderSoup } from './msgpack-bomb-arbitraries.js'
 
 const json = new JsonHubProtocol()
 const msgpack = new MessagePackHubProtocol()
@@ -46,10 +47,10 @@ const JSON_ERRORS: readonly RegExp[] = [
   /^The maximum message size of \d+B was exceeded\. The message size can be configured in AddHubOptions\.$/,
 ]
 
-/** The error texts of MessagePackHubProtocol (messagepack-message-reader.ts, binary-message-format.ts). */
+/** The error texts of MessagePackHubProtocol (msgpack-bounds.ts, messagepack-message-reader.ts, binary-message-format.ts). */
 const MSGPACK_ERRORS: readonly RegExp[] = [
   literal(INVALID_INPUT_ERROR),
-  literal(MSGPACK_READ_ERROR),
+  ...MSGPACK_BOUNDS_ERRORS,
   literal(PAYLOAD_TOO_LARGE_ERROR),
   /^The maximum message size of \d+B was exceeded\. The message size can be configured in AddHubOptions\.$/,
   /^Invalid message: expected a MessagePack array\.$/,
@@ -180,6 +181,15 @@ describe('MessagePackHubProtocol.parseMessages is total', () => {
         expectSound(msgpack, bytes, {}, MSGPACK_ERRORS)
       }),
       budget(0x3e92, 300),
+    )
+  }, TIMEOUT)
+
+  it('gives well-typed messages or a documented error for declared-length bombs and headers of any length', () => {
+    fc.assert(
+      fc.property(fc.oneof(declaredLengthBomb, msgpackHeaderSoup), fc.option(maxMessageSize, { nil: undefined }), (bytes, max) => {
+        expectSound(msgpack, bytes, max === undefined ? {} : { maxMessageSize: max }, MSGPACK_ERRORS)
+      }),
+      budget(0x3e94, 300),
     )
   }, TIMEOUT)
 

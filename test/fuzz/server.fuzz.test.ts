@@ -25,6 +25,7 @@ import { startTestServer } from '../support/im-server.js'
 import type { TestServer } from '../support/im-server.js'
 import { budget, timeoutFor } from './fuzz-budget.js'
 import { concatBytes, hostileBytes, hubMessage, msgpackFrame, nearValidJsonMessage, nearValidMsgpackItems, RS, target } from './hub-message-arbitraries.js'
+import { declaredLengthBomb, msgpackHeaderSoup } from './msgpack-bomb-arbitraries.js'
 import { anyJson, contractPayload, recased } from './service-payload-arbitraries.js'
 
 const HUB_PATH = '/signalr-hubs/default'
@@ -278,12 +279,17 @@ const jsonFrame: fc.Arbitrary<Frame> = fc.oneof(
   { weight: 1, arbitrary: fc.constant(text('{"type":1,"target":"publish","arguments":["big","' + 'x'.repeat(MAX_MESSAGE_SIZE) + '"]}' + RS)) },
 )
 
-/** MessagePack frames: valid messages, near-valid arrays, hostile bytes, nesting as deep as the size limit allows. */
+/**
+ * MessagePack frames: valid messages, near-valid arrays, hostile bytes, nesting as deep as the size
+ * limit allows, headers declaring more than their frame holds, and headers of any length among any bytes.
+ */
 const msgpackFrames: fc.Arbitrary<Frame> = fc.oneof(
   { weight: 8, arbitrary: fc.array(hubMessages(), { minLength: 1, maxLength: 3 }).map((ms) => binary(concatBytes(ms.map((m) => messagePackHubProtocol.writeMessage(m).slice())))) },
   { weight: 4, arbitrary: nearValidMsgpackItems.map((v) => binary(msgpackFrame(v))) },
   { weight: 1, arbitrary: hostileBytes.map(binary) },
   { weight: 1, arbitrary: fc.constantFrom(8000, 30_000).map((depth) => binary(deeplyNestedPublish(depth))) },
+  { weight: 1, arbitrary: declaredLengthBomb.map(binary) },
+  { weight: 1, arbitrary: msgpackHeaderSoup.map(binary) },
 )
 
 /** `publish('deep', [[[...]]])` in MessagePack: nesting that JSON.stringify cannot follow. */

@@ -7,6 +7,7 @@ import {
   messagePackHubProtocol,
   MSGPACK_READ_ERROR,
 } from '../../../src/protocol/messagepack-hub-protocol.js'
+import { MSGPACK_DEPTH_ERROR } from '../../../src/protocol/msgpack-bounds.js'
 import type { HubMessage } from '../../../src/protocol/messages.js'
 
 const hex = (text: string): Uint8Array => Uint8Array.from(text.split(/\s+/).filter(Boolean), (b) => parseInt(b, 16))
@@ -170,7 +171,8 @@ describe('MessagePackHubProtocol.parseMessages: errors', () => {
     ['a string sequenceId', '04 92 08 a1 78', "Reading 'sequenceId' as Int64 failed."],
     ['a fractional sequenceId', '0b 92 09 cb 3f f8 00 00 00 00 00 00', "Reading 'sequenceId' as Int64 failed."],
     ['an empty payload', '00', MSGPACK_READ_ERROR],
-    ['a cut string', '03 92 06 a5', MSGPACK_READ_ERROR],
+    ['a cut string', '03 92 06 a5', 'Error reading MessagePack data: the str at offset 2 declares 5 bytes but 0 remain.'],
+    ['a cut float', '04 92 06 cb 3f', MSGPACK_READ_ERROR],
     ['the never-used byte c1', '02 91 c1', MSGPACK_READ_ERROR],
     ['bytes after the value', '03 91 06 06', MSGPACK_READ_ERROR],
     ['a map key that is bin', '07 93 05 81 c4 00 a1 76', MSGPACK_READ_ERROR],
@@ -245,7 +247,7 @@ describe('MessagePackHubProtocol.parseMessages: nesting', () => {
     body.fill(0x91, 0, depth)
     body[depth] = 0x01
     const frame = writeFrame(Uint8Array.from([0x95, 0x01, 0x80, 0xc0, 0xa1, 0x74, ...body]))
-    expect(parse(frame).error).toBe(MSGPACK_READ_ERROR)
-    expect(parse(invocation(nested(70))).error).toBe(MSGPACK_READ_ERROR)
+    expect(parse(frame).error).toBe(MSGPACK_DEPTH_ERROR)
+    expect(parse(invocation(nested(70))).error).toBe(MSGPACK_DEPTH_ERROR)
   })
 })
