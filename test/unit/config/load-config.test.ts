@@ -83,6 +83,11 @@ describe('resolveConfig environment overrides', () => {
     ['IM_HUB_PATH_PREFIX', '/hubs/', (c) => c.hubs.pathPrefix, '/hubs'],
     ['IM_PORT', '', (c) => c.port, 5000],
     ['IM_HUB_PATH_PREFIX', '/', (c) => c.hubs.pathPrefix, ''],
+    ['IM_TOPIC_RULES', '[{"pattern":"public.>","watch":"anyone","publish":["authenticated"]}]', (c) => c.topics.rules, [{ pattern: 'public.>', watch: ['anyone'], publish: ['authenticated'] }]],
+    ['IM_TOPIC_AUTHORIZER', 'true', (c) => c.topics.authorizer.enabled, true],
+    ['IM_TOPIC_AUTHORIZER_TIMEOUT_MS', '250', (c) => c.topics.authorizer.timeoutMs, 250],
+    ['IM_TOPIC_AUTHORIZER_CACHE_TTL_MS', '0', (c) => c.topics.authorizer.cacheTtlMs, 0],
+    ['IM_TOPIC_AUTHORIZER_CACHE_SIZE', '100', (c) => c.topics.authorizer.cacheSize, 100],
   ]
 
   // An empty variable counts as unset (IM_PORT="" keeps the default).
@@ -232,6 +237,7 @@ describe('describeConfig', () => {
       'api key: not set',
       'hubs: hubs at /signalr-hubs, generated code in generated',
       'limits: message 32768 B, keep-alive 15000 ms, client timeout 30000 ms, handshake 15000 ms, disconnect 15000 ms, detailed errors off',
+      'topics: default rules (no JWT): > watch anyone publish anyone; authorizer off, unmatched topics refused',
     ])
   })
 
