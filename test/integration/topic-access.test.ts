@@ -9,6 +9,8 @@ import type { Msg, Subscription } from '@nats-io/transport-node'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DefaultHub } from '../../hubs/default-hub.js'
 import type { ImConfigInput } from '../../src/config/config.js'
+import { createConsoleLogger } from '../../src/logger.js'
+import type { Logger } from '../../src/logger.js'
 import { connectClient, withTimeout } from '../support/clients.js'
 import type { TestClient } from '../support/clients.js'
 import { startNatsServer } from '../support/nats-server.js'
@@ -34,8 +36,8 @@ afterAll(async () => {
   await nats?.stop()
 })
 
-async function node(config: ImConfigInput): Promise<TestServer> {
-  const server = await startTestServer({ natsUrl: nats.url, hubs: [DefaultHub], config })
+async function node(config: ImConfigInput, logger?: Logger): Promise<TestServer> {
+  const server = await startTestServer({ natsUrl: nats.url, hubs: [DefaultHub], config, ...(logger ? { logger } : {}) })
   disposers.push(() => server.close())
   return server
 }
@@ -96,8 +98,13 @@ async function metric(server: TestServer, name: string): Promise<number> {
 
 describe('the default rules with a JWT key', () => {
   let server: TestServer
+  const lines: string[] = []
   beforeAll(async () => {
-    server = await node({ jwt: { secret: TEST_JWT_SECRET } })
+    server = await node({ jwt: { secret: TEST_JWT_SECRET } }, createConsoleLogger({ level: 'warn', write: (line) => lines.push(line) }))
+  })
+
+  it('start without a warning about open topics', () => {
+    expect(lines.filter((line) => line.includes('topics are open'))).toEqual([])
   })
 
   it("keeps user.alice.inbox to alice: anonymous and bob are refused and receive nothing of alice's message", async () => {
@@ -171,8 +178,10 @@ describe('configured rules', () => {
     await expect(eve.invoke('publish', 'public.chat', 'hi')).rejects.toThrow(`${REFUSED('publish')}Not allowed to publish to 'public.chat': no topic rule covers it.`)
   })
 
-  it('without JWT and rules stays open, as local development expects', async () => {
-    const server = await node({})
+  it('without JWT and rules stays open, as local development expects, and says so once at start-up', async () => {
+    const lines: string[] = []
+    const server = await node({}, createConsoleLogger({ level: 'warn', write: (line) => lines.push(line) }))
+    expect(lines.filter((line) => line.includes('topics are open'))).toHaveLength(1)
     const anonymous = await client(server)
     const watch = new Watch(anonymous, 'user.alice.inbox')
     await started(watch, 'im.default.watch.user.alice.inbox')
