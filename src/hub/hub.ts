@@ -129,8 +129,8 @@ export abstract class HubBase {
   /**
    * Resolves when the caller may `watch` or `publish` to `topic` under the topic rules
    * (im.config.ts `topics`) and, where they leave it to it, the authorizer service; otherwise
-   * throws a HubException naming the topic and the reason. Call it before a client-chosen topic
-   * reaches the bus. `topic` must be valid (see validateTopic).
+   * throws a HubException naming the topic and the reason (an invalid topic, see validateTopic,
+   * is refused too). Call it before a client-chosen topic reaches the bus.
    */
   protected authorizeTopic(action: TopicAction, topic: string): Promise<void> {
     return this[HUB_CALL].topics.authorize(action, topic, this.context)

@@ -4,6 +4,7 @@
  * names the topic and the reason, and it is counted (`topic_watch_refused`, `topic_publish_refused`).
  */
 import type { Bus } from '../bus/bus.js'
+import { validateTopic } from '../bus/subjects.js'
 import type { TopicsConfig } from '../config/config.js'
 import { HubException } from '../errors.js'
 import type { Logger } from '../logger.js'
@@ -23,8 +24,11 @@ export interface TopicAccessOptions {
 export class TopicAccess {
   constructor(private readonly options: TopicAccessOptions) {}
 
-  /** Resolves when `caller` may do `action` on `topic` (a valid topic); throws a HubException when not. */
+  /** Resolves when `caller` may do `action` on `topic`; throws a HubException when not. */
   async authorize(action: TopicAction, topic: string, caller: HubCallerContext): Promise<void> {
+    // Wildcards in a topic would match rules they must not: a hub of one's own may pass anything.
+    const problem = validateTopic(topic)
+    if (problem !== undefined) throw new HubException(`Invalid topic '${topic}': ${problem}.`)
     const decision = this.options.rules.decide(action, topic, caller)
     if (decision.kind === 'allow') return
     if (decision.kind === 'ask' && this.options.authorizer) {

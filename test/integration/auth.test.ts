@@ -171,6 +171,8 @@ describe('policies and token expiry', () => {
     await expect(amy.invoke('peek', 'user.bob.inbox')).rejects.toThrow(
       "An unexpected error occurred invoking 'peek' on the server. HubException: Not allowed to watch 'user.bob.inbox': only user bob may watch it.",
     )
+    // A wildcard must not slip through a rule: `user.amy.>` is no topic.
+    await expect(amy.invoke('peek', 'user.amy.>')).rejects.toThrow("HubException: Invalid topic 'user.amy.>'")
   })
 
   it('closes a connection when its token expires, letting the client reconnect with a fresh one', async () => {
