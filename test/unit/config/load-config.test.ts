@@ -241,6 +241,18 @@ describe('describeConfig', () => {
     ])
   })
 
+  it('lists the topic rules in effect and the authorizer', () => {
+    expect(describeConfig(resolveConfig({}, { IM_JWT_SECRET: 'jwt-secret-value' }))).toContain(
+      'topics: default rules (JWT): public.> watch anyone publish authenticated; user.{userId}.> watch owner publish authenticated; ' +
+        '> watch nobody publish authenticated; authorizer off, unmatched topics refused',
+    )
+    const rules = [{ pattern: 'ops.{userId}', watch: ['owner', { roles: ['admin', 'ops'] }], publish: 'authorizer' }] as const
+    const configured = resolveConfig({ topics: { rules, authorizer: { enabled: true } } }, {})
+    expect(describeConfig(configured)).toContain(
+      'topics: configured rules: ops.{userId} watch owner,roles admin|ops publish authorizer; authorizer on (timeout 1000 ms, cache 30000 ms x 10000)',
+    )
+  })
+
   it('hides a token given as URL user info', () => {
     expect(describeConfig(resolveConfig({}, { IM_NATS_URL: 'nats://s3cr3t-token@a:4222,nats://b:4222' }))).toContain('nats: nats://***@a:4222,nats://b:4222 (explicit)')
   })
