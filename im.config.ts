@@ -13,4 +13,5 @@ export default defineConfig({
   },
   // nats: { url: 'nats://127.0.0.1:4222' },        // set to insist on NATS (retried, never replaced)
   // jwt: { secret: process.env.IM_JWT_SECRET },      // or publicKey / jwksUrl; see docs/configuration.md
+  // topics: { rules: [{ pattern: 'user.{userId}.>', watch: 'owner', publish: 'authenticated' }] },  // who may watch / publish; docs/configuration.md, Topic access
 })

@@ -2,7 +2,9 @@
  * DefaultHub: the general-purpose hub every IMService serves at /signalr-hubs/default. Services
  * push to its connections through `im.default.send*` and manage groups through
  * `im.default.groups.*`; clients call `publish(topic, ...args)` to reach the services on
- * `im.default.receive.<topic>`. The contract is in docs/service-api.md.
+ * `im.default.receive.<topic>`, and `watch(topic)` to follow `im.default.watch.<topic>`. Who may
+ * publish and watch which topic is decided by the topic rules and the authorizer service
+ * (docs/configuration.md, Topic access). The contract is in docs/service-api.md.
  */
 import {
   Hub,
@@ -102,19 +104,25 @@ export class DefaultHub extends HubBase {
     else await this.groups.removeUserFromGroup(change.userId!, change.group)
   }
 
-  /** Hands `args` to the services on `im.default.receive.<topic>`; completes once NATS has it. */
+  /**
+   * Hands `args` to the services on `im.default.receive.<topic>`; completes once NATS has it.
+   * The topic rules (and the authorizer, where they leave it to it) must let the caller publish.
+   */
   @HubMethod()
   async publish(topic: string, ...args: unknown[]): Promise<void> {
-    await this.forward(`im.default.receive.${checkTopic(topic)}`, 'publish', args, topic)
+    await this.authorizeTopic('publish', checkTopic(topic))
+    await this.forward(`im.default.receive.${topic}`, 'publish', args, topic)
   }
 
   /**
    * A client stream to the services: each item is published on `im.default.receive.<topic>` as
    * its own envelope (args = [item]), in order. Completes with the number of items published.
+   * Authorized once, as `publish`, before the first item is read.
    */
   @HubMethod()
   async publishStream(topic: string, items: AsyncIterable<unknown>): Promise<number> {
-    const subject = `im.default.receive.${checkTopic(topic)}`
+    await this.authorizeTopic('publish', checkTopic(topic))
+    const subject = `im.default.receive.${topic}`
     let count = 0
     for await (const item of items) {
       await this.forward(subject, 'publishStream', [item], topic)
@@ -125,11 +133,14 @@ export class DefaultHub extends HubBase {
 
   /**
    * A server stream of what services publish on `im.default.watch.<topic>`, from the moment the
-   * watch starts until the client disposes of the subscription or disconnects.
+   * watch starts until the client disposes of the subscription or disconnects. The topic rules
+   * (and the authorizer, where they leave it to it) must let the caller watch; they are asked once,
+   * before the watch subscribes.
    */
   @HubStream()
   async *watch(topic: string): AsyncIterable<unknown> {
-    yield* this.bus.watch(`im.default.watch.${checkTopic(topic)}`, this.signal)
+    await this.authorizeTopic('watch', checkTopic(topic))
+    yield* this.bus.watch(`im.default.watch.${topic}`, this.signal)
   }
 }
 

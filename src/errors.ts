@@ -11,6 +11,10 @@ export const ImErrorCode = {
   CodegenUnsupported: 'IM_CODEGEN_UNSUPPORTED',
   /** The message bus (NATS) is not connected, so the message could not be handed over. */
   BusUnavailable: 'IM_BUS_UNAVAILABLE',
+  /** A request found no subscriber to answer it (NATS "no responders"). */
+  BusNoResponders: 'IM_BUS_NO_RESPONDERS',
+  /** A request reached a subscriber, but no answer came in time. */
+  BusTimeout: 'IM_BUS_TIMEOUT',
   /** A publish to the bus failed for another reason (payload too large, JetStream refused...). */
   BusPublishFailed: 'IM_BUS_PUBLISH_FAILED',
   /** A topic or subject supplied by a client or service is not acceptable. */

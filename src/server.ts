@@ -19,6 +19,7 @@ import type { HubDescriptor } from './hub/hub-descriptor.js'
 import { HubInstances } from './hub/hub-instances.js'
 import type { HubClass } from './hub/hub.js'
 import { startSubscriptions } from './hub/subscriptions.js'
+import { createTopicAccess } from './hub/topic-access.js'
 import type { HubConnection } from './connection/hub-connection.js'
 import { ClientResults } from './hub/client-results.js'
 import { ClusterDelivery } from './lifetime/cluster-delivery.js'
@@ -66,6 +67,9 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
   const descriptors = options.hubs.map((hub) => describeHub(hub, { pathPrefix: config.hubs.pathPrefix }))
   assertUnique(descriptors)
 
+  if (config.topics.source === 'open-default' && config.topics.rules.length > 0) {
+    logger.warn('topics are open: without a JWT key or topic rules any client may watch and publish any topic; set topics.rules (IM_TOPIC_RULES) or a JWT key')
+  }
   const bus = options.bus ?? (await selectBus(config.nats, config.nodeId, logger, config.jetstream))
   const protocols = new Map<string, HubProtocol>([
     [jsonHubProtocol.name, jsonHubProtocol],
@@ -103,7 +107,8 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
     clientResults.start()
     // Durable by configuration, or by `@Forward(subject, { durable: true })` on the hub.
     const durableSubjects = [...config.jetstream.forward, ...[...descriptor.methods.values()].flatMap((m) => (m.forwardDurable && m.forwardSubject ? [m.forwardSubject] : []))]
-    const instances = new HubInstances({ descriptor, bus, nodeId: config.nodeId, cluster, local: lifetime, durableSubjects })
+    const topics = createTopicAccess({ topics: config.topics, authorizerSubject: subjects.authorize, bus, metrics, logger })
+    const instances = new HubInstances({ descriptor, bus, nodeId: config.nodeId, cluster, local: lifetime, durableSubjects, topics })
     startSubscriptions({ descriptor, instances, bus, logger, metrics, maxPayloadSize: config.hubs.maxServicePayloadSize })
     const handler = new HubDispatcher({
       descriptor,

@@ -59,6 +59,7 @@ const LAYERS: Readonly<Record<string, LayerRule | undefined>> = {
       metrics: 'type',
       bus: 'type',
       connection: 'type',
+      config: 'type',
     },
     files: ['bus/subjects.ts'],
     forbidden: [WS, NATS, NODE_HTTP],

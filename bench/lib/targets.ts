@@ -101,6 +101,9 @@ export const imservice: Target = {
       IM_MAX_INVOCATIONS_PER_SECOND: '100000',
       IM_INVOCATION_BURST: '100000',
       IM_JWT_SECRET: JWT_SECRET,
+      // The invocation workload's raw clients are anonymous: let them publish the bench topics
+      // (with a JWT key the default rules refuse anonymous publish); the rule is still evaluated.
+      IM_TOPIC_RULES: JSON.stringify([{ pattern: 'bench.>', watch: 'nobody', publish: 'anyone' }]),
       IM_LOG_LEVEL: 'warn',
     })
     return { ...server, negotiateUrl: `${server.httpUrl}${HUB_PATH}/negotiate?negotiateVersion=1` }

@@ -72,7 +72,8 @@ export interface Bus {
   subscribe(subject: string, handler: BusHandler, options?: { queue?: string }): BusSubscription
   /**
    * Publishes and waits for the first answer (NATS request/reply). Rejects with
-   * IM_BUS_UNAVAILABLE when the bus is down, when no one listens, or when no answer comes in time.
+   * IM_BUS_NO_RESPONDERS when no one listens on `subject`, IM_BUS_TIMEOUT when a listener does not
+   * answer within `timeoutMs`, and IM_BUS_UNAVAILABLE when the bus is down or the request fails otherwise.
    */
   request(subject: string, data: Uint8Array, timeoutMs: number): Promise<Uint8Array>
   /**

@@ -115,11 +115,15 @@ export class EmbeddedBus implements Bus {
   /** Delivers what was already published (as a NATS drain would), then stops for good. */
   /** Request/reply in-process: a one-off inbox subscription takes the first answer. */
   request(subject: string, data: Uint8Array, timeoutMs: number): Promise<Uint8Array> {
+    // As the NATS server does, a request nobody subscribes to fails at once instead of timing out.
+    if (!this.#closing && ![...this.#entries].some((entry) => subjectMatches(entry.subject, subject))) {
+      return Promise.reject(new ImError(ImErrorCode.BusNoResponders, `no one listens on ${subject}`))
+    }
     const inbox = `_INBOX.${randomUUID().replaceAll('-', '')}`
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         subscription.unsubscribe()
-        reject(new ImError(ImErrorCode.BusUnavailable, `no answer on ${subject} within ${timeoutMs} ms`))
+        reject(new ImError(ImErrorCode.BusTimeout, `no answer on ${subject} within ${timeoutMs} ms`))
       }, timeoutMs)
       const subscription = this.subscribe(inbox, (message) => {
         clearTimeout(timer)

@@ -10,7 +10,7 @@
  * - subjects held by the configured stream are fed from it, not from core NATS (StreamRouting).
  */
 import { setTimeout as delay } from 'node:timers/promises'
-import { headers as natsHeaders } from '@nats-io/transport-node'
+import { errors, headers as natsHeaders } from '@nats-io/transport-node'
 import type { Msg, MsgHdrs, NatsConnection, Status, Subscription } from '@nats-io/transport-node'
 import type { Bus, BusHandler, BusMessage, BusState, BusStatus, BusSubscription, PublishOptions } from './bus.js'
 import { ImError, ImErrorCode } from '../errors.js'
@@ -177,7 +177,9 @@ export class NatsBus implements Bus {
     try {
       return (await nc.request(subject, data, { timeout: timeoutMs })).data
     } catch (error) {
-      // No responders, a timeout, or a lost connection: the answer is not coming.
+      // nats.js tells "nobody subscribes" (a 503 status, as a RequestError) apart from "nobody answered in time".
+      if (error instanceof errors.TimeoutError) throw new ImError(ImErrorCode.BusTimeout, `no answer on ${subject} within ${timeoutMs} ms`, { cause: error })
+      if (error instanceof errors.RequestError && error.isNoResponders()) throw new ImError(ImErrorCode.BusNoResponders, `no one listens on ${subject}`, { cause: error })
       throw new ImError(ImErrorCode.BusUnavailable, `no answer on ${subject}: ${reasonOf(error)}`, { cause: error })
     }
   }

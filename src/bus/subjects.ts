@@ -97,6 +97,8 @@ export interface HubSubjects {
   readonly invokeClient: string
   /** `im.<hub>.node`: prefix of the node-to-node subjects, `im.<hub>.node.<node tag>`. */
   readonly node: string
+  /** `im.<hub>.authorize`: the authorizer service decides topic access (NATS request/reply). */
+  readonly authorize: string
 }
 
 /**
@@ -120,6 +122,7 @@ export function hubSubjects(hubName: string): HubSubjects {
     deliver: `${prefix}.deliver`,
     invokeClient: `${prefix}.invoke.client`,
     node: `${prefix}.node`,
+    authorize: `${prefix}.authorize`,
   }
 }
 

@@ -121,6 +121,53 @@ export interface JetStreamConfig {
   readonly consumerInactiveMs: number
 }
 
+/**
+ * Who may watch or publish a topic: `anyone`; `authenticated` users; the user named by the
+ * pattern's `{userId}` token (`owner`); users holding one of `roles` (the `role` / `roles` claims);
+ * `nobody`; or the authorizer service (`authorizer`). A list allows whoever any entry allows.
+ */
+export type TopicAudience = 'anyone' | 'authenticated' | 'owner' | 'nobody' | 'authorizer' | { readonly roles: readonly string[] }
+
+/**
+ * One topic rule. `pattern` is a topic with NATS wildcards (`*` one token, `>` the rest) and an
+ * optional `{userId}` token, which matches one token like `*` and names the topic's owner.
+ */
+export interface TopicRuleInput {
+  readonly pattern: string
+  readonly watch: TopicAudience | readonly TopicAudience[]
+  readonly publish: TopicAudience | readonly TopicAudience[]
+}
+
+/** A validated rule: each action's audience as a list. */
+export interface TopicRule {
+  readonly pattern: string
+  readonly watch: readonly TopicAudience[]
+  readonly publish: readonly TopicAudience[]
+}
+
+/** The optional authorizer service, asked on `im.<hub>.authorize` (docs/service-api.md). */
+export interface TopicAuthorizerConfig {
+  /** Ask the service (IM_TOPIC_AUTHORIZER, default false): for rules that say `authorizer`, and for topics no rule matches. */
+  readonly enabled: boolean
+  /** Wait for its answer, in ms (IM_TOPIC_AUTHORIZER_TIMEOUT_MS, default 1000); no answer refuses. */
+  readonly timeoutMs: number
+  /** How long an answer is reused for the same action, topic and user, in ms (IM_TOPIC_AUTHORIZER_CACHE_TTL_MS, default 30 000; 0: never). */
+  readonly cacheTtlMs: number
+  /** Answers kept at most; the oldest goes first (IM_TOPIC_AUTHORIZER_CACHE_SIZE, default 10 000). */
+  readonly cacheSize: number
+}
+
+export interface TopicsConfig {
+  /** Checked in order, the first matching rule decides (IM_TOPIC_RULES, JSON). */
+  readonly rules: readonly TopicRule[]
+  /**
+   * Where `rules` come from: the configuration; the secure default table (a JWT key is set); or
+   * the open default (no JWT: everyone is anonymous, so anyone may watch and publish any topic).
+   */
+  readonly source: 'configured' | 'secure-default' | 'open-default'
+  readonly authorizer: TopicAuthorizerConfig
+}
+
 export interface ImConfig {
   /** IM_PORT; default 5000. */
   readonly port: number
@@ -141,6 +188,8 @@ export interface ImConfig {
   readonly apiKey?: string
   readonly hubs: HubOptionsConfig
   readonly jetstream: JetStreamConfig
+  /** Who may watch and publish which topics of DefaultHub (and of hubs that call `authorizeTopic`). */
+  readonly topics: TopicsConfig
 }
 
 type DeepPartial<T> = {
@@ -151,5 +200,11 @@ type DeepPartial<T> = {
       : T[K]
 }
 
+/** What `im.config.ts` may say about topics: rules in their short form; `source` is not a setting. */
+export interface TopicsConfigInput {
+  readonly rules?: readonly TopicRuleInput[]
+  readonly authorizer?: Partial<TopicAuthorizerConfig>
+}
+
 /** What `im.config.ts` may say: any subset of ImConfig. */
-export type ImConfigInput = DeepPartial<ImConfig>
+export type ImConfigInput = Omit<DeepPartial<ImConfig>, 'topics'> & { readonly topics?: TopicsConfigInput }

@@ -17,6 +17,7 @@ export function describeConfig(config: ImConfig): string[] {
     `hubs: ${config.hubsDir} at ${hubs.pathPrefix || '/'}, generated code in ${config.generatedDir}`,
     `limits: message ${hubs.maximumReceiveMessageSize} B, keep-alive ${hubs.keepAliveIntervalMs} ms, client timeout ${hubs.clientTimeoutMs} ms, ` +
       `handshake ${hubs.handshakeTimeoutMs} ms, disconnect ${hubs.disconnectTimeoutMs} ms, detailed errors ${hubs.enableDetailedErrors ? 'on' : 'off'}`,
+    `topics: ${describeTopics(config.topics)}`,
     // Off by default, and then not worth a line.
     ...(config.jetstream.forward.length > 0 || config.jetstream.stream !== undefined ? [`jetstream: ${describeJetStream(config.jetstream)}`] : []),
   ]
@@ -48,4 +49,18 @@ function describeJetStream(jetstream: ImConfig['jetstream']): string {
   const forward = jetstream.forward.length > 0 ? `durable forwarding for ${jetstream.forward.join(', ')}` : 'no durable forwarding'
   const stream = jetstream.stream !== undefined ? `stream ${jetstream.stream} for ${jetstream.subjects.join(', ')}` : 'no stream'
   return `${forward}; ${stream}`
+}
+
+function describeTopics(topics: ImConfig['topics']): string {
+  const { authorizer } = topics
+  const source = { configured: 'configured rules', 'secure-default': 'default rules (JWT)', 'open-default': 'default rules (no JWT)' }[topics.source]
+  const rules = topics.rules.map((rule) => `${rule.pattern} watch ${audience(rule.watch)} publish ${audience(rule.publish)}`).join('; ')
+  const service = authorizer.enabled
+    ? `authorizer on (timeout ${authorizer.timeoutMs} ms, cache ${authorizer.cacheTtlMs} ms x ${authorizer.cacheSize})`
+    : 'authorizer off, unmatched topics refused'
+  return `${source}: ${rules || 'none'}; ${service}`
+}
+
+function audience(list: ImConfig['topics']['rules'][number]['watch']): string {
+  return list.map((item) => (typeof item === 'string' ? item : `roles ${item.roles.join('|')}`)).join(',')
 }

@@ -13,6 +13,7 @@ import type { HubOptionsConfig, ImConfig, ImConfigInput, NatsConfig } from './co
 import { hideUrlPassword, invalid, readBoolean, readInteger, readList, readString, settingSource, show, type Env, type SettingSource } from './config-values.js'
 import { resolveJetStreamConfig } from './resolve-jetstream-config.js'
 import { resolveJwtConfig } from './resolve-jwt-config.js'
+import { resolveTopicsConfig } from './resolve-topics-config.js'
 
 export { describeConfig } from './describe-config.js'
 
@@ -42,6 +43,7 @@ export function resolveConfig(input: ImConfigInput, env: Env = process.env): ImC
     ...(apiKey !== undefined ? { apiKey } : {}),
     hubs: resolveHubs(input.hubs, env),
     jetstream: resolveJetStreamConfig(input.jetstream, env),
+    topics: resolveTopicsConfig(input.topics, env, jwt !== undefined),
   }
 }
 

@@ -21,7 +21,9 @@ import type { CallerScope, HubInstances } from './hub-instances.js'
 import { InvocationErrors } from './invocation-errors.js'
 import { ConnectionState } from './connection-state.js'
 import type { InvocationLimits } from './connection-state.js'
+import type { HubInvocation } from './hub.js'
 import type { AuthorizeOptions } from './metadata.js'
+import { holdsAnyRole } from './roles.js'
 import { runServerStream } from './server-stream.js'
 
 export interface HubDispatcherOptions {
@@ -51,7 +53,6 @@ const encoder = new TextEncoder()
 const FLOOD_CLOSE_MS = 2000
 /** How long a connection over its rate is not read from. */
 const THROTTLE_MS = 1000
-const ROLE_CLAIMS = ['role', 'roles', 'http://schemas.microsoft.com/ws/2008/06/identity/claims/role']
 
 /** HubBase.forward is protected for hub authors; the dispatcher calls it for `@Forward` methods. */
 interface ForwardingHub {
@@ -240,7 +241,7 @@ export class HubDispatcher implements InvocationHandler {
   private async invoke(connection: HubConnection, state: ConnectionState, method: HubMethodDescriptor, message: Invocation, args: unknown[]): Promise<void> {
     const { invocationId, target } = message
     try {
-      if (!(await passesPolicy(method.authorize, state.scope))) {
+      if (!(await passesPolicy(method.authorize, state.scope, { method: method.name, arguments: message.arguments }))) {
         return this.answer(connection, invocationId, target, { error: InvocationErrors.unauthorized(target) })
       }
       const hub = this.options.instances.forCaller(state.scope, () => state.endedSignal, invocationId)
@@ -268,7 +269,7 @@ export class HubDispatcher implements InvocationHandler {
     state.addOutgoing(invocationId, cancel)
     const hub = this.options.instances.forCaller(state.scope, signal, invocationId)
     const fn = (hub as unknown as Record<string, (...a: unknown[]) => unknown>)[method.propertyKey]!
-    const allowed = (): Promise<boolean> => passesPolicy(method.authorize, state.scope)
+    const allowed = (): Promise<boolean> => passesPolicy(method.authorize, state.scope, { method: method.name, arguments: message.arguments })
     runServerStream({ connection, invocationId, target, detailedErrors: this.options.enableDetailedErrors, signal, allowed }, () => fn.apply(hub, args))
       .catch((error: unknown) => this.options.logger.warn('stream failed', { hub: this.options.descriptor.name, method: method.name, error }))
       .finally(() => {
@@ -306,10 +307,10 @@ export class HubDispatcher implements InvocationHandler {
 }
 
 /** A method's own policy (see AuthorizeOptions.policy); a policy that throws refuses the call. */
-async function passesPolicy(rule: AuthorizeOptions | undefined, scope: CallerScope): Promise<boolean> {
+async function passesPolicy(rule: AuthorizeOptions | undefined, scope: CallerScope, invocation: HubInvocation): Promise<boolean> {
   if (!rule?.policy) return true
   try {
-    return (await rule.policy(scope.context)) === true
+    return (await rule.policy(scope.context, invocation)) === true
   } catch {
     return false
   }
@@ -319,7 +320,5 @@ function isAuthorized(rule: AuthorizeOptions | undefined, connection: HubConnect
   if (!rule) return true
   if (connection.userId === undefined) return false
   if (!rule.roles || rule.roles.length === 0) return true
-  const claims = connection.principal.claims
-  const held = new Set(ROLE_CLAIMS.flatMap((name) => [claims[name]].flat().filter((r): r is string => typeof r === 'string')))
-  return rule.roles.some((role) => held.has(role))
+  return holdsAnyRole(connection.principal.claims, rule.roles)
 }

@@ -14,6 +14,7 @@ import type { GroupManager, HubClients } from './clients.js'
 import type { HubDescriptor } from './hub-descriptor.js'
 import { HUB_CALL } from './hub.js'
 import type { HubBase, HubBus, HubCallerContext } from './hub.js'
+import type { TopicAccess } from './topic-access.js'
 
 export interface HubInstancesOptions {
   readonly descriptor: HubDescriptor
@@ -28,6 +29,8 @@ export interface HubInstancesOptions {
    * stream stored it, with a `Nats-Msg-Id` naming the call so that a retry is stored once.
    */
   readonly durableSubjects?: readonly string[]
+  /** Who may watch and publish which topics (HubBase.authorizeTopic). */
+  readonly topics: TopicAccess
 }
 
 /** What one connection's calls share: built once per connection, not once per call. */
@@ -103,6 +106,7 @@ export class HubInstances {
       signal,
       hubName: this.options.descriptor.name,
       nodeId: this.options.nodeId,
+      topics: this.options.topics,
     }
     return hub
   }

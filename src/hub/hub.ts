@@ -5,6 +5,8 @@
  */
 import type { GroupManager, HubClients } from './clients.js'
 import type { InvocationEnvelope } from './envelope.js'
+import type { TopicAccess } from './topic-access.js'
+import type { TopicAction } from './topic-rules.js'
 
 /** The connection behind the current client invocation. */
 export interface HubCallerContext {
@@ -22,6 +24,17 @@ export interface HubCallerContext {
   readonly invocationId?: string
   /** Closes the connection without error and without reconnect (SignalR's Context.Abort()). */
   abort(): void
+}
+
+/** The client call an `@Authorize({ policy })` check is asked about. */
+export interface HubInvocation {
+  /** The hub method's name, as clients invoke it. */
+  readonly method: string
+  /**
+   * The arguments the client sent, as received: not yet checked against the method's parameter
+   * types, so treat them as unknown. Client streams are left out.
+   */
+  readonly arguments: readonly unknown[]
 }
 
 /** The bus as hub code sees it: payloads are UTF-8 JSON. */
@@ -54,6 +67,8 @@ export interface HubCall {
   readonly signal: AbortSignal | (() => AbortSignal)
   readonly hubName: string
   readonly nodeId: string
+  /** The topic rules and authorizer of this hub. */
+  readonly topics: TopicAccess
 }
 
 /** The slot of a hub instance that holds its HubCall. */
@@ -110,6 +125,16 @@ export abstract class HubBase {
   onConnected?(): void | Promise<void>
   /** Runs when a connection ends, with the error that ended it, if any. */
   onDisconnected?(error: Error | undefined): void | Promise<void>
+
+  /**
+   * Resolves when the caller may `watch` or `publish` to `topic` under the topic rules
+   * (im.config.ts `topics`) and, where they leave it to it, the authorizer service; otherwise
+   * throws a HubException naming the topic and the reason (an invalid topic, see validateTopic,
+   * is refused too). Call it before a client-chosen topic reaches the bus.
+   */
+  protected authorizeTopic(action: TopicAction, topic: string): Promise<void> {
+    return this[HUB_CALL].topics.authorize(action, topic, this.context)
+  }
 
   /**
    * Publishes the current invocation to `subject` as an InvocationEnvelope, for the services to

@@ -3,7 +3,7 @@
  * (or its prototype for members). Decorators write through here; start-up reads through here.
  */
 import 'reflect-metadata'
-import type { HubCallerContext } from './hub.js'
+import type { HubCallerContext, HubInvocation } from './hub.js'
 
 export interface HubOptions {
   /** Hub name used in subjects (`im.<name>.*`); default: the class name without `Hub`, kebab-cased. */
@@ -17,9 +17,10 @@ export interface AuthorizeOptions {
   readonly roles?: readonly string[]
   /**
    * On a method: a check of your own, run before each call with the caller's context (user,
-   * claims, connection); false refuses the call like a missing role.
+   * claims, connection) and the call (method name and arguments), so that it can decide by
+   * argument; false (or a throw) refuses the call like a missing role.
    */
-  readonly policy?: (context: HubCallerContext) => boolean | Promise<boolean>
+  readonly policy?: (context: HubCallerContext, invocation: HubInvocation) => boolean | Promise<boolean>
 }
 
 export interface HubMethodOptions {

@@ -153,6 +153,28 @@ describe('policies and token expiry', () => {
     await expect(other.invoke('acmeOnly')).rejects.toThrow("Failed to invoke 'acmeOnly' because user is unauthorized")
   })
 
+  it('gives a policy the call: method name and arguments, so it can decide by argument', async () => {
+    await using amy = await connectClient(server.hubUrl('/hubs/echo'), { accessToken: await tokenFor('amy') })
+    await expect(amy.invoke('inboxOf', 'amy')).resolves.toBe('inbox of amy')
+    await expect(amy.invoke('inboxOf', 'bob')).rejects.toThrow("Failed to invoke 'inboxOf' because user is unauthorized")
+    const stream = (userId: string) =>
+      new Promise<string>((resolve) => {
+        amy.stream('feedOf', userId).subscribe({ next: (item) => resolve(String(item)), complete: () => {}, error: (error) => resolve(error.message) })
+      })
+    await expect(stream('amy')).resolves.toBe('feed of amy')
+    await expect(stream('bob')).resolves.toBe("Failed to invoke 'feedOf' because user is unauthorized")
+  })
+
+  it("lets a hub of one's own apply the topic rules to a topic it is given", async () => {
+    await using amy = await connectClient(server.hubUrl('/hubs/echo'), { accessToken: await tokenFor('amy') })
+    await expect(amy.invoke('peek', 'user.amy.inbox')).resolves.toBe('may watch user.amy.inbox')
+    await expect(amy.invoke('peek', 'user.bob.inbox')).rejects.toThrow(
+      "An unexpected error occurred invoking 'peek' on the server. HubException: Not allowed to watch 'user.bob.inbox': only user bob may watch it.",
+    )
+    // A wildcard must not slip through a rule: `user.amy.>` is no topic.
+    await expect(amy.invoke('peek', 'user.amy.>')).rejects.toThrow("HubException: Invalid topic 'user.amy.>'")
+  })
+
   it('closes a connection when its token expires, letting the client reconnect with a fresh one', async () => {
     const expiring = await startTestServer({ hubs: [EchoHub], config: { jwt: { secret: TEST_JWT_SECRET, clockToleranceSeconds: 0 }, hubs: { keepAliveIntervalMs: 100, clientTimeoutMs: 5000 } } })
     try {

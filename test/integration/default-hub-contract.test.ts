@@ -31,7 +31,9 @@ async function settle(inbox: Inbox, target: Record<string, unknown>): Promise<vo
 
 beforeAll(async () => {
   nats = await startNatsServer()
-  server = await startTestServer({ natsUrl: nats.url, config: { jwt: { secret: TEST_JWT_SECRET } } })
+  // Open topic rules: this suite is about the wire contract, anonymous envelopes included;
+  // topic-access.test.ts covers who may publish and watch.
+  server = await startTestServer({ natsUrl: nats.url, config: { jwt: { secret: TEST_JWT_SECRET }, topics: { rules: [{ pattern: '>', watch: 'anyone', publish: 'anyone' }] } } })
   service = await TestService.connect(nats.url)
 })
 

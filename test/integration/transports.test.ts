@@ -25,7 +25,8 @@ beforeAll(async () => {
   server = await startTestServer({
     natsUrl: nats.url,
     hubs: [DefaultHub, EchoHub],
-    config: { jwt: { secret: TEST_JWT_SECRET }, hubs: { longPollTimeoutMs: 400, disconnectTimeoutMs: 600 } },
+    // Open topic rules: anonymous clients publish here (topic-access.test.ts covers the rules).
+    config: { jwt: { secret: TEST_JWT_SECRET }, hubs: { longPollTimeoutMs: 400, disconnectTimeoutMs: 600 }, topics: { rules: [{ pattern: '>', watch: 'anyone', publish: 'anyone' }] } },
   })
   service = await TestService.connect(nats.url)
 })

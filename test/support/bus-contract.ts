@@ -67,7 +67,7 @@ export function runBusContract(name: string, makeBus: () => Promise<BusUnderTest
       expect(second?.headers).toBeUndefined()
     })
 
-    it('answers a request through the reply subject, and times out when no one answers', async () => {
+    it('answers a request through the reply subject; tells a silent listener (timeout) from no listener', async () => {
       const bus = await start()
       const subject = uniqueSubject('request')
       bus.subscribe(subject, (message) => {
@@ -78,7 +78,8 @@ export function runBusContract(name: string, makeBus: () => Promise<BusUnderTest
       const silent = uniqueSubject('silent')
       bus.subscribe(silent, () => {})
       await bus.ready()
-      await expect(bus.request(silent, bytes('anyone?'), 100)).rejects.toMatchObject({ code: ImErrorCode.BusUnavailable })
+      await expect(bus.request(silent, bytes('anyone?'), 100)).rejects.toMatchObject({ code: ImErrorCode.BusTimeout })
+      await expect(bus.request(uniqueSubject('nobody'), bytes('anyone?'), 2000)).rejects.toMatchObject({ code: ImErrorCode.BusNoResponders })
     })
 
     it("matches '*' to exactly one token and '>' to one or more trailing tokens", async () => {

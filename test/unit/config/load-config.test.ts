@@ -83,6 +83,11 @@ describe('resolveConfig environment overrides', () => {
     ['IM_HUB_PATH_PREFIX', '/hubs/', (c) => c.hubs.pathPrefix, '/hubs'],
     ['IM_PORT', '', (c) => c.port, 5000],
     ['IM_HUB_PATH_PREFIX', '/', (c) => c.hubs.pathPrefix, ''],
+    ['IM_TOPIC_RULES', '[{"pattern":"public.>","watch":"anyone","publish":["authenticated"]}]', (c) => c.topics.rules, [{ pattern: 'public.>', watch: ['anyone'], publish: ['authenticated'] }]],
+    ['IM_TOPIC_AUTHORIZER', 'true', (c) => c.topics.authorizer.enabled, true],
+    ['IM_TOPIC_AUTHORIZER_TIMEOUT_MS', '250', (c) => c.topics.authorizer.timeoutMs, 250],
+    ['IM_TOPIC_AUTHORIZER_CACHE_TTL_MS', '0', (c) => c.topics.authorizer.cacheTtlMs, 0],
+    ['IM_TOPIC_AUTHORIZER_CACHE_SIZE', '100', (c) => c.topics.authorizer.cacheSize, 100],
   ]
 
   // An empty variable counts as unset (IM_PORT="" keeps the default).
@@ -232,7 +237,20 @@ describe('describeConfig', () => {
       'api key: not set',
       'hubs: hubs at /signalr-hubs, generated code in generated',
       'limits: message 32768 B, keep-alive 15000 ms, client timeout 30000 ms, handshake 15000 ms, disconnect 15000 ms, detailed errors off',
+      'topics: default rules (no JWT): > watch anyone publish anyone; authorizer off, unmatched topics refused',
     ])
+  })
+
+  it('lists the topic rules in effect and the authorizer', () => {
+    expect(describeConfig(resolveConfig({}, { IM_JWT_SECRET: 'jwt-secret-value' }))).toContain(
+      'topics: default rules (JWT): public.> watch anyone publish authenticated; user.{userId}.> watch owner publish authenticated; ' +
+        '> watch nobody publish authenticated; authorizer off, unmatched topics refused',
+    )
+    const rules = [{ pattern: 'ops.{userId}', watch: ['owner', { roles: ['admin', 'ops'] }], publish: 'authorizer' }] as const
+    const configured = resolveConfig({ topics: { rules, authorizer: { enabled: true } } }, {})
+    expect(describeConfig(configured)).toContain(
+      'topics: configured rules: ops.{userId} watch owner,roles admin|ops publish authorizer; authorizer on (timeout 1000 ms, cache 30000 ms x 10000)',
+    )
   })
 
   it('hides a token given as URL user info', () => {
