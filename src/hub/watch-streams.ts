@@ -50,10 +50,10 @@ export class WatchStreams {
     const close = (): void => {
       if (!open) return
       open = false
-      removeWatcher()
       if (slots) slots.held--
       signal.removeEventListener('abort', close)
       stream.end()
+      removeWatcher()
     }
     let removeWatcher: () => void
     try {

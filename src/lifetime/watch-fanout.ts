@@ -75,8 +75,9 @@ export class WatchFanout {
     if (!watched.watchers.delete(watcher)) return
     this.watcherCount--
     if (watched.watchers.size > 0) return
-    watched.subscription.unsubscribe()
+    // Forgotten first: a bus that fails to unsubscribe (closing under our feet) must not leave it counted.
     if (this.subjects.get(subject) === watched) this.subjects.delete(subject)
+    watched.subscription.unsubscribe()
   }
 
   private fanOut(watchers: ReadonlySet<Watcher>, data: Uint8Array): void {
