@@ -6,6 +6,8 @@
  */
 import type * as signalR from '@microsoft/signalr'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { DefaultHub } from '../../hubs/default-hub.js'
+import { Hub, HubBase, HubStream } from '../../src/index.js'
 import { connectClient, withTimeout } from '../support/clients.js'
 import type { TestClient } from '../support/clients.js'
 import { startNatsServer } from '../support/nats-server.js'
@@ -39,11 +41,11 @@ interface Watch {
   readonly ended: Promise<string | undefined>
 }
 
-function watch(client: TestClient, topic: string): Watch {
+function watch(client: TestClient, topic: string, method = 'watch'): Watch {
   let settle: (error: string | undefined) => void = () => {}
   const ended = new Promise<string | undefined>((resolve) => (settle = resolve))
   const state = { items: [] as unknown[], completed: false, ended } as Omit<Watch, 'subscription'> & { error?: string }
-  const subscription = client.stream('watch', topic).subscribe({
+  const subscription = client.stream(method, topic).subscribe({
     next: (item) => state.items.push(item),
     complete: () => {
       state.completed = true
@@ -79,6 +81,15 @@ async function metrics(server: TestServer): Promise<Record<string, number>> {
 }
 
 const WAIT = { timeout: 10_000, interval: 25 }
+
+/** Hub code that watches with a signal of its own, one that never aborts. */
+@Hub({ name: 'relay', path: '/hubs/relay' })
+class RelayHub extends HubBase {
+  @HubStream()
+  async *relay(topic: string): AsyncIterable<unknown> {
+    yield* this.bus.watch(`relay.${topic}`, new AbortController().signal)
+  }
+}
 
 describe('DefaultHub watch limits', () => {
   it('refuses the 65th watch of a connection with a precise error while the first 64 keep receiving', async () => {
@@ -140,6 +151,21 @@ describe('DefaultHub watch limits', () => {
     } finally {
       await Promise.all(clients.map((client) => client.stop()))
     }
+  })
+
+  it('ends a watch of hub code with its connection, whatever signal the hub passed', async () => {
+    await using server = await startTestServer({ natsUrl: nats.url, hubs: [DefaultHub, RelayHub] })
+    const client = await connectClient(server.hubUrl('/hubs/relay'))
+    const watches = Array.from({ length: 3 }, (_, i) => watch(client, `r${i}`, 'relay'))
+    await vi.waitFor(async () => expect(await watchSubscriptions(server, 'relay.')).toHaveLength(3), WAIT)
+    await service.publish('relay.r0', 'relayed')
+    await vi.waitFor(() => expect(watches[0]!.items).toEqual(['relayed']), WAIT)
+    // Cancelling one stream ends its watch although nothing was published since.
+    watches[1]!.subscription.dispose()
+    await vi.waitFor(async () => expect((await watchSubscriptions(server, 'relay.')).sort()).toEqual(['relay.r0', 'relay.r2']), WAIT)
+    await client.stop()
+    await vi.waitFor(async () => expect(await watchSubscriptions(server, 'relay.')).toEqual([]), WAIT)
+    expect(await metrics(server)).toMatchObject({ watches_open: 0, watch_subscriptions: 0 })
   })
 
   it('holds a bounded watch flood to 64 watches per connection and keeps nothing once the flooders leave', async () => {
