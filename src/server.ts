@@ -20,10 +20,12 @@ import { HubInstances } from './hub/hub-instances.js'
 import type { HubClass } from './hub/hub.js'
 import { startSubscriptions } from './hub/subscriptions.js'
 import { createTopicAccess } from './hub/topic-access.js'
+import { WatchStreams } from './hub/watch-streams.js'
 import type { HubConnection } from './connection/hub-connection.js'
 import { ClientResults } from './hub/client-results.js'
 import { ClusterDelivery } from './lifetime/cluster-delivery.js'
 import { LifetimeManager } from './lifetime/lifetime-manager.js'
+import { WatchFanout } from './lifetime/watch-fanout.js'
 import { silentLogger } from './logger.js'
 import type { Logger } from './logger.js'
 import { Metrics } from './metrics.js'
@@ -59,6 +61,8 @@ export interface ImServer {
   close(): Promise<void>
 }
 
+/** Payloads of a watched subject that may wait for one slow reader before its watch fails. */
+const WATCH_BUFFER = 1000
 
 export async function startServer(options: ImServerOptions): Promise<ImServer> {
   const { config } = options
@@ -89,6 +93,9 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
   const tag = nodeTag(config.nodeId)
   const limits = new ConnectionLimits({ perUser: config.hubs.maxConnectionsPerUser, perAddress: config.hubs.maxConnectionsPerAddress })
   const lifetimes: LifetimeManager<HubConnection>[] = []
+  // One fan-out per node, shared by every hub: watchers of a subject share its bus subscription.
+  const watchFanout = new WatchFanout({ bus, maxSubjects: config.hubs.maxWatchedSubjects })
+  const watches = new WatchStreams({ fanout: watchFanout, maxPerConnection: config.hubs.maxWatchesPerConnection, bufferSize: WATCH_BUFFER, metrics })
   const endpoints = descriptors.map((descriptor) => {
     const subjects = hubSubjects(descriptor.name)
     const lifetime = new LifetimeManager<HubConnection>({ maxGroupsPerConnection: config.hubs.maxGroupsPerConnection })
@@ -108,7 +115,7 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
     // Durable by configuration, or by `@Forward(subject, { durable: true })` on the hub.
     const durableSubjects = [...config.jetstream.forward, ...[...descriptor.methods.values()].flatMap((m) => (m.forwardDurable && m.forwardSubject ? [m.forwardSubject] : []))]
     const topics = createTopicAccess({ topics: config.topics, authorizerSubject: subjects.authorize, bus, metrics, logger })
-    const instances = new HubInstances({ descriptor, bus, nodeId: config.nodeId, cluster, local: lifetime, durableSubjects, topics })
+    const instances = new HubInstances({ descriptor, bus, nodeId: config.nodeId, cluster, local: lifetime, durableSubjects, topics, watches })
     startSubscriptions({ descriptor, instances, bus, logger, metrics, maxPayloadSize: config.hubs.maxServicePayloadSize })
     const handler = new HubDispatcher({
       descriptor,
@@ -172,6 +179,9 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
         delivery_collapse_overflows: sum((s) => s.collapseOverflows),
         delivery_spread_overflows: sum((s) => s.spreadOverflows),
         jetstream_duplicates_skipped: bus.duplicatesSkipped ?? 0,
+        watches_open: watchFanout.stats.watchers,
+        watch_subscriptions: watchFanout.stats.subjects,
+        watch_payloads_not_json_total: watchFanout.stats.payloadsNotJson,
       }
     },
   })

@@ -91,6 +91,16 @@ export interface HubOptionsConfig {
   /** Groups one connection may be in (default 128); a join past it fails with IM_LIMIT_EXCEEDED. */
   readonly maxGroupsPerConnection: number
   /**
+   * Watches (DefaultHub's `watch`, `this.bus.watch` in hub code) one connection may hold open at
+   * once (default 64); one past it fails with IM_LIMIT_EXCEEDED until another ends.
+   */
+  readonly maxWatchesPerConnection: number
+  /**
+   * Distinct subjects this node watches at once, over all connections (default 100 000). Watchers
+   * of one subject share one NATS subscription, so this bounds the subscriptions held for watches.
+   */
+  readonly maxWatchedSubjects: number
+  /**
    * On SIGTERM, how long the node waits for queued messages to go out and for stateful-reconnect
    * clients to move to another node before it closes what is left, in ms (default 5000).
    */

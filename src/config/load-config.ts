@@ -130,6 +130,8 @@ function resolveHubs(input: ImConfigInput['hubs'], env: Env): HubOptionsConfig {
     maxServicePayloadSize: readInteger(at(input?.maxServicePayloadSize, 'maxServicePayloadSize', 'IM_MAX_SERVICE_PAYLOAD_SIZE'), 1024, 64 * 1024 * 1024) ?? 1024 * 1024,
     requestTimeoutMs: readInteger(at(input?.requestTimeoutMs, 'requestTimeoutMs', 'IM_REQUEST_TIMEOUT_MS'), 100, MAX_TIMER_MS) ?? 30_000,
     maxGroupsPerConnection: readInteger(at(input?.maxGroupsPerConnection, 'maxGroupsPerConnection', 'IM_MAX_GROUPS_PER_CONNECTION'), 1, 1_000_000) ?? 128,
+    maxWatchesPerConnection: readInteger(at(input?.maxWatchesPerConnection, 'maxWatchesPerConnection', 'IM_MAX_WATCHES_PER_CONNECTION'), 1, 100_000) ?? 64,
+    maxWatchedSubjects: readInteger(at(input?.maxWatchedSubjects, 'maxWatchedSubjects', 'IM_MAX_WATCHED_SUBJECTS'), 1, 10_000_000) ?? 100_000,
     shutdownTimeoutMs: readInteger(at(input?.shutdownTimeoutMs, 'shutdownTimeoutMs', 'IM_SHUTDOWN_TIMEOUT_MS'), 0, MAX_TIMER_MS) ?? 5000,
   }
 }

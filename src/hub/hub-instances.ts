@@ -8,13 +8,13 @@ import type { Bus } from '../bus/bus.js'
 import { subjectMatches, validateTopic } from '../bus/subjects.js'
 import { ImError, ImErrorCode } from '../errors.js'
 import type { Delivery } from '../lifetime/delivery.js'
-import { ItemStream } from './item-stream.js'
 import { createGroupManager, createHubClients } from './clients.js'
 import type { GroupManager, HubClients } from './clients.js'
 import type { HubDescriptor } from './hub-descriptor.js'
 import { HUB_CALL } from './hub.js'
 import type { HubBase, HubBus, HubCallerContext } from './hub.js'
 import type { TopicAccess } from './topic-access.js'
+import type { WatchSlots, WatchStreams } from './watch-streams.js'
 
 export interface HubInstancesOptions {
   readonly descriptor: HubDescriptor
@@ -31,18 +31,19 @@ export interface HubInstancesOptions {
   readonly durableSubjects?: readonly string[]
   /** Who may watch and publish which topics (HubBase.authorizeTopic). */
   readonly topics: TopicAccess
+  /** What `this.bus.watch()` opens: shared per node, bounded per connection. */
+  readonly watches: WatchStreams
 }
 
 /** What one connection's calls share: built once per connection, not once per call. */
 export interface CallerScope {
   readonly context: HubCallerContext
   readonly clients: HubClients
+  /** The watches the connection holds open. */
+  readonly watchSlots: WatchSlots
 }
 
 const encoder = new TextEncoder()
-const decoder = new TextDecoder()
-/** Messages of a watched subject that may wait for a slow reader before the watch fails. */
-const WATCH_BUFFER = 1000
 const NEVER_ABORTED = new AbortController().signal
 
 export class HubInstances {
@@ -59,9 +60,9 @@ export class HubInstances {
    * same call sent again yields the same ids; without an invocation id (a non-blocking call, a
    * subscription handler) nothing names the call and the id is random.
    */
-  private hubBus(context: HubCallerContext | undefined): HubBus {
+  private hubBus(context: HubCallerContext | undefined, watcher: CallWatcher): HubBus {
     const callId = context?.invocationId !== undefined ? `${context.connectionId}:${context.invocationId}` : undefined
-    return new CallBus(this.options.bus, this.options.durableSubjects ?? [], callId)
+    return new CallBus(this.options.bus, this.options.durableSubjects ?? [], callId, watcher)
   }
 
   /** The clients API of a connection is built on its first use: most connections never call. */
@@ -73,6 +74,7 @@ export class HubInstances {
       get clients() {
         return (clients ??= createHubClients(cluster, context.connectionId))
       },
+      watchSlots: { held: 0 },
     }
   }
 
@@ -82,7 +84,7 @@ export class HubInstances {
    */
   forCaller(scope: CallerScope, signal: AbortSignal | (() => AbortSignal), invocationId?: string): HubBase {
     const context = invocationId === undefined ? scope.context : { ...scope.context, invocationId }
-    return this.build(scope.clients, this.clusterGroups, context, signal)
+    return this.build(scope.clients, this.clusterGroups, context, signal, scope.watchSlots)
   }
 
   /** The instance that runs `@Subscribe` handlers (shared: hubs keep no state). */
@@ -92,16 +94,24 @@ export class HubInstances {
       createGroupManager(this.options.local),
       undefined,
       NEVER_ABORTED,
+      undefined,
     )
     return this.subscriberInstance
   }
 
-  private build(clients: HubClients, groups: GroupManager, context: HubCallerContext | undefined, signal: AbortSignal | (() => AbortSignal)): HubBase {
+  private build(
+    clients: HubClients,
+    groups: GroupManager,
+    context: HubCallerContext | undefined,
+    signal: AbortSignal | (() => AbortSignal),
+    watchSlots: WatchSlots | undefined,
+  ): HubBase {
     const hub = new this.options.descriptor.hubClass()
+    const watches = this.options.watches
     hub[HUB_CALL] = {
       clients,
       groups,
-      bus: () => this.hubBus(context),
+      bus: () => this.hubBus(context, { watches, slots: watchSlots, callSignal: signal }),
       context,
       signal,
       hubName: this.options.descriptor.name,
@@ -112,6 +122,13 @@ export class HubInstances {
   }
 }
 
+/** What a call's watches need: the node's watches, the caller's slots, and the call's own end. */
+interface CallWatcher {
+  readonly watches: WatchStreams
+  readonly slots: WatchSlots | undefined
+  readonly callSignal: AbortSignal | (() => AbortSignal)
+}
+
 /** `this.bus` of one hub instance: payloads as JSON; durable subjects through JetStream with ids naming the call. */
 class CallBus implements HubBus {
   private published = 0
@@ -120,6 +137,7 @@ class CallBus implements HubBus {
     private readonly bus: Bus,
     private readonly durableSubjects: readonly string[],
     private readonly callId: string | undefined,
+    private readonly watcher: CallWatcher,
   ) {}
 
   async publish(subject: string, payload: unknown, headers?: Record<string, string>): Promise<void> {
@@ -134,27 +152,10 @@ class CallBus implements HubBus {
     })
   }
 
+  /** The watch also ends with the call (a disconnect, a cancelled stream), whatever `signal` hub code passed. */
   watch(subject: string, signal: AbortSignal): AsyncIterable<unknown> {
-    return watchSubject(this.bus, subject, signal)
+    const { watches, slots, callSignal } = this.watcher
+    const call = typeof callSignal === 'function' ? callSignal() : callSignal
+    return watches.open(subject, call === signal ? signal : AbortSignal.any([signal, call]), slots)
   }
-}
-
-function watchSubject(bus: Bus, subject: string, signal: AbortSignal): AsyncIterable<unknown> {
-  const problem = validateTopic(subject)
-  if (problem) throw new ImError(ImErrorCode.InvalidTopic, `cannot watch "${subject}": ${problem}`)
-  const stream = new ItemStream(WATCH_BUFFER)
-  const subscription = bus.subscribe(subject, (message) => {
-    try {
-      stream.push(JSON.parse(decoder.decode(message.data)))
-    } catch {
-      // Not JSON: nothing a client could read.
-    }
-  })
-  const stop = (): void => {
-    subscription.unsubscribe()
-    stream.end()
-  }
-  if (signal.aborted) stop()
-  else signal.addEventListener('abort', stop, { once: true })
-  return stream
 }

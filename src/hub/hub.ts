@@ -41,8 +41,12 @@ export interface HubInvocation {
 export interface HubBus {
   publish(subject: string, payload: unknown, headers?: Record<string, string>): Promise<void>
   /**
-   * The JSON payloads published on `subject` from now until `signal` aborts (payloads that are
-   * not JSON are skipped). For a `@HubStream` that relays a subject to its caller.
+   * The JSON payloads published on `subject` from now until `signal` aborts or the call ends
+   * (payloads that are not JSON are skipped). For a `@HubStream` that relays a subject to its
+   * caller. Watchers of one subject on a node share one subscription and the same parsed payload:
+   * read it, never change it. A connection holds at most `hubs.maxWatchesPerConnection` watches
+   * at once, a node watches at most `hubs.maxWatchedSubjects` subjects; past either this throws
+   * IM_LIMIT_EXCEEDED. A reader more than 1000 payloads behind makes its watch fail.
    */
   watch(subject: string, signal: AbortSignal): AsyncIterable<unknown>
 }

@@ -15,6 +15,11 @@ export class ItemStream<T = unknown> implements AsyncIterable<T> {
 
   constructor(private readonly capacity: number) {}
 
+  /** True once the stream ended: by `end`, or because its reader fell behind. */
+  get ended(): boolean {
+    return this.done
+  }
+
   push(item: T): void {
     if (this.done) return
     if (this.items.length >= this.capacity) {

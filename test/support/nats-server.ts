@@ -14,6 +14,8 @@ export interface NatsServer {
   /** `nats://127.0.0.1:<port>` */
   readonly url: string
   readonly port: number
+  /** `http://127.0.0.1:<port>` of the monitoring endpoints (/connz, /subsz), when started with `monitoring`. */
+  readonly monitorUrl?: string
   /** Stops the server for good (SIGTERM, SIGKILL after a bound) and removes its store. */
   stop(): Promise<void>
   /**
@@ -30,6 +32,8 @@ export interface NatsServerOptions {
   readonly jetstream?: boolean
   /** A port chosen by the caller, e.g. reserved with `freePort()` before the server should exist. */
   readonly port?: number
+  /** Serve the HTTP monitoring endpoints on a free port (to count a client's subscriptions). */
+  readonly monitoring?: boolean
 }
 
 const WAIT_MS = 10_000
@@ -73,6 +77,8 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
   const storeDir = options.jetstream ? mkdtempSync(join(tmpdir(), 'im-nats-js-')) : undefined
   const args = ['-a', '127.0.0.1', '-p', String(port)]
   if (storeDir) args.push('-js', '-sd', storeDir)
+  const monitorPort = options.monitoring ? await freePort() : undefined
+  if (monitorPort !== undefined) args.push('-m', String(monitorPort))
   let stderr = ''
   let child: ChildProcess | undefined
   let stopped = false
@@ -114,6 +120,7 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
   const server: NatsServer = {
     url: `nats://127.0.0.1:${port}`,
     port,
+    ...(monitorPort !== undefined ? { monitorUrl: `http://127.0.0.1:${monitorPort}` } : {}),
     async stop() {
       if (stopped) return
       stopped = true
