@@ -97,6 +97,12 @@ export interface HubSubjects {
   readonly invokeClient: string
   /** `im.<hub>.node`: prefix of the node-to-node subjects, `im.<hub>.node.<node tag>`. */
   readonly node: string
+  /**
+   * What services publish for this hub's clients, as subject patterns: `im.<hub>.send`,
+   * `im.<hub>.send.*` (client, user, group), `im.<hub>.groups.*` (add, remove) and
+   * `im.<hub>.watch.>` (a watched topic). The HTTP publish endpoint takes only these.
+   */
+  readonly service: readonly string[]
 }
 
 /**
@@ -120,6 +126,7 @@ export function hubSubjects(hubName: string): HubSubjects {
     deliver: `${prefix}.deliver`,
     invokeClient: `${prefix}.invoke.client`,
     node: `${prefix}.node`,
+    service: [`${prefix}.send`, `${prefix}.send.*`, `${prefix}.groups.*`, `${prefix}.watch.>`],
   }
 }
 
