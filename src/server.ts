@@ -9,7 +9,7 @@ import type { Duplex } from 'node:stream'
 import { createTokenVerifier } from './auth/jwt-verifier.js'
 import { rememberVerifiedTokens } from './auth/verified-tokens.js'
 import type { Bus } from './bus/bus.js'
-import { hubSubjects } from './bus/subjects.js'
+import { hubSubjects, subjectCovers } from './bus/subjects.js'
 import type { ImConfig } from './config/config.js'
 import { ConnectionSweeper } from './connection/connection-sweeper.js'
 import { ImError, ImErrorCode } from './errors.js'
@@ -160,7 +160,8 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
     new PublishGuard({
       apiKey: config.apiKey,
       listener: { host, loopbackOnly: isLoopbackHost(host) },
-      subjects: descriptors.flatMap((d) => hubSubjects(d.name).service),
+      subjects: descriptors.flatMap(serviceSubjects),
+      own: descriptors.flatMap((d) => hubSubjects(d.name).own),
       isListedOrigin: (origin) => cors.isListed(origin),
     })
   const adminFor = (guard: PublishGuard, operatorPathsElsewhere: boolean): AdminEndpoints => new AdminEndpoints({
@@ -281,6 +282,18 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
         logger.flush()
       })()),
   }
+}
+
+/**
+ * What services publish for a hub: its standard service subjects, and its `@Subscribe` subjects
+ * in its own namespace (`im.<hub>.`) that these do not already cover.
+ */
+function serviceSubjects(descriptor: HubDescriptor): string[] {
+  const standard = hubSubjects(descriptor.name).service
+  const declared = descriptor.subscriptions
+    .map((s) => s.subject)
+    .filter((subject) => subject.startsWith(`im.${descriptor.name}.`) && !standard.some((pattern) => subjectCovers(pattern, subject)))
+  return [...standard, ...new Set(declared)]
 }
 
 /** A URL to reach a listener on `host`: the loopback address for one bound to every interface. */

@@ -100,9 +100,15 @@ export interface HubSubjects {
   /**
    * What services publish for this hub's clients, as subject patterns: `im.<hub>.send`,
    * `im.<hub>.send.*` (client, user, group), `im.<hub>.groups.*` (add, remove) and
-   * `im.<hub>.watch.>` (a watched topic). The HTTP publish endpoint takes only these.
+   * `im.<hub>.watch.>` (a watched topic). The HTTP publish endpoint takes these.
    */
   readonly service: readonly string[]
+  /**
+   * IMService's own subjects under `im.<hub>`, as patterns: client envelopes, node-to-node
+   * traffic, client-result requests and lifecycle events. Services may read them; the HTTP
+   * publish endpoint never writes them.
+   */
+  readonly own: readonly string[]
 }
 
 /**
@@ -127,6 +133,7 @@ export function hubSubjects(hubName: string): HubSubjects {
     invokeClient: `${prefix}.invoke.client`,
     node: `${prefix}.node`,
     service: [`${prefix}.send`, `${prefix}.send.*`, `${prefix}.groups.*`, `${prefix}.watch.>`],
+    own: [`${prefix}.receive.>`, `${prefix}.deliver`, `${prefix}.node.>`, `${prefix}.invoke.>`, `${prefix}.connected`, `${prefix}.disconnected`],
   }
 }
 

@@ -5,9 +5,9 @@
  * - without an API key only a listener that other machines cannot reach is open, and then only to
  *   loopback callers not relayed by a proxy (a proxy on the same host makes the internet
  *   "loopback"); on any other listener every publish needs `X-Api-Key`;
- * - it publishes only the subjects services use to reach this node's clients
- *   (`HubSubjects.service`), never client envelopes, node-to-node traffic or other applications'
- *   subjects.
+ * - it publishes only the subjects services use to reach this node's clients (`HubSubjects.service`
+ *   and the hubs' own `@Subscribe` subjects under `im.<hub>.`), never IMService's own subjects
+ *   (client envelopes, node-to-node traffic: `HubSubjects.own`) nor other applications' subjects.
  */
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
@@ -19,8 +19,10 @@ export interface PublishGuardOptions {
   readonly apiKey: string | undefined
   /** Where the listener serving the endpoint is bound, and whether only this machine can reach it. */
   readonly listener: { readonly host: string; readonly loopbackOnly: boolean }
-  /** Subject patterns the endpoint publishes to: the `service` subjects of every hub this node serves. */
+  /** Subject patterns the endpoint publishes to: what services publish for the hubs this node serves. */
   readonly subjects: readonly string[]
+  /** Patterns it never publishes to, even where `subjects` would match: IMService's own subjects. */
+  readonly own: readonly string[]
   /** True for an origin on the explicit allow-list. */
   readonly isListedOrigin: (origin: string) => boolean
 }
@@ -64,6 +66,9 @@ export class PublishGuard {
 
   /** Why the endpoint does not publish to `subject` (the 403 text), or undefined when it does. */
   refuseSubject(subject: string): string | undefined {
+    if (this.options.own.some((pattern) => subjectMatches(pattern, subject))) {
+      return `Subject '${subject}' is one of IMService's own (client envelopes, node-to-node traffic, lifecycle events): the publish endpoint never publishes it.`
+    }
     if (this.options.subjects.some((pattern) => subjectMatches(pattern, subject))) return undefined
     return (
       `Subject '${subject}' is not one the publish endpoint serves: it takes ${this.options.subjects.join(', ')} ` +

@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest'
 import { DefaultHub } from '../../hubs/default-hub.js'
 import { resolveConfig } from '../../src/config/load-config.js'
 import type { ImConfigInput } from '../../src/config/config.js'
+import { Hub, HubBase, Subscribe } from '../../src/index.js'
 import { createConsoleLogger } from '../../src/logger.js'
 import { startServer } from '../../src/server.js'
 import { connectClient, Inbox, withTimeout } from '../support/clients.js'
@@ -22,6 +23,15 @@ const APP = 'https://app.example.com'
 const CORS_REFUSED = (origin: string): string =>
   `Cross-origin request refused: the origin '${origin}' is not in this server's allowed origins (IM_CORS_ORIGINS (corsOrigins in im.config.ts)).`
 const SERVICE_SUBJECTS = 'im.default.send, im.default.send.*, im.default.groups.*, im.default.watch.>'
+
+/** A hub that takes service messages on a subject of its own, as hub authors write them. */
+@Hub({ name: 'news' })
+class NewsHub extends HubBase {
+  @Subscribe('im.news.flash')
+  async flash(payload: { text: string }): Promise<void> {
+    await this.clients.all.send('flash', payload.text)
+  }
+}
 
 /** A test node whose log lines are kept. */
 async function loggingServer(config: ImConfigInput = {}) {
@@ -153,18 +163,36 @@ describe('POST /api/publish', () => {
     const inbox = new Inbox(client, 'notify')
     const seen: string[] = []
     const watched = server.bus.subscribe('>', (message) => void seen.push(message.subject))
-    for (const subject of ['im.default.receive.payments.refund', 'im.default.node.abc.claim', 'billing.invoice.cancel', '_INBOX.x']) {
+    for (const subject of ['im.default.receive.payments.refund', 'im.default.node.abc.claim']) {
       const answer = await publish(server.url, subject, { method: 'notify', userId: 'admin' })
-      expect(answer.status).toBe(403)
-      expect(await answer.text()).toBe(
+      expect([answer.status, await answer.text()]).toEqual([
+        403,
+        `Subject '${subject}' is one of IMService's own (client envelopes, node-to-node traffic, lifecycle events): the publish endpoint never publishes it.`,
+      ])
+    }
+    for (const subject of ['billing.invoice.cancel', '_INBOX.x']) {
+      const answer = await publish(server.url, subject, { method: 'notify', userId: 'admin' })
+      expect([answer.status, await answer.text()]).toEqual([
+        403,
         `Subject '${subject}' is not one the publish endpoint serves: it takes ${SERVICE_SUBJECTS} (what services publish to reach clients); publish other subjects to NATS.`,
-      )
+      ])
     }
     expect((await publish(server.url, 'im.default.send', { method: 'notify', args: ['ok'] })).status).toBe(202)
     expect(await inbox.next()).toEqual(['ok'])
     expect(seen).toEqual(['im.default.send'])
     watched.unsubscribe()
     expect(await metricsOf(server.url)).toContain('im_publish_refused_total 4\n')
+    await client.stop()
+  })
+
+  it("publishes to a hub's own @Subscribe subject, and lists it among the subjects it takes", async () => {
+    await using server = await startTestServer({ hubs: [DefaultHub, NewsHub] })
+    const client = await connectClient(server.hubUrl('/signalr-hubs/news'))
+    const inbox = new Inbox(client, 'flash')
+    expect((await publish(server.url, 'im.news.flash', { text: 'extra' })).status).toBe(202)
+    expect(await inbox.next()).toEqual(['extra'])
+    const refused = await publish(server.url, 'im.news.other', {})
+    expect(await refused.text()).toContain(`it takes ${SERVICE_SUBJECTS}, im.news.send, im.news.send.*, im.news.groups.*, im.news.watch.>, im.news.flash (`)
     await client.stop()
   })
 

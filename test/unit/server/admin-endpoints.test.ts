@@ -24,7 +24,11 @@ const KEY_NEEDED = (why: string): string => `Publishing over HTTP needs the X-Ap
 const WRONG_KEY = 'The X-Api-Key header does not match IM_API_KEY.'
 const REMOTE = 'the caller is not on this machine'
 const ALL_INTERFACES = 'this listener is bound to 0.0.0.0, which other machines can reach'
-const SUBJECTS = [...hubSubjects('default').service, ...hubSubjects('chat').service]
+/** The service subjects of both hubs, and two `@Subscribe` subjects of the chat hub. */
+const SUBJECTS = [...hubSubjects('default').service, ...hubSubjects('chat').service, 'im.chat.announce', 'im.chat.rooms.*']
+const OWN = [...hubSubjects('default').own, ...hubSubjects('chat').own]
+const OWN_SUBJECT = (subject: string): string =>
+  `Subject '${subject}' is one of IMService's own (client envelopes, node-to-node traffic, lifecycle events): the publish endpoint never publishes it.`
 const OUTSIDE = (subject: string): string =>
   `Subject '${subject}' is not one the publish endpoint serves: it takes ${SUBJECTS.join(', ')} (what services publish to reach clients); publish other subjects to NATS.`
 
@@ -75,6 +79,7 @@ describe('AdminEndpoints', () => {
     readonly host?: string
     readonly origins?: readonly string[]
     readonly operatorPathsElsewhere?: boolean
+    readonly subjects?: readonly string[]
   }
 
   function setup(options: Setup = {}) {
@@ -85,7 +90,8 @@ describe('AdminEndpoints', () => {
     const guard = new PublishGuard({
       apiKey: options.apiKey,
       listener: { host, loopbackOnly: isLoopbackHost(host) },
-      subjects: SUBJECTS,
+      subjects: options.subjects ?? SUBJECTS,
+      own: OWN,
       isListedOrigin: (origin) => (options.origins ?? []).includes(origin),
     })
     const admin = new AdminEndpoints({
@@ -315,12 +321,27 @@ describe('AdminEndpoints', () => {
   })
 
   describe('POST /api/publish subjects', () => {
+    it.each(['im.default.receive.payments.refund', 'im.default.node.abc.claim', 'im.default.deliver', 'im.default.invoke.client', 'im.default.connected', 'im.chat.disconnected'])(
+      "refuses IMService's own subject %s with 403",
+      async (subject) => {
+        const { admin, published, metrics } = setup()
+        const response = await fetch(`${await serve(admin)}/api/publish`, { method: 'POST', body: JSON.stringify({ subject, payload: { method: 'm' } }) })
+        expect([response.status, await response.text()]).toEqual([403, OWN_SUBJECT(subject)])
+        expect(published).toEqual([])
+        expect(metrics.get('publish_refused')).toBe(1)
+      },
+    )
+
+    it("refuses IMService's own subjects even under a hub's broad @Subscribe pattern", async () => {
+      const { admin, published } = setup({ subjects: ['im.chat.>'] })
+      const base = await serve(admin)
+      const own = await fetch(`${base}/api/publish`, { method: 'POST', body: JSON.stringify({ subject: 'im.chat.deliver', payload: {} }) })
+      expect([own.status, await own.text()]).toEqual([403, OWN_SUBJECT('im.chat.deliver')])
+      expect((await fetch(`${base}/api/publish`, { method: 'POST', body: JSON.stringify({ subject: 'im.chat.anything', payload: {} }) })).status).toBe(202)
+      await vi.waitFor(() => expect(published.map((m) => m.subject)).toEqual(['im.chat.anything']), WAIT)
+    })
+
     it.each([
-      'im.default.receive.payments.refund',
-      'im.default.node.abc.claim',
-      'im.default.deliver',
-      'im.default.invoke.client',
-      'im.default.connected',
       'im.default.send.user.extra',
       'im.default.watch',
       'im.other.send',
@@ -335,7 +356,17 @@ describe('AdminEndpoints', () => {
       expect(metrics.get('publish_refused')).toBe(1)
     })
 
-    it.each(['im.default.send', 'im.default.send.user', 'im.default.send.group', 'im.default.groups.add', 'im.default.watch.orders', 'im.default.watch.orders.eu', 'im.chat.send.client'])(
+    it.each([
+      'im.default.send',
+      'im.default.send.user',
+      'im.default.send.group',
+      'im.default.groups.add',
+      'im.default.watch.orders',
+      'im.default.watch.orders.eu',
+      'im.chat.send.client',
+      'im.chat.announce',
+      'im.chat.rooms.lobby',
+    ])(
       'publishes to the service subject %s',
       async (subject) => {
         const { admin, published } = setup()
