@@ -19,6 +19,7 @@ program
   .description('start an IMService node')
   .option('-c, --config <file>', 'configuration file', 'im.config.ts')
   .option('-p, --port <port>', 'port to listen on (overrides IM_PORT and the file)', parsePort)
+  .option('--host <host>', 'address to listen on (overrides IM_HOST and the file)')
   .action(serve)
 
 program
@@ -27,7 +28,7 @@ program
   .argument('<subject>', 'subject, e.g. im.default.send')
   .argument('<json>', 'payload, e.g. \'{"method":"hello","args":["world"]}\'')
   .option('-c, --config <file>', 'configuration file', 'im.config.ts')
-  .option('--url <url>', 'base URL of the node for the HTTP publish endpoint (default: the configured port on 127.0.0.1)')
+  .option('--url <url>', 'base URL of the node for the HTTP publish endpoint (default: the internal port if set, else the port, on 127.0.0.1)')
   .action(publish)
 
 program

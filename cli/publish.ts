@@ -31,7 +31,7 @@ export async function publish(subject: string, json: string, options: { config: 
     if (config.nats.explicit) throw new Error(`NATS at ${config.nats.url} is not reachable`)
   }
 
-  const base = options.url ?? `http://127.0.0.1:${config.port}`
+  const base = options.url ?? defaultPublishUrl(config)
   const response = await fetch(new URL('/api/publish', base), {
     method: 'POST',
     headers: { 'Content-Type': 'application/json', ...(config.apiKey ? { 'X-Api-Key': config.apiKey } : {}) },
@@ -41,4 +41,11 @@ export async function publish(subject: string, json: string, options: { config: 
   })
   if (!response.ok) throw new Error(`${base} refused the publish (${response.status}): ${await response.text()}`)
   process.stdout.write(`published through ${base}/api/publish: ${subject}\n`)
+}
+
+/** The internal listener when there is one (the public port then has no publish endpoint), else the public port. */
+function defaultPublishUrl(config: Awaited<ReturnType<typeof loadConfig>>): string {
+  if (config.internalPort === undefined) return `http://127.0.0.1:${config.port}`
+  const host = config.internalHost === '0.0.0.0' || config.internalHost === '::' ? '127.0.0.1' : config.internalHost
+  return `http://${host.includes(':') ? `[${host}]` : host}:${config.internalPort}`
 }

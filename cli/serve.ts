@@ -3,8 +3,8 @@ import { createConsoleLogger, describeConfig, loadHubs, startServer } from '../s
 import type { ImServer, LogLevel } from '../src/index.js'
 import { loadConfig } from './load.js'
 
-export async function serve(options: { config: string; port?: number }): Promise<void> {
-  const config = await loadConfig(options.config, { port: options.port })
+export async function serve(options: { config: string; port?: number; host?: string }): Promise<void> {
+  const config = await loadConfig(options.config, { port: options.port, host: options.host })
   const logger = createConsoleLogger({ level: logLevel(process.env.IM_LOG_LEVEL) })
   const hubs = await loadHubs(config.hubsDir)
   if (hubs.length === 0) throw new Error(`no hub classes found in ${config.hubsDir}/ (export a class decorated with @Hub())`)
@@ -13,6 +13,7 @@ export async function serve(options: { config: string; port?: number }): Promise
 
   const out = (line: string): void => void process.stdout.write(line + '\n')
   out(`IMService listening on ${server.url}`)
+  if (server.internalUrl !== undefined) out(`  internal listener on ${server.internalUrl}`)
   for (const line of describeConfig(config)) out(`  ${line}`)
   const bus = server.bus.status()
   const retrying = bus.state === 'connected' ? '' : ' (retrying until NATS answers; clients are served meanwhile)'

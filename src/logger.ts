@@ -74,3 +74,75 @@ function safeStringify(value: unknown): string {
 
 /** A logger that drops everything: the default in tests. */
 export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} }
+
+export interface RateLimitOptions {
+  /** Lines of one message passed per interval (default 10). */
+  readonly linesPerMessage?: number
+  /** Length of an interval in ms (default 10 000). */
+  readonly intervalMs?: number
+  /** Called for each line held back (to count them in metrics). */
+  readonly onSuppressed?: () => void
+}
+
+export type RateLimitedLogger = Logger & {
+  /** Writes the summaries of the current interval now (at shutdown). */
+  flush(): void
+}
+
+/** Distinct messages tracked per interval; others share one budget, so varied messages cost no memory. */
+const MAX_TRACKED_MESSAGES = 1000
+const OTHER_MESSAGES = '\u0000other'
+
+interface MessageWindow {
+  readonly level: Exclude<LogLevel, 'silent'>
+  readonly message: string
+  passed: number
+  suppressed: number
+}
+
+/**
+ * Passes the first lines of each message (level and text; the fields may differ) per interval and
+ * holds back the rest, then writes one `suppressed K similar lines: <message>` line when the
+ * interval ends. A flood of one refusal costs a few lines instead of one line per request.
+ */
+export function rateLimitLogger(inner: Logger, options: RateLimitOptions = {}): RateLimitedLogger {
+  const limit = options.linesPerMessage ?? 10
+  const intervalMs = options.intervalMs ?? 10_000
+  let windows = new Map<string, MessageWindow>()
+  let timer: NodeJS.Timeout | undefined
+  const flush = (): void => {
+    if (timer !== undefined) clearTimeout(timer)
+    timer = undefined
+    const ended = windows
+    windows = new Map()
+    for (const w of ended.values()) {
+      if (w.suppressed === 0) continue
+      inner[w.level](`suppressed ${w.suppressed} similar lines in ${intervalMs} ms: ${w.message}`, { suppressed: w.suppressed })
+    }
+  }
+  const log = (level: Exclude<LogLevel, 'silent'>, message: string, fields?: LogFields): void => {
+    let key = `${level} ${message}`
+    if (!windows.has(key) && windows.size >= MAX_TRACKED_MESSAGES) key = OTHER_MESSAGES
+    let window = windows.get(key)
+    if (window === undefined) {
+      window = { level, message: key === OTHER_MESSAGES ? 'lines of other messages' : message, passed: 0, suppressed: 0 }
+      windows.set(key, window)
+    }
+    // One timer per interval, not per line; it does not keep the process alive.
+    timer ??= setTimeout(flush, intervalMs).unref()
+    if (window.passed < limit) {
+      window.passed++
+      inner[level](message, fields)
+    } else {
+      window.suppressed++
+      options.onSuppressed?.()
+    }
+  }
+  return {
+    debug: (m, f) => log('debug', m, f),
+    info: (m, f) => log('info', m, f),
+    warn: (m, f) => log('warn', m, f),
+    error: (m, f) => log('error', m, f),
+    flush,
+  }
+}

@@ -9,7 +9,7 @@ import type { Duplex } from 'node:stream'
 import { createTokenVerifier } from './auth/jwt-verifier.js'
 import { rememberVerifiedTokens } from './auth/verified-tokens.js'
 import type { Bus } from './bus/bus.js'
-import { hubSubjects } from './bus/subjects.js'
+import { hubSubjects, subjectCovers } from './bus/subjects.js'
 import type { ImConfig } from './config/config.js'
 import { ConnectionSweeper } from './connection/connection-sweeper.js'
 import { ImError, ImErrorCode } from './errors.js'
@@ -26,7 +26,7 @@ import { ClientResults } from './hub/client-results.js'
 import { ClusterDelivery } from './lifetime/cluster-delivery.js'
 import { LifetimeManager } from './lifetime/lifetime-manager.js'
 import { WatchFanout } from './lifetime/watch-fanout.js'
-import { silentLogger } from './logger.js'
+import { rateLimitLogger, silentLogger } from './logger.js'
 import type { Logger } from './logger.js'
 import { Metrics } from './metrics.js'
 import type { HubProtocol } from './protocol/hub-protocol.js'
@@ -34,7 +34,8 @@ import { jsonHubProtocol } from './protocol/json-hub-protocol.js'
 import { messagePackHubProtocol } from './protocol/messagepack-hub-protocol.js'
 import { AdminEndpoints } from './server/admin-endpoints.js'
 import { Cors } from './server/cors.js'
-import { sendText, refuseUpgrade } from './server/http-util.js'
+import { isLoopbackHost, refuseUpgrade, sendText, setSafeHeaders } from './server/http-util.js'
+import { PublishGuard } from './server/publish-guard.js'
 import { ClusterRouter } from './server/cluster-router.js'
 import { ConnectionLimits } from './server/connection-limits.js'
 import { nodeTag } from './server/connection-registry.js'
@@ -54,6 +55,8 @@ export interface ImServer {
   /** `http://host:port` of the listening server. */
   readonly url: string
   readonly port: number
+  /** `http://host:port` of the internal listener (IM_INTERNAL_PORT), when there is one. */
+  readonly internalUrl?: string
   readonly nodeId: string
   readonly bus: Bus
   readonly hubs: readonly HubDescriptor[]
@@ -66,8 +69,9 @@ const WATCH_BUFFER = 1000
 
 export async function startServer(options: ImServerOptions): Promise<ImServer> {
   const { config } = options
-  const logger = options.logger ?? silentLogger
   const metrics = new Metrics()
+  // A flood of one refusal (bad tokens, refused origins) costs a few log lines, not one per request.
+  const logger = rateLimitLogger(options.logger ?? silentLogger, { onSuppressed: () => metrics.inc('log_lines_suppressed') })
   const descriptors = options.hubs.map((hub) => describeHub(hub, { pathPrefix: config.hubs.pathPrefix }))
   assertUnique(descriptors)
 
@@ -81,7 +85,7 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
   ])
   const verifier = createTokenVerifier(config.jwt)
   const auth = new RequestAuthenticator(verifier && rememberVerifiedTokens(verifier))
-  const cors = new Cors(config.corsOrigins)
+  const cors = new Cors({ origins: config.corsOrigins, logger, metrics })
   const sweeper = new ConnectionSweeper({
     keepAliveIntervalMs: config.hubs.keepAliveIntervalMs,
     clientTimeoutMs: config.hubs.clientTimeoutMs,
@@ -163,11 +167,21 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
     })
   })
   const byPath = new Map(endpoints.map((endpoint) => [endpoint.path.toLowerCase(), endpoint]))
-  const admin = new AdminEndpoints({
+  const internal = config.internalPort !== undefined
+  const publishGuard = (host: string): PublishGuard =>
+    new PublishGuard({
+      apiKey: config.apiKey,
+      listener: { host, loopbackOnly: isLoopbackHost(host) },
+      subjects: descriptors.flatMap(serviceSubjects),
+      own: descriptors.flatMap((d) => hubSubjects(d.name).own),
+      isListedOrigin: (origin) => cors.isListed(origin),
+    })
+  const adminFor = (guard: PublishGuard, operatorPathsElsewhere: boolean): AdminEndpoints => new AdminEndpoints({
     bus,
     metrics,
     nodeId: config.nodeId,
-    apiKey: config.apiKey,
+    guard,
+    operatorPathsElsewhere,
     maxPublishBytes: config.hubs.maxServicePayloadSize,
     hubs: () => endpoints.map((e, i) => ({ name: descriptors[i]!.name, path: e.path, connections: e.connectionCount })),
     gauges: () => {
@@ -185,8 +199,15 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
       }
     },
   })
+  const admin = adminFor(publishGuard(config.host), internal)
+  // The node starts all the same: the publish endpoint is optional, the hubs are not.
+  const publishHost = internal ? config.internalHost : config.host
+  if (config.apiKey === undefined && !isLoopbackHost(publishHost)) {
+    logger.info(`POST /api/publish refuses every publish: it listens on ${publishHost}, which other machines can reach, and no IM_API_KEY is set`)
+  }
 
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    setSafeHeaders(res)
     const url = parseTarget(req.url)
     if (!url) return sendText(res, 400, 'The request target is not a valid path.')
     // Hub routes are matched ignoring case, as ASP.NET Core routing does.
@@ -230,16 +251,32 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
   http.on('upgrade', onUpgrade)
   // A request that took too long (headers or body) gets 408, as Node's default handler answers.
   http.on('clientError', (error: NodeJS.ErrnoException, socket) => refuseUpgrade(socket, error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400))
+  // The operator's listener: health, metrics and publishing, nothing a browser calls.
+  const internalAdmin = internal ? adminFor(publishGuard(config.internalHost), false) : undefined
+  const internalHttp = internalAdmin
+    ? createServer({ headersTimeout: Math.min(10_000, requestTimeoutMs), requestTimeout: requestTimeoutMs }, (req, res) => {
+        setSafeHeaders(res)
+        const url = parseTarget(req.url)
+        if (!url || !internalAdmin.handle(req, res, url)) sendText(res, 404, 'Not found: the internal listener serves /healthz, /metrics and /api/publish only.')
+      })
+    : undefined
   await bus.ready()
   await listen(http, config.port, config.host)
+  if (internalHttp) {
+    await listen(internalHttp, config.internalPort ?? 0, config.internalHost).catch(async (error: unknown) => {
+      http.close()
+      await bus.close()
+      throw new ImError(ImErrorCode.ConfigInvalid, `the internal listener cannot listen on ${config.internalHost}:${config.internalPort}: ${(error as Error).message}`, { cause: error })
+    })
+  }
   sweeper.start()
   const port = (http.address() as AddressInfo).port
-  const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host
 
   let closing: Promise<void> | undefined
   return {
-    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    url: urlOf(config.host, port),
     port,
+    ...(internalHttp ? { internalUrl: urlOf(config.internalHost, (internalHttp.address() as AddressInfo).port) } : {}),
     nodeId: config.nodeId,
     bus,
     hubs: descriptors,
@@ -250,13 +287,34 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
         // is queued for them a moment to go out, then leave NATS cleanly.
         sweeper.stop()
         const httpClosed = new Promise<void>((resolve) => http.close(() => resolve()))
+        internalHttp?.close()
+        internalHttp?.closeAllConnections()
         await Promise.all(endpoints.map((endpoint) => endpoint.drain(config.hubs.shutdownTimeoutMs)))
         for (const lifetime of lifetimes) lifetime.dispose()
         http.closeAllConnections()
         await httpClosed
         await bus.close()
+        logger.flush()
       })()),
   }
+}
+
+/**
+ * What services publish for a hub: its standard service subjects, and its `@Subscribe` subjects
+ * in its own namespace (`im.<hub>.`) that these do not already cover.
+ */
+function serviceSubjects(descriptor: HubDescriptor): string[] {
+  const standard = hubSubjects(descriptor.name).service
+  const declared = descriptor.subscriptions
+    .map((s) => s.subject)
+    .filter((subject) => subject.startsWith(`im.${descriptor.name}.`) && !standard.some((pattern) => subjectCovers(pattern, subject)))
+  return [...standard, ...new Set(declared)]
+}
+
+/** A URL to reach a listener on `host`: the loopback address for one bound to every interface. */
+function urlOf(bound: string, port: number): string {
+  const host = bound === '0.0.0.0' || bound === '::' ? '127.0.0.1' : bound
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`
 }
 
 function destroySocket(this: Duplex): void {

@@ -99,6 +99,18 @@ export interface HubSubjects {
   readonly node: string
   /** `im.<hub>.authorize`: the authorizer service decides topic access (NATS request/reply). */
   readonly authorize: string
+  /**
+   * What services publish for this hub's clients, as subject patterns: `im.<hub>.send`,
+   * `im.<hub>.send.*` (client, user, group), `im.<hub>.groups.*` (add, remove) and
+   * `im.<hub>.watch.>` (a watched topic). The HTTP publish endpoint takes these.
+   */
+  readonly service: readonly string[]
+  /**
+   * IMService's own subjects under `im.<hub>`, as patterns: client envelopes, node-to-node
+   * traffic, client-result requests, authorizer requests and lifecycle events. Services may read them; the HTTP
+   * publish endpoint never writes them.
+   */
+  readonly own: readonly string[]
 }
 
 /**
@@ -123,6 +135,8 @@ export function hubSubjects(hubName: string): HubSubjects {
     invokeClient: `${prefix}.invoke.client`,
     node: `${prefix}.node`,
     authorize: `${prefix}.authorize`,
+    service: [`${prefix}.send`, `${prefix}.send.*`, `${prefix}.groups.*`, `${prefix}.watch.>`],
+    own: [`${prefix}.receive.>`, `${prefix}.deliver`, `${prefix}.node.>`, `${prefix}.invoke.>`, `${prefix}.authorize`, `${prefix}.connected`, `${prefix}.disconnected`],
   }
 }
 

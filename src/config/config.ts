@@ -192,10 +192,25 @@ export interface ImConfig {
   readonly nats: NatsConfig
   /** Undefined when no JWT setting is present: every connection is anonymous. */
   readonly jwt?: JwtConfig
-  /** Allowed browser origins (IM_CORS_ORIGINS, comma separated). Empty: any origin. */
+  /**
+   * Browser origins allowed to call the hubs from other origins (IM_CORS_ORIGINS, comma
+   * separated). Empty (the default): cross-origin browser requests and WebSocket upgrades are
+   * refused, as in ASP.NET Core; same-origin requests and clients that send no Origin pass.
+   * `['*']`: any origin, without credentials.
+   */
   readonly corsOrigins: readonly string[]
-  /** IM_API_KEY: opens the HTTP publish endpoint to non-loopback callers that present it. */
+  /**
+   * IM_API_KEY, sent by callers of `POST /api/publish` in `X-Api-Key`. Required for every publish
+   * on a listener other machines can reach (a host other than 127.0.0.1, ::1 or localhost).
+   */
   readonly apiKey?: string
+  /**
+   * IM_INTERNAL_PORT: a second listener serving only `/healthz`, `/metrics` and `/api/publish`;
+   * when set, the public port no longer serves `/metrics` and `/api/publish`. Unset: off.
+   */
+  readonly internalPort?: number
+  /** IM_INTERNAL_HOST: where the internal listener binds; default 127.0.0.1. */
+  readonly internalHost: string
   readonly hubs: HubOptionsConfig
   readonly jetstream: JetStreamConfig
   /** Who may watch and publish which topics of DefaultHub (and of hubs that call `authorizeTopic`). */

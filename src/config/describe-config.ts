@@ -12,8 +12,9 @@ export function describeConfig(config: ImConfig): string[] {
     `listening on: ${config.host}:${config.port}`,
     `nats: ${hideUrlPassword(nats.url)} (${nats.explicit ? 'explicit' : 'default'})${natsAuth ? `, ${natsAuth}` : ''}`,
     `auth: ${jwt === undefined ? 'none, every connection is anonymous' : describeJwt(jwt)}`,
-    `cors origins: ${config.corsOrigins.length === 0 ? 'any' : config.corsOrigins.join(', ')}`,
+    `cors origins: ${describeOrigins(config.corsOrigins)}`,
     `api key: ${config.apiKey !== undefined ? 'set' : 'not set'}`,
+    `internal listener: ${config.internalPort !== undefined ? `${config.internalHost}:${config.internalPort} (/healthz, /metrics, /api/publish)` : 'off'}`,
     `hubs: ${config.hubsDir} at ${hubs.pathPrefix || '/'}, generated code in ${config.generatedDir}`,
     `limits: message ${hubs.maximumReceiveMessageSize} B, keep-alive ${hubs.keepAliveIntervalMs} ms, client timeout ${hubs.clientTimeoutMs} ms, ` +
       `handshake ${hubs.handshakeTimeoutMs} ms, disconnect ${hubs.disconnectTimeoutMs} ms, detailed errors ${hubs.enableDetailedErrors ? 'on' : 'off'}`,
@@ -21,6 +22,11 @@ export function describeConfig(config: ImConfig): string[] {
     // Off by default, and then not worth a line.
     ...(config.jetstream.forward.length > 0 || config.jetstream.stream !== undefined ? [`jetstream: ${describeJetStream(config.jetstream)}`] : []),
   ]
+}
+
+function describeOrigins(origins: readonly string[]): string {
+  if (origins.length === 0) return 'none (cross-origin browser requests are refused; set IM_CORS_ORIGINS)'
+  return origins[0] === '*' ? 'any, without credentials' : origins.join(', ')
 }
 
 function describeJwt(jwt: NonNullable<ImConfig['jwt']>): string {

@@ -30,6 +30,7 @@ export function resolveConfig(input: ImConfigInput, env: Env = process.env): ImC
   const nodeId = readString(nodeIdSource) ?? defaultNodeId()
   if (!NODE_ID.test(nodeId)) throw invalid(`${nodeIdSource?.label ?? 'IM_NODE_ID'} must match [A-Za-z0-9_-]+ (at most 64 characters), got ${show(nodeId)}`)
   const apiKey = readString(at(input.apiKey, 'apiKey', 'IM_API_KEY'), { secret: true })
+  const internalPort = readInteger(at(input.internalPort, 'internalPort', 'IM_INTERNAL_PORT'), 0, 65_535)
   const jwt = resolveJwtConfig(input.jwt, env)
   return {
     port: readInteger(at(input.port, 'port', 'IM_PORT'), 0, 65_535) ?? 5000,
@@ -41,6 +42,8 @@ export function resolveConfig(input: ImConfigInput, env: Env = process.env): ImC
     ...(jwt !== undefined ? { jwt } : {}),
     corsOrigins: Object.freeze(resolveCorsOrigins(at(input.corsOrigins, 'corsOrigins', 'IM_CORS_ORIGINS'))),
     ...(apiKey !== undefined ? { apiKey } : {}),
+    ...(internalPort !== undefined ? { internalPort } : {}),
+    internalHost: readString(at(input.internalHost, 'internalHost', 'IM_INTERNAL_HOST')) ?? '127.0.0.1',
     hubs: resolveHubs(input.hubs, env),
     jetstream: resolveJetStreamConfig(input.jetstream, env),
     topics: resolveTopicsConfig(input.topics, env, jwt !== undefined),
@@ -71,8 +74,11 @@ function resolveNats(input: ImConfigInput['nats'], env: Env): NatsConfig {
 
 function resolveCorsOrigins(source: SettingSource | undefined): string[] {
   const origins = readList(source) ?? []
-  // "*" is the same as no list: any origin.
-  if (origins.includes('*')) return []
+  // "*" is any origin, without credentials; naming origins beside it would change nothing.
+  if (origins.includes('*')) {
+    if (origins.length > 1) throw invalid(`${source?.label} must be "*" alone or a list of origins, got ${show(origins.join(','))}`)
+    return ['*']
+  }
   return origins.map((origin) => {
     let url: URL | undefined
     try {

@@ -9,7 +9,7 @@ import type { HubConnection } from '../connection/hub-connection.js'
 import type { Logger } from '../logger.js'
 import { MessageType } from '../protocol/messages.js'
 import type { CompletionMessage } from '../protocol/messages.js'
-import { fieldsOf } from './service-message.js'
+import { fieldsOf, methodNameProblem } from './service-message.js'
 
 /** What a requesting service gets back: exactly one of `result` or `error`, with a code for errors. */
 export type ClientResultReply =
@@ -107,12 +107,13 @@ export class ClientResults {
     const args = fields.get('args') ?? []
     const timeoutMs = fields.get('timeoutms') ?? this.options.defaultTimeoutMs
     if (typeof connectionId !== 'string' || connectionId === '') throw new Error('"connectionId" must be a non-empty string')
-    if (typeof method !== 'string' || method === '') throw new Error('"method" must be a non-empty string')
+    const methodProblem = methodNameProblem(method)
+    if (methodProblem) throw new Error(methodProblem)
     if (!Array.isArray(args)) throw new Error('"args" must be an array')
     if (typeof timeoutMs !== 'number' || !(timeoutMs > 0) || timeoutMs > this.options.maxTimeoutMs) {
       throw new Error(`"timeoutMs" must be a number from 1 to ${this.options.maxTimeoutMs}`)
     }
-    return { connectionId, method, args, timeoutMs }
+    return { connectionId, method: method as string, args, timeoutMs }
   }
 
   private reply(message: BusMessage, reply: ClientResultReply): void {

@@ -27,6 +27,26 @@ type Fields = ReadonlyMap<string, unknown>
 const MAX_NAME = 256
 const MAX_ARGS_DEPTH = 64
 
+/**
+ * The client method a service may name. SignalR clients register any string with
+ * `connection.on(name)` and match it ignoring case, but what they register in practice are
+ * identifiers, sometimes namespaced (`ReceiveMessage`, `orders.updated`, `chat:message`,
+ * `orders/created`). Refusing everything else keeps control characters, CR/LF, markup and
+ * spaces out of the frames every client parses and the logs every operator reads.
+ */
+const METHOD_NAME = /^[\p{L}_$][\p{L}\p{N}_$.:/-]*$/u
+
+/** Why `method` is not a client method name a service may call, or undefined when it is. */
+export function methodNameProblem(method: unknown): string | undefined {
+  if (typeof method !== 'string' || method.length === 0 || method.length > MAX_NAME) {
+    return `"method" must be a non-empty string of at most ${MAX_NAME} characters`
+  }
+  if (!METHOD_NAME.test(method)) {
+    return '"method" must start with a letter, \'_\' or \'$\' and hold only letters, digits and _ $ . : / -'
+  }
+  return undefined
+}
+
 /** True when `value` holds arrays or objects nested more than `limit` levels deep. */
 function depthExceeds(value: unknown, limit: number): boolean {
   if (typeof value !== 'object' || value === null) return false
@@ -71,7 +91,11 @@ function names(fields: Fields, key: string): string[] | undefined {
  */
 export function readSendMessage(payload: unknown): SendMessage {
   const fields = fieldsOf(payload)
-  const method = name(fields, 'method') ?? invalid('"method" is missing')
+  const rawMethod = fields.get('method')
+  if (rawMethod === undefined || rawMethod === null) invalid('"method" is missing')
+  const methodProblem = methodNameProblem(rawMethod)
+  if (methodProblem) invalid(methodProblem)
+  const method = rawMethod as string
   let args: readonly unknown[]
   const rawArgs = fields.get('args')
   if (rawArgs !== undefined && rawArgs !== null) {

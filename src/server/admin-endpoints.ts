@@ -1,21 +1,24 @@
 /**
  * The node's own HTTP endpoints: `GET /healthz`, `GET /metrics`, and `POST /api/publish`, the
  * HTTP publish API for callers that cannot speak NATS (what Azure SignalR and Centrifugo users
- * know). Publishing is open to loopback callers; others must present the configured API key.
+ * know). Who may publish what is PublishGuard's job. With an internal listener (IM_INTERNAL_PORT)
+ * the public one keeps `/healthz` only.
  */
-import { timingSafeEqual } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Bus } from '../bus/bus.js'
 import { validateTopic } from '../bus/subjects.js'
 import { isImError } from '../errors.js'
 import type { Metrics } from '../metrics.js'
-import { isLoopback, readBody, sendJson, sendText } from './http-util.js'
+import { readBody, sendJson, sendText } from './http-util.js'
+import type { PublishGuard } from './publish-guard.js'
 
 export interface AdminEndpointsOptions {
   readonly bus: Bus
   readonly metrics: Metrics
   readonly nodeId: string
-  readonly apiKey: string | undefined
+  readonly guard: PublishGuard
+  /** True on the public listener when an internal one serves `/metrics` and `/api/publish`. */
+  readonly operatorPathsElsewhere?: boolean
   readonly hubs: () => ReadonlyArray<{ readonly name: string; readonly path: string; readonly connections: number }>
   /** Largest accepted publish body. */
   readonly maxPublishBytes: number
@@ -35,10 +38,14 @@ export class AdminEndpoints {
         this.health(res)
         return true
       case ADMIN_PATHS.metrics:
-        this.prometheus(res)
-        return true
       case ADMIN_PATHS.publish:
-        void this.publish(req, res)
+        if (this.options.operatorPathsElsewhere) {
+          sendText(res, 404, `Not found: ${url.pathname} is served on the internal listener (IM_INTERNAL_PORT).`)
+        } else if (url.pathname === ADMIN_PATHS.metrics) {
+          this.prometheus(res)
+        } else {
+          void this.publish(req, res)
+        }
         return true
       default:
         return false
@@ -67,8 +74,11 @@ export class AdminEndpoints {
 
   private async publish(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (req.method !== 'POST') return sendText(res, 405, 'Use POST.', { Allow: 'POST' })
-    if (!isLoopback(req) && !this.hasApiKey(req)) {
-      return sendText(res, 403, this.options.apiKey ? 'A valid X-Api-Key header is required.' : 'Publishing over HTTP is open to loopback callers only; set IM_API_KEY to open it to others.')
+    const refused = this.options.guard.refuseCaller(req)
+    if (refused) {
+      // The body is never kept: Node discards what a refused caller still sends.
+      this.options.metrics.inc('publish_refused')
+      return sendText(res, 403, refused)
     }
     const body = await readBody(req, this.options.maxPublishBytes)
     if (body === undefined) return sendText(res, 413, `The body is larger than ${this.options.maxPublishBytes} bytes.`)
@@ -81,6 +91,11 @@ export class AdminEndpoints {
     const subject = request?.subject
     const problem = typeof subject === 'string' ? validateTopic(subject) : '"subject" must be a string'
     if (problem) return sendText(res, 400, `Invalid subject: ${problem}.`)
+    const outside = this.options.guard.refuseSubject(subject as string)
+    if (outside) {
+      this.options.metrics.inc('publish_refused')
+      return sendText(res, 403, outside)
+    }
     if (request.payload === undefined) return sendText(res, 400, '"payload" is missing.')
     let data: Buffer
     try {
@@ -95,14 +110,5 @@ export class AdminEndpoints {
     } catch (error) {
       sendText(res, 503, isImError(error) ? error.message : 'publish failed')
     }
-  }
-
-  private hasApiKey(req: IncomingMessage): boolean {
-    const expected = this.options.apiKey
-    const given = req.headers['x-api-key']
-    if (!expected || typeof given !== 'string') return false
-    const a = Buffer.from(given)
-    const b = Buffer.from(expected)
-    return a.length === b.length && timingSafeEqual(a, b)
   }
 }

@@ -3,13 +3,25 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { STATUS_CODES } from 'node:http'
 import type { Duplex } from 'node:stream'
 
+/**
+ * Headers on every answer a node writes: nothing it serves is a document to sniff or a page to
+ * cache (negotiate hands out connection tokens). A transport that wants other caching says so
+ * in its own writeHead, which wins over these.
+ */
+export const SAFE_RESPONSE_HEADERS = { 'X-Content-Type-Options': 'nosniff', 'Cache-Control': 'no-store' } as const
+
+/** Sets SAFE_RESPONSE_HEADERS on a response before any handler writes to it. */
+export function setSafeHeaders(res: ServerResponse): void {
+  for (const [name, value] of Object.entries(SAFE_RESPONSE_HEADERS)) res.setHeader(name, value)
+}
+
 export function sendText(res: ServerResponse, status: number, text: string, headers: Record<string, string> = {}): void {
-  res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store', ...headers }).end(text)
+  res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', ...SAFE_RESPONSE_HEADERS, ...headers }).end(text)
 }
 
 export function sendJson(res: ServerResponse, status: number, body: string | object): void {
   const text = typeof body === 'string' ? body : JSON.stringify(body)
-  res.writeHead(status, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' }).end(text)
+  res.writeHead(status, { 'Content-Type': 'application/json', ...SAFE_RESPONSE_HEADERS }).end(text)
 }
 
 /** Answers an upgrade request with a plain HTTP error and closes the socket (no 101). */
@@ -19,7 +31,8 @@ export function refuseUpgrade(socket: Duplex, status: number, text = '', headers
     const extra = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('')
     socket.end(
       `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n` +
-        `Connection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${body.length}\r\n${extra}\r\n` +
+        `Connection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${body.length}\r\n` +
+        `X-Content-Type-Options: nosniff\r\nCache-Control: no-store\r\n${extra}\r\n` +
         text,
     )
   }
@@ -49,11 +62,22 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 
   })
 }
 
-const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1'])
+/** True for 127.0.0.0/8 and ::1, written as IPv4, IPv6 or IPv4-mapped IPv6. */
+export function isLoopbackAddress(address: string | undefined): boolean {
+  return address !== undefined && (address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.'))
+}
 
 export function isLoopback(req: IncomingMessage): boolean {
-  const address = req.socket.remoteAddress
-  return address !== undefined && (LOOPBACK.has(address) || address.startsWith('127.') || address.startsWith('::ffff:127.'))
+  return isLoopbackAddress(req.socket.remoteAddress)
+}
+
+/**
+ * True when a listener on `host` is reachable from this machine only: a loopback address or
+ * `localhost`. Anything else (0.0.0.0, ::, a LAN address) may be reached from other machines.
+ */
+export function isLoopbackHost(host: string): boolean {
+  const bare = host.toLowerCase().replace(/^\[|\]$/g, '')
+  return bare === 'localhost' || isLoopbackAddress(bare)
 }
 
 /** The request's query with keys lower-cased: ASP.NET Core reads them case-insensitively. */

@@ -125,7 +125,7 @@ export class HubEndpoint {
 
   /** `POST <path>/negotiate` */
   async negotiate(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
-    if (this.options.cors.handle(req, res) === 'done') return
+    if (this.options.cors.handle(req, res, `${this.path}/negotiate`) === 'done') return
     if (req.method !== 'POST') return sendText(res, 405, 'Negotiate requires POST.', { Allow: 'POST' })
     if (this.draining) return sendText(res, 503, 'This server is shutting down; try another.')
     const query = lowerCaseQuery(url)
@@ -154,7 +154,9 @@ export class HubEndpoint {
 
   /** `GET <path>?id=<token>` with `Upgrade: websocket`; without `id` when the client skipped negotiate. */
   async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, url: URL): Promise<void> {
-    if (!this.options.cors.isAllowed(req.headers.origin)) return refuseUpgrade(socket, 403, `Origin '${req.headers.origin}' is not allowed.`)
+    // Browsers send Origin on every WebSocket and never preflight it: this is the only check.
+    const crossOrigin = this.options.cors.refuseUpgrade(req, this.path)
+    if (crossOrigin) return refuseUpgrade(socket, 403, crossOrigin)
     if (this.draining) return refuseUpgrade(socket, 503, 'This server is shutting down; try another.')
     const query = lowerCaseQuery(url)
     const principal = await this.authenticate(req, query, socket)
@@ -196,7 +198,7 @@ export class HubEndpoint {
    * `relayed` marks a request another node passed on: answered from this node's connections only.
    */
   async request(req: IncomingMessage, res: ServerResponse, url: URL, relayed = false): Promise<void> {
-    if (!relayed && this.options.cors.handle(req, res) === 'done') return
+    if (!relayed && this.options.cors.handle(req, res, this.path) === 'done') return
     if (req.method !== 'GET' && req.method !== 'POST' && req.method !== 'DELETE') return sendText(res, 405, '', { Allow: 'GET, POST, DELETE' })
     const query = lowerCaseQuery(url)
     const token = query.get('id')
@@ -355,6 +357,7 @@ export class HubEndpoint {
       return await this.options.auth.authenticate(req, query, this.options.descriptor.authorize !== undefined)
     } catch (error) {
       if (!isImError(error)) throw error
+      this.options.metrics.inc('requests_unauthorized')
       this.options.logger.info('refused a request with a bad or missing token', { hub: this.options.descriptor.name, reason: error.message })
       // The body stays empty so the client reports "Unauthorized: Status code '401'" as for
       // ASP.NET Core; the reason travels in WWW-Authenticate (RFC 6750 section 3).

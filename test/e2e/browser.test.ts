@@ -41,18 +41,24 @@ function started(): Promise<void> {
   return (starting ??= startAll())
 }
 
+/** page.html and the official browser bundles it loads. */
+function siteFiles(): Parameters<typeof startStaticServer>[0] {
+  return {
+    '/': { file: fileURLToPath(new URL('page.html', import.meta.url)), contentType: 'text/html; charset=utf-8' },
+    '/signalr.js': { file: require.resolve('@microsoft/signalr/dist/browser/signalr.js'), contentType: JS },
+    '/signalr-protocol-msgpack.js': { file: require.resolve('@microsoft/signalr-protocol-msgpack/dist/browser/signalr-protocol-msgpack.js'), contentType: JS },
+  }
+}
+
 async function startAll(): Promise<void> {
   // Chromium first: when it is missing, fail at once with how to install it.
   browser = await launchChromium()
   nats = await startNatsServer()
-  server = await startTestServer({ natsUrl: nats.url, config: { jwt: { secret: TEST_JWT_SECRET } } })
+  site = await startStaticServer(siteFiles())
+  // The page's origin is the one allow-listed origin, as a deployment lists its frontend's.
+  server = await startTestServer({ natsUrl: nats.url, config: { jwt: { secret: TEST_JWT_SECRET }, corsOrigins: [new URL(site.url).origin] } })
   service = await TestService.connect(nats.url)
   connected = await service.listen('im.default.connected')
-  site = await startStaticServer({
-    '/': { file: fileURLToPath(new URL('page.html', import.meta.url)), contentType: 'text/html; charset=utf-8' },
-    '/signalr.js': { file: require.resolve('@microsoft/signalr/dist/browser/signalr.js'), contentType: JS },
-    '/signalr-protocol-msgpack.js': { file: require.resolve('@microsoft/signalr-protocol-msgpack/dist/browser/signalr-protocol-msgpack.js'), contentType: JS },
-  })
   // Two loopback ports are two origins: negotiate and every SSE / long-polling request is CORS.
   if (new URL(site.url).origin === new URL(server.url).origin) throw new Error('the page and the node must have different origins')
 }
@@ -157,5 +163,22 @@ describe('a browser page whose WebSocket is blocked, with the default transports
     const listener = await service!.listen('im.default.receive.e2e.fallback')
     await page.publish('e2e.fallback', { n: 1 })
     expect((await listener.next()).json).toMatchObject({ topic: 'e2e.fallback', args: [{ n: 1 }], connectionId, userId })
+  })
+})
+
+describe('a browser page from an origin that is not allow-listed', () => {
+  it.each<TransportName>(['WebSockets', 'LongPolling'])('cannot connect over %s, and the node counts the refusal', async (transport) => {
+    await started()
+    const refusals = async (): Promise<number> => Number(/^im_cors_refused_total (\d+)$/m.exec(await (await fetch(`${server!.url}/metrics`)).text())?.[1] ?? 0)
+    const before = await refusals()
+    // Another port is another origin, and only the first site's origin is allowed.
+    await using other = await startStaticServer(siteFiles())
+    const page = await HubPage.open(browser!, other.url)
+    try {
+      await expect(page.connect({ transport, protocol: 'json', url: server!.hubUrl(), accessToken: await tokenFor('e2e-foreign') })).rejects.toThrow(/negotiat/i)
+    } finally {
+      await page.close()
+    }
+    expect(await refusals()).toBeGreaterThan(before)
   })
 })

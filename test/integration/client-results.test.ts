@@ -96,4 +96,10 @@ describe('im.default.invoke.client', () => {
       code: 'invalid_request',
     })
   })
+
+  it.each(['a\r\nb', '<script>', 'x'.repeat(257)])('refuses a method name the client could not have registered: %j', async (method) => {
+    const answer = await ask({ connectionId: 'abc', method })
+    expect(answer).toMatchObject({ code: 'invalid_request' })
+    expect((answer as { error: string }).error).toMatch(/^Invalid request: "method" must /)
+  })
 })

@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest'
-import { createConsoleLogger, redact, silentLogger } from '../../src/logger.js'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { createConsoleLogger, rateLimitLogger, redact, silentLogger } from '../../src/logger.js'
 import type { LogLevel } from '../../src/logger.js'
 
 function capture(level?: LogLevel) {
@@ -103,5 +103,68 @@ describe('silentLogger', () => {
       silentLogger.warn('x')
       silentLogger.error('x')
     }).not.toThrow()
+  })
+})
+
+describe('rateLimitLogger', () => {
+  afterEach(() => {
+    vi.useRealTimers()
+  })
+
+  function limited(linesPerMessage = 3, intervalMs = 1000) {
+    const { logger: inner, lines } = capture('debug')
+    let suppressed = 0
+    const logger = rateLimitLogger(inner, { linesPerMessage, intervalMs, onSuppressed: () => void suppressed++ })
+    return { logger, lines, bodies: () => lines.map(body), suppressed: () => suppressed }
+  }
+
+  it('passes the first lines of a message, holds back the rest and writes one summary when the interval ends', () => {
+    vi.useFakeTimers()
+    const { logger, bodies, suppressed } = limited()
+    for (let i = 0; i < 2000; i++) logger.info('refused a request with a bad or missing token', { n: i })
+    expect(bodies()).toEqual([
+      'info  refused a request with a bad or missing token n=0',
+      'info  refused a request with a bad or missing token n=1',
+      'info  refused a request with a bad or missing token n=2',
+    ])
+    expect(suppressed()).toBe(1997)
+    vi.advanceTimersByTime(1000)
+    expect(bodies().slice(3)).toEqual(['info  suppressed 1997 similar lines in 1000 ms: refused a request with a bad or missing token suppressed=1997'])
+    // A new interval starts afresh.
+    logger.info('refused a request with a bad or missing token', { n: 2000 })
+    expect(bodies()).toHaveLength(5)
+  })
+
+  it('limits each message (and level) on its own', () => {
+    const { logger, bodies } = limited(1)
+    logger.info('a')
+    logger.info('a')
+    logger.warn('a')
+    logger.info('b')
+    expect(bodies()).toEqual(['info  a', 'warn  a', 'info  b'])
+  })
+
+  it('writes no summary for an interval that held nothing back', () => {
+    vi.useFakeTimers()
+    const { logger, bodies } = limited()
+    logger.error('once')
+    vi.advanceTimersByTime(5000)
+    expect(bodies()).toEqual(['error once'])
+  })
+
+  it('flush writes the summaries at once (at shutdown)', () => {
+    const { logger, bodies } = limited(1)
+    logger.warn('x')
+    logger.warn('x')
+    logger.flush()
+    expect(bodies()).toEqual(['warn  x', 'warn  suppressed 1 similar lines in 1000 ms: x suppressed=1'])
+  })
+
+  it('tracks at most 1000 messages; others share one budget', () => {
+    const { logger, lines } = limited(1)
+    for (let i = 0; i < 5000; i++) logger.info(`message ${i}`)
+    expect(lines).toHaveLength(1001)
+    logger.flush()
+    expect(body(lines.at(-1)!)).toBe('info  suppressed 3999 similar lines in 1000 ms: lines of other messages suppressed=3999')
   })
 })

@@ -8,6 +8,7 @@ import { LifetimeManager } from '../../src/lifetime/lifetime-manager.js'
 import { createConsoleLogger, silentLogger } from '../../src/logger.js'
 import { Metrics } from '../../src/metrics.js'
 import { AdminEndpoints } from '../../src/server/admin-endpoints.js'
+import { PublishGuard } from '../../src/server/publish-guard.js'
 
 const fromSource = (source: string): Function => new Function(`return (${source})`)() as Function
 
@@ -28,7 +29,8 @@ it('logger redacts secrets inside object fields', () => {
 
 it('admin publish answers 413 to a body over the limit', async () => {
   const bus = new EmbeddedBus()
-  const admin = new AdminEndpoints({ bus, metrics: new Metrics(), nodeId: 'n', apiKey: undefined, hubs: () => [], maxPublishBytes: 1024 })
+  const guard = new PublishGuard({ apiKey: undefined, listener: { host: '127.0.0.1', loopbackOnly: true }, subjects: ['im.default.send'], own: [], isListedOrigin: () => false })
+  const admin = new AdminEndpoints({ bus, metrics: new Metrics(), nodeId: 'n', guard, hubs: () => [], maxPublishBytes: 1024 })
   const server = createServer((req, res) => void admin.handle(req, res, new URL(req.url ?? '/', 'http://localhost')))
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
   try {

@@ -36,6 +36,8 @@ describe('resolveConfig defaults', () => {
     })
     expect(config.jwt).toBeUndefined()
     expect(config.apiKey).toBeUndefined()
+    expect(config.internalPort).toBeUndefined()
+    expect(config.internalHost).toBe('127.0.0.1')
     expect(config.nodeId).toMatch(/^[A-Za-z0-9_-]+-[0-9a-f]{4}$/)
   })
 
@@ -70,7 +72,10 @@ describe('resolveConfig environment overrides', () => {
     ['IM_REQUEST_TIMEOUT_MS', '5000', (c) => c.hubs.requestTimeoutMs, 5000],
     ['IM_SHUTDOWN_TIMEOUT_MS', '30000', (c) => c.hubs.shutdownTimeoutMs, 30000],
     ['IM_CORS_ORIGINS', ' https://a.example , http://localhost:3000/,, ', (c) => c.corsOrigins, ['https://a.example', 'http://localhost:3000']],
-    ['IM_CORS_ORIGINS', 'https://a.example,*', (c) => c.corsOrigins, []],
+    ['IM_CORS_ORIGINS', '*', (c) => c.corsOrigins, ['*']],
+    ['IM_INTERNAL_PORT', '9090', (c) => c.internalPort, 9090],
+    ['IM_INTERNAL_PORT', '0', (c) => c.internalPort, 0],
+    ['IM_INTERNAL_HOST', '10.0.0.5', (c) => c.internalHost, '10.0.0.5'],
     ['IM_NODE_ID', 'node_A-1', (c) => c.nodeId, 'node_A-1'],
     ['IM_API_KEY', 'key', (c) => c.apiKey, 'key'],
     ['IM_HUBS_DIR', 'src/hubs', (c) => c.hubsDir, 'src/hubs'],
@@ -187,6 +192,9 @@ describe('resolveConfig validation', () => {
     [{}, { IM_CORS_ORIGINS: 'https://a.example/app' }, 'IM_CORS_ORIGINS entries must be origins like https://app.example.com, got "https://a.example/app"'],
     [{}, { IM_CORS_ORIGINS: 'a.example' }, 'IM_CORS_ORIGINS entries must be origins like https://app.example.com, got "a.example"'],
     [{ corsOrigins: 'https://a.example' as unknown as string[] }, {}, 'corsOrigins (IM_CORS_ORIGINS) must be a list of strings, got "https://a.example"'],
+    [{}, { IM_CORS_ORIGINS: 'https://a.example,*' }, 'IM_CORS_ORIGINS must be "*" alone or a list of origins, got "https://a.example,*"'],
+    [{}, { IM_INTERNAL_PORT: '65536' }, 'IM_INTERNAL_PORT must be an integer from 0 to 65535, got "65536"'],
+    [{ internalHost: '' }, {}, 'internalHost (IM_INTERNAL_HOST) must be a non-empty string, got ""'],
     [{}, { IM_JWT_CLOCK_TOLERANCE: '-1', IM_JWT_SECRET: 'x' }, 'IM_JWT_CLOCK_TOLERANCE must be an integer from 0 to 3600, got "-1"'],
     [{}, { IM_JWT_JWKS_URL: 'idp.example/jwks' }, 'IM_JWT_JWKS_URL must be an http(s) URL, got "idp.example/jwks"'],
     [{}, { IM_JWT_PUBLIC_KEY: 'ssh-rsa AAAA' }, 'IM_JWT_PUBLIC_KEY must be a PEM public key (-----BEGIN PUBLIC KEY----- ... -----END PUBLIC KEY-----)'],
@@ -239,8 +247,9 @@ describe('describeConfig', () => {
       'listening on: 0.0.0.0:5000',
       'nats: nats://127.0.0.1:4222 (default)',
       'auth: none, every connection is anonymous',
-      'cors origins: any',
+      'cors origins: none (cross-origin browser requests are refused; set IM_CORS_ORIGINS)',
       'api key: not set',
+      'internal listener: off',
       'hubs: hubs at /signalr-hubs, generated code in generated',
       'limits: message 32768 B, keep-alive 15000 ms, client timeout 30000 ms, handshake 15000 ms, disconnect 15000 ms, detailed errors off',
       'topics: default rules (no JWT): > watch anyone publish anyone; authorizer off, unmatched topics refused',
@@ -257,6 +266,13 @@ describe('describeConfig', () => {
     expect(describeConfig(configured)).toContain(
       'topics: configured rules: ops.{userId} watch owner,roles admin|ops publish authorizer; authorizer on (timeout 1000 ms, cache 30000 ms x 10000)',
     )
+  })
+
+  it('describes an origin list, any origin and the internal listener', () => {
+    expect(describeConfig(resolveConfig({}, { IM_CORS_ORIGINS: '*', IM_INTERNAL_PORT: '9090' }))).toEqual(
+      expect.arrayContaining(['cors origins: any, without credentials', 'internal listener: 127.0.0.1:9090 (/healthz, /metrics, /api/publish)']),
+    )
+    expect(describeConfig(resolveConfig({ corsOrigins: ['https://a.example', 'http://localhost:3000'] }, {}))).toContain('cors origins: https://a.example, http://localhost:3000')
   })
 
   it('hides a token given as URL user info', () => {

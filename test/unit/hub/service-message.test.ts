@@ -53,6 +53,37 @@ describe('readSendMessage', () => {
   })
 })
 
+const METHOD_SHAPE = '"method" must start with a letter, \'_\' or \'$\' and hold only letters, digits and _ $ . : / -'
+
+describe('readSendMessage method names', () => {
+  it.each(['refreshTable', 'ReceiveMessage', '_private', '$event', 'orders.updated', 'chat:message', 'orders/created', 'on-update', 'v2', 'Überweisung', '通知'])(
+    'takes %j',
+    (method) => {
+      expect(readSendMessage({ method }).method).toBe(method)
+    },
+  )
+
+  it.each([
+    ['NUL', 'a\u0000b'],
+    ['CR/LF', 'refresh\r\nX-Injected: 1'],
+    ['a record separator', 'a\u001eb'],
+    ['DEL', 'a\u007f'],
+    ['a C1 control', 'a\u0085b'],
+    ['a line separator', 'a\u2028b'],
+    ['markup', '<script>alert(1)</script>'],
+    ['a space', 'refresh table'],
+    ['a leading digit', '1refresh'],
+    ['a leading dot', '.refresh'],
+    ['a quote', 'a"b'],
+  ])('refuses a name with %s', (_, method) => {
+    expect(invalidPayload(() => readSendMessage({ method }))).toBe(METHOD_SHAPE)
+  })
+
+  it('refuses a name longer than 256 characters', () => {
+    expect(invalidPayload(() => readSendMessage({ method: 'm'.repeat(257) }))).toBe(NAME_ERROR('method'))
+  })
+})
+
 describe('readTargets', () => {
   it.each([
     [{ connectionId: 'a' }, ['a']],

@@ -5,9 +5,11 @@ import { Readable } from 'node:stream'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import type { BusMessage } from '../../../src/bus/bus.js'
 import { EmbeddedBus } from '../../../src/bus/embedded-bus.js'
+import { hubSubjects } from '../../../src/bus/subjects.js'
 import { Metrics } from '../../../src/metrics.js'
 import { AdminEndpoints } from '../../../src/server/admin-endpoints.js'
-import type { AdminEndpointsOptions } from '../../../src/server/admin-endpoints.js'
+import { isLoopbackHost } from '../../../src/server/http-util.js'
+import { PublishGuard } from '../../../src/server/publish-guard.js'
 
 const WAIT = { timeout: 2000, interval: 1 } as const
 const HUBS = [
@@ -15,8 +17,20 @@ const HUBS = [
   { name: 'chat', path: '/signalr-hubs/chat', connections: 1 },
 ]
 const PUBLISH_BODY = JSON.stringify({ subject: 'im.default.send', payload: { method: 'hello', args: ['world'] } })
-const KEY_REQUIRED = 'A valid X-Api-Key header is required.'
-const LOOPBACK_ONLY = 'Publishing over HTTP is open to loopback callers only; set IM_API_KEY to open it to others.'
+const APP = 'https://app.example.com'
+const NO_KEY_SET = (why: string): string =>
+  `Publishing over HTTP needs an API key: ${why}, and no IM_API_KEY is set. Set IM_API_KEY and send it in X-Api-Key, or publish on the internal listener (IM_INTERNAL_PORT, loopback only).`
+const KEY_NEEDED = (why: string): string => `Publishing over HTTP needs the X-Api-Key header: ${why}.`
+const WRONG_KEY = 'The X-Api-Key header does not match IM_API_KEY.'
+const REMOTE = 'the caller is not on this machine'
+const ALL_INTERFACES = 'this listener is bound to 0.0.0.0, which other machines can reach'
+/** The service subjects of both hubs, and two `@Subscribe` subjects of the chat hub. */
+const SUBJECTS = [...hubSubjects('default').service, ...hubSubjects('chat').service, 'im.chat.announce', 'im.chat.rooms.*']
+const OWN = [...hubSubjects('default').own, ...hubSubjects('chat').own]
+const OWN_SUBJECT = (subject: string): string =>
+  `Subject '${subject}' is one of IMService's own (client envelopes, node-to-node traffic, lifecycle events): the publish endpoint never publishes it.`
+const OUTSIDE = (subject: string): string =>
+  `Subject '${subject}' is not one the publish endpoint serves: it takes ${SUBJECTS.join(', ')} (what services publish to reach clients); publish other subjects to NATS.`
 
 interface Answer {
   readonly status: number
@@ -59,11 +73,36 @@ describe('AdminEndpoints', () => {
     await Promise.allSettled(closers.splice(0).map((close) => close()))
   })
 
-  function setup(overrides: Partial<AdminEndpointsOptions> = {}) {
+  interface Setup {
+    readonly apiKey?: string
+    /** Where the listener is bound; default 127.0.0.1. */
+    readonly host?: string
+    readonly origins?: readonly string[]
+    readonly operatorPathsElsewhere?: boolean
+    readonly subjects?: readonly string[]
+  }
+
+  function setup(options: Setup = {}) {
     const bus = new EmbeddedBus()
     closers.push(() => bus.close())
     const metrics = new Metrics()
-    const admin = new AdminEndpoints({ bus, metrics, nodeId: 'node-1', apiKey: undefined, hubs: () => HUBS, maxPublishBytes: 1024, ...overrides })
+    const host = options.host ?? '127.0.0.1'
+    const guard = new PublishGuard({
+      apiKey: options.apiKey,
+      listener: { host, loopbackOnly: isLoopbackHost(host) },
+      subjects: options.subjects ?? SUBJECTS,
+      own: OWN,
+      isListedOrigin: (origin) => (options.origins ?? []).includes(origin),
+    })
+    const admin = new AdminEndpoints({
+      bus,
+      metrics,
+      nodeId: 'node-1',
+      guard,
+      hubs: () => HUBS,
+      maxPublishBytes: 1024,
+      operatorPathsElsewhere: options.operatorPathsElsewhere ?? false,
+    })
     const published: BusMessage[] = []
     bus.subscribe('im.>', (message) => void published.push(message))
     return { bus, metrics, admin, published }
@@ -188,21 +227,25 @@ describe('AdminEndpoints', () => {
   })
 
   describe('POST /api/publish from another machine', () => {
-    it('is refused with 403 when no API key is configured, even if the caller sends one', async () => {
-      const { admin, published } = setup()
-      expect(await callRemote(admin, { body: PUBLISH_BODY })).toMatchObject({ status: 403, body: LOOPBACK_ONLY })
-      expect(await callRemote(admin, { body: PUBLISH_BODY, headers: { 'x-api-key': 'anything' } })).toMatchObject({ status: 403, body: LOOPBACK_ONLY })
+    it('is refused with 403 when no API key is configured, and says how to open it', async () => {
+      const { admin, published, metrics } = setup()
+      expect(await callRemote(admin, { body: PUBLISH_BODY })).toMatchObject({ status: 403, body: NO_KEY_SET(REMOTE) })
+      expect(await callRemote(admin, { body: PUBLISH_BODY, headers: { 'x-api-key': 'anything' } })).toMatchObject({
+        status: 403,
+        body: 'The X-Api-Key header was sent, but no IM_API_KEY is set on this node.',
+      })
       expect(published).toEqual([])
+      expect(metrics.get('publish_refused')).toBe(2)
     })
 
     it('is refused with 403 without the X-Api-Key header', async () => {
       const { admin } = setup({ apiKey: 'secret-key' })
-      expect(await callRemote(admin, { body: PUBLISH_BODY })).toMatchObject({ status: 403, body: KEY_REQUIRED })
+      expect(await callRemote(admin, { body: PUBLISH_BODY })).toMatchObject({ status: 403, body: KEY_NEEDED(REMOTE) })
     })
 
-    it.each(['wrong-key!', 'secret-kez', 'secret', ''])('is refused with 403 with the wrong key %j', async (key) => {
+    it.each(['wrong-key!', 'secret-kez', 'secret', '', 'secret-key-and-more', 'x'.repeat(10_000)])('is refused with 403 with the wrong key %j', async (key) => {
       const { admin, published } = setup({ apiKey: 'secret-key' })
-      expect(await callRemote(admin, { body: PUBLISH_BODY, headers: { 'x-api-key': key } })).toMatchObject({ status: 403, body: KEY_REQUIRED })
+      expect(await callRemote(admin, { body: PUBLISH_BODY, headers: { 'x-api-key': key } })).toMatchObject({ status: 403, body: WRONG_KEY })
       expect(published).toEqual([])
     })
 
@@ -211,6 +254,138 @@ describe('AdminEndpoints', () => {
       const answer = await callRemote(admin, { body: PUBLISH_BODY, headers: { 'x-api-key': 'secret-key' } })
       expect(answer).toMatchObject({ status: 202, body: JSON.stringify({ subject: 'im.default.send' }) })
       await vi.waitFor(() => expect(published).toHaveLength(1), WAIT)
+    })
+  })
+
+  describe('POST /api/publish on a listener other machines can reach', () => {
+    it('refuses loopback callers too when no API key is configured', async () => {
+      const { admin, published } = setup({ host: '0.0.0.0' })
+      const response = await fetch(`${await serve(admin)}/api/publish`, { method: 'POST', body: PUBLISH_BODY })
+      expect(response.status).toBe(403)
+      expect(await response.text()).toBe(NO_KEY_SET(ALL_INTERFACES))
+      expect(published).toEqual([])
+    })
+
+    it('needs the key from loopback callers, and publishes with it', async () => {
+      const { admin, published } = setup({ host: '0.0.0.0', apiKey: 'secret-key' })
+      const url = `${await serve(admin)}/api/publish`
+      const without = await fetch(url, { method: 'POST', body: PUBLISH_BODY })
+      expect([without.status, await without.text()]).toEqual([403, KEY_NEEDED(ALL_INTERFACES)])
+      const wrong = await fetch(url, { method: 'POST', body: PUBLISH_BODY, headers: { 'X-Api-Key': 'secret-kez' } })
+      expect([wrong.status, await wrong.text()]).toEqual([403, WRONG_KEY])
+      const right = await fetch(url, { method: 'POST', body: PUBLISH_BODY, headers: { 'X-Api-Key': 'secret-key' } })
+      expect(right.status).toBe(202)
+      await vi.waitFor(() => expect(published).toHaveLength(1), WAIT)
+    })
+
+    it.each(['::', '192.168.1.10', 'im.example.com'])('counts a listener on %s as reachable', (host) => {
+      expect(isLoopbackHost(host)).toBe(false)
+    })
+
+    it.each(['127.0.0.1', '127.0.0.2', '::1', '[::1]', 'localhost', 'LocalHost'])('counts a listener on %s as loopback only', (host) => {
+      expect(isLoopbackHost(host)).toBe(true)
+    })
+  })
+
+  describe('POST /api/publish from a browser or through a proxy', () => {
+    it('refuses a cross-site text/plain post with 403 and publishes nothing', async () => {
+      const { admin, published } = setup({ apiKey: 'secret-key' })
+      const response = await fetch(`${await serve(admin)}/api/publish`, {
+        method: 'POST',
+        body: PUBLISH_BODY,
+        headers: { 'Content-Type': 'text/plain', Origin: 'https://evil.example', 'X-Api-Key': 'secret-key' },
+      })
+      expect(response.status).toBe(403)
+      expect(await response.text()).toBe("Publishing from a browser is refused: the origin 'https://evil.example' is not in IM_CORS_ORIGINS (corsOrigins in im.config.ts).")
+      expect(response.headers.get('x-content-type-options')).toBe('nosniff')
+      expect(published).toEqual([])
+    })
+
+    it('lets an allow-listed origin through', async () => {
+      const { admin } = setup({ origins: [APP] })
+      const response = await fetch(`${await serve(admin)}/api/publish`, { method: 'POST', body: PUBLISH_BODY, headers: { Origin: APP } })
+      expect(response.status).toBe(202)
+    })
+
+    it.each([
+      ['x-forwarded-for', '203.0.113.9'],
+      ['forwarded', 'for=203.0.113.9'],
+      ['x-real-ip', '203.0.113.9'],
+    ])('treats a loopback caller carrying %s as not local', async (header, value) => {
+      const { admin, published } = setup()
+      const response = await fetch(`${await serve(admin)}/api/publish`, { method: 'POST', body: PUBLISH_BODY, headers: { [header]: value } })
+      expect(response.status).toBe(403)
+      expect(await response.text()).toBe(NO_KEY_SET(`this request came through a proxy (it carries ${header})`))
+      expect(published).toEqual([])
+    })
+  })
+
+  describe('POST /api/publish subjects', () => {
+    it.each(['im.default.receive.payments.refund', 'im.default.node.abc.claim', 'im.default.deliver', 'im.default.invoke.client', 'im.default.connected', 'im.chat.disconnected'])(
+      "refuses IMService's own subject %s with 403",
+      async (subject) => {
+        const { admin, published, metrics } = setup()
+        const response = await fetch(`${await serve(admin)}/api/publish`, { method: 'POST', body: JSON.stringify({ subject, payload: { method: 'm' } }) })
+        expect([response.status, await response.text()]).toEqual([403, OWN_SUBJECT(subject)])
+        expect(published).toEqual([])
+        expect(metrics.get('publish_refused')).toBe(1)
+      },
+    )
+
+    it("refuses IMService's own subjects even under a hub's broad @Subscribe pattern", async () => {
+      const { admin, published } = setup({ subjects: ['im.chat.>'] })
+      const base = await serve(admin)
+      const own = await fetch(`${base}/api/publish`, { method: 'POST', body: JSON.stringify({ subject: 'im.chat.deliver', payload: {} }) })
+      expect([own.status, await own.text()]).toEqual([403, OWN_SUBJECT('im.chat.deliver')])
+      expect((await fetch(`${base}/api/publish`, { method: 'POST', body: JSON.stringify({ subject: 'im.chat.anything', payload: {} }) })).status).toBe(202)
+      await vi.waitFor(() => expect(published.map((m) => m.subject)).toEqual(['im.chat.anything']), WAIT)
+    })
+
+    it.each([
+      'im.default.send.user.extra',
+      'im.default.watch',
+      'im.other.send',
+      'billing.invoice.cancel',
+      '_INBOX.x',
+    ])('refuses %s with 403 and the subjects it takes', async (subject) => {
+      const { admin, published, metrics } = setup()
+      const response = await fetch(`${await serve(admin)}/api/publish`, { method: 'POST', body: JSON.stringify({ subject, payload: { method: 'm' } }) })
+      expect(response.status).toBe(403)
+      expect(await response.text()).toBe(OUTSIDE(subject))
+      expect(published).toEqual([])
+      expect(metrics.get('publish_refused')).toBe(1)
+    })
+
+    it.each([
+      'im.default.send',
+      'im.default.send.user',
+      'im.default.send.group',
+      'im.default.groups.add',
+      'im.default.watch.orders',
+      'im.default.watch.orders.eu',
+      'im.chat.send.client',
+      'im.chat.announce',
+      'im.chat.rooms.lobby',
+    ])(
+      'publishes to the service subject %s',
+      async (subject) => {
+        const { admin, published } = setup()
+        const response = await fetch(`${await serve(admin)}/api/publish`, { method: 'POST', body: JSON.stringify({ subject, payload: { method: 'm' } }) })
+        expect(response.status).toBe(202)
+        await vi.waitFor(() => expect(published.map((m) => m.subject)).toEqual([subject]), WAIT)
+      },
+    )
+  })
+
+  describe('with an internal listener', () => {
+    it.each(['/metrics', '/api/publish'])('answers %s with 404 naming the internal listener, and /healthz still', async (path) => {
+      const { admin, published } = setup({ operatorPathsElsewhere: true })
+      const base = await serve(admin)
+      const response = await fetch(`${base}${path}`, { method: path === '/metrics' ? 'GET' : 'POST', ...(path === '/metrics' ? {} : { body: PUBLISH_BODY }) })
+      expect(response.status).toBe(404)
+      expect(await response.text()).toBe(`Not found: ${path} is served on the internal listener (IM_INTERNAL_PORT).`)
+      expect((await fetch(`${base}/healthz`)).status).toBe(200)
+      expect(published).toEqual([])
     })
   })
 })

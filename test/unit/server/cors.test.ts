@@ -1,8 +1,10 @@
 import { createServer, request } from 'node:http'
-import type { IncomingHttpHeaders, Server } from 'node:http'
+import type { IncomingHttpHeaders, IncomingMessage, Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
-import { Cors } from '../../../src/server/cors.js'
+import { createConsoleLogger } from '../../../src/logger.js'
+import { Metrics } from '../../../src/metrics.js'
+import { Cors, isSameOrigin } from '../../../src/server/cors.js'
 
 interface Answer {
   readonly status: number
@@ -11,20 +13,76 @@ interface Answer {
 }
 
 const APP = 'https://app.example.com'
+const EVIL = 'https://evil.example.com'
+const REFUSED = (origin: string): string =>
+  `Cross-origin request refused: the origin '${origin}' is not in this server's allowed origins (IM_CORS_ORIGINS (corsOrigins in im.config.ts)).`
 
-describe('Cors.isAllowed', () => {
+/** A request as Cors sees it: only the headers matter. */
+function requestWith(headers: Record<string, string>): IncomingMessage {
+  return { headers, method: 'GET' } as unknown as IncomingMessage
+}
+
+describe('Cors.verdict', () => {
   it.each([
-    [[APP], APP, true],
-    [[APP], 'https://APP.example.com', true],
-    [['https://App.Example.com/'], APP, true],
-    [[APP], 'https://evil.example.com', false],
-    [[APP], 'http://app.example.com', false],
-    [[APP], 'https://app.example.com:8443', false],
-    [[APP], 'null', false],
-    [[APP], undefined, true],
-    [[], 'https://anywhere.example', true],
-  ])('with %j allows %s: %s', (origins, origin, allowed) => {
-    expect(new Cors(origins).isAllowed(origin)).toBe(allowed)
+    [[APP], APP, undefined, 'listed'],
+    [[APP], 'https://APP.example.com', undefined, 'listed'],
+    [['https://App.Example.com/'], APP, undefined, 'listed'],
+    [[APP], EVIL, undefined, 'refused'],
+    [[APP], 'http://app.example.com', undefined, 'refused'],
+    [[APP], 'https://app.example.com:8443', undefined, 'refused'],
+    [[APP], 'null', undefined, 'refused'],
+    [[APP], undefined, undefined, 'none'],
+    [[], 'https://anywhere.example', undefined, 'refused'],
+    [[], undefined, undefined, 'none'],
+    [[], 'http://im.example.com:5000', 'im.example.com:5000', 'same'],
+    [[], 'https://im.example.com', 'im.example.com', 'same'],
+    [[], 'https://im.example.com', 'IM.example.com:443', 'same'],
+    [[], 'https://im.example.com', 'other.example.com', 'refused'],
+    [[], 'http://im.example.com:5001', 'im.example.com:5000', 'refused'],
+    [['*'], 'https://anywhere.example', undefined, 'any'],
+    [['*'], undefined, undefined, 'none'],
+  ] as const)('with %j, Origin %s and Host %s: %s', (origins, origin, host, verdict) => {
+    const headers: Record<string, string> = {}
+    if (origin !== undefined) headers.origin = origin
+    if (host !== undefined) headers.host = host
+    expect(new Cors({ origins }).verdict(requestWith(headers), '/hub')).toBe(verdict)
+  })
+
+  it('isListed counts only named origins, not *', () => {
+    expect(new Cors({ origins: [APP] }).isListed('https://APP.example.com')).toBe(true)
+    expect(new Cors({ origins: ['*'] }).isListed(APP)).toBe(false)
+  })
+
+  it.each([
+    ['file:///x', 'x'],
+    ['not a url', 'im.example.com'],
+    ['https://im.example.com', ''],
+    ['https://im.example.com', 'im.example.com/path'],
+  ])('isSameOrigin(%j, %j) is false', (origin, host) => {
+    expect(isSameOrigin(origin, host)).toBe(false)
+  })
+
+  it('counts every refusal and logs the first of each origin, naming the setting that allows it', () => {
+    const lines: string[] = []
+    const metrics = new Metrics()
+    const cors = new Cors({ origins: [], logger: createConsoleLogger({ write: (line) => lines.push(line) }), metrics })
+    for (let i = 0; i < 5; i++) cors.verdict(requestWith({ origin: EVIL }), '/signalr-hubs/default')
+    cors.verdict(requestWith({ origin: 'https://other.example' }), '/signalr-hubs/default/negotiate')
+    expect(metrics.get('cors_refused')).toBe(6)
+    expect(lines.map((line) => line.slice(line.indexOf(' ') + 1))).toEqual([
+      `warn  refused a cross-origin request; to allow its origin, add it to IM_CORS_ORIGINS (corsOrigins in im.config.ts) origin="${EVIL}" path="/signalr-hubs/default"`,
+      'warn  refused a cross-origin request; to allow its origin, add it to IM_CORS_ORIGINS (corsOrigins in im.config.ts) origin="https://other.example" path="/signalr-hubs/default/negotiate"',
+    ])
+  })
+
+  it('stops logging new origins after 1000 of them, but keeps counting', () => {
+    let logged = 0
+    const metrics = new Metrics()
+    const logger = { debug() {}, info() {}, error() {}, warn: () => void logged++ }
+    const cors = new Cors({ origins: [], logger, metrics })
+    for (let i = 0; i < 1500; i++) cors.verdict(requestWith({ origin: `https://o${i}.example` }), '/hub')
+    expect(logged).toBe(1000)
+    expect(metrics.get('cors_refused')).toBe(1500)
   })
 })
 
@@ -36,9 +94,9 @@ describe('Cors.handle', () => {
 
   /** A loopback server that runs Cors and answers 200 "handler" when told to continue. */
   async function serve(origins: readonly string[]): Promise<(method: string, headers?: Record<string, string>) => Promise<Answer>> {
-    const cors = new Cors(origins)
+    const cors = new Cors({ origins })
     const server = createServer((req, res) => {
-      if (cors.handle(req, res) === 'continue') res.writeHead(200, { 'Content-Type': 'text/plain' }).end('handler')
+      if (cors.handle(req, res, '/signalr-hubs/default/negotiate') === 'continue') res.writeHead(200, { 'Content-Type': 'text/plain' }).end('handler')
     })
     servers.push(server)
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
@@ -66,18 +124,41 @@ describe('Cors.handle', () => {
     expect(answer.headers['vary']).toBe('Origin')
   })
 
-  it('echoes any origin when no list is configured, never *', async () => {
+  it('refuses every cross-origin request when no list is configured, with the reason', async () => {
     const call = await serve([])
     const answer = await call('POST', { Origin: 'https://anywhere.example' })
+    expect(answer.status).toBe(403)
+    expect(answer.body).toBe(REFUSED('https://anywhere.example'))
+    expect(answer.headers['access-control-allow-origin']).toBeUndefined()
+    expect(answer.headers['x-content-type-options']).toBe('nosniff')
+  })
+
+  it('lets a same-origin request through without CORS headers when no list is configured', async () => {
+    const call = await serve([])
+    const answer = await call('POST', { Origin: 'http://im.example.com:5000', Host: 'im.example.com:5000' })
     expect(answer.status).toBe(200)
-    expect(answer.headers['access-control-allow-origin']).toBe('https://anywhere.example')
+    expect(answer.body).toBe('handler')
+    expect(answer.headers['access-control-allow-origin']).toBeUndefined()
+  })
+
+  it('answers * without credentials when every origin is allowed', async () => {
+    const call = await serve(['*'])
+    const answer = await call('POST', { Origin: 'https://anywhere.example' })
+    expect(answer.status).toBe(200)
+    expect(answer.headers['access-control-allow-origin']).toBe('*')
+    expect(answer.headers['access-control-allow-credentials']).toBeUndefined()
+    const preflight = await call('OPTIONS', { Origin: 'https://anywhere.example', 'Access-Control-Request-Headers': 'x-requested-with' })
+    expect(preflight.status).toBe(204)
+    expect(preflight.headers['access-control-allow-origin']).toBe('*')
+    expect(preflight.headers['access-control-allow-credentials']).toBeUndefined()
+    expect(preflight.headers['access-control-allow-headers']).toBe('x-requested-with')
   })
 
   it('refuses a denied origin with 403 and no CORS headers', async () => {
     const call = await serve([APP])
-    const answer = await call('POST', { Origin: 'https://evil.example.com' })
+    const answer = await call('POST', { Origin: EVIL })
     expect(answer.status).toBe(403)
-    expect(answer.body).toBe("Origin 'https://evil.example.com' is not allowed.")
+    expect(answer.body).toBe(REFUSED(EVIL))
     expect(answer.headers['access-control-allow-origin']).toBeUndefined()
   })
 
