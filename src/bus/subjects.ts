@@ -159,3 +159,19 @@ export function subjectCovers(outer: string, inner: string): boolean {
   }
   return want.length === have.length
 }
+
+/**
+ * True when some concrete subject matches both patterns (either may hold wildcards):
+ * `im.chat.*` and `im.chat.deliver` overlap, `im.chat.send.>` and `im.chat.deliver` do not.
+ */
+export function subjectsOverlap(a: string, b: string): boolean {
+  const left = a.split('.')
+  const right = b.split('.')
+  for (let i = 0; i < left.length && i < right.length; i++) {
+    const x = left[i]
+    const y = right[i]
+    if (x === '>' || y === '>') return true
+    if (x !== '*' && y !== '*' && x !== y) return false
+  }
+  return left.length === right.length
+}

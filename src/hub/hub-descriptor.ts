@@ -2,7 +2,7 @@
  * Reads a hub class's decorators once at start-up into a HubDescriptor, and refuses definitions
  * that cannot work, naming the class and member.
  */
-import { validateTopic } from '../bus/subjects.js'
+import { hubSubjects, subjectsOverlap, validateTopic } from '../bus/subjects.js'
 import { ImError, ImErrorCode } from '../errors.js'
 import type { HubClass } from './hub.js'
 import { hubMetadata } from './metadata.js'
@@ -75,10 +75,17 @@ export function describeHub(hubClass: HubClass, options: { pathPrefix: string })
   }
 
   const subscriptions = hubMetadata.getSubscriptions(prototype)
+  const own = hubSubjects(name).own
   const seen = new Set<string>()
   for (const subscription of subscriptions) {
     if (typeof prototype[subscription.propertyKey] !== 'function') fail(`@Subscribe on ${subscription.propertyKey}, which is not a method`)
     checkSubject(subscription.subject, `@Subscribe on ${subscription.propertyKey}`, fail, true)
+    // IMService sends its own traffic there (client envelopes, node-to-node delivery): a handler
+    // would be handed it, and services publishing there would disturb the cluster.
+    const taken = own.find((pattern) => subjectsOverlap(pattern, subscription.subject))
+    if (taken !== undefined) {
+      fail(`@Subscribe on ${subscription.propertyKey}: subject "${subscription.subject}" overlaps "${taken}", which IMService uses itself; subscribe under im.${name}.send.* or a subject outside im.${name}`)
+    }
     if (seen.has(subscription.subject)) fail(`subject "${subscription.subject}" is subscribed twice`)
     seen.add(subscription.subject)
   }

@@ -24,6 +24,6 @@ it('joins a room, forwards what users say, and delivers what a service sends to 
   expect((await said.next()).json).toMatchObject({ hub: 'chat', method: 'say', args: [{ room: 'room-1', text: 'hi all' }], userId: 'alice' })
   await expect(alice.invoke('say', { room: 'room-1', text: 'x'.repeat(2001) })).rejects.toThrow('HubException: message too long')
 
-  await service.publish('im.chat.deliver', { room: 'room-1', text: 'hi all', from: 'alice' })
+  await service.publish('im.chat.send.room', { room: 'room-1', text: 'hi all', from: 'alice' })
   expect(await inbox.next()).toEqual([{ room: 'room-1', text: 'hi all', from: 'alice' }])
 })

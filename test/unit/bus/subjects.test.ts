@@ -5,6 +5,7 @@ import {
   hubSubjects,
   isValidTopic,
   subjectMatches,
+  subjectsOverlap,
   validateQueueGroup,
   validateSubject,
   validateTopic,
@@ -110,5 +111,22 @@ describe('hubSubjects', () => {
 
   it('refuses an invalid topic in receive()', () => {
     expect(() => hubSubjects('default').receive('a.>')).toThrow(/wildcards/)
+  })
+})
+
+describe('subjectsOverlap', () => {
+  it.each([
+    ['im.chat.deliver', 'im.chat.deliver', true],
+    ['im.chat.*', 'im.chat.deliver', true],
+    ['im.chat.deliver', 'im.chat.>', true],
+    ['im.*.deliver', 'im.chat.*', true],
+    ['im.>', 'im.chat.node.a', true],
+    ['im.chat.send.>', 'im.chat.deliver', false],
+    ['im.chat', 'im.chat.deliver', false],
+    ['im.chat.>', 'im.chat', false],
+    ['im.chat.*', 'im.chat.node.a', false],
+  ])('%s and %s: %s', (a, b, expected) => {
+    expect(subjectsOverlap(a, b)).toBe(expected)
+    expect(subjectsOverlap(b, a)).toBe(expected)
   })
 })

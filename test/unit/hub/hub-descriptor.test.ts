@@ -170,6 +170,34 @@ describe('describeHub', () => {
     expect(describeHub(WildcardHub, PREFIX).subscriptions.map((s) => s.subject)).toEqual(['im.orders.*.created', 'im.audit.>', '*.x'])
   })
 
+  it("refuses a @Subscribe subject that overlaps the hub's own subjects, naming the one it takes", () => {
+    @Hub({ name: 'chat' })
+    class DeliverHub extends HubBase {
+      @Subscribe('im.chat.deliver')
+      deliver(): void {}
+    }
+    @Hub({ name: 'chat' })
+    class WideHub extends HubBase {
+      @Subscribe('im.chat.*')
+      any(): void {}
+    }
+    @Hub({ name: 'chat' })
+    class FineHub extends HubBase {
+      @Subscribe('im.chat.send.room')
+      room(): void {}
+
+      @Subscribe('im.other.deliver')
+      other(): void {}
+    }
+    expect(definitionError(DeliverHub)).toBe(
+      'DeliverHub: @Subscribe on deliver: subject "im.chat.deliver" overlaps "im.chat.deliver", which IMService uses itself; subscribe under im.chat.send.* or a subject outside im.chat',
+    )
+    expect(definitionError(WideHub)).toBe(
+      'WideHub: @Subscribe on any: subject "im.chat.*" overlaps "im.chat.deliver", which IMService uses itself; subscribe under im.chat.send.* or a subject outside im.chat',
+    )
+    expect(describeHub(FineHub, PREFIX).subscriptions.map((s) => s.subject)).toEqual(['im.chat.send.room', 'im.other.deliver'])
+  })
+
   it('refuses a subject subscribed twice', () => {
     @Hub()
     class TwiceHub extends HubBase {
