@@ -116,9 +116,15 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
       maxParallelInvocations: config.hubs.maxParallelInvocationsPerClient,
       maxQueuedInvocations: config.hubs.maxQueuedInvocations,
       invocationRate: { perSecond: config.hubs.maxInvocationsPerSecond, burst: config.hubs.invocationBurst },
-      // ASP.NET Core's StreamBufferCapacity is 10 and blocks the reader; we cannot block a socket
-      // cheaply, so the bound is looser and a stream past it fails.
-      streamBufferCapacity: config.hubs.streamBufferCapacity,
+      clientStreams: {
+        perInvocation: config.hubs.maxStreamsPerInvocation,
+        perConnection: config.hubs.maxClientStreamsPerConnection,
+        itemsPerStream: config.hubs.streamBufferCapacity,
+        bufferBytes: config.hubs.maxStreamBufferBytes,
+        // While its reading is held the client cannot be heard: the hub methods get as long to
+        // take an item as the client has to send one.
+        stallMs: config.hubs.clientTimeoutMs,
+      },
       logger,
       metrics,
     })

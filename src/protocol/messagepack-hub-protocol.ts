@@ -8,7 +8,7 @@
  * timestamp extension -1, objects <-> maps keyed by property name.
  */
 import { Decoder, Encoder } from '@msgpack/msgpack'
-import { splitFrames, writeFrame } from './binary-message-format.js'
+import { lengthPrefixSize, splitFrames, writeFrame } from './binary-message-format.js'
 import type { HubProtocol, ParseOptions, ParseResult } from './hub-protocol.js'
 import { MessageType, TransferFormat } from './messages.js'
 import type { CompletionMessage, HubMessage, MessageHeaders } from './messages.js'
@@ -53,16 +53,21 @@ export class MessagePackHubProtocol implements HubProtocol {
     if (!(input instanceof Uint8Array)) return { messages: [], error: INVALID_INPUT_ERROR }
     const { frames, rest, error } = splitFrames(input, options.maxMessageSize)
     const messages: HubMessage[] = []
+    const sizes: number[] | undefined = options.measure ? [] : undefined
+    const result = (end: { rest?: Uint8Array; error?: string }): ParseResult => ({ messages, ...end, ...(sizes ? { sizes } : {}) })
     for (const frame of frames) {
       const decoded = this.decode(frame)
       // A value cannot nest deeper than it has bytes: only long frames need the walk.
-      if (decoded === undefined || (frame.byteLength > MAX_DEPTH && nestsDeeper(decoded.value, MAX_DEPTH))) return { messages, error: MSGPACK_READ_ERROR }
+      if (decoded === undefined || (frame.byteLength > MAX_DEPTH && nestsDeeper(decoded.value, MAX_DEPTH))) return result({ error: MSGPACK_READ_ERROR })
       const read = readHubMessage(decoded.value)
-      if (read.error !== undefined) return { messages, error: read.error }
-      if (read.message !== undefined) messages.push(read.message)
+      if (read.error !== undefined) return result({ error: read.error })
+      if (read.message !== undefined) {
+        messages.push(read.message)
+        sizes?.push(lengthPrefixSize(frame.byteLength) + frame.byteLength)
+      }
     }
-    if (error !== undefined) return { messages, error }
-    return rest === undefined ? { messages } : { messages, rest }
+    if (error !== undefined) return result({ error })
+    return result(rest === undefined ? {} : { rest })
   }
 
   /**
