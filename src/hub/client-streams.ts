@@ -36,6 +36,8 @@ export interface ReceiveControl {
   hold(held: boolean): void
   /** The reading has been held for `stallMs` and no hub method took an item: end the connection. */
   stalled(): void
+  /** A stream of a method that had not started was dropped at a bound (for metrics). */
+  dropped(): void
 }
 
 export class ClientStreams implements StreamOwner {
@@ -141,6 +143,7 @@ export class ClientStreams implements StreamOwner {
   private drop(stream: ClientStream, error: string): void {
     this.bytes -= stream.bytes
     stream.fail(error)
+    this.receiving.dropped()
   }
 
   /** Holds or resumes the reading after `pushed` got an item (or after items were taken or dropped). */

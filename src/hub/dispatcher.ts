@@ -148,6 +148,7 @@ export class HubDispatcher implements InvocationHandler {
         if (held) this.options.metrics.inc('client_streams_reading_held')
         connection.holdReceiving(held)
       },
+      dropped: () => this.options.metrics.inc('client_streams_dropped'),
       stalled: () => {
         this.options.metrics.inc('connections_closed_streams_stalled')
         const bytes = this.states.get(connection)?.streamsIfAny?.bufferedBytes ?? 0

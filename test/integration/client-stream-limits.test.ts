@@ -158,6 +158,7 @@ describe('stream bytes', () => {
     await bystanderWorks()
     // The running upload goes on; the queued ones were dropped, and say so when they run.
     for (const id of ids) client.send({ type: 3, invocationId: id })
+    expect(server.metrics.get('client_streams_dropped')).toBeGreaterThanOrEqual(31)
     expect((await client.completion('hold', 15_000)).error).toBeUndefined()
     expect((await client.completion('a5', 15_000)).error).toBe(
       "An unexpected error occurred invoking 'publishStream' on the server. HubException: Stream 's5' was dropped: the connection's streams held more than 1048576 bytes before the hub method started.",

@@ -6,11 +6,15 @@ import type { ClientStream } from '../../../src/hub/client-stream.js'
 const LIMITS: ClientStreamLimits = { perInvocation: 3, perConnection: 4, itemsPerStream: 5, bufferBytes: 1000, stallMs: 1000 }
 
 /** ClientStreams with a recorder in place of the connection. */
-function make(limits: Partial<ClientStreamLimits> = {}): { streams: ClientStreams; holds: boolean[]; stalls: number[] } {
+function make(limits: Partial<ClientStreamLimits> = {}): { streams: ClientStreams; holds: boolean[]; stalls: number[]; drops: number[] } {
   const holds: boolean[] = []
   const stalls: number[] = []
-  const streams = new ClientStreams({ ...LIMITS, ...limits }, { hold: (held) => holds.push(held), stalled: () => stalls.push(Date.now()) })
-  return { streams, holds, stalls }
+  const drops: number[] = []
+  const streams = new ClientStreams(
+    { ...LIMITS, ...limits },
+    { hold: (held) => holds.push(held), stalled: () => stalls.push(Date.now()), dropped: () => drops.push(Date.now()) },
+  )
+  return { streams, holds, stalls, drops }
 }
 
 function registered(streams: ClientStreams, ids: string[]): ClientStream[] {
@@ -122,14 +126,14 @@ describe('ClientStreams items', () => {
   })
 
   it('drops the streams of waiting methods when the bytes pass the bound, so the running ones can go on', async () => {
-    const { streams, holds } = make()
+    const { streams, holds, drops } = make()
     const [running] = registered(streams, ['r'])
     const [waiting] = registered(streams, ['w'])
     streams.start([running!])
     streams.item('w', 'queued', 900)
     streams.item('r', 'now', 200)
     // The waiting stream's bytes are gone; the running one is under the bound: no hold.
-    expect([holds, streams.bufferedBytes]).toEqual([[], 200])
+    expect([holds, streams.bufferedBytes, drops.length]).toEqual([[], 200, 1])
     expect(await take(running!, 1)).toEqual(['now'])
     streams.start([waiting!])
     await expect(take(waiting!, 1)).rejects.toThrow("Stream 'w' was dropped: the connection's streams held more than 1000 bytes before the hub method started.")
