@@ -21,6 +21,7 @@ import type { HubClass } from './hub/hub.js'
 import { startSubscriptions } from './hub/subscriptions.js'
 import type { HubConnection } from './connection/hub-connection.js'
 import { ClientResults } from './hub/client-results.js'
+import { StreamBufferPool } from './hub/client-streams.js'
 import { ClusterDelivery } from './lifetime/cluster-delivery.js'
 import { LifetimeManager } from './lifetime/lifetime-manager.js'
 import { silentLogger } from './logger.js'
@@ -85,6 +86,7 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
   const tag = nodeTag(config.nodeId)
   const limits = new ConnectionLimits({ perUser: config.hubs.maxConnectionsPerUser, perAddress: config.hubs.maxConnectionsPerAddress })
   const lifetimes: LifetimeManager<HubConnection>[] = []
+  const clientStreamPool = new StreamBufferPool(config.hubs.maxStreamBufferBytesPerNode)
   const endpoints = descriptors.map((descriptor) => {
     const subjects = hubSubjects(descriptor.name)
     const lifetime = new LifetimeManager<HubConnection>({ maxGroupsPerConnection: config.hubs.maxGroupsPerConnection })
@@ -125,6 +127,7 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
         // take an item as the client has to send one.
         stallMs: config.hubs.clientTimeoutMs,
       },
+      clientStreamPool,
       logger,
       metrics,
     })

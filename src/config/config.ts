@@ -74,6 +74,11 @@ export interface HubOptionsConfig {
    * the size of its frame (default 1 MiB): at the bound the server stops reading the connection.
    */
   readonly maxStreamBufferBytes: number
+  /**
+   * Bytes the client-to-server streams of all connections of a node may hold together (default
+   * 64 MiB): past it each connection is read only once its hub methods have taken what it holds.
+   */
+  readonly maxStreamBufferBytesPerNode: number
   /** Connections one user may hold on this node (default 100). */
   readonly maxConnectionsPerUser: number
   /** Connections one client address may hold on this node (default 1000). */

@@ -12,6 +12,11 @@
  * invocation queue cannot drain, so it never holds the reading back: it is dropped with an error
  * instead, which its method sees when it runs. If the reading stays held for `stallMs` without the
  * hub methods taking anything, the connection is closed.
+ *
+ * The node bounds the bytes of all its connections' streams too (StreamBufferPool): while that
+ * bound is passed, a connection that still holds items is not read until its methods have taken
+ * them all, so each connection adds at most one read to the node's total, and every connection
+ * goes on at the pace its methods take items.
  */
 import { ClientStream } from './client-stream.js'
 import type { StreamOwner } from './client-stream.js'
@@ -40,6 +45,16 @@ export interface ReceiveControl {
   dropped(): void
 }
 
+/** The bytes held by the client streams of every connection of a node, and their bound. */
+export class StreamBufferPool {
+  bytes = 0
+  constructor(readonly limit: number) {}
+
+  get over(): boolean {
+    return this.bytes > this.limit
+  }
+}
+
 export class ClientStreams implements StreamOwner {
   private readonly streams = new Map<string, ClientStream>()
   private bytes = 0
@@ -50,6 +65,7 @@ export class ClientStreams implements StreamOwner {
   constructor(
     private readonly limits: ClientStreamLimits,
     private readonly receiving: ReceiveControl,
+    private readonly pool: StreamBufferPool,
   ) {}
 
   /** Bytes held by all the streams. */
@@ -96,7 +112,7 @@ export class ClientStreams implements StreamOwner {
     if (streams.length === 0) return
     for (const stream of streams) {
       if (this.streams.get(stream.id) === stream) this.streams.delete(stream.id)
-      this.bytes -= stream.bytes
+      this.release(stream.bytes)
       stream.discard()
     }
     if (this.held) this.settle(undefined)
@@ -111,6 +127,7 @@ export class ClientStreams implements StreamOwner {
     if (stream === undefined || stream.ended) return
     stream.push(item, size)
     this.bytes += size
+    this.pool.bytes += size
     if (!stream.running && stream.count > this.limits.itemsPerStream) {
       this.drop(stream, InvocationErrors.streamItemsBeforeStart(id, this.limits.itemsPerStream))
     }
@@ -125,7 +142,7 @@ export class ClientStreams implements StreamOwner {
   }
 
   taken(_stream: ClientStream, size: number): void {
-    this.bytes -= size
+    this.release(size)
     if (!this.held) return
     this.lastTakenAt = Date.now()
     this.settle(undefined)
@@ -135,13 +152,18 @@ export class ClientStreams implements StreamOwner {
   end(): void {
     for (const stream of this.streams.values()) stream.fail('The connection closed.')
     this.streams.clear()
-    this.bytes = 0
+    this.release(this.bytes)
     this.held = false
     clearTimeout(this.stallTimer)
   }
 
+  private release(bytes: number): void {
+    this.bytes -= bytes
+    this.pool.bytes -= bytes
+  }
+
   private drop(stream: ClientStream, error: string): void {
-    this.bytes -= stream.bytes
+    this.release(stream.bytes)
     stream.fail(error)
     this.receiving.dropped()
   }
@@ -149,15 +171,20 @@ export class ClientStreams implements StreamOwner {
   /** Holds or resumes the reading after `pushed` got an item (or after items were taken or dropped). */
   private settle(pushed: ClientStream | undefined): void {
     const { bufferBytes, itemsPerStream } = this.limits
-    if (this.bytes > bufferBytes) {
+    const overConnection = this.bytes > bufferBytes
+    const overNode = this.pool.over
+    if (overConnection || overNode) {
       // Only running methods free the buffer. A stream whose method waits would keep its bytes
       // while the reading is held, and the running methods may need what the client sent after it.
+      const error = overConnection ? InvocationErrors.streamBytesBeforeStart : InvocationErrors.streamNodeBytesBeforeStart
+      const limit = overConnection ? bufferBytes : this.pool.limit
       for (const stream of this.streams.values()) {
-        if (!stream.running && stream.bytes > 0) this.drop(stream, InvocationErrors.streamBytesBeforeStart(stream.id, bufferBytes))
+        if (!stream.running && stream.bytes > 0) this.drop(stream, error(stream.id, limit))
       }
     }
     const full =
       this.bytes > bufferBytes ||
+      (overNode && this.bytes > 0) ||
       (pushed !== undefined && !this.held ? pushed.running && pushed.count >= itemsPerStream : this.anyRunningFull())
     if (full === this.held) return
     this.held = full

@@ -16,7 +16,7 @@ import type { InvocationMessage, StreamInvocationMessage } from '../protocol/mes
 import type { ClientResults } from './client-results.js'
 import type { ClientStream } from './client-stream.js'
 import { ClientStreams } from './client-streams.js'
-import type { ClientStreamLimits } from './client-streams.js'
+import type { ClientStreamLimits, StreamBufferPool } from './client-streams.js'
 import type { LifecycleEvent } from './envelope.js'
 import type { HubDescriptor, HubMethodDescriptor } from './hub-descriptor.js'
 import type { CallerScope, HubInstances } from './hub-instances.js'
@@ -41,6 +41,8 @@ export interface HubDispatcherOptions {
   readonly invocationRate: { readonly perSecond: number; readonly burst: number }
   /** Bounds of client-to-server streams (see ClientStreams). */
   readonly clientStreams: ClientStreamLimits
+  /** The bytes of every client stream of the node (shared by the hubs), and their bound. */
+  readonly clientStreamPool: StreamBufferPool
   readonly logger: Logger
   readonly metrics: Metrics
 }
@@ -154,7 +156,7 @@ export class HubDispatcher implements InvocationHandler {
         const bytes = this.states.get(connection)?.streamsIfAny?.bufferedBytes ?? 0
         connection.close({ error: `${CLOSE_ERROR_PREFIX} ${InvocationErrors.streamsStalled(bytes, this.options.clientStreams.stallMs)}`, allowReconnect: true })
       },
-    })
+    }, this.options.clientStreamPool)
 
   /** The scope is made when a call or a connection event first needs it: most connections never call. */
   private readonly makeScope = (connection: HubConnection): CallerScope =>

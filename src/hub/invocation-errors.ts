@@ -35,6 +35,8 @@ export const InvocationErrors = {
     `Stream '${streamId}' was dropped: more than ${capacity} items arrived before the hub method started.`,
   streamBytesBeforeStart: (streamId: string, bytes: number) =>
     `Stream '${streamId}' was dropped: the connection's streams held more than ${bytes} bytes before the hub method started.`,
+  streamNodeBytesBeforeStart: (streamId: string, bytes: number) =>
+    `Stream '${streamId}' was dropped: the server's client streams held more than ${bytes} bytes before the hub method started.`,
   /** Close error: the reading was held for stream items and no hub method took any. */
   streamsStalled: (bytes: number, forMs: number) =>
     `HubException: The hub methods took none of the ${bytes} bytes of client stream items waiting for ${forMs / 1000} s.`,

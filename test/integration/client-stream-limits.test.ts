@@ -185,6 +185,33 @@ describe('stream bytes', () => {
   }, 20_000)
 })
 
+describe('stream bytes of the whole node', () => {
+  it('keeps 20 connections whose methods never read to the node bound, not 20 times the connection bound', async () => {
+    await using stallServer = await startTestServer({ hubs: [StallHub], config: { hubs: { maxStreamBufferBytesPerNode: 2 * MB } } })
+    const before = heapAfterGc()
+    const clients = await Promise.all(Array.from({ length: 20 }, () => RawHubClient.connect(stallServer.hubUrl('/hubs/stall'))))
+    const item = `[${Array(15_000).fill(1).join(',')}]`
+    const deadline = Date.now() + 4000
+    await Promise.all(
+      clients.map(async (client) => {
+        client.send({ type: 1, invocationId: '1', target: 'ignore', arguments: [], streamIds: ['s'] })
+        const frame = `{"type":2,"invocationId":"s","item":${item}}${RS}`
+        // Each sends until the node stops reading it and its socket backs up.
+        while (await client.sendPaced(frame, deadline, 256 * 1024)) {
+          // keep sending
+        }
+      }),
+    )
+    const growth = heapAfterGc() - before
+    // With only the 1 MiB per connection bound the node kept about 80 MB here.
+    expect(growth).toBeLessThan(32 * MB)
+    await using bystander = await connectClient(stallServer.hubUrl('/hubs/stall'))
+    expect(bystander.state).toBe(signalR.HubConnectionState.Connected)
+    // The node reads none of them now, not even a close frame: cut their sockets.
+    for (const client of clients) client.ws.terminate()
+  }, 30_000)
+})
+
 describe('well-behaved uploads', () => {
   it.each([
     ['WebSockets', signalR.HttpTransportType.WebSockets, 3000],

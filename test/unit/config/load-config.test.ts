@@ -34,6 +34,7 @@ describe('resolveConfig defaults', () => {
         maxStreamsPerInvocation: 8,
         maxClientStreamsPerConnection: 32,
         maxStreamBufferBytes: 1024 * 1024,
+        maxStreamBufferBytesPerNode: 64 * 1024 * 1024,
       },
     })
     expect(config.jwt).toBeUndefined()
@@ -71,6 +72,7 @@ describe('resolveConfig environment overrides', () => {
     ['IM_MAX_STREAMS_PER_INVOCATION', '0', (c) => c.hubs.maxStreamsPerInvocation, 0],
     ['IM_MAX_CLIENT_STREAMS_PER_CONNECTION', '4', (c) => c.hubs.maxClientStreamsPerConnection, 4],
     ['IM_MAX_STREAM_BUFFER_BYTES', '65536', (c) => c.hubs.maxStreamBufferBytes, 65536],
+    ['IM_MAX_STREAM_BUFFER_BYTES_PER_NODE', '1048576', (c) => c.hubs.maxStreamBufferBytesPerNode, 1048576],
     ['IM_REQUEST_TIMEOUT_MS', '5000', (c) => c.hubs.requestTimeoutMs, 5000],
     ['IM_SHUTDOWN_TIMEOUT_MS', '30000', (c) => c.hubs.shutdownTimeoutMs, 30000],
     ['IM_CORS_ORIGINS', ' https://a.example , http://localhost:3000/,, ', (c) => c.corsOrigins, ['https://a.example', 'http://localhost:3000']],

@@ -1,18 +1,22 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { ClientStreams } from '../../../src/hub/client-streams.js'
+import { ClientStreams, StreamBufferPool } from '../../../src/hub/client-streams.js'
 import type { ClientStreamLimits } from '../../../src/hub/client-streams.js'
 import type { ClientStream } from '../../../src/hub/client-stream.js'
 
 const LIMITS: ClientStreamLimits = { perInvocation: 3, perConnection: 4, itemsPerStream: 5, bufferBytes: 1000, stallMs: 1000 }
 
 /** ClientStreams with a recorder in place of the connection. */
-function make(limits: Partial<ClientStreamLimits> = {}): { streams: ClientStreams; holds: boolean[]; stalls: number[]; drops: number[] } {
+function make(
+  limits: Partial<ClientStreamLimits> = {},
+  pool = new StreamBufferPool(1_000_000),
+): { streams: ClientStreams; holds: boolean[]; stalls: number[]; drops: number[] } {
   const holds: boolean[] = []
   const stalls: number[] = []
   const drops: number[] = []
   const streams = new ClientStreams(
     { ...LIMITS, ...limits },
     { hold: (held) => holds.push(held), stalled: () => stalls.push(Date.now()), dropped: () => drops.push(Date.now()) },
+    pool,
   )
   return { streams, holds, stalls, drops }
 }
@@ -153,6 +157,18 @@ describe('ClientStreams items', () => {
     expect(streams.isHolding).toBe(false)
   })
 
+  it('names the bound that was passed in the error of every stream it drops', async () => {
+    const { streams } = make()
+    const waiting = registered(streams, ['1', '2', '3'])
+    streams.item('1', 'a', 400)
+    streams.item('2', 'b', 400)
+    streams.item('3', 'c', 400)
+    streams.start(waiting)
+    for (const stream of waiting) {
+      await expect(take(stream, 1)).rejects.toThrow(`Stream '${stream.id}' was dropped: the connection's streams held more than 1000 bytes before the hub method started.`)
+    }
+  })
+
   it('reports a stall once the reading has been held for stallMs without progress', () => {
     vi.useFakeTimers()
     const { streams, stalls } = make()
@@ -180,5 +196,50 @@ describe('ClientStreams items', () => {
     const [a] = registered(streams, ['1'])
     streams.item('1', 'secret', 10)
     expect(JSON.stringify({ args: [1, a] })).toBe('{"args":[1,null]}')
+  })
+})
+
+describe('ClientStreams on a node past its bound', () => {
+  it('counts every connection in the pool, and reads each again once its own methods took what it holds', async () => {
+    const pool = new StreamBufferPool(1000)
+    const a = make({ bufferBytes: 10_000 }, pool)
+    const b = make({ bufferBytes: 10_000 }, pool)
+    const [aStream] = registered(a.streams, ['1'])
+    const [bStream] = registered(b.streams, ['1'])
+    a.streams.start([aStream!])
+    b.streams.start([bStream!])
+    a.streams.item('1', 'big', 1200)
+    expect([pool.bytes, a.holds]).toEqual([1200, [true]])
+    // B holds little, but the node is past its bound: B is not read until its method took it.
+    b.streams.item('1', 'small', 10)
+    expect(b.holds).toEqual([true])
+    await take(bStream!, 1)
+    expect([b.holds, pool.bytes]).toEqual([[true, false], 1200])
+    await take(aStream!, 1)
+    expect([a.holds, pool.bytes]).toEqual([[true, false], 0])
+  })
+
+  it("drops a waiting method's stream with the node's bound in its error", async () => {
+    const pool = new StreamBufferPool(1000)
+    const a = make({ bufferBytes: 10_000 }, pool)
+    const b = make({ bufferBytes: 10_000 }, pool)
+    const [aStream] = registered(a.streams, ['1'])
+    a.streams.start([aStream!])
+    a.streams.item('1', 'big', 1200)
+    const [waiting] = registered(b.streams, ['w'])
+    b.streams.item('w', 'queued', 10)
+    expect([b.holds, pool.bytes, b.drops.length]).toEqual([[], 1200, 1])
+    b.streams.start([waiting!])
+    await expect(take(waiting!, 1)).rejects.toThrow("Stream 'w' was dropped: the server's client streams held more than 1000 bytes before the hub method started.")
+  })
+
+  it('gives the pool back what a connection held when it ends', () => {
+    const pool = new StreamBufferPool(1000)
+    const a = make({}, pool)
+    const [aStream] = registered(a.streams, ['1'])
+    a.streams.start([aStream!])
+    a.streams.item('1', 'x', 300)
+    a.streams.end()
+    expect(pool.bytes).toBe(0)
   })
 })
