@@ -296,7 +296,10 @@ export class HubDispatcher implements InvocationHandler {
   /** Server-to-client streams run beside the invocation queue, as in ASP.NET Core. */
   private startStream(connection: HubConnection, state: ConnectionState, method: HubMethodDescriptor, message: StreamInvocationMessage, args: unknown[], done: () => void): void {
     const { invocationId, target } = message
-    if (state.outgoingStream(invocationId)) return this.answer(connection, invocationId, target, { error: InvocationErrors.idInUse(invocationId) })
+    if (state.outgoingStream(invocationId)) {
+      done()
+      return this.answer(connection, invocationId, target, { error: InvocationErrors.idInUse(invocationId) })
+    }
     const cancel = new AbortController()
     const signal = AbortSignal.any([cancel.signal, state.endedSignal])
     state.addOutgoing(invocationId, cancel)

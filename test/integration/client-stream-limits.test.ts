@@ -11,6 +11,7 @@ import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DefaultHub } from '../../hubs/default-hub.js'
+import { EchoHub } from '../fixtures/hubs/test-hubs.js'
 import { Hub, HubBase, HubMethod } from '../../src/index.js'
 import { connectClient, withTimeout } from '../support/clients.js'
 import { startNatsServer } from '../support/nats-server.js'
@@ -128,6 +129,22 @@ describe('stream counts', () => {
     for (let i = 1; i < 32; i++) client.send({ type: 3, invocationId: `s${i}` })
     expect(await client.completion('hold')).toMatchObject({ result: 0 })
     expect(await client.completion('q31')).toMatchObject({ result: 0 })
+    await client.close()
+  })
+})
+
+describe('stream ids', () => {
+  it('frees the stream ids of a refused call: a later call may use them', async () => {
+    await using echoServer = await startTestServer({ hubs: [EchoHub] })
+    const client = await RawHubClient.connect(echoServer.hubUrl('/hubs/echo'))
+    client.send({ type: 4, invocationId: 'x', target: 'infinite', arguments: [] })
+    client.send({ type: 4, invocationId: 'x', target: 'counter', arguments: [1], streamIds: ['s1'] })
+    expect((await client.completion('x')).error).toBe("Invocation ID 'x' is already in use.")
+    client.send({ type: 1, invocationId: 'y', target: 'concat', arguments: [], streamIds: ['s1'] })
+    client.send({ type: 2, invocationId: 's1', item: 'reused' })
+    client.send({ type: 3, invocationId: 's1' })
+    expect(await client.completion('y')).toMatchObject({ result: 'reused' })
+    client.send({ type: 5, invocationId: 'x' })
     await client.close()
   })
 })
