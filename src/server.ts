@@ -23,6 +23,7 @@ import { createTopicAccess } from './hub/topic-access.js'
 import { WatchStreams } from './hub/watch-streams.js'
 import type { HubConnection } from './connection/hub-connection.js'
 import { ClientResults } from './hub/client-results.js'
+import { StreamBufferPool } from './hub/client-streams.js'
 import { ClusterDelivery } from './lifetime/cluster-delivery.js'
 import { LifetimeManager } from './lifetime/lifetime-manager.js'
 import { WatchFanout } from './lifetime/watch-fanout.js'
@@ -100,6 +101,7 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
   // One fan-out per node, shared by every hub: watchers of a subject share its bus subscription.
   const watchFanout = new WatchFanout({ bus, maxSubjects: config.hubs.maxWatchedSubjects })
   const watches = new WatchStreams({ fanout: watchFanout, maxPerConnection: config.hubs.maxWatchesPerConnection, bufferSize: WATCH_BUFFER, metrics })
+  const clientStreamPool = new StreamBufferPool(config.hubs.maxStreamBufferBytesPerNode)
   const endpoints = descriptors.map((descriptor) => {
     const subjects = hubSubjects(descriptor.name)
     const lifetime = new LifetimeManager<HubConnection>({ maxGroupsPerConnection: config.hubs.maxGroupsPerConnection })
@@ -132,9 +134,16 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
       maxParallelInvocations: config.hubs.maxParallelInvocationsPerClient,
       maxQueuedInvocations: config.hubs.maxQueuedInvocations,
       invocationRate: { perSecond: config.hubs.maxInvocationsPerSecond, burst: config.hubs.invocationBurst },
-      // ASP.NET Core's StreamBufferCapacity is 10 and blocks the reader; we cannot block a socket
-      // cheaply, so the bound is looser and a stream past it fails.
-      streamBufferCapacity: config.hubs.streamBufferCapacity,
+      clientStreams: {
+        perInvocation: config.hubs.maxStreamsPerInvocation,
+        perConnection: config.hubs.maxClientStreamsPerConnection,
+        itemsPerStream: config.hubs.streamBufferCapacity,
+        bufferBytes: config.hubs.maxStreamBufferBytes,
+        // While its reading is held the client cannot be heard: the hub methods get as long to
+        // take an item as the client has to send one.
+        stallMs: config.hubs.clientTimeoutMs,
+      },
+      clientStreamPool,
       logger,
       metrics,
     })

@@ -60,8 +60,25 @@ export interface HubOptionsConfig {
   readonly maxQueuedInvocations: number
   /** Invocations of one connection that run at the same time (ASP.NET Core's MaximumParallelInvocationsPerClient; default 1). */
   readonly maxParallelInvocationsPerClient: number
-  /** Items a client-to-server stream may hold before the hub method reads them (default 100). */
+  /**
+   * Items a client-to-server stream may hold before the hub method reads them (default 100): at
+   * the bound the server stops reading the connection until the method takes items.
+   */
   readonly streamBufferCapacity: number
+  /** Client-to-server streams (`streamIds`) one invocation may carry (default 8); more are refused. */
+  readonly maxStreamsPerInvocation: number
+  /** Client-to-server streams open at once on one connection, queued invocations' included (default 32). */
+  readonly maxClientStreamsPerConnection: number
+  /**
+   * Bytes the client-to-server streams of one connection may hold together, each item counted by
+   * the size of its frame (default 1 MiB): at the bound the server stops reading the connection.
+   */
+  readonly maxStreamBufferBytes: number
+  /**
+   * Bytes the client-to-server streams of all connections of a node may hold together (default
+   * 64 MiB): past it each connection is read only once its hub methods have taken what it holds.
+   */
+  readonly maxStreamBufferBytesPerNode: number
   /** Connections one user may hold on this node (default 100). */
   readonly maxConnectionsPerUser: number
   /** Connections one client address may hold on this node (default 1000). */

@@ -125,6 +125,12 @@ function resolveHubs(input: ImConfigInput['hubs'], env: Env): HubOptionsConfig {
     maxParallelInvocationsPerClient:
       readInteger(at(input?.maxParallelInvocationsPerClient, 'maxParallelInvocationsPerClient', 'IM_MAX_PARALLEL_INVOCATIONS'), 1, 1024) ?? 1,
     streamBufferCapacity: readInteger(at(input?.streamBufferCapacity, 'streamBufferCapacity', 'IM_STREAM_BUFFER_CAPACITY'), 1, 1_000_000) ?? 100,
+    maxStreamsPerInvocation: readInteger(at(input?.maxStreamsPerInvocation, 'maxStreamsPerInvocation', 'IM_MAX_STREAMS_PER_INVOCATION'), 0, 1024) ?? 8,
+    maxClientStreamsPerConnection:
+      readInteger(at(input?.maxClientStreamsPerConnection, 'maxClientStreamsPerConnection', 'IM_MAX_CLIENT_STREAMS_PER_CONNECTION'), 0, 100_000) ?? 32,
+    maxStreamBufferBytes: readInteger(at(input?.maxStreamBufferBytes, 'maxStreamBufferBytes', 'IM_MAX_STREAM_BUFFER_BYTES'), 1024, 1024 * 1024 * 1024) ?? 1024 * 1024,
+    maxStreamBufferBytesPerNode:
+      readInteger(at(input?.maxStreamBufferBytesPerNode, 'maxStreamBufferBytesPerNode', 'IM_MAX_STREAM_BUFFER_BYTES_PER_NODE'), 1024, 64 * 1024 * 1024 * 1024) ?? 64 * 1024 * 1024,
     maxConnectionsPerUser: readInteger(at(input?.maxConnectionsPerUser, 'maxConnectionsPerUser', 'IM_MAX_CONNECTIONS_PER_USER'), 1, 10_000_000) ?? 100,
     maxConnectionsPerAddress: readInteger(at(input?.maxConnectionsPerAddress, 'maxConnectionsPerAddress', 'IM_MAX_CONNECTIONS_PER_ADDRESS'), 1, 10_000_000) ?? 1000,
     maxBufferedBytes: readInteger(at(input?.maxBufferedBytes, 'maxBufferedBytes', 'IM_MAX_BUFFERED_BYTES'), 1024, 1024 * 1024 * 1024) ?? 1024 * 1024,

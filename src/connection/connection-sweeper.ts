@@ -71,7 +71,8 @@ export class ConnectionSweeper {
       // Long polling has an inherent keep-alive, the poll itself, and its client sends no pings
       // (TransportProtocols.md): the transport ends an abandoned connection itself.
       if (connection.state !== 'connected' || connection.transport.name === 'LongPolling') continue
-      if (now - connection.lastReceivedAt >= clientTimeoutMs) {
+      // A connection whose reading is held is bounded by its stream stall time instead.
+      if (!connection.receivingHeld && now - connection.lastReceivedAt >= clientTimeoutMs) {
         connection.close({
           error: `${CLOSE_ERROR_PREFIX} OperationCanceledException: Client hasn't sent a message/ping within the configured ClientTimeoutInterval.`,
           allowReconnect: true,

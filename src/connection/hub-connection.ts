@@ -44,6 +44,11 @@ export class HubConnection {
   private overBoundSince: number | undefined
   /** True once the connection has moved to another node (it ended here without ending). */
   moved = false
+  /**
+   * Set while the server holds back reading from the client (its stream buffers are full): the
+   * client is not silent then, we are not listening, so the client timeout does not run.
+   */
+  receivingHeld = false
 
   private readonly settings: ConnectionSettings
   private readonly stateful: boolean
@@ -92,6 +97,17 @@ export class HubConnection {
     else this.receiveMessages(input)
   }
 
+  /**
+   * Stops (true) or resumes (false) reading from the client, where the transport can: the data
+   * waits in the kernel and in the client. On resume the client timeout starts afresh.
+   */
+  holdReceiving(held: boolean): void {
+    if (held === this.receivingHeld) return
+    this.receivingHeld = held
+    if (!held) this.lastReceivedAt = Date.now()
+    this.currentTransport.holdReceiving?.(held)
+  }
+
   /** Serializes and sends one message. */
   send(message: HubMessage): void {
     if (this.state !== 'connected') return
@@ -136,6 +152,7 @@ export class HubConnection {
     const old = this.currentTransport
     this.currentTransport = transport
     this.listen(transport)
+    if (this.receivingHeld) transport.holdReceiving?.(true)
     // The old transport's events are ignored from now on (see listen).
     old.close()
     this.detachedAt = undefined
@@ -261,9 +278,11 @@ export class HubConnection {
   }
 
   private receiveMessages(input: string | Uint8Array): void {
-    const result = this.protocol.parseMessages(input, { maxMessageSize: this.settings.maxMessageSize })
+    const result = this.protocol.parseMessages(input, { maxMessageSize: this.settings.maxMessageSize, measure: true })
     this.pending = result.rest
-    for (const message of result.messages) {
+    const { messages, sizes } = result
+    for (let i = 0; i < messages.length; i++) {
+      const message = messages[i]!
       if (this.state !== 'connected') return
       if (this.buffer && isTracked(message) && !this.buffer.accept()) continue
       switch (message.type) {
@@ -283,7 +302,7 @@ export class HubConnection {
           this.close()
           return
         default:
-          this.settings.handler.onMessage(this, message)
+          this.settings.handler.onMessage(this, message, sizes![i]!)
       }
     }
     if (result.error !== undefined) {

@@ -22,7 +22,11 @@ export interface InvocationHandler {
    * them after its own connect work, and closes the connection itself if that work fails.
    */
   onConnected(connection: HubConnection): void
-  onMessage(connection: HubConnection, message: DispatchedMessage): void
+  /**
+   * `size` is the size of the frame the message came in (ParseResult.sizes): what buffering it
+   * costs is charged by it.
+   */
+  onMessage(connection: HubConnection, message: DispatchedMessage, size: number): void
   /** Once, when the connection has ended (after onConnected, if the handshake succeeded). */
   onDisconnected(connection: HubConnection, error: Error | undefined): void
   /**

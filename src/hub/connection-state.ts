@@ -6,7 +6,7 @@
 import type { HubConnection } from '../connection/hub-connection.js'
 import type { CallerScope } from './hub-instances.js'
 import { InvocationQueue } from './invocation-queue.js'
-import type { ItemStream } from './item-stream.js'
+import type { ClientStreams } from './client-streams.js'
 import { RateLimiter } from './rate-limiter.js'
 
 /** The per-connection limits, one object shared by every connection of a hub. */
@@ -31,14 +31,15 @@ export class ConnectionState {
   private isEnded = false
   /** Server-to-client streams by invocation id, to cancel them. */
   private outgoing: Map<string, AbortController> | undefined
-  /** Client-to-server streams by stream id. */
-  private incoming: Map<string, ItemStream> | undefined
+  /** Client-to-server streams. */
+  private streamsMade: ClientStreams | undefined
 
-  /** `makeScope` is shared by the hub's connections (no closure per connection). */
+  /** `makeScope` and `makeStreams` are shared by the hub's connections (no closure per connection). */
   constructor(
     private readonly connection: HubConnection,
     private readonly limits: InvocationLimits,
     private readonly makeScope: (connection: HubConnection) => CallerScope,
+    private readonly makeStreams: (connection: HubConnection) => ClientStreams,
   ) {}
 
   /** Who calls, as hub instances see it. */
@@ -72,19 +73,16 @@ export class ConnectionState {
   end(): void {
     this.isEnded = true
     this.controller?.abort()
-    for (const stream of this.incoming?.values() ?? []) stream.end('The connection closed.')
+    this.streamsMade?.end()
   }
 
-  incomingStream(streamId: string): ItemStream | undefined {
-    return this.incoming?.get(streamId)
+  get streams(): ClientStreams {
+    return (this.streamsMade ??= this.makeStreams(this.connection))
   }
 
-  addIncoming(streamId: string, stream: ItemStream): void {
-    ;(this.incoming ??= new Map()).set(streamId, stream)
-  }
-
-  removeIncoming(streamId: string): void {
-    this.incoming?.delete(streamId)
+  /** The client streams, if the connection ever opened one. */
+  get streamsIfAny(): ClientStreams | undefined {
+    return this.streamsMade
   }
 
   /** Ids of the server-to-client streams running. */

@@ -14,7 +14,9 @@ import type { Metrics } from '../metrics.js'
 import { CLOSE_ERROR_PREFIX, MessageType } from '../protocol/messages.js'
 import type { InvocationMessage, StreamInvocationMessage } from '../protocol/messages.js'
 import type { ClientResults } from './client-results.js'
-import { ItemStream } from './item-stream.js'
+import type { ClientStream } from './client-stream.js'
+import { ClientStreams } from './client-streams.js'
+import type { ClientStreamLimits, StreamBufferPool } from './client-streams.js'
 import type { LifecycleEvent } from './envelope.js'
 import type { HubDescriptor, HubMethodDescriptor } from './hub-descriptor.js'
 import type { CallerScope, HubInstances } from './hub-instances.js'
@@ -39,14 +41,18 @@ export interface HubDispatcherOptions {
   readonly maxQueuedInvocations: number
   /** Token bucket per connection. */
   readonly invocationRate: { readonly perSecond: number; readonly burst: number }
-  /** Items a client stream may hold before the hub method reads them. */
-  readonly streamBufferCapacity: number
+  /** Bounds of client-to-server streams (see ClientStreams). */
+  readonly clientStreams: ClientStreamLimits
+  /** The bytes of every client stream of the node (shared by the hubs), and their bound. */
+  readonly clientStreamPool: StreamBufferPool
   readonly logger: Logger
   readonly metrics: Metrics
 }
 
 type Invocation = InvocationMessage | StreamInvocationMessage
 type Answer = { result: unknown } | { error: string }
+
+const NO_STREAMS: readonly ClientStream[] = []
 
 const encoder = new TextEncoder()
 /** How long a connection may keep invoking over its rate before it is closed. */
@@ -135,8 +141,23 @@ export class HubDispatcher implements InvocationHandler {
   }
 
   private newState(connection: HubConnection): ConnectionState {
-    return new ConnectionState(connection, this.limits, this.makeScope)
+    return new ConnectionState(connection, this.limits, this.makeScope, this.makeStreams)
   }
+
+  /** Made when a connection first sends an invocation with streams. */
+  private readonly makeStreams = (connection: HubConnection): ClientStreams =>
+    new ClientStreams(this.options.clientStreams, {
+      hold: (held) => {
+        if (held) this.options.metrics.inc('client_streams_reading_held')
+        connection.holdReceiving(held)
+      },
+      dropped: () => this.options.metrics.inc('client_streams_dropped'),
+      stalled: () => {
+        this.options.metrics.inc('connections_closed_streams_stalled')
+        const bytes = this.states.get(connection)?.streamsIfAny?.bufferedBytes ?? 0
+        connection.close({ error: `${CLOSE_ERROR_PREFIX} ${InvocationErrors.streamsStalled(bytes, this.options.clientStreams.stallMs)}`, allowReconnect: true })
+      },
+    }, this.options.clientStreamPool)
 
   /** The scope is made when a call or a connection event first needs it: most connections never call. */
   private readonly makeScope = (connection: HubConnection): CallerScope =>
@@ -161,7 +182,7 @@ export class HubDispatcher implements InvocationHandler {
     }
   }
 
-  onMessage(connection: HubConnection, message: DispatchedMessage): void {
+  onMessage(connection: HubConnection, message: DispatchedMessage, size: number): void {
     const state = this.states.get(connection)
     if (!state) return
     switch (message.type) {
@@ -170,13 +191,12 @@ export class HubDispatcher implements InvocationHandler {
         this.accept(connection, state, message)
         break
       case MessageType.StreamItem:
-        state.incomingStream(message.invocationId)?.push(message.item)
+        state.streamsIfAny?.item(message.invocationId, message.item, size)
         break
       case MessageType.Completion:
         // The answer to a client-result invocation, or the end of one of the client's streams.
         if (this.options.clientResults.complete(connection, message)) break
-        state.incomingStream(message.invocationId)?.end(message.error)
-        state.removeIncoming(message.invocationId)
+        state.streamsIfAny?.complete(message.invocationId, message.error)
         break
       case MessageType.CancelInvocation:
         // Unknown ids are ignored, as ASP.NET Core does.
@@ -214,28 +234,42 @@ export class HubDispatcher implements InvocationHandler {
       return answer({ error: streaming ? InvocationErrors.nonStreamingWithStreamInvocation(target) : InvocationErrors.streamingWithInvocation(target) })
     }
     if (!isAuthorized(method.authorize, connection)) return answer({ error: InvocationErrors.unauthorized(target) })
-    const streams = (message.streamIds ?? []).map((id) => {
-      const stream = new ItemStream(this.options.streamBufferCapacity)
-      state.addIncoming(id, stream)
-      return stream
-    })
+    const streams = this.registerStreams(state, message)
+    if (typeof streams === 'string') {
+      this.options.metrics.inc('invocations_streams_refused')
+      return answer({ error: streams })
+    }
     const args = [...message.arguments, ...streams]
     const { min, max } = method.arity
+    const done = (): void => state.streamsIfAny?.close(streams)
     if (args.length < min || args.length > max) {
-      for (const id of message.streamIds ?? []) state.removeIncoming(id)
+      done()
       const expected = max === Infinity ? `at least ${min}` : min === max ? String(min) : `${min} to ${max}`
       return answer({ error: InvocationErrors.wrongArgumentCount(target, args.length, expected, this.options.enableDetailedErrors) })
     }
-    const done = (): void => {
-      for (const id of message.streamIds ?? []) state.removeIncoming(id)
+    if (streaming) {
+      state.streamsIfAny?.start(streams)
+      return this.startStream(connection, state, method, message as StreamInvocationMessage, args, done)
     }
-    if (streaming) return this.startStream(connection, state, method, message as StreamInvocationMessage, args, done)
     if (state.queue.saturated && state.queue.pending >= this.options.maxQueuedInvocations) {
       done()
       this.options.metrics.inc('invocations_queue_full')
       return answer({ error: InvocationErrors.queueFull(target, this.options.maxQueuedInvocations, this.options.maxParallelInvocations) })
     }
-    state.queue.push(() => this.invoke(connection, state, method, message, args).finally(done))
+    state.queue.push(() => {
+      state.streamsIfAny?.start(streams)
+      return this.invoke(connection, state, method, message, args).finally(done)
+    })
+  }
+
+  /**
+   * The client streams of an invocation, registered before it runs (their items may come at
+   * once), or the error that refuses it. Most invocations carry none and make nothing.
+   */
+  private registerStreams(state: ConnectionState, message: Invocation): readonly ClientStream[] | string {
+    const ids = message.streamIds
+    if (ids === undefined || ids.length === 0) return NO_STREAMS
+    return state.streams.register(ids, message.target)
   }
 
   private async invoke(connection: HubConnection, state: ConnectionState, method: HubMethodDescriptor, message: Invocation, args: unknown[]): Promise<void> {
@@ -263,7 +297,10 @@ export class HubDispatcher implements InvocationHandler {
   /** Server-to-client streams run beside the invocation queue, as in ASP.NET Core. */
   private startStream(connection: HubConnection, state: ConnectionState, method: HubMethodDescriptor, message: StreamInvocationMessage, args: unknown[], done: () => void): void {
     const { invocationId, target } = message
-    if (state.outgoingStream(invocationId)) return this.answer(connection, invocationId, target, { error: InvocationErrors.idInUse(invocationId) })
+    if (state.outgoingStream(invocationId)) {
+      done()
+      return this.answer(connection, invocationId, target, { error: InvocationErrors.idInUse(invocationId) })
+    }
     const cancel = new AbortController()
     const signal = AbortSignal.any([cancel.signal, state.endedSignal])
     state.addOutgoing(invocationId, cancel)

@@ -23,6 +23,23 @@ export const InvocationErrors = {
   queueFull: (target: string, queued: number, parallel = 1) =>
     `An unexpected error occurred invoking '${target}' on the server. HubException: Too many invocations are waiting: at most ${queued} may queue behind the ${parallel === 1 ? 'one' : parallel} running.`,
   idInUse: (invocationId: string) => `Invocation ID '${invocationId}' is already in use.`,
+  /** Worded after .NET's "Client sent <n> stream(s), Hub method expects <m>." */
+  tooManyStreamsPerInvocation: (target: string, sent: number, max: number) =>
+    `An unexpected error occurred invoking '${target}' on the server. HubException: Client sent ${sent} stream(s); at most ${max} are allowed per invocation.`,
+  tooManyStreamsPerConnection: (target: string, open: number, sent: number, max: number) =>
+    `An unexpected error occurred invoking '${target}' on the server. HubException: Too many client streams: at most ${max} may be open on a connection (${open} open, ${sent} more sent).`,
+  streamIdInUse: (target: string, streamId: string) =>
+    `An unexpected error occurred invoking '${target}' on the server. HubException: Stream ID '${streamId}' is already in use.`,
+  /** The texts below end a client stream; its hub method sees them as a HubException. */
+  streamItemsBeforeStart: (streamId: string, capacity: number) =>
+    `Stream '${streamId}' was dropped: more than ${capacity} items arrived before the hub method started.`,
+  streamBytesBeforeStart: (streamId: string, bytes: number) =>
+    `Stream '${streamId}' was dropped: the connection's streams held more than ${bytes} bytes before the hub method started.`,
+  streamNodeBytesBeforeStart: (streamId: string, bytes: number) =>
+    `Stream '${streamId}' was dropped: the server's client streams held more than ${bytes} bytes before the hub method started.`,
+  /** Close error: the reading was held for stream items and no hub method took any. */
+  streamsStalled: (bytes: number, forMs: number) =>
+    `HubException: The hub methods took none of the ${bytes} bytes of client stream items waiting for ${forMs / 1000} s.`,
   notAStream: (target: string) =>
     `The value returned by the streaming method '${target}' is not a ChannelReader<> or IAsyncEnumerable<>.`,
   /** A server stream failed after it had sent items. */

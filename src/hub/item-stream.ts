@@ -1,9 +1,8 @@
 /**
- * A bounded stream of items pushed by one side and read as an AsyncIterable by the other: what a
- * client streams to a hub method (`streamIds` in an Invocation; HubProtocol.md, Streaming), and
- * the messages of a watched subject. `end(error)` finishes it, the error surfacing as a
- * HubException. A producer faster than the reader makes the stream fail rather than the server's
- * memory grow.
+ * A bounded stream of items pushed by one side and read as an AsyncIterable by the other: the
+ * messages of a watched subject. `end(error)` finishes it, the error surfacing as a HubException.
+ * A producer faster than the reader makes the stream fail rather than the server's memory grow.
+ * (What a client streams to a hub method is a ClientStream, which slows its producer down instead.)
  */
 import { HubException } from '../errors.js'
 

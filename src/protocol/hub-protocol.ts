@@ -17,6 +17,12 @@ export interface ParseResult {
    * "InvalidDataException: ", e.g. "The maximum message size of 32768B was exceeded. ...".
    */
   readonly error?: string
+  /**
+   * With `ParseOptions.measure`: the size of each message's frame, index for index with
+   * `messages` (separator or length prefix included). Bytes for binary input; UTF-16 code units
+   * for text input, which equal the UTF-8 bytes of ASCII JSON and are free to read.
+   */
+  readonly sizes?: number[]
 }
 
 export interface ParseOptions {
@@ -25,6 +31,8 @@ export interface ParseOptions {
    * parser a window of this many bytes that must hold the whole frame (HubConnectionHandler.cs).
    */
   readonly maxMessageSize?: number
+  /** Report the size of each message's frame in `sizes` (what a caller charges its buffers by). */
+  readonly measure?: boolean
 }
 
 /** A SignalR hub protocol (JSON, MessagePack): pure encoding, no I/O. */

@@ -25,21 +25,27 @@ export class JsonHubProtocol implements HubProtocol {
     const { maxMessageSize } = options
     const { frames, rest } = splitFrames(input)
     const messages: HubMessage[] = []
+    const sizes: number[] | undefined = options.measure ? [] : undefined
+    const result = (end: { rest?: string | Uint8Array; error?: string }): ParseResult => ({ messages, ...end, ...(sizes ? { sizes } : {}) })
     for (const frame of frames) {
       if (maxMessageSize !== undefined && exceedsMaxSize(frame, maxMessageSize)) {
-        return { messages, error: maxMessageSizeError(maxMessageSize) }
+        return result({ error: maxMessageSizeError(maxMessageSize) })
       }
       const read = readJsonObject(frame)
-      if (!read.ok) return { messages, error: read.error }
+      if (!read.ok) return result({ error: read.error })
       const bound = bindHubMessage(read.value)
-      if (bound.error !== undefined) return { messages, error: bound.error }
-      if (bound.message !== undefined) messages.push(bound.message)
+      if (bound.error !== undefined) return result({ error: bound.error })
+      if (bound.message !== undefined) {
+        messages.push(bound.message)
+        // The separator counts, as it does against maxMessageSize.
+        sizes?.push(frame.length + 1)
+      }
     }
     // An unfinished frame that already fills the window can never become a valid one.
     if (rest !== undefined && maxMessageSize !== undefined && exceedsMaxSize(rest, maxMessageSize)) {
-      return { messages, error: maxMessageSizeError(maxMessageSize) }
+      return result({ error: maxMessageSizeError(maxMessageSize) })
     }
-    return rest === undefined ? { messages } : { messages, rest }
+    return result(rest === undefined ? {} : { rest })
   }
 
   /**

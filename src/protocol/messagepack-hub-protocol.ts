@@ -9,7 +9,7 @@
  * only once its declared lengths and nesting have been checked against its bytes (msgpack-bounds.ts).
  */
 import { Decoder, Encoder } from '@msgpack/msgpack'
-import { splitFrames, writeFrame } from './binary-message-format.js'
+import { lengthPrefixSize, splitFrames, writeFrame } from './binary-message-format.js'
 import type { HubProtocol, ParseOptions, ParseResult } from './hub-protocol.js'
 import { MessageType, TransferFormat } from './messages.js'
 import type { CompletionMessage, HubMessage, MessageHeaders } from './messages.js'
@@ -53,17 +53,22 @@ export class MessagePackHubProtocol implements HubProtocol {
     if (!(input instanceof Uint8Array)) return { messages: [], error: INVALID_INPUT_ERROR }
     const { frames, rest, error } = splitFrames(input, options.maxMessageSize)
     const messages: HubMessage[] = []
+    const sizes: number[] | undefined = options.measure ? [] : undefined
+    const result = (end: { rest?: Uint8Array; error?: string }): ParseResult => ({ messages, ...end, ...(sizes ? { sizes } : {}) })
     for (const frame of frames) {
       const refused = checkMsgpackBounds(frame)
-      if (refused !== undefined) return { messages, error: refused }
+      if (refused !== undefined) return result({ error: refused })
       const decoded = this.decode(frame)
-      if (decoded === undefined) return { messages, error: MSGPACK_READ_ERROR }
+      if (decoded === undefined) return result({ error: MSGPACK_READ_ERROR })
       const read = readHubMessage(decoded.value)
-      if (read.error !== undefined) return { messages, error: read.error }
-      if (read.message !== undefined) messages.push(read.message)
+      if (read.error !== undefined) return result({ error: read.error })
+      if (read.message !== undefined) {
+        messages.push(read.message)
+        sizes?.push(lengthPrefixSize(frame.byteLength) + frame.byteLength)
+      }
     }
-    if (error !== undefined) return { messages, error }
-    return rest === undefined ? { messages } : { messages, rest }
+    if (error !== undefined) return result({ error })
+    return result(rest === undefined ? {} : { rest })
   }
 
   /**

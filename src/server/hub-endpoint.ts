@@ -269,11 +269,19 @@ export class HubEndpoint {
     const transport = entry.transport
     if (transport?.name === TransportName.WebSockets) return sendText(res, 405, 'POST requests are not allowed for WebSocket connections.')
     if (!transport) return sendText(res, 404, 'No Connection with that ID')
-    const body = await readBody(req, this.maxBody)
-    if (body === undefined) return sendText(res, 413, `The request body is larger than ${this.maxBody} bytes.`)
-    // Binary protocols post application/octet-stream; text ones (and every handshake) text/plain.
-    const binary = (req.headers['content-type'] ?? '').startsWith('application/octet-stream')
-    ;(transport as HttpTransport).receive(binary ? body : body.toString('utf8'))
+    const http = transport as HttpTransport
+    // One body at a time per connection, none while it holds back reading (ReceiveGate).
+    if (!(await http.receiving.enter())) return sendText(res, 404, 'No Connection with that ID')
+    let body: Buffer | undefined
+    try {
+      body = await readBody(req, this.maxBody)
+      if (body === undefined) return sendText(res, 413, `The request body is larger than ${this.maxBody} bytes.`)
+      // Binary protocols post application/octet-stream; text ones (and every handshake) text/plain.
+      const binary = (req.headers['content-type'] ?? '').startsWith('application/octet-stream')
+      http.receive(binary ? body : body.toString('utf8'))
+    } finally {
+      http.receiving.leave()
+    }
     sendText(res, 200, '')
   }
 

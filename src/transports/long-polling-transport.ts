@@ -6,6 +6,7 @@
  * with 204. A client that stops polling for `disconnectTimeoutMs` is gone.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import { ReceiveGate } from './receive-gate.js'
 import type { ServerTransport } from './transport.js'
 import { TransportName } from './transport.js'
 
@@ -37,6 +38,8 @@ export class LongPollingTransport implements ServerTransport {
   /** A long poll holds nothing once closed: the last poll was answered (or is answered by close). */
   readonly closed: Promise<void>
   private resolveClosed!: () => void
+  /** Turns for reading POST bodies (see ReceiveGate). */
+  readonly receiving = new ReceiveGate()
 
   constructor(private readonly options: LongPollingOptions) {
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve))
@@ -83,6 +86,10 @@ export class LongPollingTransport implements ServerTransport {
     if (!this.isClosed) this.onMessage?.(body)
   }
 
+  holdReceiving(held: boolean): void {
+    this.receiving.hold(held)
+  }
+
   send(data: string | Uint8Array): void {
     if (this.isClosed) return
     const chunk = typeof data === 'string' ? Buffer.from(data) : Buffer.from(data.buffer, data.byteOffset, data.byteLength)
@@ -126,6 +133,7 @@ export class LongPollingTransport implements ServerTransport {
   private ended(): void {
     if (this.isClosed) return
     this.isClosed = true
+    this.receiving.close()
     this.resolveClosed()
     clearTimeout(this.idleTimer)
     this.finishPoll(204)

@@ -3,6 +3,7 @@
  * `data:` events on one long GET; the client sends with POSTs. Text only: MessagePack cannot use it.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import { ReceiveGate } from './receive-gate.js'
 import type { ServerTransport } from './transport.js'
 import { TransportName } from './transport.js'
 
@@ -13,6 +14,8 @@ export class ServerSentEventsTransport implements ServerTransport {
   onClose: ((error?: Error) => void) | undefined
   readonly closed: Promise<void>
   private ended_ = false
+  /** Turns for reading POST bodies (see ReceiveGate). */
+  readonly receiving = new ReceiveGate()
 
   constructor(
     req: IncomingMessage,
@@ -42,6 +45,10 @@ export class ServerSentEventsTransport implements ServerTransport {
     if (!this.ended_) this.onMessage?.(body)
   }
 
+  holdReceiving(held: boolean): void {
+    this.receiving.hold(held)
+  }
+
   send(data: string | Uint8Array): void {
     if (this.ended_) return
     this.res.write(formatEvent(typeof data === 'string' ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8')))
@@ -55,6 +62,7 @@ export class ServerSentEventsTransport implements ServerTransport {
   private ended(): void {
     if (this.ended_) return
     this.ended_ = true
+    this.receiving.close()
     this.onClose?.()
   }
 }

@@ -26,6 +26,12 @@ export interface ServerTransport {
    * where the transport can; used to slow down a client that floods invocations.
    */
   pauseReceiving?(ms: number): void
+  /**
+   * Stops reading from the client until called again with false, where the transport can; used
+   * while the client's stream buffers are full. Independent of `pauseReceiving`: reading resumes
+   * once neither holds it.
+   */
+  holdReceiving?(held: boolean): void
   /** Sends one transport message; `binary` picks a binary frame where the transport has them. */
   send(data: string | Uint8Array, binary: boolean): void
   /**

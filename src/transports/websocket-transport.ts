@@ -18,7 +18,10 @@ export class WebSocketTransport implements ServerTransport {
   onMessage: ((data: string | Uint8Array) => void) | undefined
   onClose: ((error?: Error) => void) | undefined
   private ended_ = false
+  /** Paused by pauseReceiving (a timed throttle). */
   private paused = false
+  /** Held by holdReceiving (full stream buffers). */
+  private held = false
   private closedPromise: Promise<void> | undefined
 
   constructor(private readonly socket: WebSocket) {
@@ -62,8 +65,15 @@ export class WebSocketTransport implements ServerTransport {
     this.socket.pause()
     setTimeout(() => {
       this.paused = false
-      if (!this.ended_) this.socket.resume()
+      if (!this.ended_ && !this.held) this.socket.resume()
     }, ms).unref()
+  }
+
+  holdReceiving(held: boolean): void {
+    if (this.held === held || this.ended_) return
+    this.held = held
+    if (held) this.socket.pause()
+    else if (!this.paused) this.socket.resume()
   }
 
   get bufferedBytes(): number {

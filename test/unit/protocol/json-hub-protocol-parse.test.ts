@@ -252,3 +252,17 @@ describe('JsonHubProtocol.parseMessages: arbitrary input', () => {
     }
   })
 })
+
+describe('JsonHubProtocol.parseMessages: frame sizes', () => {
+  it('reports the size of each message frame, separator included, only when asked', () => {
+    const input = '{"type":6}\u001e{"type":99}\u001e{"type":2,"invocationId":"1","item":"é"}\u001e{"type":6'
+    expect(jsonHubProtocol.parseMessages(input).sizes).toBeUndefined()
+    // The unknown type is skipped, its size with it; text counts UTF-16 code units, bytes count bytes.
+    expect(jsonHubProtocol.parseMessages(input, { measure: true }).sizes).toEqual([11, 41])
+    expect(jsonHubProtocol.parseMessages(new TextEncoder().encode(input), { measure: true }).sizes).toEqual([11, 42])
+  })
+
+  it('reports the sizes of the messages before an error', () => {
+    expect(jsonHubProtocol.parseMessages('{"type":6}\u001e{"type":\u001e', { measure: true })).toMatchObject({ sizes: [11], error: expect.any(String) })
+  })
+})

@@ -251,3 +251,13 @@ describe('MessagePackHubProtocol.parseMessages: nesting', () => {
     expect(parse(invocation(nested(70))).error).toBe(MSGPACK_DEPTH_ERROR)
   })
 })
+
+describe('MessagePackHubProtocol.parseMessages: frame sizes', () => {
+  it('reports the size of each message frame, length prefix included, only when asked', () => {
+    const item = writeFrame(encode([2, {}, 's', 'x'.repeat(200)]))
+    const input = new Uint8Array([...hex('02 91 06'), ...item])
+    expect(messagePackHubProtocol.parseMessages(input).sizes).toBeUndefined()
+    expect(messagePackHubProtocol.parseMessages(input, { measure: true }).sizes).toEqual([3, item.byteLength])
+    expect(item.byteLength).toBeGreaterThan(200)
+  })
+})

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net'
 import { Socket } from 'node:net'
 import { expect, it } from 'vitest'
 import WebSocket, { WebSocketServer } from 'ws'
-import { rawSocket } from '../../../src/transports/websocket-transport.js'
+import { rawSocket, WebSocketTransport } from '../../../src/transports/websocket-transport.js'
 import { coalesce } from '../../../src/transports/write-coalescer.js'
 
 /** A ws server socket and its client, on loopback. */
@@ -64,5 +64,21 @@ it('builds a frame once per payload and the peer reads it as ws would have sent 
   const got = new Promise<[string, boolean]>((resolve) => client.once('message', (data, isBinary) => resolve([data.toString(), isBinary])))
   rawSocket(server)!.write(frame)
   expect(await got).toEqual([text, false])
+  close()
+})
+
+it('reads nothing while held, also after a throttle pause ends, and everything once released', async () => {
+  const { client, server, close } = await socketPair()
+  const transport = new WebSocketTransport(server)
+  const got: string[] = []
+  transport.onMessage = (data) => got.push(String(data))
+  transport.holdReceiving(true)
+  transport.pauseReceiving(20)
+  client.send('while held')
+  await new Promise((resolve) => setTimeout(resolve, 100))
+  expect(got).toEqual([])
+  transport.holdReceiving(false)
+  await new Promise((resolve) => setTimeout(resolve, 100))
+  expect(got).toEqual(['while held'])
   close()
 })
