@@ -67,7 +67,7 @@ export class PublishGuard {
   /** Why the endpoint does not publish to `subject` (the 403 text), or undefined when it does. */
   refuseSubject(subject: string): string | undefined {
     if (this.options.own.some((pattern) => subjectMatches(pattern, subject))) {
-      return `Subject '${subject}' is one of IMService's own (client envelopes, node-to-node traffic, lifecycle events): the publish endpoint never publishes it.`
+      return `Subject '${subject}' is one of IMService's own (client envelopes, node-to-node traffic, client results, authorizer requests, lifecycle events): the publish endpoint never publishes it.`
     }
     if (this.options.subjects.some((pattern) => subjectMatches(pattern, subject))) return undefined
     return (

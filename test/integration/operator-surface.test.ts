@@ -167,7 +167,7 @@ describe('POST /api/publish', () => {
       const answer = await publish(server.url, subject, { method: 'notify', userId: 'admin' })
       expect([answer.status, await answer.text()]).toEqual([
         403,
-        `Subject '${subject}' is one of IMService's own (client envelopes, node-to-node traffic, lifecycle events): the publish endpoint never publishes it.`,
+        `Subject '${subject}' is one of IMService's own (client envelopes, node-to-node traffic, client results, authorizer requests, lifecycle events): the publish endpoint never publishes it.`,
       ])
     }
     for (const subject of ['billing.invoice.cancel', '_INBOX.x']) {

@@ -28,7 +28,7 @@ const ALL_INTERFACES = 'this listener is bound to 0.0.0.0, which other machines 
 const SUBJECTS = [...hubSubjects('default').service, ...hubSubjects('chat').service, 'im.chat.announce', 'im.chat.rooms.*']
 const OWN = [...hubSubjects('default').own, ...hubSubjects('chat').own]
 const OWN_SUBJECT = (subject: string): string =>
-  `Subject '${subject}' is one of IMService's own (client envelopes, node-to-node traffic, lifecycle events): the publish endpoint never publishes it.`
+  `Subject '${subject}' is one of IMService's own (client envelopes, node-to-node traffic, client results, authorizer requests, lifecycle events): the publish endpoint never publishes it.`
 const OUTSIDE = (subject: string): string =>
   `Subject '${subject}' is not one the publish endpoint serves: it takes ${SUBJECTS.join(', ')} (what services publish to reach clients); publish other subjects to NATS.`
 
@@ -321,7 +321,7 @@ describe('AdminEndpoints', () => {
   })
 
   describe('POST /api/publish subjects', () => {
-    it.each(['im.default.receive.payments.refund', 'im.default.node.abc.claim', 'im.default.deliver', 'im.default.invoke.client', 'im.default.connected', 'im.chat.disconnected'])(
+    it.each(['im.default.receive.payments.refund', 'im.default.node.abc.claim', 'im.default.deliver', 'im.default.invoke.client', 'im.default.authorize', 'im.default.connected', 'im.chat.disconnected'])(
       "refuses IMService's own subject %s with 403",
       async (subject) => {
         const { admin, published, metrics } = setup()
