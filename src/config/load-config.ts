@@ -9,6 +9,7 @@ import { hostname } from 'node:os'
 import { resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { ImError, ImErrorCode } from '../errors.js'
+import { MAX_CLIENT_RESULT_TIMEOUT_MS } from './config.js'
 import type { HubOptionsConfig, ImConfig, ImConfigInput, NatsConfig } from './config.js'
 import { hideUrlPassword, invalid, readBoolean, readInteger, readList, readString, settingSource, show, type Env, type SettingSource } from './config-values.js'
 import { resolveJetStreamConfig } from './resolve-jetstream-config.js'
@@ -124,6 +125,8 @@ function resolveHubs(input: ImConfigInput['hubs'], env: Env): HubOptionsConfig {
     maxQueuedInvocations: readInteger(at(input?.maxQueuedInvocations, 'maxQueuedInvocations', 'IM_MAX_QUEUED_INVOCATIONS'), 0, 100_000) ?? 32,
     maxParallelInvocationsPerClient:
       readInteger(at(input?.maxParallelInvocationsPerClient, 'maxParallelInvocationsPerClient', 'IM_MAX_PARALLEL_INVOCATIONS'), 1, 1024) ?? 1,
+    clientResultTimeoutMs:
+      readInteger(at(input?.clientResultTimeoutMs, 'clientResultTimeoutMs', 'IM_CLIENT_RESULT_TIMEOUT_MS'), 1, MAX_CLIENT_RESULT_TIMEOUT_MS) ?? 30_000,
     streamBufferCapacity: readInteger(at(input?.streamBufferCapacity, 'streamBufferCapacity', 'IM_STREAM_BUFFER_CAPACITY'), 1, 1_000_000) ?? 100,
     maxStreamsPerInvocation: readInteger(at(input?.maxStreamsPerInvocation, 'maxStreamsPerInvocation', 'IM_MAX_STREAMS_PER_INVOCATION'), 0, 1024) ?? 8,
     maxClientStreamsPerConnection:
