@@ -34,23 +34,33 @@ export interface GroupManager {
  */
 
 class TargetProxy {
-  constructor(
-    protected readonly delivery: Delivery,
-    protected readonly target: DeliveryTarget,
-    protected readonly shaping?: DeliveryShaping,
-  ) {}
+  // Private fields: set without walking the prototype chain, whose end is a Proxy (see above).
+  readonly #delivery: Delivery
+  readonly #target: DeliveryTarget
+  readonly #shaping: DeliveryShaping | undefined
+
+  constructor(delivery: Delivery, target: DeliveryTarget, shaping?: DeliveryShaping) {
+    this.#delivery = delivery
+    this.#target = target
+    this.#shaping = shaping
+  }
 
   send(method: string, ...args: unknown[]): Promise<void> {
-    return this.delivery.send(this.target, method, args, this.shaping)
+    return this.#delivery.send(this.#target, method, args, this.#shaping)
   }
 
   /** What a client interface method calls (see client-method-trap.ts). */
   sendArgs(method: string, args: unknown[]): Promise<void> {
-    return this.delivery.send(this.target, method, args, this.shaping)
+    return this.#delivery.send(this.#target, method, args, this.#shaping)
   }
 
   withDelivery(more: DeliveryShaping | undefined): TargetProxy {
-    return new TargetProxy(this.delivery, this.target, merged(this.shaping, more))
+    return new TargetProxy(this.#delivery, this.#target, merged(this.#shaping, more))
+  }
+
+  /** For JSON.stringify and logs: the target, not the machinery. */
+  toJSON(): { target: DeliveryTarget; shaping?: DeliveryShaping } {
+    return { target: this.#target, ...(this.#shaping ? { shaping: this.#shaping } : {}) }
   }
 }
 
@@ -58,26 +68,31 @@ installClientMethods(TargetProxy.prototype)
 
 /** One connection: it may also be asked for a result. */
 class SingleTarget extends TargetProxy {
-  constructor(
-    delivery: Delivery,
-    private readonly invoker: ClientInvoker,
-    private readonly connectionId: string,
-    private readonly options: InvokeOptions = {},
-    shaping?: DeliveryShaping,
-  ) {
+  readonly #delivery: Delivery
+  readonly #invoker: ClientInvoker
+  readonly #connectionId: string
+  readonly #options: InvokeOptions
+  readonly #shaping: DeliveryShaping | undefined
+
+  constructor(delivery: Delivery, invoker: ClientInvoker, connectionId: string, options: InvokeOptions = {}, shaping?: DeliveryShaping) {
     super(delivery, { kind: 'connections', ids: [connectionId] }, shaping)
+    this.#delivery = delivery
+    this.#invoker = invoker
+    this.#connectionId = connectionId
+    this.#options = options
+    this.#shaping = shaping
   }
 
   invoke(method: string, ...args: unknown[]): Promise<unknown> {
-    return this.invoker.invoke(this.connectionId, method, args, this.options)
+    return this.#invoker.invoke(this.#connectionId, method, args, this.#options)
   }
 
   withInvokeOptions(options: InvokeOptions): SingleTarget {
-    return new SingleTarget(this.delivery, this.invoker, this.connectionId, { ...this.options, ...options }, this.shaping)
+    return new SingleTarget(this.#delivery, this.#invoker, this.#connectionId, { ...this.#options, ...options }, this.#shaping)
   }
 
   override withDelivery(more: DeliveryShaping | undefined): SingleTarget {
-    return new SingleTarget(this.delivery, this.invoker, this.connectionId, this.options, merged(this.shaping, more))
+    return new SingleTarget(this.#delivery, this.#invoker, this.#connectionId, this.#options, merged(this.#shaping, more))
   }
 }
 
