@@ -3,7 +3,7 @@
  */
 export { Hub, HubMethod, HubStream, Forward, Subscribe, ClientMethod, Authorize } from './hub/decorators.js'
 export { HubBase } from './hub/hub.js'
-export { HubException, ImError, ImErrorCode } from './errors.js'
+export { HubException, ImError, ImErrorCode, isImError } from './errors.js'
 export { readSendMessage, readTargets, readGroupMembership } from './hub/service-message.js'
 export { validateTopic, isValidTopic } from './bus/subjects.js'
 export { defineConfig } from './config/define-config.js'
