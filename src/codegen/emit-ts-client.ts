@@ -1,7 +1,8 @@
 /**
  * HubDefinition -> `generated/client/<hub>.ts`: a typed wrapper over a HubConnection of
  * @microsoft/signalr (its only import). `invoke`/`send` are keyed by hub method, `on`/`off` by
- * client method; a hub that declares no @ClientMethod (DefaultHub: services choose the method
+ * client method (from the client interface of `HubBase<T>` or @ClientMethod); a hub that declares
+ * none (DefaultHub: services choose the method
  * name at run time) gets a generic `on<A>(method: string, ...)` instead.
  */
 import { headerLines } from './header.js'
@@ -22,7 +23,12 @@ export function emitTsClient(hub: HubDefinition, model: HubModel): string {
   const typed = hub.clientMethods.length > 0
   const invocable = hub.methods.filter((m) => !m.stream)
   const streaming = hub.methods.filter((m) => m.stream)
-  const roots = [...hub.methods.flatMap((m) => [...m.parameters.map((p) => p.type), m.returns]), ...hub.clientMethods.flatMap((m) => m.parameters.map((p) => p.type))]
+  const clientResults = `${c}ClientResults`
+  const answering = hub.clientMethods.filter((m) => m.returns !== undefined)
+  const roots = [
+    ...hub.methods.flatMap((m) => [...m.parameters.map((p) => p.type), m.returns]),
+    ...hub.clientMethods.flatMap((m) => [...m.parameters.map((p) => p.type), ...(m.returns ? [m.returns] : [])]),
+  ]
   const lines: string[] = [
     ...headerLines(hub.file),
     "import { HubConnectionBuilder } from '@microsoft/signalr'",
@@ -42,12 +48,20 @@ export function emitTsClient(hub: HubDefinition, model: HubModel): string {
     lines.push('}')
   }
   if (typed) {
-    lines.push('', `/** What ${c} calls on clients (@ClientMethod): the arguments each handler receives. */`, `export interface ${clientMethods} {`)
+    lines.push('', `/** What ${c} calls on clients (its client interface): the arguments each handler receives. */`, `export interface ${clientMethods} {`)
     for (const m of hub.clientMethods) lines.push(`  ${propertyKey(m.name)}: ${printTuple(m.parameters.map(element))}`)
     lines.push('}')
   }
+  if (answering.length > 0) {
+    lines.push('', `/** What the handlers of ${c}'s client methods answer when the server asks for a result. */`, `export interface ${clientResults} {`)
+    for (const m of answering) lines.push(`  ${propertyKey(m.name)}: ${printType(m.returns!)}`)
+    lines.push('}')
+  }
 
-  const handler = typed ? `(...args: ${clientMethods}[M]) => void` : '(...args: A) => void'
+  const answer = answering.length > 0 ? `M extends keyof ${clientResults} ? ${clientResults}[M] | Promise<${clientResults}[M]> : void` : 'void'
+  // A handler that may answer is not comparable to the client's void one: cast through unknown.
+  const cast = answering.length > 0 ? 'unknown as ' : ''
+  const handler = typed ? `(...args: ${clientMethods}[M]) => ${answer}` : '(...args: A) => void'
   const onGeneric = typed ? `M extends keyof ${clientMethods}` : 'A extends unknown[] = unknown[]'
   const onMethod = typed ? 'method: M' : 'method: string'
   lines.push(
@@ -90,8 +104,8 @@ export function emitTsClient(hub: HubDefinition, model: HubModel): string {
     '    send: (method: string, ...args: unknown[]) => connection.send(method, ...args),',
     ...(streaming.length > 0 ? ['    stream: (method: string, ...args: unknown[]) => connection.stream(method, ...args),'] : []),
     // The typed handler is stored as SignalR's untyped one; the interface above is what callers see.
-    `    on: <${onGeneric}>(${onMethod}, handler: ${handler}) => connection.on(method, handler as (...args: unknown[]) => void),`,
-    `    off: <${onGeneric}>(${onMethod}, handler?: ${handler}) => (handler ? connection.off(method, handler as (...args: unknown[]) => void) : connection.off(method)),`,
+    `    on: <${onGeneric}>(${onMethod}, handler: ${handler}) => connection.on(method, handler as ${cast}(...args: unknown[]) => void),`,
+    `    off: <${onGeneric}>(${onMethod}, handler?: ${handler}) => (handler ? connection.off(method, handler as ${cast}(...args: unknown[]) => void) : connection.off(method)),`,
     '  }',
     '}',
     '',
