@@ -109,11 +109,14 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
     lifetimes.push(lifetime)
     const cluster = new ClusterDelivery({ bus, local: lifetime, subject: subjects.deliver, logger })
     cluster.start()
+    // Made last, but client results ask it which connections went to another node.
+    let endpoint: HubEndpoint | undefined
     const clientResults = new ClientResults({
       bus,
       subject: subjects.invokeClient,
       nodeTag: tag,
       find: (id) => lifetime.get(id),
+      handedOver: (id) => endpoint?.isHandedOver(id) ?? false,
       defaultTimeoutMs: config.hubs.clientResultTimeoutMs,
       maxTimeoutMs: MAX_CLIENT_RESULT_TIMEOUT_MS,
       logger,
@@ -148,7 +151,7 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
       logger,
       metrics,
     })
-    return new HubEndpoint({
+    endpoint = new HubEndpoint({
       descriptor,
       handler,
       protocols,
@@ -175,6 +178,7 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
       logger,
       metrics,
     })
+    return endpoint
   })
   const byPath = new Map(endpoints.map((endpoint) => [endpoint.path.toLowerCase(), endpoint]))
   const internal = config.internalPort !== undefined

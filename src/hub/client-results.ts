@@ -3,9 +3,9 @@
  * and waits for the client's Completion. Two askers share this machinery:
  * - hub code, `this.clients.client(id).invoke(...)` (invoke below): a connection this node holds
  *   is asked at once; any other through the NATS request that services use;
- * - services, through a NATS request to `im.<hub>.invoke.client`: the node whose tag starts the
- *   connection id answers, so the asker never needs to know where the connection is, and
- *   IMService never blocks on the answer.
+ * - services, through a NATS request to `im.<hub>.invoke.client`: the node holding the connection
+ *   answers (or, when none does, the node whose tag starts the connection id), so the asker never
+ *   needs to know where the connection is, and IMService never blocks on the answer.
  */
 import type { Bus, BusMessage } from '../bus/bus.js'
 import type { HubConnection } from '../connection/hub-connection.js'
@@ -28,6 +28,11 @@ export interface ClientResultsOptions {
   /** This node's tag: the requests for connection ids that start with it are ours. */
   readonly nodeTag: string
   readonly find: (connectionId: string) => HubConnection | undefined
+  /**
+   * True when this node negotiated the connection and another node opened it (no sticky
+   * sessions): that node answers for it, so this one must not say it is not connected.
+   */
+  readonly handedOver: (connectionId: string) => boolean
   /** When neither hub code nor the service names one (`hubs.clientResultTimeoutMs`). */
   readonly defaultTimeoutMs: number
   readonly maxTimeoutMs: number
@@ -161,13 +166,13 @@ export class ClientResults implements ClientInvoker {
     } catch (error) {
       return this.reply(message, { error: `Invalid request: ${(error as Error).message}`, code: 'invalid_request' })
     }
-    // Another node's connection: that node answers.
-    if (!request.connectionId.startsWith(this.options.nodeTag)) return
+    // The node holding the connection answers, whichever node's tag its id carries (a connection
+    // negotiated on one node may be opened on another). Otherwise the node whose tag it carries
+    // says it is not connected, unless it handed the connection over to the node that answers.
     const connection = this.options.find(request.connectionId)
-    const reply = connection
-      ? await this.ask(connection, request.method, request.args, request.timeoutMs)
-      : ({ error: `Connection '${request.connectionId}' is not connected.`, code: 'not_connected' } as const)
-    this.reply(message, reply)
+    if (connection) return this.reply(message, await this.ask(connection, request.method, request.args, request.timeoutMs))
+    if (!request.connectionId.startsWith(this.options.nodeTag) || this.options.handedOver(request.connectionId)) return
+    this.reply(message, { error: `Connection '${request.connectionId}' is not connected.`, code: 'not_connected' })
   }
 
   private read(data: Uint8Array): { connectionId: string; method: string; args: unknown[]; timeoutMs: number } {

@@ -15,6 +15,7 @@ import { startNatsServer } from '../support/nats-server.js'
 import type { NatsServer } from '../support/nats-server.js'
 import { startTestServer } from '../support/im-server.js'
 import type { TestServer } from '../support/im-server.js'
+import { TestService } from '../support/service.js'
 import { TEST_JWT_SECRET, tokenFor } from '../support/tokens.js'
 
 let nats: NatsServer
@@ -154,5 +155,25 @@ describe.each(protocols)('client results asked by hub code, over %s', (_, protoc
       code: 'IM_INVALID_PAYLOAD',
       message: 'invoke: timeoutMs must be an integer from 1 to 300000, not 300001',
     })
+  })
+})
+
+describe('a connection negotiated on one node and opened on the other (no sticky sessions)', () => {
+  it('is asked through the node that holds it, by hub code and by services', async () => {
+    const token = await tokenFor('roamer')
+    const negotiated = (await (
+      await fetch(`${nodeA.hubUrl('/hubs/typed')}/negotiate?negotiateVersion=1`, { method: 'POST', headers: { Authorization: `Bearer ${token}` } })
+    ).json()) as { connectionId: string; connectionToken: string }
+    // The WebSocket goes to node B, which takes the connection over from node A.
+    await using roamer = await connectClient(`${nodeB.hubUrl('/hubs/typed')}?id=${negotiated.connectionToken}`, { accessToken: token, skipNegotiation: true })
+    roamer.on('ask', (question: string) => `roaming: ${question}`)
+    const id = negotiated.connectionId
+    for (const node of [nodeA, nodeB]) {
+      await using asker = await connect(node, 'asker')
+      expect(await asker.invoke('askClient', id, 'where')).toEqual({ result: 'roaming: where' })
+    }
+    await using service = await TestService.connect(nats.url)
+    const reply = await service.nc.request('im.typed.invoke.client', JSON.stringify({ connectionId: id, method: 'ask', args: ['svc'] }), { timeout: 5000 })
+    expect(reply.json()).toEqual({ result: 'roaming: svc' })
   })
 })
