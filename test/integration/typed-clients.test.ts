@@ -177,3 +177,17 @@ describe('a connection negotiated on one node and opened on the other (no sticky
     expect(reply.json()).toEqual({ result: 'roaming: svc' })
   })
 })
+
+describe('hubs.clientResultTimeoutMs', () => {
+  it('is how long an ask without its own timeout waits (here on one node with the embedded bus)', async () => {
+    await using node = await startTestServer({ hubs: [TypedHub], config: { jwt: { secret: TEST_JWT_SECRET }, hubs: { clientResultTimeoutMs: 150 } } })
+    await using asker = await connect(node, 'asker')
+    await using silent = await connect(node, 'silent')
+    silent.on('ask', () => new Promise(() => {}))
+    expect(await asker.invoke('askClient', silent.connectionId, 'q')).toEqual({
+      error: 'ImError',
+      code: 'IM_CLIENT_RESULT_TIMEOUT',
+      message: `Connection '${silent.connectionId}' did not answer 'ask' within 150 ms.`,
+    })
+  })
+})
