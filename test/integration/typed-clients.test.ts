@@ -191,3 +191,18 @@ describe('hubs.clientResultTimeoutMs', () => {
     })
   })
 })
+
+describe('invoke from a @Subscribe handler', () => {
+  it('asks the connection wherever it is, once, when the handler has a queue', async () => {
+    await using service = await TestService.connect(nats.url)
+    for (const node of [nodeA, nodeB]) {
+      await using answerer = await connect(node, 'answerer')
+      let asked = 0
+      answerer.on('ask', (question: string) => `${++asked}: ${question}`)
+      const replies = await service.listen(`test.answers.${node === nodeA ? 'a' : 'b'}`)
+      await service.publish('im.typed.send.ask', { connectionId: answerer.connectionId, question: 'from a service', replyTo: `test.answers.${node === nodeA ? 'a' : 'b'}` })
+      expect((await replies.next()).json).toEqual({ result: '1: from a service' })
+      expect(asked).toBe(1)
+    }
+  })
+})
