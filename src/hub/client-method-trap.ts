@@ -7,9 +7,11 @@
  * in hub code); past MAX_NAMES a name still works, without being defined.
  */
 
-/** What a method defined here calls on its receiver. */
+/** The receiver's method that a method defined here calls: a symbol, so no client method name can shadow it. */
+export const SEND_ARGS = Symbol('imservice.sendArgs')
+
 interface Sender {
-  sendArgs(method: string, args: unknown[]): Promise<void>
+  [SEND_ARGS](method: string, args: unknown[]): Promise<void>
 }
 
 const MAX_NAMES = 1024
@@ -22,7 +24,7 @@ const NOT_CLIENT_METHODS = new Set<string>(['then', 'toJSON', ...Object.getOwnPr
 
 function sender(method: string): (this: Sender, ...args: unknown[]) => Promise<void> {
   return function (this: Sender, ...args: unknown[]): Promise<void> {
-    return this.sendArgs(method, args)
+    return this[SEND_ARGS](method, args)
   }
 }
 

@@ -32,8 +32,11 @@ export interface ClientProxyBase<T extends object> {
   withDelivery(shaping: DeliveryShaping | undefined): ClientProxy<T>
 }
 
-/** Names a typed proxy cannot take for a client method: its own members, `then`, Object's. */
-export type ReservedClientMethodName = keyof SingleClientProxyBase<object> | keyof object | 'then' | keyof Object
+/**
+ * Names a typed proxy cannot take for a client method: its own members, what runtimes probe on
+ * any object (`then`, `toJSON`) and Object's members. `send(name, ...)` still sends them.
+ */
+export type ReservedClientMethodName = keyof SingleClientProxyBase<object> | 'then' | 'toJSON' | keyof Object
 
 type Callable = (...args: never[]) => unknown
 type MethodKeys<T> = { [K in keyof T]: T[K] extends Callable ? K : never }[keyof T] & string

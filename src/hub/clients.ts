@@ -8,7 +8,7 @@ import { ImError, ImErrorCode } from '../errors.js'
 import type { Delivery, DeliveryTarget } from '../lifetime/delivery.js'
 import { shapingProblem } from '../lifetime/delivery-shaping.js'
 import type { DeliveryShaping } from '../lifetime/delivery-shaping.js'
-import { installClientMethods } from './client-method-trap.js'
+import { installClientMethods, SEND_ARGS } from './client-method-trap.js'
 import type { HubClients, InvokeOptions } from './client-types.js'
 
 export type { ClientProxy, HubClients, InvokeOptions, SingleClientProxy } from './client-types.js'
@@ -50,17 +50,12 @@ class TargetProxy {
   }
 
   /** What a client interface method calls (see client-method-trap.ts). */
-  sendArgs(method: string, args: unknown[]): Promise<void> {
+  [SEND_ARGS](method: string, args: unknown[]): Promise<void> {
     return this.#delivery.send(this.#target, method, args, this.#shaping)
   }
 
   withDelivery(more: DeliveryShaping | undefined): TargetProxy {
     return new TargetProxy(this.#delivery, this.#target, merged(this.#shaping, more))
-  }
-
-  /** For JSON.stringify and logs: the target, not the machinery. */
-  toJSON(): { target: DeliveryTarget; shaping?: DeliveryShaping } {
-    return { target: this.#target, ...(this.#shaping ? { shaping: this.#shaping } : {}) }
   }
 }
 
