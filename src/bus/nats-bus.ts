@@ -193,7 +193,7 @@ export class NatsBus implements Bus {
   status(): BusStatus {
     const current = this.#state === 'connected' ? this.#nc?.getServer() : undefined
     const server = current ? (this.#servers.urls.find((url) => hostPort(url) === current) ?? `nats://${current}`) : this.#servers.display
-    return { kind: 'nats', state: this.#state, server }
+    return { kind: 'nats', state: this.#state, server, ...(this.#routing ? { stream: this.#routing.status() } : {}) }
   }
 
   onStatusChange(listener: (status: BusStatus) => void): () => void {
