@@ -92,12 +92,31 @@ describe.each([
   })
 })
 
+/** Old MessagePack packages are typed against their peer package (@aspnet/signalr, @microsoft/signalr 10): another copy of the same interface. */
+const asProtocol = <T>(protocol: object): T => protocol as T
+
 // A POST relayed to the node holding the connection arrives there byte for byte, and is read by
 // the connection's protocol: these clients post MessagePack with no Content-Type (1.x under Node)
 // and as text/plain;charset=UTF-8 (6.x).
 describe.each([
-  ['@aspnet/signalr 1.1.4', () => new signalR1.HubConnectionBuilder().withUrl(`${balancerUrl}/hubs/echo`, { transport: signalR1.HttpTransportType.LongPolling }).withHubProtocol(new MessagePack1()).configureLogging(signalR1.LogLevel.None).build()],
-  ['@microsoft/signalr 6.0.25', () => new signalR6.HubConnectionBuilder().withUrl(`${balancerUrl}/hubs/echo`, { transport: signalR6.HttpTransportType.LongPolling }).withHubProtocol(new MessagePack6()).configureLogging(signalR6.LogLevel.None).build()],
+  [
+    '@aspnet/signalr 1.1.4',
+    () =>
+      new signalR1.HubConnectionBuilder()
+        .withUrl(`${balancerUrl}/hubs/echo`, { transport: signalR1.HttpTransportType.LongPolling })
+        .withHubProtocol(asProtocol<signalR1.IHubProtocol>(new MessagePack1()))
+        .configureLogging(signalR1.LogLevel.None)
+        .build(),
+  ],
+  [
+    '@microsoft/signalr 6.0.25',
+    () =>
+      new signalR6.HubConnectionBuilder()
+        .withUrl(`${balancerUrl}/hubs/echo`, { transport: signalR6.HttpTransportType.LongPolling })
+        .withHubProtocol(asProtocol<signalR6.IHubProtocol>(new MessagePack6()))
+        .configureLogging(signalR6.LogLevel.None)
+        .build(),
+  ],
 ])('%s, MessagePack over long polling through the load balancer', (_name, build) => {
   it('invokes with every send relayed or served where it lands', async () => {
     const relayedBefore = nodes.reduce((sum, n) => sum + n.metrics.get('requests_relayed'), 0)
