@@ -3,10 +3,11 @@
  *
  * ASP.NET Core copies the body into the connection whatever its Content-Type
  * (HttpConnectionDispatcher.ProcessSend) and the negotiated protocol reads it. Clients rely on
- * that: the JavaScript clients before 7.0 post MessagePack as `text/plain;charset=UTF-8`, and
- * under Node 1.x and 3.x send no Content-Type at all. So the connection decides, by the transfer
- * format of its protocol: bytes while the handshake runs (its JSON may be followed by binary
- * frames in the same body) and for a binary protocol, text for a text protocol.
+ * that: the JavaScript clients before 7.0 post MessagePack as `text/plain;charset=UTF-8`, under
+ * Node 1.x and 3.x send no Content-Type at all, and neither does the .NET client (SendUtils).
+ * So the connection decides, by the transfer format of its protocol: bytes while the handshake
+ * runs (its JSON may be followed by binary frames in the same body) and for a binary protocol,
+ * text for a text protocol.
  */
 import { decodeUtf8 } from '../protocol/json-reader.js'
 import { TransferFormat } from '../protocol/messages.js'

@@ -3,7 +3,8 @@
  * whatever the Content-Type, as ASP.NET Core reads it (HttpConnectionDispatcher.ProcessSend copies
  * the body into the connection untouched). Clients send all three kinds: the JavaScript clients
  * before 7.0 post MessagePack as text/plain;charset=UTF-8, and under Node 1.x and 3.x send no
- * Content-Type; 7.0 and later, and the .NET client, post application/octet-stream.
+ * Content-Type, nor does the .NET client (SendUtils); JavaScript 7.0 and later post
+ * application/octet-stream.
  * Raw HTTP here, so that each header is exactly the one under test.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
