@@ -1,7 +1,7 @@
 /**
  * The NATS server list (`nats.url`, IM_NATS_URL): one or more comma separated entries, each
- * `nats://host[:port]`, `tls://host[:port]` or, as nats.js and the NATS CLI take it, a bare
- * `host[:port]` meaning `nats://`. Credentials may be written in the URL (`nats://user:pass@host`,
+ * `nats://host[:port]`, `tls://host[:port]` (TLS required, for every entry or none) or, as
+ * nats.js and the NATS CLI take it, a bare `host[:port]` meaning `nats://`. Credentials may be written in the URL (`nats://user:pass@host`,
  * `nats://token@host`); they are never shown. Anything else is refused here, at start-up, because
  * nats.js would not: it drops the scheme it does not know (`http://host:4222` connects as
  * `nats://`), reads `nats//host` as host `nats`, and fails `ws://` only when it dials, again and
@@ -31,6 +31,11 @@ export function natsUrls(): SettingKind<string> {
       for (const entry of entries) {
         const problem = natsUrlProblem(entry)
         if (problem !== undefined) throw invalid(`${source.label} entry ${show(hideUrlPassword(entry))} ${problem}`)
+      }
+      const tls = entries.filter((entry) => entry.toLowerCase().startsWith('tls://'))
+      // One client has one TLS setting for every server it may move to.
+      if (tls.length > 0 && tls.length < entries.length) {
+        throw invalid(`${source.label} mixes tls:// with plain servers, got ${show(hideUrlPassword(value))}: write every entry with tls:// or none`)
       }
       return entries.join(',')
     },

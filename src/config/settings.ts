@@ -26,7 +26,7 @@ const KB = 1024
 const MB = 1024 * 1024
 const GB = 1024 * MB
 // JetStream takes durations in nanoseconds as 64-bit integers; this keeps them exact in a double.
-const MAX_JETSTREAM_MS = Number.MAX_SAFE_INTEGER / 1_000_000
+const MAX_JETSTREAM_MS = Math.floor(Number.MAX_SAFE_INTEGER / 1_000_000)
 const HOUR_MS = 3_600_000
 const JWT_KEY = 'JWT key source'
 
