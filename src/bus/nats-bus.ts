@@ -275,11 +275,12 @@ export class NatsBus implements Bus {
       case 'disconnect':
         this.#logger.warn('NATS disconnected; reconnecting', { server: status.server })
         this.#flushes.failAll('NATS connection lost before the publish was confirmed')
-        this.#outage.begin()
+        // nats.js tries again once its reconnect wait has passed since it last dialled this server.
+        this.#outage.begin(Date.now() + (this.#options.reconnectWaitMs ?? 2000))
         this.#setState('reconnecting')
         return
       case 'reconnecting':
-        // nats.js starts an attempt; it tries again once its reconnect wait has passed since this one.
+        // nats.js starts an attempt; the next comes once the reconnect wait has passed since this one.
         this.#outage.attempted(Date.now() + (this.#options.reconnectWaitMs ?? 2000))
         return
       case 'reconnect':

@@ -27,11 +27,15 @@ export class OutageReport {
     this.#options = options
   }
 
-  /** NATS is away (a first connect failed, a connection was lost): reports start, if not already running. */
-  begin(): void {
+  /**
+   * NATS is away (a first connect failed, a connection was lost): reports start, if not already
+   * running. `nextAttemptBy`: when the next attempt is due at the latest, where known.
+   */
+  begin(nextAttemptBy?: number): void {
     if (this.#timer !== undefined) return
     this.#since = Date.now()
     this.#attempts = 0
+    this.#nextAttemptAt = nextAttemptBy
     this.#timer = setInterval(() => this.#report(), this.#options.intervalMs ?? DEFAULT_OUTAGE_REPORT_INTERVAL_MS)
     // A report must never keep a process alive that is otherwise done.
     this.#timer.unref()
