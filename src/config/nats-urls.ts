@@ -1,11 +1,11 @@
 /**
  * The NATS server list (`nats.url`, IM_NATS_URL): one or more comma separated entries, each
- * `nats://host[:port]`, `tls://host[:port]` (TLS required, for every entry or none) or, as
- * nats.js and the NATS CLI take it, a bare `host[:port]` meaning `nats://`. Credentials may be written in the URL (`nats://user:pass@host`,
- * `nats://token@host`); they are never shown. Anything else is refused here, at start-up, because
- * nats.js would not: it drops the scheme it does not know (`http://host:4222` connects as
- * `nats://`), reads `nats//host` as host `nats`, and fails `ws://` only when it dials, again and
- * again, long after the node started.
+ * `nats://host[:port]`, `tls://host[:port]` (TLS required, for every entry or none) or, as nats.js
+ * and the NATS CLI take it, a bare `host[:port]` meaning `nats://`. Credentials may be written in
+ * the URL (`nats://user:pass@host`, `nats://token@host`); they are never shown. Anything else is
+ * refused here, at start-up, because nats.js would not: it drops a scheme it does not know
+ * (`http://host:4222` connects as `nats://`), reads `nats//host` as host `nats`, and fails `ws://`
+ * only when it dials, again and again, long after the node started.
  */
 import type { SettingKind } from './setting-kinds.js'
 import { hideUrlPassword, invalid, readString, show } from './config-values.js'
