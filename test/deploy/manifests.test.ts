@@ -8,6 +8,7 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { parseAllDocuments } from 'yaml'
+import { ENVIRONMENT_ONLY_SETTINGS, SETTINGS } from '../../src/config/settings.js'
 import { execForm, parseDockerfile, stageEnv } from '../support/dockerfile.js'
 
 const ROOT = new URL('../../', import.meta.url)
@@ -139,5 +140,15 @@ describe('compose', () => {
     const cmd = execForm(parseDockerfile(read('Dockerfile')).at(-1)!.instructions.find((i) => i.keyword === 'CMD')!.args)
     expect(cmd).toEqual(['node', 'cli/bin.mjs', 'serve'])
     for (const name of nodes) expect(services[name]!.command).toBeUndefined()
+  })
+})
+
+describe('the IM_* variables the artefacts set', () => {
+  it('are all settings of the node (a typo would stop it at start-up)', () => {
+    const settings = new Set([...SETTINGS.map((row) => row.env), ...ENVIRONMENT_ONLY_SETTINGS.map((entry) => entry.env)])
+    const files = ['Dockerfile', 'deploy/kubernetes/deployment.yaml', 'deploy/compose/compose.yaml']
+    const named = files.flatMap((file) => [...read(file).matchAll(/\bIM_[A-Z0-9_]+/g)].map((m) => `${m[0]} (${file})`))
+    expect(named.length).toBeGreaterThan(5)
+    expect(named.filter((entry) => !settings.has(entry.split(' ')[0]!))).toEqual([])
   })
 })
