@@ -5,11 +5,14 @@
  * ASP.NET Core gives Redis; here NATS already connects the nodes.
  */
 import type { Bus } from '../bus/bus.js'
+import { stringifyWireValue } from '../protocol/wire-json.js'
 import type { Logger } from '../logger.js'
 import type { Delivery, DeliveryTarget, GroupChange } from './delivery.js'
 import { shapingProblem } from './delivery-shaping.js'
 import type { DeliveryShaping } from './delivery-shaping.js'
 import type { DeliverableConnection, LifetimeManager } from './lifetime-manager.js'
+import { findTypedValues, restoreTypedValues } from './typed-values.js'
+import type { TypedPath } from './typed-values.js'
 
 /** The wire form of one node-to-node instruction. */
 type DeliverEnvelope =
@@ -20,6 +23,8 @@ type DeliverEnvelope =
       readonly args: readonly unknown[]
       /** Absent when the message goes at once; a node that predates shaping ignores it and sends at once. */
       readonly shaping?: DeliveryShaping
+      /** Where Dates and Uint8Arrays sat in `args`; absent when none did (typed-values.ts). */
+      readonly typed?: readonly TypedPath[]
     }
   | { readonly kind: 'group'; readonly change: GroupChange }
 
@@ -48,7 +53,8 @@ export class ClusterDelivery implements Delivery {
       this.options.local.deliver(target, method, args, shaping)
       return
     }
-    await this.publish({ kind: 'send', target, method, args, ...(shaping ? { shaping } : {}) }, () =>
+    const typed = findTypedValues(args)
+    await this.publish({ kind: 'send', target, method, args, ...(shaping ? { shaping } : {}), ...(typed.length > 0 ? { typed } : {}) }, () =>
       this.options.local.deliver(target, method, args, shaping),
     )
   }
@@ -69,7 +75,7 @@ export class ClusterDelivery implements Delivery {
       localFallback()
       return
     }
-    await bus.publish(subject, encoder.encode(JSON.stringify(envelope)))
+    await bus.publish(subject, encoder.encode(stringifyWireValue(envelope)))
   }
 
   /** Another node's membership change: a limit reached here can only be logged. */
@@ -88,7 +94,10 @@ export class ClusterDelivery implements Delivery {
     } catch {
       envelope = undefined
     }
-    if (isSend(envelope)) this.options.local.deliver(envelope.target, envelope.method, envelope.args, envelope.shaping)
+    if (isSend(envelope)) {
+      restoreTypedValues(envelope.args, envelope.typed)
+      this.options.local.deliver(envelope.target, envelope.method, envelope.args, envelope.shaping)
+    }
     else if (isGroupChange(envelope)) this.applyGroupChange(envelope.change)
     else this.options.logger.warn('dropped a node-to-node message that is not a delivery instruction', { subject: this.options.subject })
   }
