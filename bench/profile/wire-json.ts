@@ -1,8 +1,10 @@
 // Micro-benchmark for the JSON writer's value encoding (src/protocol/wire-json.ts): plain
 // JSON.stringify (the old writer, which got bytes wrong), JSON.stringify with the replacer on every
-// call, and what the writer does (a scan, then the replacer only when bytes are present). Prints
-// ns per call and the ratio to plain JSON.stringify in the same run.
+// call, and what the writer does (a scan, then the replacer only when bytes are present); then the
+// node-to-node envelope (the typed-value list plus the writer). Prints ns per call and the ratio
+// to plain JSON.stringify in the same run.
 //   node --import tsx bench/profile/wire-json.ts
+import { findTypedValues } from '../../src/lifetime/typed-values.js'
 import { stringifyWireValue } from '../../src/protocol/wire-json.js'
 
 const chat = { id: 'm-1', text: 'hello there, a message of a typical length', author: { id: 'u-1', displayName: 'Ada', since: new Date(0) }, tags: ['a', 'b'], reactions: { like: 2 }, edited: false }
@@ -33,6 +35,11 @@ for (const [name, value] of [['chat message', [chat, 'lobby']], ['200-row table'
   const plain = time(() => JSON.stringify(value))
   const always = time(() => JSON.stringify(value, replacer))
   const writer = time(() => stringifyWireValue(value))
+  const envelope = time(() => {
+    const typed = findTypedValues(value)
+    const envelope = { kind: 'send', method: 'm', args: value, ...(typed.paths.length > 0 ? { typed: typed.paths } : {}) }
+    return typed.complete && typed.paths.length === 0 ? JSON.stringify(envelope) : stringifyWireValue(envelope)
+  })
   const row = (label: string, ns: number): string => `${label} ${ns.toFixed(0).padStart(8)} ns  x${(ns / plain).toFixed(2)}`
-  console.log(`${name}:\n  ${row('JSON.stringify         ', plain)}\n  ${row('with replacer always   ', always)}\n  ${row('scan + replacer if bytes', writer)}`)
+  console.log(`${name}:\n  ${row('JSON.stringify         ', plain)}\n  ${row('with replacer always   ', always)}\n  ${row('scan + replacer if bytes', writer)}\n  ${row('node-to-node envelope   ', envelope)}`)
 }

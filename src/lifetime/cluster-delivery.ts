@@ -54,7 +54,10 @@ export class ClusterDelivery implements Delivery {
       return
     }
     const typed = findTypedValues(args)
-    await this.publish({ kind: 'send', target, method, args, ...(shaping ? { shaping } : {}), ...(typed.length > 0 ? { typed } : {}) }, () =>
+    const envelope: DeliverEnvelope = { kind: 'send', target, method, args, ...(shaping ? { shaping } : {}), ...(typed.paths.length > 0 ? { typed: typed.paths } : {}) }
+    // Without Dates and bytes the plain JSON.stringify is the wire form; the list already looked.
+    const plain = typed.complete && typed.paths.length === 0
+    await this.publish(envelope, plain, () =>
       this.options.local.deliver(target, method, args, shaping),
     )
   }
@@ -64,10 +67,10 @@ export class ClusterDelivery implements Delivery {
       this.options.local.applyGroupChange(change)
       return
     }
-    await this.publish({ kind: 'group', change }, () => this.options.local.applyGroupChange(change))
+    await this.publish({ kind: 'group', change }, true, () => this.options.local.applyGroupChange(change))
   }
 
-  private async publish(envelope: DeliverEnvelope, localFallback: () => void): Promise<void> {
+  private async publish(envelope: DeliverEnvelope, plain: boolean, localFallback: () => void): Promise<void> {
     const { bus, logger, subject } = this.options
     if (bus.status().state !== 'connected') {
       // Without the bus the other nodes are out of reach; this node's connections still get it.
@@ -75,7 +78,7 @@ export class ClusterDelivery implements Delivery {
       localFallback()
       return
     }
-    await bus.publish(subject, encoder.encode(stringifyWireValue(envelope)))
+    await bus.publish(subject, encoder.encode(plain ? JSON.stringify(envelope) : stringifyWireValue(envelope)))
   }
 
   /** Another node's membership change: a limit reached here can only be logged. */

@@ -12,34 +12,45 @@ export type TypedPath = readonly ['date' | 'bytes', ...(string | number)[]]
 /** As deep as the JSON writer's scan: values nested deeper cross as their JSON strings. */
 const MAX_DEPTH = 64
 
-/** Where the Dates and Uint8Arrays inside `value` sit; an empty list for most messages. */
-export function findTypedValues(value: unknown): TypedPath[] {
+export interface TypedValues {
+  /** Where the Dates and Uint8Arrays sit; empty for most messages. */
+  readonly paths: TypedPath[]
+  /** False when `value` nests deeper than followed: it may hold more than `paths` lists. */
+  readonly complete: boolean
+}
+
+export function findTypedValues(value: unknown): TypedValues {
   const found: TypedPath[] = []
-  const path: (string | number)[] = []
-  const visit = (node: unknown, depth: number): void => {
-    if (typeof node !== 'object' || node === null) return
-    if (node instanceof Uint8Array) return void found.push(['bytes', ...path])
-    if (node instanceof Date) return void found.push(['date', ...path])
-    if (depth >= MAX_DEPTH) return
-    if (Array.isArray(node)) {
-      node.forEach((item, index) => {
-        if (typeof item !== 'object' || item === null) return
-        path.push(index)
-        visit(item, depth + 1)
-        path.pop()
-      })
-      return
-    }
-    for (const key of Object.keys(node)) {
-      const item = (node as Record<string, unknown>)[key]
+  const complete = visit(value, [], 0, found)
+  return { paths: found, complete }
+}
+
+/** Plain loops and one shared path: this runs on every send from hub code. False past MAX_DEPTH. */
+function visit(node: unknown, path: (string | number)[], depth: number, found: TypedPath[]): boolean {
+  if (typeof node !== 'object' || node === null) return true
+  if (node instanceof Uint8Array) return found.push(['bytes', ...path]) > 0
+  if (node instanceof Date) return found.push(['date', ...path]) > 0
+  if (depth >= MAX_DEPTH) return false
+  let complete = true
+  if (Array.isArray(node)) {
+    for (let i = 0; i < node.length; i++) {
+      const item: unknown = node[i]
       if (typeof item !== 'object' || item === null) continue
-      path.push(key)
-      visit(item, depth + 1)
+      path.push(i)
+      complete = visit(item, path, depth + 1, found) && complete
       path.pop()
     }
+    return complete
   }
-  visit(value, 0)
-  return found
+  const record = node as Record<string, unknown>
+  for (const key in record) {
+    const item = record[key]
+    if (typeof item !== 'object' || item === null || !Object.hasOwn(record, key)) continue
+    path.push(key)
+    complete = visit(item, path, depth + 1, found) && complete
+    path.pop()
+  }
+  return complete
 }
 
 /**
