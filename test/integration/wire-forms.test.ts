@@ -6,7 +6,11 @@
  * the node-to-node hop), and for what IMService forwards to the services on NATS.
  */
 import { MessagePackHubProtocol } from '@microsoft/signalr-protocol-msgpack'
+import { ExtData } from '@msgpack/msgpack'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import WebSocket from 'ws'
+import { messagePackHubProtocol } from '../../src/protocol/messagepack-hub-protocol.js'
+import type { HubMessage } from '../../src/protocol/messages.js'
 import { Forward, Hub, HubBase, HubMethod, HubStream, Subscribe } from '../../src/index.js'
 import { connectClient, Inbox, withTimeout } from '../support/clients.js'
 import type { ClientOptions, TestClient } from '../support/clients.js'
@@ -174,5 +178,49 @@ describe('what IMService forwards to NATS', () => {
     const listener = await service.listen('svc.wireforms.upload')
     await c.invoke('upload', BYTES, SENT_AT)
     expect((await listener.next()).json).toMatchObject({ method: 'upload', args: [BYTES_BASE64, SENT_AT_ISO] })
+  })
+})
+
+describe('a MessagePack timestamp no Date can hold', () => {
+  /** timestamp 96 with 2^60 seconds: it decodes to an Invalid Date, which has no JSON form. */
+  const hugeTimestamp = (): ExtData => {
+    const data = new Uint8Array(12)
+    new DataView(data.buffer).setBigInt64(4, 2n ** 60n)
+    return new ExtData(-1, data)
+  }
+
+  it('fails the forwarding invocation with an error, and the connection goes on', async () => {
+    const ws = new WebSocket(server.hubUrl('/hubs/wire-forms').replace(/^http/, 'ws'))
+    const received: HubMessage[] = []
+    let pending = new Uint8Array(0)
+    ws.on('message', (data: Buffer) => {
+      const bytes = pending.length === 0 ? new Uint8Array(data) : new Uint8Array([...pending, ...data])
+      // The handshake answer is JSON text ended by 0x1E; frames after it are MessagePack.
+      const start = received.length === 0 && bytes[0] === 0x7b ? bytes.indexOf(0x1e) + 1 : 0
+      const { messages, rest } = messagePackHubProtocol.parseMessages(bytes.subarray(start))
+      received.push(...messages)
+      pending = rest instanceof Uint8Array ? rest : new Uint8Array(0)
+    })
+    await withTimeout(new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject)), 5000, 'the socket to open')
+    const completion = async (id: string): Promise<HubMessage> => {
+      const deadline = Date.now() + 5000
+      for (;;) {
+        const found = received.find((m) => m.type === 3 && m.invocationId === id)
+        if (found) return found
+        if (Date.now() > deadline) throw new Error(`no completion for ${id}`)
+        await new Promise((resolve) => setTimeout(resolve, 10))
+      }
+    }
+    try {
+      ws.send('{"protocol":"messagepack","version":1}\u001e')
+      const listener = await service.listen('svc.wireforms.upload')
+      ws.send(messagePackHubProtocol.writeMessage({ type: 1, invocationId: '1', target: 'upload', arguments: [BYTES, hugeTimestamp()], streamIds: [] }))
+      expect(await completion('1')).toMatchObject({ error: "An unexpected error occurred invoking 'upload' on the server." })
+      ws.send(messagePackHubProtocol.writeMessage({ type: 1, invocationId: '2', target: 'upload', arguments: [BYTES, SENT_AT], streamIds: [] }))
+      expect(await completion('2')).toMatchObject({ result: null })
+      expect((await listener.next()).json).toMatchObject({ args: [BYTES_BASE64, SENT_AT_ISO] })
+    } finally {
+      ws.close()
+    }
   })
 })
