@@ -9,6 +9,7 @@ import type { HubConnection } from '../connection/hub-connection.js'
 import type { Logger } from '../logger.js'
 import { MessageType } from '../protocol/messages.js'
 import type { CompletionMessage } from '../protocol/messages.js'
+import { stringifyWireValue } from '../protocol/wire-json.js'
 import { fieldsOf, methodNameProblem } from './service-message.js'
 
 /** What a requesting service gets back: exactly one of `result` or `error`, with a code for errors. */
@@ -116,10 +117,17 @@ export class ClientResults {
     return { connectionId, method: method as string, args, timeoutMs }
   }
 
+  /** A MessagePack client's bytes and dates reach the service in .NET's JSON forms, base64 and ISO 8601. */
   private reply(message: BusMessage, reply: ClientResultReply): void {
     if (!message.reply) return
+    let text: string | undefined
+    try {
+      text = stringifyWireValue(reply)
+    } catch (error) {
+      text = JSON.stringify({ error: `The client's result cannot be sent as JSON: ${(error as Error).message}`, code: 'client_error' } satisfies ClientResultReply)
+    }
     this.options.bus
-      .publish(message.reply, encoder.encode(JSON.stringify(reply)))
+      .publish(message.reply, encoder.encode(text))
       .catch((error: unknown) => this.options.logger.warn('client result reply not sent', { subject: this.options.subject, error }))
   }
 }
