@@ -190,8 +190,11 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
       own: descriptors.flatMap((d) => hubSubjects(d.name).own),
       isListedOrigin: (origin) => cors.isListed(origin),
     })
+  // Set when a graceful stop begins; /healthz/ready answers 503 "draining" from then on.
+  let draining = false
   const adminFor = (guard: PublishGuard, operatorPathsElsewhere: boolean): AdminEndpoints => new AdminEndpoints({
     bus,
+    draining: () => draining,
     metrics,
     nodeId: config.nodeId,
     guard,
@@ -271,7 +274,7 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
     ? createServer({ headersTimeout: Math.min(10_000, requestTimeoutMs), requestTimeout: requestTimeoutMs }, (req, res) => {
         setSafeHeaders(res)
         const url = parseTarget(req.url)
-        if (!url || !internalAdmin.handle(req, res, url)) sendText(res, 404, 'Not found: the internal listener serves /healthz, /metrics and /api/publish only.')
+        if (!url || !internalAdmin.handle(req, res, url)) sendText(res, 404, 'Not found: the internal listener serves /healthz, /healthz/live, /healthz/ready, /metrics and /api/publish only.')
       })
     : undefined
   await bus.ready()
@@ -298,16 +301,23 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
     close: () =>
       (closing ??= (async () => {
         // Graceful: stop listening, let every client know it may reconnect elsewhere, give what
-        // is queued for them a moment to go out, then leave NATS cleanly.
+        // is queued for them a moment to go out, then leave NATS cleanly. The public listener
+        // closes first, as Kestrel's does: a balancer's connection to it is refused and goes to
+        // another node, which is what lets a stateful-reconnect client move without a fresh
+        // start. The internal listener stays to the end, answering /healthz/ready with 503.
+        draining = true
         sweeper.stop()
         const httpClosed = new Promise<void>((resolve) => http.close(() => resolve()))
-        internalHttp?.close()
-        internalHttp?.closeAllConnections()
         await Promise.all(endpoints.map((endpoint) => endpoint.drain(config.hubs.shutdownTimeoutMs)))
         for (const lifetime of lifetimes) lifetime.dispose()
         http.closeAllConnections()
         await httpClosed
         await bus.close()
+        if (internalHttp) {
+          const internalClosed = new Promise<void>((resolve) => internalHttp.close(() => resolve()))
+          internalHttp.closeAllConnections()
+          await internalClosed
+        }
         logger.flush()
       })()),
   }

@@ -33,6 +33,19 @@ export interface BusStatus {
   readonly state: BusState
   /** The server we are connected to (or trying), without credentials. */
   readonly server?: string
+  /** The JetStream stream the node takes subjects from, when one is configured (NATS only). */
+  readonly stream?: StreamStatus
+}
+
+/**
+ * `starting`: the stream and this node's consumer are being created or verified on the current
+ * connection. `ready`: messages come from the stream. `unavailable`: JetStream cannot be used;
+ * the node takes the subjects from core NATS and tries the stream again (`reason` says why).
+ */
+export interface StreamStatus {
+  readonly name: string
+  readonly state: 'starting' | 'ready' | 'unavailable'
+  readonly reason?: string
 }
 
 export interface PublishOptions {

@@ -9,19 +9,19 @@
  *   a durable publish once its stream acknowledged it (DurablePublisher);
  * - subjects held by the configured stream are fed from it, not from core NATS (StreamRouting).
  */
-import { setTimeout as delay } from 'node:timers/promises'
 import { errors, headers as natsHeaders } from '@nats-io/transport-node'
 import type { Msg, MsgHdrs, NatsConnection, Status, Subscription } from '@nats-io/transport-node'
 import type { Bus, BusHandler, BusMessage, BusState, BusStatus, BusSubscription, PublishOptions } from './bus.js'
 import { ImError, ImErrorCode } from '../errors.js'
 import { silentLogger } from '../logger.js'
+import { OutageReport } from './outage-report.js'
 import { StatusListeners } from './status-listeners.js'
 import type { Logger } from '../logger.js'
 import { DurablePublisher } from './durable-publisher.js'
 import { FlushBatcher } from './flush-batcher.js'
 import { PublishCoalescer } from './publish-coalescer.js'
 import { headersToMap } from './headers.js'
-import { dialNats, hostPort, parseNatsServers, withTimeout } from './nats-connect.js'
+import { dialNats, dialUntilConnected, hostPort, parseNatsServers, withTimeout } from './nats-connect.js'
 import type { DialOptions, NatsServerList } from './nats-connect.js'
 import type { StreamFeedSettings } from './stream-feed.js'
 import { StreamRouting } from './stream-routing.js'
@@ -39,6 +39,8 @@ export interface NatsBusOptions extends DialOptions {
   /** Bound on draining at close (default 5000). */
   readonly drainTimeoutMs?: number
   readonly jetstream?: NatsJetStreamOptions
+  /** While NATS stays unreachable, the longest silence between two warnings, in ms (default 10 000). */
+  readonly outageReportIntervalMs?: number
 }
 
 export interface NatsJetStreamOptions {
@@ -57,9 +59,6 @@ interface Entry {
   sub: Subscription | undefined
 }
 
-const BACKOFF_START_MS = 250
-const BACKOFF_MAX_MS = 5000
-
 export class NatsBus implements Bus {
   readonly #options: NatsBusOptions
   readonly #servers: NatsServerList
@@ -69,6 +68,7 @@ export class NatsBus implements Bus {
   readonly #flushes: FlushBatcher
   readonly #outbox: PublishCoalescer
   readonly #routing: StreamRouting | undefined
+  readonly #outage: OutageReport
   #nc: NatsConnection | undefined
   #durable: { readonly nc: NatsConnection; readonly publisher: DurablePublisher } | undefined
   #state: BusState = 'connecting'
@@ -83,6 +83,7 @@ export class NatsBus implements Bus {
     this.#servers = servers
     this.#logger = options.logger ?? silentLogger
     this.#listeners = new StatusListeners(this.#logger)
+    this.#outage = new OutageReport({ logger: this.#logger, servers: servers.display, intervalMs: options.outageReportIntervalMs })
     this.#flushes = new FlushBatcher({ timeoutMs: options.publishTimeoutMs ?? 5000 })
     this.#outbox = new PublishCoalescer((error) => this.#logger.debug('a queued publish was not handed to NATS', { error }))
     const feed = options.jetstream?.feed
@@ -193,7 +194,7 @@ export class NatsBus implements Bus {
   status(): BusStatus {
     const current = this.#state === 'connected' ? this.#nc?.getServer() : undefined
     const server = current ? (this.#servers.urls.find((url) => hostPort(url) === current) ?? `nats://${current}`) : this.#servers.display
-    return { kind: 'nats', state: this.#state, server }
+    return { kind: 'nats', state: this.#state, server, ...(this.#routing ? { stream: this.#routing.status() } : {}) }
   }
 
   onStatusChange(listener: (status: BusStatus) => void): () => void {
@@ -210,6 +211,7 @@ export class NatsBus implements Bus {
     // What callers were told was taken goes out before the drain.
     this.#outbox.drain()
     this.#stop.abort()
+    this.#outage.end()
     await this.#routing?.close()
     const nc = this.#nc
     if (nc && !nc.isClosed()) {
@@ -232,25 +234,19 @@ export class NatsBus implements Bus {
     this.#setState('closed')
   }
 
-  /** Tries until connected or closed, with capped, jittered backoff; never gives up. */
+  /** Tries until connected or closed; never gives up. */
   async #connectLoop(): Promise<void> {
-    for (let attempt = 0; !this.#closing; attempt++) {
-      try {
-        const nc = await dialNats(this.#servers, this.#options)
-        if (this.#closing) {
-          await nc.close().catch(() => undefined)
-          return
-        }
-        this.#adopt(nc)
-        return
-      } catch (error) {
-        const fields = { servers: this.#servers.display, attempt: attempt + 1, error: reasonOf(error) }
-        if (attempt % 10 === 0) this.#logger.warn('NATS not reachable; retrying', fields)
-        else this.#logger.debug('NATS not reachable; retrying', fields)
-      }
-      const base = Math.min(BACKOFF_MAX_MS, BACKOFF_START_MS * 2 ** Math.min(attempt, 10))
-      await delay(base * (0.8 + Math.random() * 0.4), undefined, { signal: this.#stop.signal }).catch(() => undefined)
-    }
+    const nc = await dialUntilConnected(this.#servers, this.#options, this.#stop.signal, (attempt, error, waitMs) => {
+      const fields = { servers: this.#servers.display, attempt, error: reasonOf(error), nextAttemptInMs: Math.round(waitMs) }
+      // The first failure is worth a warning; the outage report repeats it while NATS stays away.
+      if (attempt === 1) this.#logger.warn('NATS not reachable; retrying', fields)
+      else this.#logger.debug('NATS not reachable; retrying', fields)
+      this.#outage.begin()
+      this.#outage.attempted(Date.now() + waitMs, fields.error)
+    })
+    if (nc === undefined) return
+    if (this.#closing) await nc.close().catch(() => undefined)
+    else this.#adopt(nc)
   }
 
   #adopt(nc: NatsConnection): void {
@@ -263,6 +259,7 @@ export class NatsBus implements Bus {
       entry.sub = undefined
       if (!this.#routing?.servedFromStream(entry)) this.#attach(nc, entry)
     }
+    this.#outage.end()
     this.#logger.info('NATS connected', { server: nc.getServer() })
     this.#setState('connected')
     void (async () => {
@@ -278,9 +275,16 @@ export class NatsBus implements Bus {
       case 'disconnect':
         this.#logger.warn('NATS disconnected; reconnecting', { server: status.server })
         this.#flushes.failAll('NATS connection lost before the publish was confirmed')
+        // nats.js tries again once its reconnect wait has passed since it last dialled this server.
+        this.#outage.begin(Date.now() + (this.#options.reconnectWaitMs ?? 2000))
         this.#setState('reconnecting')
         return
+      case 'reconnecting':
+        // nats.js starts an attempt; the next comes once the reconnect wait has passed since this one.
+        this.#outage.attempted(Date.now() + (this.#options.reconnectWaitMs ?? 2000))
+        return
       case 'reconnect':
+        this.#outage.end()
         this.#logger.info('NATS reconnected', { server: status.server })
         this.#setState('connected')
         return
@@ -302,6 +306,7 @@ export class NatsBus implements Bus {
     this.#flushes.failAll('NATS connection closed before the publish was confirmed')
     if (this.#closing) return
     this.#logger.warn('NATS connection closed unexpectedly; connecting again', { error: error ? reasonOf(error) : undefined })
+    this.#outage.begin()
     this.#setState('reconnecting')
     this.#loop = this.#connectLoop()
   }

@@ -3,6 +3,7 @@
  * one bounded connection attempt. nats.js ignores credentials written into a URL, so they are
  * lifted out into options; what remains is credential-free text we may show in logs and `/healthz`.
  */
+import { setTimeout as delay } from 'node:timers/promises'
 import { connect } from '@nats-io/transport-node'
 import type { NatsConnection } from '@nats-io/transport-node'
 
@@ -14,6 +15,11 @@ export interface NatsServerList {
   readonly user?: string
   readonly pass?: string
   readonly token?: string
+  /**
+   * A `tls://` entry asks for TLS. nats.js drops the scheme and uses TLS only when the server
+   * offers it, so we require it: a server without TLS is then refused instead of spoken to in clear.
+   */
+  readonly tls: boolean
 }
 
 const ENTRY = /^(?:([A-Za-z][A-Za-z0-9+.-]*):\/\/)?(?:([^@/]*)@)?(.+)$/
@@ -42,7 +48,7 @@ export function parseNatsServers(servers: string): NatsServerList | undefined {
     }
   }
   if (urls.length === 0) return undefined
-  return { urls, display: urls.join(','), user, pass, token }
+  return { urls, display: urls.join(','), user, pass, token, tls: urls.some((url) => url.toLowerCase().startsWith('tls://')) }
 }
 
 /** The `host:port` of a URL in the list, as nats.js reports the server it is connected to. */
@@ -87,12 +93,38 @@ export function dialNats(servers: NatsServerList, options: DialOptions): Promise
     token: options.token ?? servers.token,
     user: options.user ?? servers.user,
     pass: options.pass ?? servers.pass,
+    ...(servers.tls ? { tls: {} } : {}),
   })
   // nats.js bounds each handshake; this bounds the whole attempt (name resolution, several servers).
   return withTimeout(attempt, timeoutMs * servers.urls.length + 500).catch((error: unknown) => {
     attempt.then((late) => late.close()).catch(() => undefined)
     throw error
   })
+}
+
+const BACKOFF_START_MS = 250
+const BACKOFF_MAX_MS = 5000
+
+/**
+ * Dials until connected, with capped, jittered backoff; never gives up. Resolves undefined once
+ * `signal` aborts. `failed` hears of each failed attempt (counted from 1) and the pause before the next.
+ */
+export async function dialUntilConnected(
+  servers: NatsServerList,
+  options: DialOptions,
+  signal: AbortSignal,
+  failed: (attempt: number, error: unknown, waitMs: number) => void,
+): Promise<NatsConnection | undefined> {
+  for (let attempt = 1; !signal.aborted; attempt++) {
+    try {
+      return await dialNats(servers, options)
+    } catch (error) {
+      const waitMs = Math.min(BACKOFF_MAX_MS, BACKOFF_START_MS * 2 ** Math.min(attempt - 1, 10)) * (0.8 + Math.random() * 0.4)
+      failed(attempt, error, waitMs)
+      await delay(waitMs, undefined, { signal }).catch(() => undefined)
+    }
+  }
+  return undefined
 }
 
 export function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {

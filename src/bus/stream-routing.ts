@@ -10,7 +10,7 @@
  */
 import type { NatsConnection } from '@nats-io/transport-node'
 import type { Logger } from '../logger.js'
-import type { BusMessage } from './bus.js'
+import type { BusMessage, StreamStatus } from './bus.js'
 import { StreamFeed } from './stream-feed.js'
 import type { StreamFeedSettings } from './stream-feed.js'
 import { subjectCovers, subjectMatches } from './subjects.js'
@@ -38,6 +38,8 @@ export class StreamRouting {
   #held: readonly string[] = []
   /** True while the stream is being set up: subscriptions it may serve wait instead of going to core. */
   #pending = false
+  /** Why the last set-up failed, until one succeeds; `starting` until the first one ends. */
+  #outcome: { readonly state: StreamStatus['state']; readonly reason?: string } = { state: 'starting' }
   #feed: StreamFeed | undefined
   /** Repeats skipped by the feeds before the current one (a feed is replaced on every reconnect). */
   #skippedBefore = 0
@@ -52,6 +54,12 @@ export class StreamRouting {
   /** Messages skipped as repeats (redeliveries) since start. */
   get duplicatesSkipped(): number {
     return this.#skippedBefore + (this.#feed?.duplicatesSkipped ?? 0)
+  }
+
+  /** Where the stream set-up stands, for readiness. */
+  status(): StreamStatus {
+    const name = this.#options.settings.stream
+    return this.#pending ? { name, state: 'starting' } : { name, ...this.#outcome }
   }
 
   /** True when the subscription must not have a core subscription now. */
@@ -94,6 +102,7 @@ export class StreamRouting {
       const held = await feed.start()
       if (this.#feed !== feed || this.#stopped) return void (await feed.stop())
       this.#held = held
+      this.#outcome = held.length > 0 ? { state: 'ready' } : { state: 'unavailable', reason: `it holds none of ${settings.subjects.join(', ')}` }
       if (attempt > 0) logger.info(`JetStream is usable again: ${held.join(', ')} now come from stream ${settings.stream}`)
     } catch (error) {
       if (this.#feed !== feed || this.#stopped) return
@@ -103,6 +112,7 @@ export class StreamRouting {
           `(at most once, no catch-up); trying the stream again in ${Math.round(wait / 1000)} s`,
       )
       this.#held = []
+      this.#outcome = { state: 'unavailable', reason: reasonOf(error) }
       this.#retry = setTimeout(() => {
         if (this.#feed === feed && !this.#stopped && !nc.isClosed()) this.#settled = this.#start(nc, attempt + 1)
       }, wait)

@@ -2,7 +2,8 @@
  * TypeRefs as C# for System.Text.Json. Objects become sealed records with [JsonPropertyName]
  * (the wire names stay exactly as the hub spells them); optional members are nullable and left
  * out when null; numbers are double (JSON does not say int); dates are DateTimeOffset (JSON
- * carries ISO 8601); `unknown`, tuples and unions C# cannot express are JsonElement.
+ * carries ISO 8601) and bytes byte[] (JSON carries base64), the types System.Text.Json reads
+ * those forms into; `unknown`, tuples and unions C# cannot express are JsonElement.
  */
 import type { EnumDeclaration, Property, TypeDeclaration, TypeRef } from './model.js'
 import { pascalCase } from './names.js'
@@ -45,6 +46,7 @@ export class CsharpTypes {
         return { text: 'JsonElement', nullable: type.name !== 'unknown' }
       case 'literal': return { text: typeof type.value === 'string' ? 'string' : typeof type.value === 'number' ? 'double' : 'bool', nullable: false }
       case 'date': return { text: 'DateTimeOffset', nullable: false }
+      case 'bytes': return { text: 'byte[]', nullable: false }
       case 'array': return { text: `IReadOnlyList<${nullableText(this.map(type.element, `${hint}Item`))}>`, nullable: false }
       case 'tuple': {
         // [lat: number, lng: number] is a list of double; a mixed tuple stays raw JSON.

@@ -2,14 +2,19 @@
  * HubDefinition -> `generated/client/<hub>.ts`: a typed wrapper over a HubConnection of
  * @microsoft/signalr (its only import). `invoke`/`send` are keyed by hub method, `on`/`off` by
  * client method (from the client interface of `HubBase<T>` or @ClientMethod); a hub that declares
- * none (DefaultHub: services choose the method
- * name at run time) gets a generic `on<A>(method: string, ...)` instead.
+ * none (DefaultHub: services choose the method name at run time) gets a generic
+ * `on<A>(method: string, ...)` instead. Where the hub's types hold a Date or a Uint8Array, the
+ * proxy turns their JSON forms (ISO 8601, base64) back on receipt and writes bytes as base64 on
+ * send (wire-runtime.ts), so the declared types hold on both protocols.
  */
 import { headerLines } from './header.js'
 import type { HubDefinition, HubModel, Parameter, TupleElement, TypeRef } from './model.js'
 import { camelCase, constantCase, jsDoc, propertyKey, tsString } from './names.js'
 import { printDeclaration, printTuple, printType } from './ts-printer.js'
 import { typeClosure } from './type-closure.js'
+import { wireRuntime, shapeText } from './wire-runtime.js'
+import { WireShapes } from './wire-shapes.js'
+import type { WireShape } from './wire-shapes.js'
 
 export function clientFileName(hub: HubDefinition): string {
   return `client/${hub.name}.ts`
@@ -38,6 +43,8 @@ export function emitTsClient(hub: HubDefinition, model: HubModel): string {
     `export const ${constantCase(c)}_PATH = ${tsString(hub.path)}`,
   ]
   for (const declaration of typeClosure(roots, model.types)) lines.push('', ...printDeclaration(declaration))
+  const wire = wireTables(hub, new WireShapes(model.types))
+  if (wire.lines.length > 0) lines.push('', ...wire.lines)
 
   lines.push('', `/** What clients may call on ${c}: arguments and the result the invocation completes with. */`, `export interface ${methods} {`)
   for (const m of invocable) lines.push(`  ${propertyKey(m.name)}: { args: ${printTuple(m.parameters.map(element))}; result: ${printType(m.returns)} }`)
@@ -96,16 +103,12 @@ export function emitTsClient(hub: HubDefinition, model: HubModel): string {
     '',
     `/** Wraps an existing connection to ${c}. */`,
     `export function ${camelCase(c)}Proxy(connection: HubConnection): ${c}Proxy {`,
+    ...(wire.clientShapes ? ['  const receiving = receivingHandlers()'] : []),
     '  return {',
     '    connection,',
     '    start: () => connection.start(),',
     '    stop: () => connection.stop(),',
-    '    invoke: (method: string, ...args: unknown[]) => connection.invoke(method, ...args),',
-    '    send: (method: string, ...args: unknown[]) => connection.send(method, ...args),',
-    ...(streaming.length > 0 ? ['    stream: (method: string, ...args: unknown[]) => connection.stream(method, ...args),'] : []),
-    // The typed handler is stored as SignalR's untyped one; the interface above is what callers see.
-    `    on: <${onGeneric}>(${onMethod}, handler: ${handler}) => connection.on(method, handler as ${cast}(...args: unknown[]) => void),`,
-    `    off: <${onGeneric}>(${onMethod}, handler?: ${handler}) => (handler ? connection.off(method, handler as ${cast}(...args: unknown[]) => void) : connection.off(method)),`,
+    ...proxyMembers(wire, streaming.length > 0, onGeneric, onMethod, handler, cast),
     '  }',
     '}',
     '',
@@ -129,3 +132,82 @@ function element(p: Parameter): TupleElement {
   const type: TypeRef = p.stream ? { kind: 'ref', name: 'Subject', args: [p.type] } : p.type
   return { type, name: p.name, ...(p.optional ? { optional: true } : {}), ...(p.rest ? { rest: true } : {}) }
 }
+
+interface WireTables {
+  readonly lines: string[]
+  readonly argumentShapes: boolean
+  readonly resultShapes: boolean
+  readonly clientShapes: boolean
+}
+
+/** The shape tables of the hub's methods, and the runtime that reads them; nothing when no type holds a Date or bytes. */
+function wireTables(hub: HubDefinition, shapes: WireShapes): WireTables {
+  const streams = hub.methods.some((m) => m.stream && shapes.of(m.returns) !== undefined)
+  const table = (name: string, doc: string, entries: [string, WireShape | undefined][]): string[] => {
+    const present = entries.filter((e): e is [string, WireShape] => e[1] !== undefined)
+    return present.length === 0 ? [] : [`/** ${doc} */`, `const ${name}: { readonly [method: string]: WireShape } = {`, ...present.map(([m, shape]) => `  ${propertyKey(m)}: ${shapeText(shape)},`), '}', '']
+  }
+  // A client-to-server stream argument is a Subject, not data: its items are sent as they are.
+  const argumentShape = (parameters: readonly Parameter[]): WireShape | undefined => shapes.of({ kind: 'tuple', elements: parameters.map((p) => (p.stream ? { type: { kind: 'primitive', name: 'unknown' } } : element(p))) })
+  // Only bytes need marking on send: JSON.stringify writes a Date as ISO 8601 already.
+  const sendShape = (parameters: readonly Parameter[]): WireShape | undefined => {
+    const shape = argumentShape(parameters)
+    return shape && shapes.holdsBytes(shape) ? shape : undefined
+  }
+  const args = table('ARGUMENT_SHAPES', 'Hub method arguments that hold bytes.', hub.methods.map((m) => [m.name, sendShape(m.parameters)]))
+  const results = table('RESULT_SHAPES', 'Hub method results and stream items that hold bytes or dates.', hub.methods.map((m) => [m.name, shapes.of(m.returns)]))
+  const client = table('CLIENT_METHOD_SHAPES', 'Client method arguments that hold bytes or dates.', hub.clientMethods.map((m) => [m.name, shapes.of({ kind: 'tuple', elements: m.parameters.map(element) })]))
+  const flags = { argumentShapes: args.length > 0, resultShapes: results.length > 0, clientShapes: client.length > 0 }
+  const runtime = wireRuntime(shapes, { send: flags.argumentShapes, receive: flags.resultShapes || flags.clientShapes })
+  if (runtime.length === 0) return { lines: [], ...flags }
+  return { lines: [...runtime, ...args, ...results, ...client, ...(flags.clientShapes ? RECEIVING_HANDLERS : []), ...(streams ? RECEIVING_STREAM : [])].slice(0, -1), ...flags }
+}
+
+function proxyMembers(wire: WireTables, streams: boolean, onGeneric: string, onMethod: string, handler: string, cast: string): string[] {
+  const args = wire.argumentShapes ? '...(toWire(args, own(ARGUMENT_SHAPES, method)) as unknown[])' : '...args'
+  const result = wire.resultShapes ? '.then((result) => fromWire(result, own(RESULT_SHAPES, method)) as never)' : ''
+  const stream = wire.resultShapes ? `receivingStream(connection.stream(method, ${args}), own(RESULT_SHAPES, method))` : `connection.stream(method, ${args})`
+  // The typed handler is stored as SignalR's untyped one; the interface above is what callers see.
+  const untyped = wire.clientShapes ? 'receiving(method, handler)' : `handler as ${cast}(...args: unknown[]) => void`
+  return [
+    `    invoke: (method: string, ...args: unknown[]) => connection.invoke(method, ${args})${result},`,
+    `    send: (method: string, ...args: unknown[]) => connection.send(method, ${args}),`,
+    ...(streams ? [`    stream: (method: string, ...args: unknown[]) => ${stream},`] : []),
+    `    on: <${onGeneric}>(${onMethod}, handler: ${handler}) => connection.on(method, ${untyped}),`,
+    `    off: <${onGeneric}>(${onMethod}, handler?: ${handler}) => (handler ? connection.off(method, ${untyped}) : connection.off(method)),`,
+  ]
+}
+
+const RECEIVING_STREAM = [
+  '/** A server-to-client stream whose items are turned back before the subscriber sees them. */',
+  'function receivingStream(stream: IStreamResult<unknown>, shape: WireShape | undefined): IStreamResult<never> {',
+  '  if (shape === undefined) return stream',
+  '  return {',
+  '    subscribe: (subscriber) =>',
+  '      stream.subscribe({',
+  '        next: (item) => subscriber.next(fromWire(item, shape) as never),',
+  '        error: (error: unknown) => subscriber.error(error),',
+  '        complete: () => subscriber.complete(),',
+  '      }),',
+  '  }',
+  '}',
+  '',
+]
+
+const RECEIVING_HANDLERS = [
+  '/** Wraps each handler once per method, so that `off` finds the wrapper `on` registered. */',
+  'function receivingHandlers(): (method: string, handler: (...args: never) => void) => (...args: unknown[]) => void {',
+  '  const wrappers = new WeakMap<object, Map<string, (...args: unknown[]) => void>>()',
+  '  return (method, handler) => {',
+  '    const untyped = handler as (...args: unknown[]) => void',
+  '    const shape = own(CLIENT_METHOD_SHAPES, method)',
+  '    if (shape === undefined) return untyped',
+  '    let byMethod = wrappers.get(handler)',
+  '    if (!byMethod) wrappers.set(handler, (byMethod = new Map()))',
+  '    let wrapper = byMethod.get(method)',
+  '    if (!wrapper) byMethod.set(method, (wrapper = (...args: unknown[]) => untyped(...(fromWire(args, shape) as unknown[]))))',
+  '    return wrapper',
+  '  }',
+  '}',
+  '',
+]

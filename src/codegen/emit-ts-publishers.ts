@@ -2,7 +2,9 @@
  * HubDefinition -> `generated/publishers/<hub>.ts`, for Node services: the hub's subjects, a
  * typed publisher per @Subscribe subject (core NATS and JetStream) and a typed subscriber per
  * subject IMService publishes (forwarded invocations, connected / disconnected). It imports only
- * the NATS client packages, so a service needs nothing of IMService.
+ * the NATS client packages, so a service needs nothing of IMService. Dates and Uint8Arrays take
+ * .NET's JSON forms both ways (ISO 8601, base64; wire-runtime.ts), so a C# service reads them as
+ * DateTimeOffset and byte[].
  */
 import { headerLines } from './header.js'
 import { ENVELOPE_TYPE, LIFECYCLE_TYPE } from './model.js'
@@ -10,6 +12,9 @@ import type { HubDefinition, HubModel, PublicationModel, SubjectParameter, Subsc
 import { jsDoc, pascalCase, propertyKey, tsString } from './names.js'
 import { printDeclaration, printTuple, printType } from './ts-printer.js'
 import { typeClosure } from './type-closure.js'
+import { shapeText, wireRuntime } from './wire-runtime.js'
+import { WireShapes } from './wire-shapes.js'
+import type { WireShape } from './wire-shapes.js'
 
 export function publishersFileName(hub: HubDefinition): string {
   return `publishers/${hub.name}.ts`
@@ -29,6 +34,13 @@ export function emitTsPublishers(hub: HubDefinition, model: HubModel): string {
     `import type { Msg, NatsConnection, ${publishes ? 'PublishOptions, ' : ''}Subscription } from '@nats-io/transport-node'`,
   ]
   for (const declaration of typeClosure(roots, model.types)) lines.push('', ...printDeclaration(declaration))
+  const shapes = new WireShapes(model.types)
+  const payloadShapes = new Map(hub.subscriptions.map((sub) => [sub, bytesShape(shapes, sub.payload)]))
+  const argsShapes = new Map(hub.publications.map((p) => [p, forwardedShapes(shapes, p)]))
+  const receive = [...argsShapes.values()].some((entries) => entries.length > 0)
+  const runtime = wireRuntime(shapes, { send: [...payloadShapes.values()].some((shape) => shape !== undefined), receive })
+  // The runtime's blocks each end with a blank line; the next block adds its own.
+  if (runtime.length > 0) lines.push('', ...[...runtime, ...(receive ? REVIVE_ARGS : [])].slice(0, -1))
   lines.push(
     '',
     `/** A forwarded invocation: the ${ENVELOPE_TYPE} of one hub method, with its arguments typed. */`,
@@ -44,31 +56,47 @@ export function emitTsPublishers(hub: HubDefinition, model: HubModel): string {
   for (const p of hub.publications) lines.push(`  /** IMService publishes: ${describe(p, c)}. */`, `  ${propertyKey(p.name)}: ${tsString(p.subject)},`)
   lines.push('} as const', '', ...SUBSCRIBER_OPTIONS, ...(wildcards ? FILL_SUBJECT : []), ...SUBSCRIBE_JSON)
 
-  for (const s of hub.subscriptions) lines.push('', ...publisher(c, s))
-  for (const p of hub.publications) lines.push('', ...subscriber(c, p))
+  for (const s of hub.subscriptions) lines.push('', ...publisher(c, s, payloadShapes.get(s)))
+  for (const p of hub.publications) lines.push('', ...subscriber(c, p, argsShapes.get(p) ?? []))
   return lines.join('\n') + '\n'
 }
 
-function publisher(hubClass: string, s: SubscriptionModel): string[] {
+/** The payload's shape when it holds bytes: JSON.stringify writes a Date as ISO 8601 already. */
+function bytesShape(shapes: WireShapes, type: TypeRef): WireShape | undefined {
+  const shape = shapes.of(type)
+  return shape && shapes.holdsBytes(shape) ? shape : undefined
+}
+
+/** Per forwarded method, the shape of its arguments where they hold a Date or bytes. */
+function forwardedShapes(shapes: WireShapes, p: PublicationModel): [string, WireShape][] {
+  if (p.kind !== 'invocation') return []
+  return p.invocations.flatMap((i) => {
+    const shape = shapes.of(i.args)
+    return shape ? [[i.method, shape] as [string, WireShape]] : []
+  })
+}
+
+function publisher(hubClass: string, s: SubscriptionModel, shape: WireShape | undefined): string[] {
   const name = `publish${pascalCase(s.handler)}`
   const tokens = s.parameters.map((p) => `${p.name}: string, `).join('')
   const subject = s.parameters.length === 0 ? tsString(s.subject) : `fillSubject(${tsString(s.subject)}, [${s.parameters.map((p) => p.name).join(', ')}])`
   const payload = printType(s.payload)
   const doc = `Publishes to \`${s.subject}\`: IMService runs ${hubClass}.${s.handler} with the payload`
+  const json = shape ? `JSON.stringify(toWire(payload, ${shapeText(shape)}))` : 'JSON.stringify(payload)'
   return [
     ...jsDoc(`${doc}.`),
     `export function ${name}(nc: NatsConnection, ${tokens}payload: ${payload}, options?: PublishOptions): void {`,
-    `  nc.publish(${subject}, JSON.stringify(payload), options)`,
+    `  nc.publish(${subject}, ${json}, options)`,
     '}',
     '',
     ...jsDoc(`${doc}, through JetStream (a stream must capture the subject); resolves with the stream's acknowledgement.`),
     `export function ${name}JetStream(nc: NatsConnection, ${tokens}payload: ${payload}, options?: Partial<JetStreamPublishOptions>): Promise<PubAck> {`,
-    `  return jetstream(nc).publish(${subject}, JSON.stringify(payload), options)`,
+    `  return jetstream(nc).publish(${subject}, ${json}, options)`,
     '}',
   ]
 }
 
-function subscriber(hubClass: string, p: PublicationModel): string[] {
+function subscriber(hubClass: string, p: PublicationModel, argsShapes: readonly [string, WireShape][]): string[] {
   const name = `subscribe${pascalCase(p.name)}`
   // Methods forwarded to one subject arrive on one subscription, told apart by `method`.
   const value = p.kind === 'invocation' ? p.invocations.map((i) => `ForwardedInvocation<${tsString(i.method)}, ${argsType(i.args)}>`).join(' | ') : LIFECYCLE_TYPE
@@ -79,7 +107,9 @@ function subscriber(hubClass: string, p: PublicationModel): string[] {
   return [
     ...jsDoc(`Subscribes to \`${p.subject}\`: ${describe(p, hubClass)}.${narrow}`),
     `export function ${name}(nc: NatsConnection, handler: (message: ${value}, msg: Msg) => void | Promise<void>, options: ${optionsType} = {}): Subscription {`,
-    `  return subscribeJson(nc, ${subject}, handler, options)`,
+    argsShapes.length === 0
+      ? `  return subscribeJson(nc, ${subject}, handler, options)`
+      : `  return subscribeJson<${value}>(nc, ${subject}, (message, msg) => handler(reviveArgs(message, { ${argsShapes.map(([m, shape]) => `${propertyKey(m)}: ${shapeText(shape)}`).join(', ')} }), msg), options)`,
     '}',
   ]
 }
@@ -100,6 +130,15 @@ function argsType(args: TypeRef): string {
   if (args.kind === 'array') return printType(args)
   return 'unknown[]'
 }
+
+const REVIVE_ARGS = [
+  '/** A forwarded invocation with the Dates and Uint8Arrays of its arguments back, by method. */',
+  'function reviveArgs<T extends { readonly method: string; readonly args: readonly unknown[] }>(message: T, shapes: { readonly [method: string]: WireShape }): T {',
+  '  fromWire(message.args, own(shapes, message.method))',
+  '  return message',
+  '}',
+  '',
+]
 
 /** Helpers the publishers files carry, so they depend on nothing but the NATS client. */
 const SUBSCRIBER_OPTIONS = [

@@ -23,6 +23,7 @@ export function toSchema(type: TypeRef, types: Readonly<Record<string, TypeDecla
       return { type: type.name }
     case 'literal': return { const: type.value }
     case 'date': return { type: 'string', format: 'date-time' }
+    case 'bytes': return { type: 'string', contentEncoding: 'base64' }
     case 'array': return { type: 'array', items: recurse(type.element) }
     case 'tuple': {
       const fixed = type.elements.filter((e) => !e.rest)

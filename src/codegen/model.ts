@@ -5,11 +5,16 @@
  * generation. No line numbers or tool versions: an unrelated edit must not change it.
  */
 
-/** A type as the wire sees it. Dates are ISO 8601 strings on the wire, hence their own kind. */
+/**
+ * A type as the wire sees it. `date` (a Date) and `bytes` (a Uint8Array) have their own kinds
+ * because each protocol carries them in its own form, as ASP.NET Core does for DateTimeOffset and
+ * byte[]: ISO 8601 and base64 strings in JSON, timestamp and bin in MessagePack.
+ */
 export type TypeRef =
   | { readonly kind: 'primitive'; readonly name: PrimitiveName }
   | { readonly kind: 'literal'; readonly value: string | number | boolean }
   | { readonly kind: 'date' }
+  | { readonly kind: 'bytes' }
   | { readonly kind: 'array'; readonly element: TypeRef }
   | { readonly kind: 'tuple'; readonly elements: readonly TupleElement[] }
   | { readonly kind: 'union'; readonly types: readonly TypeRef[] }

@@ -1,7 +1,8 @@
 /**
  * TypeRefs and declarations as TypeScript source. Enums become an `as const` object plus a union
  * type of the same name (usable as `Priority.High` and as a type, and fine under
- * `erasableSyntaxOnly`); dates are `string`, because JSON carries them as ISO 8601 strings.
+ * `erasableSyntaxOnly`); dates are `Date` and bytes `Uint8Array`: generated code turns their
+ * JSON forms (ISO 8601, base64 strings) back on receipt (wire-runtime.ts).
  */
 import type { TupleElement, TypeDeclaration, TypeRef } from './model.js'
 import { jsDoc, propertyKey, tsString } from './names.js'
@@ -10,7 +11,8 @@ export function printType(type: TypeRef): string {
   switch (type.kind) {
     case 'primitive': return type.name
     case 'literal': return typeof type.value === 'string' ? tsString(type.value) : String(type.value)
-    case 'date': return 'string'
+    case 'date': return 'Date'
+    case 'bytes': return 'Uint8Array'
     case 'array': {
       const element = printType(type.element)
       return type.element.kind === 'union' ? `(${element})[]` : `${element}[]`

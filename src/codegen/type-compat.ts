@@ -3,6 +3,10 @@
  * for the contract gate. It follows TypeScript's rules closely enough to tell "every value the
  * old type allowed is still allowed" from "some are not", and errs towards "compatible" on
  * recursion it cannot settle.
+ *
+ * A Date is not a string here, although JSON carries it as one: MessagePack carries it as a
+ * timestamp, C# reads DateTimeOffset, and generated TypeScript revives it, so a field that turns
+ * from string to Date (or back) breaks readers built against the old contract. Bytes likewise.
  */
 import type { Property, TupleElement, TypeDeclaration, TypeRef } from './model.js'
 import { substitute } from './type-table.js'
@@ -47,11 +51,12 @@ export class Compatibility {
     if (target.kind === 'union') return target.types.some((t) => this.assignable(source, t))
     switch (source.kind) {
       case 'primitive':
-        return (target.kind === 'primitive' && target.name === source.name) || (source.name === 'string' && target.kind === 'date')
+        return target.kind === 'primitive' && target.name === source.name
       case 'literal':
-        return (target.kind === 'literal' && target.value === source.value) || (target.kind === 'primitive' && target.name === typeof source.value) || (typeof source.value === 'string' && target.kind === 'date')
+        return (target.kind === 'literal' && target.value === source.value) || (target.kind === 'primitive' && target.name === typeof source.value)
       case 'date':
-        return target.kind === 'date' || (target.kind === 'primitive' && target.name === 'string')
+      case 'bytes':
+        return target.kind === source.kind
       case 'typeParameter':
         return target.kind === 'typeParameter' && target.name === source.name
       case 'array':

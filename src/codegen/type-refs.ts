@@ -27,8 +27,8 @@ const P = {
   never: { kind: 'primitive', name: 'never' },
 } as const satisfies Record<string, TypeRef>
 
-/** Library types that are not JSON: say what to use instead. */
-const NOT_JSON = new Set(['Map', 'Set', 'WeakMap', 'WeakSet', 'RegExp', 'Error', 'Uint8Array', 'ArrayBuffer', 'Buffer', 'URL', 'Function', 'Symbol'])
+/** Library types that have no wire form: say what to use instead. */
+const NOT_JSON = new Set(['Map', 'Set', 'WeakMap', 'WeakSet', 'RegExp', 'Error', 'ArrayBuffer', 'Buffer', 'URL', 'Function', 'Symbol'])
 const MAX_DEPTH = 24
 
 export class TypeRefBuilder {
@@ -97,6 +97,7 @@ export class TypeRefBuilder {
     }
     const symbolName = type.getSymbol()?.getName()
     if (symbolName === 'Date' && isLibrary(type.getSymbol())) return { kind: 'date' }
+    if (symbolName === 'Uint8Array' && isLibrary(type.getSymbol())) return { kind: 'bytes' }
     if (symbolName === 'Promise' && isLibrary(type.getSymbol())) return this.problem(site, 'a Promise is only allowed as the return type of a hub method')
     if (type.isIntersection() || type.isObject()) {
       if (symbolName && NOT_JSON.has(symbolName) && isLibrary(type.getSymbol())) return this.notJson(symbolName, site)
@@ -114,6 +115,8 @@ export class TypeRefBuilder {
     const declaration = symbol?.getDeclarations()[0]
     const args = node.getTypeArguments()
     if (!symbol || !declaration) {
+      // Without Node's types in the project, Buffer does not resolve; the advice is the same.
+      if (node.getTypeName().getText() === 'Buffer') return this.notJson('Buffer', site)
       return this.problem(site, `cannot resolve '${node.getTypeName().getText()}'; im generate reads the project's TypeScript sources, not packages' declaration files, so declare the type in the project`)
     }
     if (Node.isTypeParameterDeclaration(declaration)) return { kind: 'typeParameter', name: symbol.getName() }
@@ -126,6 +129,7 @@ export class TypeRefBuilder {
     const name = symbol.getName()
     if ((name === 'Array' || name === 'ReadonlyArray') && args[0]) return { kind: 'array', element: this.fromNode(args[0], site) }
     if (name === 'Date') return { kind: 'date' }
+    if (name === 'Uint8Array') return { kind: 'bytes' }
     if (name === 'Promise') return this.problem(site, 'a Promise is only allowed as the return type of a hub method')
     if (name === 'Record' && args[0] && args[1] && node.getType().getStringIndexType()) {
       return { kind: 'object', properties: [], additional: this.fromNode(args[1], site) }
@@ -235,6 +239,8 @@ export class TypeRefBuilder {
   }
 
   private notJson(name: string, site: Site): TypeRef {
+    // What arrives is a plain Uint8Array (bin in MessagePack, base64 in JSON), never a Buffer.
+    if (name === 'Buffer' || name === 'ArrayBuffer') return this.problem(site, `${name} is not what a client sends; declare Uint8Array (base64 in JSON, bin in MessagePack, byte[] in C#)`)
     const instead = name === 'Map' ? '; use Record<string, T>' : name === 'Set' ? '; use an array' : ''
     return this.problem(site, `${name} has no faithful JSON form${instead}`)
   }

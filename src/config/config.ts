@@ -1,6 +1,7 @@
 /**
  * The settings of one IMService node. `im.config.ts` gives a partial `ImConfigInput` through
- * `defineConfig`; `loadConfig` fills defaults and applies the IM_* environment overrides.
+ * `defineConfig`; `resolveConfig` fills defaults and applies the IM_* environment overrides, as
+ * the settings table (settings.ts) says. A field added here needs a row there.
  */
 export interface JwtConfig {
   /** HS256 shared secret (IM_JWT_SECRET). */
@@ -257,5 +258,11 @@ export interface TopicsConfigInput {
   readonly authorizer?: Partial<TopicAuthorizerConfig>
 }
 
-/** What `im.config.ts` may say: any subset of ImConfig. */
-export type ImConfigInput = Omit<DeepPartial<ImConfig>, 'topics'> & { readonly topics?: TopicsConfigInput }
+/**
+ * What `im.config.ts` may say: any subset of ImConfig, less what is derived (`nats.explicit`,
+ * `topics.source`). Every key here has a row in the settings table (settings.ts).
+ */
+export type ImConfigInput = Omit<DeepPartial<ImConfig>, 'nats' | 'topics'> & {
+  readonly nats?: Omit<DeepPartial<NatsConfig>, 'explicit'>
+  readonly topics?: TopicsConfigInput
+}

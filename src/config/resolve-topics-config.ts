@@ -3,15 +3,15 @@
  * IM_TOPIC_RULES as JSON), checked here once with messages that name the rule and what is wrong
  * with it; the default table when no rules are set; and the authorizer service's settings.
  */
-import type { ImConfigInput, TopicAudience, TopicAuthorizerConfig, TopicRule, TopicsConfig } from './config.js'
-import { invalid, readBoolean, readInteger, settingSource, show, type Env, type SettingSource } from './config-values.js'
+import type { TopicAudience, TopicRule, TopicsConfig } from './config.js'
+import type { EarlierSettings, SettingKind } from './setting-kinds.js'
+import { invalid, show, type SettingSource } from './config-values.js'
 
 const USER_ID = '{userId}'
 const TOKEN = /^[A-Za-z0-9_-]+$/
 const WORDS = ['anyone', 'authenticated', 'owner', 'nobody', 'authorizer'] as const
 const RULE_KEYS = new Set(['pattern', 'watch', 'publish'])
 const EXAMPLE = `{ pattern: 'user.{userId}.>', watch: 'owner', publish: 'authenticated' }`
-const MAX_TIMER_MS = 2_147_483_647
 
 /**
  * With a JWT key and no rules: public topics for anyone to watch, each user's own `user.<id>.>`
@@ -27,23 +27,25 @@ export const SECURE_DEFAULT_RULES: readonly TopicRule[] = Object.freeze([
 /** Without JWT every connection is anonymous: local development, open as it always was. */
 export const OPEN_DEFAULT_RULES: readonly TopicRule[] = Object.freeze([{ pattern: '>', watch: ['anyone'], publish: ['anyone'] }])
 
-export function resolveTopicsConfig(input: ImConfigInput['topics'], env: Env, jwtConfigured: boolean): TopicsConfig {
-  const authorizer = resolveAuthorizer(input?.authorizer, env)
-  const rulesSource = settingSource(env, input?.rules, { key: 'topics.rules', envVar: 'IM_TOPIC_RULES' })
-  if (rulesSource !== undefined) return { rules: readTopicRules(rulesSource, authorizer.enabled), source: 'configured', authorizer }
-  const table = jwtConfigured ? SECURE_DEFAULT_RULES : OPEN_DEFAULT_RULES
-  const rules = authorizer.enabled ? table.filter((rule) => rule.pattern !== '>') : table
-  return { rules, source: jwtConfigured ? 'secure-default' : 'open-default', authorizer }
+/** The rules from im.config.ts (a list) or IM_TOPIC_RULES (JSON), read after `topics.authorizer.enabled`. */
+export function topicRules(): SettingKind<readonly TopicRule[]> {
+  return {
+    values: 'list of rules (JSON in the variable)',
+    read: (source, earlier) => readTopicRules(source, earlier.valueOf('topics.authorizer.enabled') === true),
+  }
 }
 
-function resolveAuthorizer(input: Partial<TopicAuthorizerConfig> | undefined, env: Env): TopicAuthorizerConfig {
-  const at = (fileValue: unknown, key: string, envVar: string): SettingSource | undefined => settingSource(env, fileValue, { key: `topics.authorizer.${key}`, envVar })
-  return {
-    enabled: readBoolean(at(input?.enabled, 'enabled', 'IM_TOPIC_AUTHORIZER')) ?? false,
-    timeoutMs: readInteger(at(input?.timeoutMs, 'timeoutMs', 'IM_TOPIC_AUTHORIZER_TIMEOUT_MS'), 10, 60_000) ?? 1000,
-    cacheTtlMs: readInteger(at(input?.cacheTtlMs, 'cacheTtlMs', 'IM_TOPIC_AUTHORIZER_CACHE_TTL_MS'), 0, MAX_TIMER_MS) ?? 30_000,
-    cacheSize: readInteger(at(input?.cacheSize, 'cacheSize', 'IM_TOPIC_AUTHORIZER_CACHE_SIZE'), 1, 1_000_000) ?? 10_000,
-  }
+/** Without configured rules: the secure table with a JWT key, the open one without; the catch-all is the authorizer's when it is on. */
+export function defaultTopicRules(earlier: EarlierSettings): readonly TopicRule[] {
+  const jwtConfigured = ['jwt.secret', 'jwt.publicKey', 'jwt.jwksUrl'].some((key) => earlier.valueOf(key) !== undefined)
+  const table = jwtConfigured ? SECURE_DEFAULT_RULES : OPEN_DEFAULT_RULES
+  return earlier.valueOf('topics.authorizer.enabled') === true ? table.filter((rule) => rule.pattern !== '>') : table
+}
+
+/** Where the rules in effect come from, for the start-up banner. */
+export function topicRulesSource(configured: boolean, jwtConfigured: boolean): TopicsConfig['source'] {
+  if (configured) return 'configured'
+  return jwtConfigured ? 'secure-default' : 'open-default'
 }
 
 /** The rules of `source` (a list from the file, JSON text from the environment), validated. */

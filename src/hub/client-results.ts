@@ -13,6 +13,7 @@ import { HubException, ImError, ImErrorCode } from '../errors.js'
 import type { Logger } from '../logger.js'
 import { MessageType } from '../protocol/messages.js'
 import type { CompletionMessage } from '../protocol/messages.js'
+import { stringifyWireValue } from '../protocol/wire-json.js'
 import type { ClientInvoker, InvokeOptions } from './clients.js'
 import { fieldsOf, methodNameProblem } from './service-message.js'
 
@@ -113,7 +114,7 @@ export class ClientResults implements ClientInvoker {
   private async askElsewhere(connectionId: string, method: string, args: readonly unknown[], timeoutMs: number, signal: AbortSignal | undefined): Promise<ClientResultReply> {
     let data: Uint8Array
     try {
-      data = encoder.encode(JSON.stringify({ connectionId, method, args, timeoutMs }))
+      data = encoder.encode(stringifyWireValue({ connectionId, method, args, timeoutMs }))
     } catch (error) {
       return { error: `The arguments could not be serialized: ${error instanceof Error ? error.message : String(error)}`, code: 'invalid_request' }
     }
@@ -191,10 +192,17 @@ export class ClientResults implements ClientInvoker {
     return { connectionId, method: method as string, args, timeoutMs }
   }
 
+  /** A MessagePack client's bytes and dates reach the service in .NET's JSON forms, base64 and ISO 8601. */
   private reply(message: BusMessage, reply: ClientResultReply): void {
     if (!message.reply) return
+    let text: string | undefined
+    try {
+      text = stringifyWireValue(reply)
+    } catch (error) {
+      text = JSON.stringify({ error: `The client's result cannot be sent as JSON: ${(error as Error).message}`, code: 'client_error' } satisfies ClientResultReply)
+    }
     this.options.bus
-      .publish(message.reply, encoder.encode(JSON.stringify(reply)))
+      .publish(message.reply, encoder.encode(text))
       .catch((error: unknown) => this.options.logger.warn('client result reply not sent', { subject: this.options.subject, error }))
   }
 }

@@ -8,6 +8,7 @@ import type { Bus } from '../bus/bus.js'
 import { subjectMatches, validateTopic } from '../bus/subjects.js'
 import { ImError, ImErrorCode } from '../errors.js'
 import type { Delivery } from '../lifetime/delivery.js'
+import { stringifyWireValue } from '../protocol/wire-json.js'
 import { createGroupManager, createHubClients } from './clients.js'
 import type { ClientInvoker, GroupManager, HubClients } from './clients.js'
 import type { HubDescriptor } from './hub-descriptor.js'
@@ -131,7 +132,7 @@ interface CallWatcher {
   readonly callSignal: AbortSignal | (() => AbortSignal)
 }
 
-/** `this.bus` of one hub instance: payloads as JSON; durable subjects through JetStream with ids naming the call. */
+/** `this.bus` of one hub instance: payloads as JSON in .NET's forms (bytes as base64, dates as ISO 8601); durable subjects through JetStream with ids naming the call. */
 class CallBus implements HubBus {
   private published = 0
 
@@ -148,7 +149,7 @@ class CallBus implements HubBus {
     const durable = this.durableSubjects.length > 0 && this.durableSubjects.some((pattern) => subjectMatches(pattern, subject))
     const callId = this.callId
     const msgId = durable ? (callId === undefined ? randomUUID() : ++this.published === 1 ? callId : `${callId}:${this.published}`) : undefined
-    await this.bus.publish(subject, encoder.encode(JSON.stringify(payload)), {
+    await this.bus.publish(subject, encoder.encode(stringifyWireValue(payload)), {
       ...(headers ? { headers } : {}),
       ...(durable ? { durable: true, msgId } : {}),
     })

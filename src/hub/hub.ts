@@ -38,7 +38,10 @@ export interface HubInvocation {
   readonly arguments: readonly unknown[]
 }
 
-/** The bus as hub code sees it: payloads are UTF-8 JSON. */
+/**
+ * The bus as hub code sees it: payloads are UTF-8 JSON, with a Date as ISO 8601 and a Uint8Array
+ * as base64, the forms a .NET service reads as DateTimeOffset and byte[].
+ */
 export interface HubBus {
   publish(subject: string, payload: unknown, headers?: Record<string, string>): Promise<void>
   /**

@@ -5,11 +5,14 @@
  * ASP.NET Core gives Redis; here NATS already connects the nodes.
  */
 import type { Bus } from '../bus/bus.js'
+import { stringifyWireValue } from '../protocol/wire-json.js'
 import type { Logger } from '../logger.js'
 import type { Delivery, DeliveryTarget, GroupChange } from './delivery.js'
 import { shapingProblem } from './delivery-shaping.js'
 import type { DeliveryShaping } from './delivery-shaping.js'
 import type { DeliverableConnection, LifetimeManager } from './lifetime-manager.js'
+import { findTypedValues, restoreTypedValues } from './typed-values.js'
+import type { TypedPath } from './typed-values.js'
 
 /** The wire form of one node-to-node instruction. */
 type DeliverEnvelope =
@@ -20,6 +23,8 @@ type DeliverEnvelope =
       readonly args: readonly unknown[]
       /** Absent when the message goes at once; a node that predates shaping ignores it and sends at once. */
       readonly shaping?: DeliveryShaping
+      /** Where Dates and Uint8Arrays sat in `args`; absent when none did (typed-values.ts). */
+      readonly typed?: readonly TypedPath[]
     }
   | { readonly kind: 'group'; readonly change: GroupChange }
 
@@ -48,7 +53,11 @@ export class ClusterDelivery implements Delivery {
       this.options.local.deliver(target, method, args, shaping)
       return
     }
-    await this.publish({ kind: 'send', target, method, args, ...(shaping ? { shaping } : {}) }, () =>
+    const typed = findTypedValues(args)
+    const envelope: DeliverEnvelope = { kind: 'send', target, method, args, ...(shaping ? { shaping } : {}), ...(typed.paths.length > 0 ? { typed: typed.paths } : {}) }
+    // Without Dates and bytes the plain JSON.stringify is the wire form; the list already looked.
+    const plain = typed.complete && typed.paths.length === 0
+    await this.publish(envelope, plain, () =>
       this.options.local.deliver(target, method, args, shaping),
     )
   }
@@ -58,10 +67,10 @@ export class ClusterDelivery implements Delivery {
       this.options.local.applyGroupChange(change)
       return
     }
-    await this.publish({ kind: 'group', change }, () => this.options.local.applyGroupChange(change))
+    await this.publish({ kind: 'group', change }, true, () => this.options.local.applyGroupChange(change))
   }
 
-  private async publish(envelope: DeliverEnvelope, localFallback: () => void): Promise<void> {
+  private async publish(envelope: DeliverEnvelope, plain: boolean, localFallback: () => void): Promise<void> {
     const { bus, logger, subject } = this.options
     if (bus.status().state !== 'connected') {
       // Without the bus the other nodes are out of reach; this node's connections still get it.
@@ -69,7 +78,7 @@ export class ClusterDelivery implements Delivery {
       localFallback()
       return
     }
-    await bus.publish(subject, encoder.encode(JSON.stringify(envelope)))
+    await bus.publish(subject, encoder.encode(plain ? JSON.stringify(envelope) : stringifyWireValue(envelope)))
   }
 
   /** Another node's membership change: a limit reached here can only be logged. */
@@ -88,7 +97,10 @@ export class ClusterDelivery implements Delivery {
     } catch {
       envelope = undefined
     }
-    if (isSend(envelope)) this.options.local.deliver(envelope.target, envelope.method, envelope.args, envelope.shaping)
+    if (isSend(envelope)) {
+      restoreTypedValues(envelope.args, envelope.typed)
+      this.options.local.deliver(envelope.target, envelope.method, envelope.args, envelope.shaping)
+    }
     else if (isGroupChange(envelope)) this.applyGroupChange(envelope.change)
     else this.options.logger.warn('dropped a node-to-node message that is not a delivery instruction', { subject: this.options.subject })
   }

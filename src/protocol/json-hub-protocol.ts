@@ -9,6 +9,7 @@ import { readJsonObject } from './json-reader.js'
 import { MessageType, TransferFormat } from './messages.js'
 import type { CompletionMessage, HubMessage, MessageHeaders } from './messages.js'
 import { exceedsMaxSize, RECORD_SEPARATOR, splitFrames } from './text-message-format.js'
+import { stringifyWireValue } from './wire-json.js'
 
 const PING_FRAME = `{"type":${MessageType.Ping}}${RECORD_SEPARATOR}`
 
@@ -50,8 +51,9 @@ export class JsonHubProtocol implements HubProtocol {
 
   /**
    * Encodes one message as a frame. Built by concatenation in the .NET field order so that a
-   * broadcast is encoded once and the same string goes to every connection. Throws only for
-   * values JSON.stringify cannot encode (BigInt, cycles): the caller turns that into an error.
+   * broadcast is encoded once and the same string goes to every connection. Values take .NET's
+   * JSON forms (wire-json.ts): bytes as base64, dates as ISO 8601. Throws only for values with no
+   * JSON form (BigInt, cycles, an invalid Date): the caller turns that into an error.
    */
   writeMessage(message: HubMessage): string {
     switch (message.type) {
@@ -60,7 +62,7 @@ export class JsonHubProtocol implements HubProtocol {
         return (
           head(message.type, message.headers) +
           invocationIdField(message.invocationId) +
-          `,"target":${JSON.stringify(message.target)},"arguments":${JSON.stringify(message.arguments)}` +
+          `,"target":${JSON.stringify(message.target)},"arguments":${json(message.arguments)}` +
           (message.streamIds !== undefined ? `,"streamIds":${JSON.stringify(message.streamIds)}` : '') +
           TAIL
         )
@@ -120,9 +122,9 @@ function outcome(message: CompletionMessage): string {
   return ''
 }
 
-/** JSON.stringify, with `null` where it would give undefined (undefined, functions, symbols). */
+/** A value in .NET's JSON forms, with `null` where JSON.stringify would give undefined (undefined, functions, symbols). */
 function json(value: unknown): string {
-  return JSON.stringify(value) ?? 'null'
+  return stringifyWireValue(value) ?? 'null'
 }
 
 function unreachable(message: never): never {

@@ -8,13 +8,14 @@
  * timestamp extension -1, objects <-> maps keyed by property name. A frame reaches the decoder
  * only once its declared lengths and nesting have been checked against its bytes (msgpack-bounds.ts).
  */
-import { Decoder, Encoder } from '@msgpack/msgpack'
+import { decodeTimestampExtension, Decoder, Encoder, encodeTimestampExtension, EXT_TIMESTAMP, ExtensionCodec } from '@msgpack/msgpack'
 import { lengthPrefixSize, splitFrames, writeFrame } from './binary-message-format.js'
 import type { HubProtocol, ParseOptions, ParseResult } from './hub-protocol.js'
 import { MessageType, TransferFormat } from './messages.js'
 import type { CompletionMessage, HubMessage, MessageHeaders } from './messages.js'
 import { readHubMessage } from './messagepack-message-reader.js'
 import { checkMsgpackBounds, MSGPACK_READ_ERROR } from './msgpack-bounds.js'
+import { INVALID_DATE_ERROR } from './wire-json.js'
 
 export { MSGPACK_READ_ERROR }
 
@@ -26,6 +27,22 @@ const PING_FRAME = Uint8Array.of(0x02, 0x91, MessageType.Ping)
 
 /** Completion result kinds (HubProtocol.md, Completion message encoding). */
 const ResultKind = { Error: 1, Void: 2, NonVoid: 3 } as const
+
+/**
+ * The default timestamp extension, except that an invalid Date is refused: the default writes it
+ * as 1970-01-01, a wrong value the reader cannot tell from a real one. The JSON writer refuses it
+ * too, so a message fails alike in both protocols.
+ */
+const extensionCodec = new ExtensionCodec()
+extensionCodec.register({
+  type: EXT_TIMESTAMP,
+  encode: (value: unknown) => {
+    if (!(value instanceof Date)) return null
+    if (Number.isNaN(value.getTime())) throw new TypeError(INVALID_DATE_ERROR)
+    return encodeTimestampExtension(value)
+  },
+  decode: decodeTimestampExtension,
+})
 
 const NO_HEADERS: MessageHeaders = {}
 const NO_STREAM_IDS: readonly string[] = []
@@ -41,7 +58,7 @@ export class MessagePackHubProtocol implements HubProtocol {
    * avoids a copy before framing. Undefined object properties are left out, as JSON.stringify
    * does, so both protocols carry the same object shapes.
    */
-  private readonly encoder = new Encoder({ ignoreUndefined: true })
+  private readonly encoder = new Encoder({ ignoreUndefined: true, extensionCodec })
   private readonly decoder = new Decoder()
 
   /**

@@ -1,8 +1,9 @@
 /**
- * The node's own HTTP endpoints: `GET /healthz`, `GET /metrics`, and `POST /api/publish`, the
- * HTTP publish API for callers that cannot speak NATS (what Azure SignalR and Centrifugo users
- * know). Who may publish what is PublishGuard's job. With an internal listener (IM_INTERNAL_PORT)
- * the public one keeps `/healthz` only.
+ * The node's own HTTP endpoints: the health probes (`GET /healthz/live`, `GET /healthz/ready` and
+ * the older `GET /healthz`), `GET /metrics`, and `POST /api/publish`, the HTTP publish API for
+ * callers that cannot speak NATS (what Azure SignalR and Centrifugo users know). Who may publish
+ * what is PublishGuard's job. With an internal listener (IM_INTERNAL_PORT) the public one keeps the
+ * health probes only.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Bus } from '../bus/bus.js'
@@ -11,6 +12,7 @@ import { isImError } from '../errors.js'
 import type { Metrics } from '../metrics.js'
 import { readBody, sendJson, sendText } from './http-util.js'
 import type { PublishGuard } from './publish-guard.js'
+import { readiness } from './readiness.js'
 
 export interface AdminEndpointsOptions {
   readonly bus: Bus
@@ -24,9 +26,11 @@ export interface AdminEndpointsOptions {
   readonly maxPublishBytes: number
   /** Current values to show on /metrics beside the counters (e.g. pending spreads). */
   readonly gauges?: () => Record<string, number>
+  /** True once a graceful stop has begun: the node is then never ready. */
+  readonly draining?: () => boolean
 }
 
-export const ADMIN_PATHS = { health: '/healthz', metrics: '/metrics', publish: '/api/publish' } as const
+export const ADMIN_PATHS = { health: '/healthz', live: '/healthz/live', ready: '/healthz/ready', metrics: '/metrics', publish: '/api/publish' } as const
 
 export class AdminEndpoints {
   constructor(private readonly options: AdminEndpointsOptions) {}
@@ -36,6 +40,14 @@ export class AdminEndpoints {
     switch (url.pathname) {
       case ADMIN_PATHS.health:
         this.health(res)
+        return true
+      case ADMIN_PATHS.live:
+        // The process answers: that is all liveness says. A node without NATS or in its drain is
+        // alive; restarting it would only cut its clients off.
+        sendJson(res, 200, { status: 'live', node: this.options.nodeId })
+        return true
+      case ADMIN_PATHS.ready:
+        this.ready(res)
         return true
       case ADMIN_PATHS.metrics:
       case ADMIN_PATHS.publish:
@@ -52,11 +64,24 @@ export class AdminEndpoints {
     }
   }
 
+  private ready(res: ServerResponse): void {
+    const { ready, reasons } = this.readiness()
+    sendJson(res, ready ? 200 : 503, ready ? { status: 'ready', node: this.options.nodeId } : { status: 'not ready', node: this.options.nodeId, reasons })
+  }
+
+  private readiness(): ReturnType<typeof readiness> {
+    return readiness({ bus: this.options.bus.status(), draining: this.options.draining?.() ?? false })
+  }
+
+  /** Kept for balancers and scripts written against it: 200 while the process serves, with the details. */
   private health(res: ServerResponse): void {
     const hubs = this.options.hubs()
+    const { ready, reasons } = this.readiness()
     sendJson(res, 200, {
       status: 'ok',
       node: this.options.nodeId,
+      ready,
+      ...(ready ? {} : { reasons }),
       bus: this.options.bus.status(),
       connections: hubs.reduce((sum, hub) => sum + hub.connections, 0),
       hubs,

@@ -12,6 +12,7 @@ import type { Principal } from '../auth/principal.js'
 import type { ConnectionSweeper } from '../connection/connection-sweeper.js'
 import { noTransport } from '../connection/connection-move.js'
 import type { MoveOffer } from '../connection/connection-move.js'
+import { postedInput } from '../connection/posted-input.js'
 import { HubConnection } from '../connection/hub-connection.js'
 import type { ConnectionSettings } from '../connection/hub-connection.js'
 import type { InvocationHandler } from '../connection/invocation-handler.js'
@@ -281,9 +282,8 @@ export class HubEndpoint {
     try {
       body = await readBody(req, this.maxBody)
       if (body === undefined) return sendText(res, 413, `The request body is larger than ${this.maxBody} bytes.`)
-      // Binary protocols post application/octet-stream; text ones (and every handshake) text/plain.
-      const binary = (req.headers['content-type'] ?? '').startsWith('application/octet-stream')
-      http.receive(binary ? body : body.toString('utf8'))
+      // Read by the connection's protocol, not by the Content-Type (see postedInput).
+      http.receive(entry.connection ? postedInput(body, entry.connection) : body)
     } finally {
       http.receiving.leave()
     }

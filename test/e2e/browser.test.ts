@@ -2,7 +2,8 @@
  * The browser suite: a page in headless Chromium, built with the official browser bundles of
  * @microsoft/signalr and @microsoft/signalr-protocol-msgpack, served from an origin of its own,
  * connects to an IMService node over each transport and protocol, receives what a service
- * publishes on NATS, and publishes to the services. Needs Debian's chromium (see chromium.ts).
+ * publishes on NATS, and publishes to the services; one page runs the @microsoft/signalr 3.1 bundles
+ * (MessagePack over long polling). Needs Debian's chromium (see chromium.ts).
  */
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
@@ -41,12 +42,21 @@ function started(): Promise<void> {
   return (starting ??= startAll())
 }
 
-/** page.html and the official browser bundles it loads. */
+/**
+ * page.html and the official browser bundles it loads: the current ones at /, those of
+ * @microsoft/signalr 3.1 at /v3/. The 3.1 MessagePack bundle expects msgpack5 as a global, which
+ * its frontends load first (here served in front of it, as a bundler would).
+ */
 function siteFiles(): Parameters<typeof startStaticServer>[0] {
+  const page = { file: fileURLToPath(new URL('page.html', import.meta.url)), contentType: 'text/html; charset=utf-8' }
+  const v3msgpack = require.resolve('signalr-3-msgpack/dist/browser/signalr-protocol-msgpack.js')
   return {
-    '/': { file: fileURLToPath(new URL('page.html', import.meta.url)), contentType: 'text/html; charset=utf-8' },
+    '/': page,
     '/signalr.js': { file: require.resolve('@microsoft/signalr/dist/browser/signalr.js'), contentType: JS },
     '/signalr-protocol-msgpack.js': { file: require.resolve('@microsoft/signalr-protocol-msgpack/dist/browser/signalr-protocol-msgpack.js'), contentType: JS },
+    '/v3/': page,
+    '/v3/signalr.js': { file: require.resolve('signalr-3/dist/browser/signalr.js'), contentType: JS },
+    '/v3/signalr-protocol-msgpack.js': { file: [createRequire(v3msgpack).resolve('msgpack5/dist/msgpack5.js'), v3msgpack], contentType: JS },
   }
 }
 
@@ -88,7 +98,7 @@ class PageSession {
   private page: HubPage | undefined
   private connecting: Promise<{ page: HubPage; connectionId: string }> | undefined
 
-  constructor(private readonly options: Omit<PageConnectOptions, 'url' | 'accessToken'> & { readonly userId: string }) {}
+  constructor(private readonly options: Omit<PageConnectOptions, 'url' | 'accessToken'> & { readonly userId: string; readonly path?: string }) {}
 
   /** Connects on the first call; a failure to connect fails every test that uses the session. */
   connect(): Promise<{ page: HubPage; connectionId: string }> {
@@ -101,8 +111,8 @@ class PageSession {
 
   private async open(): Promise<{ page: HubPage; connectionId: string }> {
     await started()
-    const { userId, ...options } = this.options
-    this.page = await HubPage.open(browser!, site!.url)
+    const { userId, path, ...options } = this.options
+    this.page = await HubPage.open(browser!, site!.url, path)
     const connectionId = await this.page.connect({ ...options, url: server!.hubUrl(), accessToken: await tokenFor(userId) })
     return { page: this.page, connectionId }
   }
@@ -142,6 +152,25 @@ describe.each<[TransportName, ProtocolName]>([
     const payload = { from: 'the page', transport, protocol, items: [1, 2.5, 'three'], nested: { ok: true } }
     await page.publish(topic, payload)
     expect((await listener.next()).json).toMatchObject({ hub: 'default', method: 'publish', topic, args: [payload], connectionId, userId })
+  })
+})
+
+// The 3.1 client posts MessagePack as text/plain;charset=UTF-8 (XMLHttpRequest): the node reads a
+// body by the connection's protocol, whatever its Content-Type, as ASP.NET Core does.
+describe('a browser page with the @microsoft/signalr 3.1 bundles, MessagePack over long polling', () => {
+  const userId = 'e2e-v3-LongPolling-messagepack'
+  const session = new PageSession({ transport: 'LongPolling', protocol: 'messagepack', userId, path: '/v3/' })
+  afterAll(() => session.close())
+
+  it('connects, receives a broadcast and a user message, and publishes to the services', async () => {
+    const { page, connectionId } = await session.connect()
+    expect(await connectedEvent(connectionId)).toMatchObject({ connectionId, userId, transport: 'LongPolling' })
+    await service!.publish('im.default.send.user', { userId, method: 'hello', args: ['v3', broadcast] })
+    expect(await page.nextHello()).toEqual(['v3', broadcast])
+    const listener = await service!.listen('im.default.receive.e2e.v3')
+    const payload = { from: 'a 3.1 page', items: [1, 2.5, 'three'], text: 'héllo ✓' }
+    await page.publish('e2e.v3', payload)
+    expect((await listener.next()).json).toMatchObject({ topic: 'e2e.v3', args: [payload], connectionId, userId })
   })
 })
 

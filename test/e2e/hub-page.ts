@@ -42,13 +42,13 @@ export class HubPage {
     page.on('pageerror', (error) => this.log.push(`pageerror: ${error.message}`))
   }
 
-  /** Opens page.html from `siteUrl` in a context of its own (no cookies or storage shared). */
-  static async open(browser: Browser, siteUrl: string): Promise<HubPage> {
+  /** Opens page.html at `path` of `siteUrl` in a context of its own (no cookies or storage shared). */
+  static async open(browser: Browser, siteUrl: string, path = '/'): Promise<HubPage> {
     const context = await browser.newContext()
     try {
       const page = await context.newPage()
       const hubPage = new HubPage(context, page)
-      await page.goto(`${siteUrl}/`, { timeout: WAIT_MS })
+      await page.goto(`${siteUrl}${path}`, { timeout: WAIT_MS })
       await hubPage.run('the SignalR bundles to load', () =>
         page.waitForFunction(() => 'e2e' in globalThis && 'signalR' in globalThis, undefined, { timeout: WAIT_MS }),
       )

@@ -7,8 +7,8 @@ import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 
 export interface StaticFile {
-  /** Absolute path on disk. */
-  readonly file: string
+  /** Absolute path on disk; several are served one after the other, as a frontend bundles them. */
+  readonly file: string | readonly string[]
   readonly contentType: string
 }
 
@@ -27,8 +27,9 @@ export async function startStaticServer(files: Readonly<Record<string, StaticFil
       res.writeHead(404, { 'Content-Type': 'text/plain' }).end('Not found')
       return
     }
-    readFile(entry.file).then(
-      (body) => res.writeHead(200, { 'Content-Type': entry.contentType, 'Cache-Control': 'no-store' }).end(body),
+    const parts = typeof entry.file === 'string' ? [entry.file] : entry.file
+    Promise.all(parts.map((part) => readFile(part))).then(
+      (bodies) => res.writeHead(200, { 'Content-Type': entry.contentType, 'Cache-Control': 'no-store' }).end(Buffer.concat(bodies.flatMap((body) => [body, Buffer.from('\n')]))),
       (error: Error) => res.writeHead(500, { 'Content-Type': 'text/plain' }).end(error.message),
     )
   })

@@ -71,8 +71,15 @@ describe('generated code in a separate project', () => {
     const scenario = (await import(pathToFileURL(join(project, 'src/scenario.ts')).href)) as ScenarioModule
     const result = await scenario.runScenario(server.url, nats.url, WAIT_MS)
 
-    // publishPost (generated publisher) -> ChatHub.post -> on('messageReceived') (generated client)
+    // publishPost (generated publisher) -> ChatHub.post -> on('messageReceived') (generated client);
+    // the message's Date and bytes crossed NATS and the JSON protocol as strings and came back typed.
     expect(result.delivered).toEqual([scenario.message, 'lobby'])
+    const [delivered] = result.delivered as [{ author: { since: unknown }; thumbnail: unknown }]
+    expect(delivered.author.since).toBeInstanceOf(Date)
+    expect(delivered.thumbnail).toBeInstanceOf(Uint8Array)
+    // invoke('echoMessage') sends them (bytes as base64 over JSON, bin over MessagePack) and revives the result.
+    expect(result.echoed).toEqual(scenario.message)
+    expect(result.echoedPacked).toEqual(scenario.message)
     // publishSendToAll -> DefaultHub -> the generic on<[string, number]>('refreshTable')
     expect(result.broadcast).toEqual(['orders', 3])
     // invoke('report') on a @Forward method -> subscribeReport, args typed as the method's parameters

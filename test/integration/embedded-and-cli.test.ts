@@ -3,6 +3,9 @@
  * HTTP; `im serve` and `im publish` work as the README says.
  */
 import { spawn } from 'node:child_process'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import type { ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -104,6 +107,25 @@ describe('the im command', () => {
     serve.kill('SIGTERM')
     expect(await withTimeout(exited, 10_000, 'im serve to exit')).toBe(0)
     serve = undefined
+  }, 40_000)
+
+  it('im serve refuses a misspelt variable or config key at start-up, naming the setting meant', async () => {
+    const port = await freePort()
+    const typo = await run(['serve'], { IM_PORT: String(port), IM_HOST: '127.0.0.1', IM_NATS_URL: nats.url, IM_JWT_SECRETS: 'a-test-secret-of-at-least-32-bytes!!' })
+    expect(typo).toMatchObject({ code: 1, stderr: expect.stringContaining('IM_JWT_SECRETS is not a setting; did you mean IM_JWT_SECRET?') })
+    expect(typo.stdout).not.toContain('IMService listening')
+
+    const dir = await mkdtemp(join(tmpdir(), 'im-config-typo-'))
+    try {
+      const file = join(dir, 'im.config.mjs')
+      await writeFile(file, 'export default { hubs: { keepAliveIntervallMs: 1000 } }\n')
+      const keyTypo = await run(['serve', '--config', file], { IM_PORT: String(port), IM_HOST: '127.0.0.1', IM_NATS_URL: nats.url })
+      expect(keyTypo).toMatchObject({ code: 1, stderr: expect.stringContaining('config key hubs.keepAliveIntervallMs is not a setting; did you mean hubs.keepAliveIntervalMs?') })
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+    const badUrl = await run(['serve'], { IM_PORT: String(port), IM_NATS_URL: 'nats//127.0.0.1:4222' })
+    expect(badUrl).toMatchObject({ code: 1, stderr: expect.stringContaining('IM_NATS_URL entry "nats//127.0.0.1:4222" is not a URL') })
   }, 40_000)
 
   it('im publish refuses a payload that is not JSON and a wildcard subject', async () => {

@@ -7,6 +7,10 @@ import { createServer, request as httpRequest } from 'node:http'
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import * as signalR from '@microsoft/signalr'
+import * as signalR1 from 'signalr-1'
+import { MessagePackHubProtocol as MessagePack1 } from 'signalr-1-msgpack'
+import * as signalR6 from 'signalr-6'
+import { MessagePackHubProtocol as MessagePack6 } from 'signalr-6-msgpack'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DefaultHub } from '../../hubs/default-hub.js'
 import { EchoHub } from '../fixtures/hubs/test-hubs.js'
@@ -85,6 +89,46 @@ describe.each([
     const relayed = nodes.reduce((sum, n) => sum + n.metrics.get('requests_relayed'), 0)
     const claimed = nodes.reduce((sum, n) => sum + n.metrics.get('connection_claims'), 0)
     expect(relayed + claimed).toBeGreaterThan(0)
+  })
+})
+
+/** Old MessagePack packages are typed against their peer package (@aspnet/signalr, @microsoft/signalr 10): another copy of the same interface. */
+const asProtocol = <T>(protocol: object): T => protocol as T
+
+// A POST relayed to the node holding the connection arrives there byte for byte, and is read by
+// the connection's protocol: these clients post MessagePack with no Content-Type (1.x under Node)
+// and as text/plain;charset=UTF-8 (6.x).
+describe.each([
+  [
+    '@aspnet/signalr 1.1.4',
+    () =>
+      new signalR1.HubConnectionBuilder()
+        .withUrl(`${balancerUrl}/hubs/echo`, { transport: signalR1.HttpTransportType.LongPolling })
+        .withHubProtocol(asProtocol<signalR1.IHubProtocol>(new MessagePack1()))
+        .configureLogging(signalR1.LogLevel.None)
+        .build(),
+  ],
+  [
+    '@microsoft/signalr 6.0.25',
+    () =>
+      new signalR6.HubConnectionBuilder()
+        .withUrl(`${balancerUrl}/hubs/echo`, { transport: signalR6.HttpTransportType.LongPolling })
+        .withHubProtocol(asProtocol<signalR6.IHubProtocol>(new MessagePack6()))
+        .configureLogging(signalR6.LogLevel.None)
+        .build(),
+  ],
+])('%s, MessagePack over long polling through the load balancer', (_name, build) => {
+  it('invokes with every send relayed or served where it lands', async () => {
+    const relayedBefore = nodes.reduce((sum, n) => sum + n.metrics.get('requests_relayed'), 0)
+    const connection = build()
+    await connection.start()
+    try {
+      const argument = { text: 'héllo ✓ 你好', list: [1, 2.5, -300000, 'x'.repeat(40)] }
+      for (let i = 0; i < 4; i++) expect(await connection.invoke('echo', { ...argument, i })).toEqual({ ...argument, i })
+    } finally {
+      await connection.stop()
+    }
+    expect(nodes.reduce((sum, n) => sum + n.metrics.get('requests_relayed'), 0)).toBeGreaterThan(relayedBefore)
   })
 })
 

@@ -252,7 +252,7 @@ describe('the internal listener', () => {
     await client.stop()
 
     const hubThere = await fetch(`${internal}/signalr-hubs/default/negotiate`, { method: 'POST' })
-    expect([hubThere.status, await hubThere.text()]).toEqual([404, 'Not found: the internal listener serves /healthz, /metrics and /api/publish only.'])
+    expect([hubThere.status, await hubThere.text()]).toEqual([404, 'Not found: the internal listener serves /healthz, /healthz/live, /healthz/ready, /metrics and /api/publish only.'])
     expect(hubThere.headers.get('x-content-type-options')).toBe('nosniff')
   })
 

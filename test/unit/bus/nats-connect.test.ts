@@ -9,6 +9,7 @@ describe('parseNatsServers', () => {
       user: undefined,
       pass: undefined,
       token: undefined,
+      tls: false,
     })
   })
 
@@ -18,7 +19,7 @@ describe('parseNatsServers', () => {
   })
 
   it('reads a lone userinfo as a token', () => {
-    expect(parseNatsServers('tls://t0ken@host:4222')).toMatchObject({ token: 't0ken', display: 'tls://host:4222' })
+    expect(parseNatsServers('tls://t0ken@host:4222')).toMatchObject({ token: 't0ken', display: 'tls://host:4222', tls: true })
   })
 
   it('returns undefined when no server is named', () => {

@@ -29,7 +29,7 @@ describe('hubs', () => {
   })
 
   it('recognises decorators imported under another name', () => {
-    expect(chat.methods.map((m) => m.name)).toEqual(['history', 'react', 'report', 'sendMessage', 'tag', 'whoAmI'])
+    expect(chat.methods.map((m) => m.name)).toEqual(['echoMessage', 'history', 'react', 'report', 'sendMessage', 'tag', 'whoAmI'])
     expect(chat.clientMethods.map((m) => m.name)).toEqual(['announced', 'messageReceived', 'typing'])
   })
 
@@ -128,7 +128,7 @@ describe('types', () => {
     expect(model.types.Mood).toMatchObject({ kind: 'enum', members: [{ name: 'Happy', value: 'happy' }, { name: 'Grumpy', value: 'grumpy' }] })
   })
 
-  it('reads interfaces: optional, readonly, nullable, tuples, Record, dates, quoted names, literal unions', () => {
+  it('reads interfaces: optional, readonly, nullable, tuples, Record, dates, bytes, quoted names, literal unions', () => {
     const message = model.types.ChatMessage!
     expect(message.kind === 'interface' && Object.fromEntries(message.properties.map((p) => [p.name, p]))).toMatchObject({
       id: { type: str, readonly: true },
@@ -141,6 +141,7 @@ describe('types', () => {
       },
       'content-type': { type: { kind: 'union', types: [{ kind: 'literal', value: 'text/plain' }, { kind: 'literal', value: 'text/markdown' }] } },
       edited: { type: { kind: 'primitive', name: 'boolean' } },
+      thumbnail: { type: { kind: 'bytes' }, optional: true, doc: 'Bytes: base64 in JSON, bin in MessagePack.' },
     })
     expect(model.types.Author).toMatchObject({ properties: [{ name: 'id' }, { name: 'displayName' }, { name: 'since', type: { kind: 'date' } }] })
   })

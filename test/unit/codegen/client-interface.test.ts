@@ -84,7 +84,7 @@ describe('declared twice, differently', () => {
 
 /** Never run: the compiler checks the generated proxy's handler types (npm run typecheck). */
 export function handlersCompile(proxy: RoomsHubProxy): void {
-  proxy.on('message', (message) => void message.sentAt.toUpperCase())
+  proxy.on('message', (message) => void message.sentAt.getTime())
   proxy.on('confirmLeave', async (room) => room.length > 0)
   proxy.on('location', () => null)
   // @ts-expect-error: confirmLeave answers a boolean

@@ -28,7 +28,7 @@ describe('breakingChanges', () => {
     const after = edited((h) => ({
       ...h,
       methods: h.methods.map((m) => (m.name === 'assign'
-        ? { ...m, parameters: [{ name: 'ticketId', type: { kind: 'literal', value: 'T-1' } }, { name: 'agent', type: string }] }
+        ? { ...m, parameters: [{ name: 'ticketId', type: { kind: 'literal', value: 'T-1' } }, { name: 'agent', type: string }, ...m.parameters.slice(2)] }
         : m)),
     }))
     expect(messages(after)).toEqual([
@@ -70,6 +70,19 @@ describe('breakingChanges', () => {
     if (ticket.kind !== 'interface') throw new Error('fixture changed')
     const stricter = { ...ticket, properties: ticket.properties.map((p) => (p.name === 'assignee' ? { ...p, optional: false } : p)) }
     expect(messages(edited((h) => h, { Ticket: stricter }))).toContain('hubs/tickets-hub.ts: payload of im.tickets.changed.* narrowed or changed: the shape of Ticket is no longer compatible')
+  })
+
+  it('treats string and Date, and string and bytes, as different types both ways: MessagePack, C# and generated TypeScript tell them apart', () => {
+    const after = edited((h) => ({
+      ...h,
+      methods: h.methods.map((m) => (m.name === 'assign' ? { ...m, parameters: [{ name: 'ticketId', type: { kind: 'date' } }, ...m.parameters.slice(1)] } : m.name === 'attach' ? { ...m, parameters: [m.parameters[0]!, { name: 'file', type: string }] } : m)),
+      clientMethods: h.clientMethods.map((m) => ({ ...m, parameters: m.parameters.map((p) => (p.name === 'at' ? { ...p, type: string } : p)) })),
+    }))
+    expect(messages(after)).toEqual([
+      'hubs/tickets-hub.ts: method assign parameter ticketId narrowed or changed from string to Date',
+      'hubs/tickets-hub.ts: method attach parameter file narrowed or changed from Uint8Array to string',
+      'hubs/tickets-hub.ts: client method ticketChanged arguments changed from [ticket: Ticket, at: Date] to [ticket: Ticket, at: string]',
+    ])
   })
 
   it('reports an enum that lost a member where clients send it', () => {

@@ -33,6 +33,7 @@ describe('unsupported constructs', () => {
     ['takesBigint', 'BrokenHub.takesBigint(amount)', /bigint/],
     ['takesSymbol', 'BrokenHub.takesSymbol(key)', /symbol/],
     ['takesMap', 'BrokenHub.takesMap(entries)', /Map has no faithful JSON form; use Record/],
+    ['takesBuffer', 'BrokenHub.takesBuffer(data)', /Buffer is not what a client sends; declare Uint8Array/],
     ['returnsAny', 'BrokenHub.returnsAny (result)', /'any'/],
     ['Widget.render', 'Widget.render', /has methods or accessors/],
     ['WithCallback.onDone', 'WithCallback.onDone', /function/],
@@ -46,7 +47,7 @@ describe('unsupported constructs', () => {
 
   it('reports every problem in one error with a stable code', () => {
     expect(error.code).toBe('IM_CODEGEN_UNSUPPORTED')
-    expect(error.problems).toHaveLength(8)
-    expect(error.message).toMatch(/^im generate found 8 problems:/)
+    expect(error.problems).toHaveLength(9)
+    expect(error.message).toMatch(/^im generate found 9 problems:/)
   })
 })

@@ -4,6 +4,7 @@ import { defineConfig } from '../../../src/config/define-config.js'
 import type { ImConfigInput } from '../../../src/config/config.js'
 import { ImErrorCode } from '../../../src/errors.js'
 
+const SECRET = 'a-test-secret-of-at-least-32-bytes!!'
 const PEM = ['-----BEGIN PUBLIC KEY-----', 'MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE', '-----END PUBLIC KEY-----'].join('\n')
 
 function expectInvalid(input: ImConfigInput, env: Record<string, string>, message: string): void {
@@ -137,7 +138,8 @@ describe('resolveConfig JWT', () => {
   })
 
   it('builds jwt from a secret with defaults', () => {
-    expect(resolveConfig({}, { IM_JWT_SECRET: ' keep spaces ' }).jwt).toEqual({ secret: ' keep spaces ', userIdClaim: 'sub', clockToleranceSeconds: 30, closeOnExpiry: true })
+    const secret = ' keep spaces: a secret of 32 bytes or more '
+    expect(resolveConfig({}, { IM_JWT_SECRET: secret }).jwt).toEqual({ secret, userIdClaim: 'sub', clockToleranceSeconds: 30, closeOnExpiry: true })
   })
 
   it('reads every JWT variable', () => {
@@ -212,7 +214,7 @@ describe('resolveConfig validation', () => {
     [{}, { IM_CORS_ORIGINS: 'https://a.example,*' }, 'IM_CORS_ORIGINS must be "*" alone or a list of origins, got "https://a.example,*"'],
     [{}, { IM_INTERNAL_PORT: '65536' }, 'IM_INTERNAL_PORT must be an integer from 0 to 65535, got "65536"'],
     [{ internalHost: '' }, {}, 'internalHost (IM_INTERNAL_HOST) must be a non-empty string, got ""'],
-    [{}, { IM_JWT_CLOCK_TOLERANCE: '-1', IM_JWT_SECRET: 'x' }, 'IM_JWT_CLOCK_TOLERANCE must be an integer from 0 to 3600, got "-1"'],
+    [{}, { IM_JWT_CLOCK_TOLERANCE: '-1', IM_JWT_SECRET: SECRET }, 'IM_JWT_CLOCK_TOLERANCE must be an integer from 0 to 3600, got "-1"'],
     [{}, { IM_JWT_JWKS_URL: 'idp.example/jwks' }, 'IM_JWT_JWKS_URL must be an http(s) URL, got "idp.example/jwks"'],
     [{}, { IM_JWT_PUBLIC_KEY: 'ssh-rsa AAAA' }, 'IM_JWT_PUBLIC_KEY must be a PEM public key (-----BEGIN PUBLIC KEY----- ... -----END PUBLIC KEY-----)'],
     [{}, { IM_NATS_URL: 'nats://user:hunter2@a:4222, ,nats://b' }, 'IM_NATS_URL must be one or more comma separated server URLs, got "nats://user:***@a:4222, ,nats://b"'],
@@ -248,7 +250,7 @@ describe('describeConfig', () => {
   it('shows that secrets are set without showing them', () => {
     const config = resolveConfig(
       { nodeId: 'n1' },
-      { IM_JWT_SECRET: 'jwt-secret-value', IM_API_KEY: 'api-key-value', IM_NATS_URL: 'nats://me:nats-pass@nats:4222', IM_NATS_TOKEN: 'nats-token-value' },
+      { IM_JWT_SECRET: 'jwt-secret-value-long-enough-for-hs256', IM_API_KEY: 'api-key-value', IM_NATS_URL: 'nats://me:nats-pass@nats:4222', IM_NATS_TOKEN: 'nats-token-value' },
     )
     const text = describeConfig(config).join('\n')
     expect(text).toContain('node id: n1')
@@ -274,7 +276,7 @@ describe('describeConfig', () => {
   })
 
   it('lists the topic rules in effect and the authorizer', () => {
-    expect(describeConfig(resolveConfig({}, { IM_JWT_SECRET: 'jwt-secret-value' }))).toContain(
+    expect(describeConfig(resolveConfig({}, { IM_JWT_SECRET: 'jwt-secret-value-long-enough-for-hs256' }))).toContain(
       'topics: default rules (JWT): public.> watch anyone publish authenticated; user.{userId}.> watch owner publish authenticated; ' +
         '> watch nobody publish authenticated; authorizer off, unmatched topics refused',
     )

@@ -78,6 +78,59 @@ describe('JsonHubProtocol.writeMessage', () => {
   })
 })
 
+describe('JsonHubProtocol.writeMessage: bytes and dates in System.Text.Json forms', () => {
+  const at = new Date(Date.UTC(2024, 0, 2, 3, 4, 5, 678))
+  const cases: [string, HubMessage, string][] = [
+    ['a Uint8Array argument as base64', { type: 1, target: 't', arguments: [Uint8Array.of(0, 1, 2, 250, 255)] }, '{"type":1,"target":"t","arguments":["AAEC+v8="]}\u001e'],
+    ['a Buffer as base64, not its toJSON form', { type: 1, target: 't', arguments: [Buffer.from('hi')] }, '{"type":1,"target":"t","arguments":["aGk="]}\u001e'],
+    ['an empty Uint8Array as an empty string', { type: 1, target: 't', arguments: [new Uint8Array(0)] }, '{"type":1,"target":"t","arguments":[""]}\u001e'],
+    ['a view into a larger buffer as its own bytes only', { type: 1, target: 't', arguments: [new Uint8Array([9, 1, 2, 3, 9]).subarray(1, 4)] }, '{"type":1,"target":"t","arguments":["AQID"]}\u001e'],
+    ['a Date argument as ISO 8601', { type: 1, target: 't', arguments: [at] }, '{"type":1,"target":"t","arguments":["2024-01-02T03:04:05.678Z"]}\u001e'],
+    [
+      'bytes and dates nested in a stream item',
+      { type: 2, invocationId: '1', item: { files: [{ data: Uint8Array.of(1), at }] } },
+      '{"type":2,"invocationId":"1","item":{"files":[{"data":"AQ==","at":"2024-01-02T03:04:05.678Z"}]}}\u001e',
+    ],
+    ['a completion result of bytes', { type: 3, invocationId: '1', result: Uint8Array.of(1, 2) }, '{"type":3,"invocationId":"1","result":"AQI="}\u001e'],
+    ['a completion result of a Date', { type: 3, invocationId: '1', result: at }, '{"type":3,"invocationId":"1","result":"2024-01-02T03:04:05.678Z"}\u001e'],
+  ]
+
+  it.each(cases)('writes %s', (_name, message, wire) => {
+    expect(write(message)).toBe(wire)
+  })
+
+  it('writes bytes nested deeper than the scan follows', () => {
+    let deep: unknown = Uint8Array.of(7)
+    for (let i = 0; i < 100; i++) deep = [deep]
+    expect(write({ type: 2, invocationId: '1', item: deep })).toBe(`{"type":2,"invocationId":"1","item":${'['.repeat(100)}"Bw=="${']'.repeat(100)}}\u001e`)
+  })
+
+  it.each([
+    ['an argument', { type: 1, target: 't', arguments: [new Date(Number.NaN)] }],
+    ['a nested item', { type: 2, invocationId: '1', item: { a: [{ at: new Date('not a date') }] } }],
+    ['a result', { type: 3, invocationId: '1', result: new Date(Number.NaN) }],
+  ] as [string, HubMessage][])('refuses an invalid Date in %s instead of writing null', (_name, message) => {
+    expect(() => write(message)).toThrow(new TypeError('An invalid Date has no ISO 8601 form and cannot be sent.'))
+  })
+
+  it('refuses an invalid Date nested deeper than the scan follows', () => {
+    let deep: unknown = new Date(Number.NaN)
+    for (let i = 0; i < 100; i++) deep = { next: deep }
+    expect(() => write({ type: 2, invocationId: '1', item: deep })).toThrow('An invalid Date has no ISO 8601 form')
+  })
+
+  it('still refuses a cycle', () => {
+    const cycle: Record<string, unknown> = {}
+    cycle.self = cycle
+    expect(() => write({ type: 2, invocationId: '1', item: cycle })).toThrow(TypeError)
+  })
+
+  it('gives the official client the strings a .NET server would send', () => {
+    const parsed = new ClientJsonHubProtocol().parseMessages(write({ type: 3, invocationId: '1', result: { data: Uint8Array.of(1, 2), at } }), NullLogger.instance)
+    expect(parsed).toEqual([{ type: 3, invocationId: '1', result: { data: 'AQI=', at: '2024-01-02T03:04:05.678Z' } }])
+  })
+})
+
 describe('JsonHubProtocol round trip', () => {
   const messages: HubMessage[] = [
     { type: 1, target: 'a', arguments: [] },

@@ -84,6 +84,12 @@ describe('MessagePackHubProtocol.writeMessage', () => {
     expect(() => write({ type: 2, invocationId: '1', item: Symbol('s') })).toThrow()
   })
 
+  it('refuses an invalid Date instead of writing 1970-01-01, and the encoder goes on', () => {
+    expect(() => write({ type: 3, invocationId: '1', result: { at: new Date(Number.NaN) } })).toThrow(new TypeError('An invalid Date has no ISO 8601 form and cannot be sent.'))
+    const message: HubMessage = { type: 3, invocationId: '2', result: { at: new Date(Date.UTC(2024, 0, 2)), data: Uint8Array.of(1) } }
+    expect(messagePackHubProtocol.parseMessages(write(message))).toEqual({ messages: [message] })
+  })
+
   it('reads back what it writes', () => {
     for (const [, message] of cases) {
       const { messages, error } = messagePackHubProtocol.parseMessages(write(message))

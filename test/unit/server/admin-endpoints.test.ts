@@ -133,6 +133,7 @@ describe('AdminEndpoints', () => {
       expect(await response.json()).toEqual({
         status: 'ok',
         node: 'node-1',
+        ready: true,
         bus: { kind: 'embedded', state: 'connected' },
         connections: 3,
         hubs: HUBS,

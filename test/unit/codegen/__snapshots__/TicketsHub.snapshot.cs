@@ -58,6 +58,10 @@ public sealed record Ticket
 
     [JsonPropertyName("history")]
     public required IReadOnlyList<TicketHistoryItem> History { get; init; }
+
+    [JsonPropertyName("thumbnail")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public byte[]? Thumbnail { get; init; }
 }
 
 public enum Severity

@@ -9,7 +9,88 @@ export const ROOMS_HUB_PATH = '/signalr-hubs/rooms'
 export interface RoomMessage {
   room: string
   text: string
-  sentAt: string
+  sentAt: Date
+}
+
+/** Where Dates and Uint8Arrays sit in a value: JSON carries them as ISO 8601 and base64 strings. */
+type WireShape = 'date' | 'bytes' | { readonly array: WireShape } | { readonly tuple: readonly (WireShape | 0)[]; readonly rest?: WireShape } | { readonly props: { readonly [name: string]: WireShape }; readonly extra?: WireShape } | { readonly ref: string } | { readonly union: readonly WireShape[] }
+
+const SHAPES: { readonly [name: string]: WireShape | undefined } = {
+  RoomMessage: { props: { sentAt: 'date' } },
+}
+
+const BASE64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'
+
+/** The shape of a union member whose form `value` has; `sent`: as the caller holds it, else as JSON gives it. */
+function member(value: unknown, union: readonly WireShape[], sent: boolean): WireShape | undefined {
+  return union.find((shape) => {
+    const resolved = typeof shape === 'object' && 'ref' in shape ? SHAPES[shape.ref] : shape
+    if (resolved === 'date') return sent ? value instanceof Date : typeof value === 'string'
+    if (resolved === 'bytes') return sent ? value instanceof Uint8Array : typeof value === 'string'
+    if (resolved === undefined || 'union' in resolved) return false
+    return 'props' in resolved ? isRecord(value) : Array.isArray(value)
+  })
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Date) && !(value instanceof Uint8Array)
+}
+
+function own(props: { readonly [name: string]: WireShape }, key: string): WireShape | undefined {
+  return Object.hasOwn(props, key) ? props[key] : undefined
+}
+
+/** Turns ISO 8601 and base64 strings at the shape's places back into Date and Uint8Array, in place. */
+function fromWire(value: unknown, shape: WireShape | undefined): unknown {
+  if (shape === undefined || value === null || value === undefined) return value
+  if (shape === 'date') return typeof value === 'string' ? new Date(value) : value
+  if (shape === 'bytes') return typeof value === 'string' ? fromBase64(value) : value
+  if ('ref' in shape) return fromWire(value, SHAPES[shape.ref])
+  if ('union' in shape) return fromWire(value, member(value, shape.union, false))
+  if (Array.isArray(value)) {
+    if ('props' in shape) return value
+    value.forEach((item: unknown, i) => (value[i] = fromWire(item, 'array' in shape ? shape.array : i < shape.tuple.length ? shape.tuple[i] || undefined : shape.rest)))
+  } else if ('props' in shape && isRecord(value)) {
+    for (const key of Object.keys(value)) value[key] = fromWire(value[key], own(shape.props, key) ?? shape.extra)
+  }
+  return value
+}
+
+function fromBase64(text: string): Uint8Array {
+  const digits = text.replace(/=+$/, '')
+  const bytes = new Uint8Array(Math.floor((digits.length * 3) / 4))
+  let bits = 0
+  let buffer = 0
+  let length = 0
+  for (let i = 0; i < digits.length; i++) {
+    buffer = ((buffer << 6) | BASE64.indexOf(digits.charAt(i))) & 0xffffff
+    bits += 6
+    if (bits >= 8) {
+      bits -= 8
+      bytes[length++] = (buffer >>> bits) & 0xff
+    }
+  }
+  return bytes
+}
+
+/** Client method arguments that hold bytes or dates. */
+const CLIENT_METHOD_SHAPES: { readonly [method: string]: WireShape } = {
+  message: { tuple: [{ ref: 'RoomMessage' }] },
+}
+
+/** Wraps each handler once per method, so that `off` finds the wrapper `on` registered. */
+function receivingHandlers(): (method: string, handler: (...args: never) => void) => (...args: unknown[]) => void {
+  const wrappers = new WeakMap<object, Map<string, (...args: unknown[]) => void>>()
+  return (method, handler) => {
+    const untyped = handler as (...args: unknown[]) => void
+    const shape = own(CLIENT_METHOD_SHAPES, method)
+    if (shape === undefined) return untyped
+    let byMethod = wrappers.get(handler)
+    if (!byMethod) wrappers.set(handler, (byMethod = new Map()))
+    let wrapper = byMethod.get(method)
+    if (!wrapper) byMethod.set(method, (wrapper = (...args: unknown[]) => untyped(...(fromWire(args, shape) as unknown[]))))
+    return wrapper
+  }
 }
 
 /** What clients may call on RoomsHub: arguments and the result the invocation completes with. */
@@ -57,14 +138,15 @@ export interface RoomsHubConnectionOptions {
 
 /** Wraps an existing connection to RoomsHub. */
 export function roomsHubProxy(connection: HubConnection): RoomsHubProxy {
+  const receiving = receivingHandlers()
   return {
     connection,
     start: () => connection.start(),
     stop: () => connection.stop(),
     invoke: (method: string, ...args: unknown[]) => connection.invoke(method, ...args),
     send: (method: string, ...args: unknown[]) => connection.send(method, ...args),
-    on: <M extends keyof RoomsHubClientMethods>(method: M, handler: (...args: RoomsHubClientMethods[M]) => M extends keyof RoomsHubClientResults ? RoomsHubClientResults[M] | Promise<RoomsHubClientResults[M]> : void) => connection.on(method, handler as unknown as (...args: unknown[]) => void),
-    off: <M extends keyof RoomsHubClientMethods>(method: M, handler?: (...args: RoomsHubClientMethods[M]) => M extends keyof RoomsHubClientResults ? RoomsHubClientResults[M] | Promise<RoomsHubClientResults[M]> : void) => (handler ? connection.off(method, handler as unknown as (...args: unknown[]) => void) : connection.off(method)),
+    on: <M extends keyof RoomsHubClientMethods>(method: M, handler: (...args: RoomsHubClientMethods[M]) => M extends keyof RoomsHubClientResults ? RoomsHubClientResults[M] | Promise<RoomsHubClientResults[M]> : void) => connection.on(method, receiving(method, handler)),
+    off: <M extends keyof RoomsHubClientMethods>(method: M, handler?: (...args: RoomsHubClientMethods[M]) => M extends keyof RoomsHubClientResults ? RoomsHubClientResults[M] | Promise<RoomsHubClientResults[M]> : void) => (handler ? connection.off(method, receiving(method, handler)) : connection.off(method)),
   }
 }
 

@@ -20,7 +20,8 @@ export interface Ticket {
   /** Who works on it. */
   assignee?: string | null
   labels: { [key: string]: string }
-  history: { at: string; note: string }[]
+  history: { at: Date; note: string }[]
+  thumbnail?: Uint8Array | null
 }
 
 export type TicketEvent = Versioned<Ticket>
@@ -30,9 +31,145 @@ export interface Versioned<T> {
   value: T
 }
 
+/** Where Dates and Uint8Arrays sit in a value: JSON carries them as ISO 8601 and base64 strings. */
+type WireShape = 'date' | 'bytes' | { readonly array: WireShape } | { readonly tuple: readonly (WireShape | 0)[]; readonly rest?: WireShape } | { readonly props: { readonly [name: string]: WireShape }; readonly extra?: WireShape } | { readonly ref: string } | { readonly union: readonly WireShape[] }
+
+const SHAPES: { readonly [name: string]: WireShape | undefined } = {
+  Ticket: { props: { history: { array: { props: { at: 'date' } } }, thumbnail: 'bytes' } },
+  TicketEvent: { props: { value: { ref: 'Ticket' } } },
+}
+
+const BASE64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'
+
+/** The shape of a union member whose form `value` has; `sent`: as the caller holds it, else as JSON gives it. */
+function member(value: unknown, union: readonly WireShape[], sent: boolean): WireShape | undefined {
+  return union.find((shape) => {
+    const resolved = typeof shape === 'object' && 'ref' in shape ? SHAPES[shape.ref] : shape
+    if (resolved === 'date') return sent ? value instanceof Date : typeof value === 'string'
+    if (resolved === 'bytes') return sent ? value instanceof Uint8Array : typeof value === 'string'
+    if (resolved === undefined || 'union' in resolved) return false
+    return 'props' in resolved ? isRecord(value) : Array.isArray(value)
+  })
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Date) && !(value instanceof Uint8Array)
+}
+
+function own(props: { readonly [name: string]: WireShape }, key: string): WireShape | undefined {
+  return Object.hasOwn(props, key) ? props[key] : undefined
+}
+
+/** Turns ISO 8601 and base64 strings at the shape's places back into Date and Uint8Array, in place. */
+function fromWire(value: unknown, shape: WireShape | undefined): unknown {
+  if (shape === undefined || value === null || value === undefined) return value
+  if (shape === 'date') return typeof value === 'string' ? new Date(value) : value
+  if (shape === 'bytes') return typeof value === 'string' ? fromBase64(value) : value
+  if ('ref' in shape) return fromWire(value, SHAPES[shape.ref])
+  if ('union' in shape) return fromWire(value, member(value, shape.union, false))
+  if (Array.isArray(value)) {
+    if ('props' in shape) return value
+    value.forEach((item: unknown, i) => (value[i] = fromWire(item, 'array' in shape ? shape.array : i < shape.tuple.length ? shape.tuple[i] || undefined : shape.rest)))
+  } else if ('props' in shape && isRecord(value)) {
+    for (const key of Object.keys(value)) value[key] = fromWire(value[key], own(shape.props, key) ?? shape.extra)
+  }
+  return value
+}
+
+function fromBase64(text: string): Uint8Array {
+  const digits = text.replace(/=+$/, '')
+  const bytes = new Uint8Array(Math.floor((digits.length * 3) / 4))
+  let bits = 0
+  let buffer = 0
+  let length = 0
+  for (let i = 0; i < digits.length; i++) {
+    buffer = ((buffer << 6) | BASE64.indexOf(digits.charAt(i))) & 0xffffff
+    bits += 6
+    if (bits >= 8) {
+      bits -= 8
+      bytes[length++] = (buffer >>> bits) & 0xff
+    }
+  }
+  return bytes
+}
+
+/** Bytes that JSON.stringify writes as base64, as .NET writes byte[]; to MessagePack still a Uint8Array (bin). */
+class WireBytes extends Uint8Array {
+  toJSON(): string {
+    let text = ''
+    for (let i = 0; i < this.length; i += 3) {
+      const n = (this[i]! << 16) | ((this[i + 1] ?? 0) << 8) | (this[i + 2] ?? 0)
+      text += BASE64.charAt(n >>> 18) + BASE64.charAt((n >>> 12) & 63) + (i + 1 < this.length ? BASE64.charAt((n >>> 6) & 63) : '=') + (i + 2 < this.length ? BASE64.charAt(n & 63) : '=')
+    }
+    return text
+  }
+}
+
+/** A copy of `value` with the bytes at the shape's places marked for JSON; the caller's objects are left as they are. */
+function toWire(value: unknown, shape: WireShape | undefined): unknown {
+  if (shape === undefined || typeof value !== 'object' || value === null) return value
+  if (shape === 'bytes') return value instanceof Uint8Array ? new WireBytes(value.buffer as ArrayBuffer, value.byteOffset, value.byteLength) : value
+  if (shape === 'date') return value
+  if ('ref' in shape) return toWire(value, SHAPES[shape.ref])
+  if ('union' in shape) return toWire(value, member(value, shape.union, true))
+  if (Array.isArray(value)) {
+    if ('props' in shape) return value
+    return value.map((item: unknown, i) => toWire(item, 'array' in shape ? shape.array : i < shape.tuple.length ? shape.tuple[i] || undefined : shape.rest))
+  }
+  if (!('props' in shape) || !isRecord(value)) return value
+  const copy: Record<string, unknown> = {}
+  for (const key of Object.keys(value)) copy[key] = toWire(value[key], own(shape.props, key) ?? shape.extra)
+  return copy
+}
+
+/** Hub method arguments that hold bytes. */
+const ARGUMENT_SHAPES: { readonly [method: string]: WireShape } = {
+  attach: { tuple: [0, 'bytes'] },
+}
+
+/** Hub method results and stream items that hold bytes or dates. */
+const RESULT_SHAPES: { readonly [method: string]: WireShape } = {
+  assign: { ref: 'Ticket' },
+  follow: { ref: 'TicketEvent' },
+}
+
+/** Client method arguments that hold bytes or dates. */
+const CLIENT_METHOD_SHAPES: { readonly [method: string]: WireShape } = {
+  ticketChanged: { tuple: [{ ref: 'Ticket' }, 'date'] },
+}
+
+/** Wraps each handler once per method, so that `off` finds the wrapper `on` registered. */
+function receivingHandlers(): (method: string, handler: (...args: never) => void) => (...args: unknown[]) => void {
+  const wrappers = new WeakMap<object, Map<string, (...args: unknown[]) => void>>()
+  return (method, handler) => {
+    const untyped = handler as (...args: unknown[]) => void
+    const shape = own(CLIENT_METHOD_SHAPES, method)
+    if (shape === undefined) return untyped
+    let byMethod = wrappers.get(handler)
+    if (!byMethod) wrappers.set(handler, (byMethod = new Map()))
+    let wrapper = byMethod.get(method)
+    if (!wrapper) byMethod.set(method, (wrapper = (...args: unknown[]) => untyped(...(fromWire(args, shape) as unknown[]))))
+    return wrapper
+  }
+}
+
+/** A server-to-client stream whose items are turned back before the subscriber sees them. */
+function receivingStream(stream: IStreamResult<unknown>, shape: WireShape | undefined): IStreamResult<never> {
+  if (shape === undefined) return stream
+  return {
+    subscribe: (subscriber) =>
+      stream.subscribe({
+        next: (item) => subscriber.next(fromWire(item, shape) as never),
+        error: (error: unknown) => subscriber.error(error),
+        complete: () => subscriber.complete(),
+      }),
+  }
+}
+
 /** What clients may call on TicketsHub: arguments and the result the invocation completes with. */
 export interface TicketsHubMethods {
-  assign: { args: [ticketId: string, agent?: string]; result: Ticket }
+  assign: { args: [ticketId: string, agent?: string, due?: Date]; result: Ticket }
+  attach: { args: [ticketId: string, file: Uint8Array]; result: number }
   upload: { args: [ticketId: string, chunks: Subject<string>]; result: number }
 }
 
@@ -43,7 +180,7 @@ export interface TicketsHubStreams {
 
 /** What TicketsHub calls on clients (its client interface): the arguments each handler receives. */
 export interface TicketsHubClientMethods {
-  ticketChanged: [ticket: Ticket, at: string]
+  ticketChanged: [ticket: Ticket, at: Date]
 }
 
 /** Support tickets, live. */
@@ -74,15 +211,16 @@ export interface TicketsHubConnectionOptions {
 
 /** Wraps an existing connection to TicketsHub. */
 export function ticketsHubProxy(connection: HubConnection): TicketsHubProxy {
+  const receiving = receivingHandlers()
   return {
     connection,
     start: () => connection.start(),
     stop: () => connection.stop(),
-    invoke: (method: string, ...args: unknown[]) => connection.invoke(method, ...args),
-    send: (method: string, ...args: unknown[]) => connection.send(method, ...args),
-    stream: (method: string, ...args: unknown[]) => connection.stream(method, ...args),
-    on: <M extends keyof TicketsHubClientMethods>(method: M, handler: (...args: TicketsHubClientMethods[M]) => void) => connection.on(method, handler as (...args: unknown[]) => void),
-    off: <M extends keyof TicketsHubClientMethods>(method: M, handler?: (...args: TicketsHubClientMethods[M]) => void) => (handler ? connection.off(method, handler as (...args: unknown[]) => void) : connection.off(method)),
+    invoke: (method: string, ...args: unknown[]) => connection.invoke(method, ...(toWire(args, own(ARGUMENT_SHAPES, method)) as unknown[])).then((result) => fromWire(result, own(RESULT_SHAPES, method)) as never),
+    send: (method: string, ...args: unknown[]) => connection.send(method, ...(toWire(args, own(ARGUMENT_SHAPES, method)) as unknown[])),
+    stream: (method: string, ...args: unknown[]) => receivingStream(connection.stream(method, ...(toWire(args, own(ARGUMENT_SHAPES, method)) as unknown[])), own(RESULT_SHAPES, method)),
+    on: <M extends keyof TicketsHubClientMethods>(method: M, handler: (...args: TicketsHubClientMethods[M]) => void) => connection.on(method, receiving(method, handler)),
+    off: <M extends keyof TicketsHubClientMethods>(method: M, handler?: (...args: TicketsHubClientMethods[M]) => void) => (handler ? connection.off(method, receiving(method, handler)) : connection.off(method)),
   }
 }
 

@@ -29,7 +29,104 @@ export interface Ticket {
   /** Who works on it. */
   assignee?: string | null
   labels: { [key: string]: string }
-  history: { at: string; note: string }[]
+  history: { at: Date; note: string }[]
+  thumbnail?: Uint8Array | null
+}
+
+/** Where Dates and Uint8Arrays sit in a value: JSON carries them as ISO 8601 and base64 strings. */
+type WireShape = 'date' | 'bytes' | { readonly array: WireShape } | { readonly tuple: readonly (WireShape | 0)[]; readonly rest?: WireShape } | { readonly props: { readonly [name: string]: WireShape }; readonly extra?: WireShape } | { readonly ref: string } | { readonly union: readonly WireShape[] }
+
+const SHAPES: { readonly [name: string]: WireShape | undefined } = {
+  Ticket: { props: { history: { array: { props: { at: 'date' } } }, thumbnail: 'bytes' } },
+}
+
+const BASE64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'
+
+/** The shape of a union member whose form `value` has; `sent`: as the caller holds it, else as JSON gives it. */
+function member(value: unknown, union: readonly WireShape[], sent: boolean): WireShape | undefined {
+  return union.find((shape) => {
+    const resolved = typeof shape === 'object' && 'ref' in shape ? SHAPES[shape.ref] : shape
+    if (resolved === 'date') return sent ? value instanceof Date : typeof value === 'string'
+    if (resolved === 'bytes') return sent ? value instanceof Uint8Array : typeof value === 'string'
+    if (resolved === undefined || 'union' in resolved) return false
+    return 'props' in resolved ? isRecord(value) : Array.isArray(value)
+  })
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Date) && !(value instanceof Uint8Array)
+}
+
+function own(props: { readonly [name: string]: WireShape }, key: string): WireShape | undefined {
+  return Object.hasOwn(props, key) ? props[key] : undefined
+}
+
+/** Turns ISO 8601 and base64 strings at the shape's places back into Date and Uint8Array, in place. */
+function fromWire(value: unknown, shape: WireShape | undefined): unknown {
+  if (shape === undefined || value === null || value === undefined) return value
+  if (shape === 'date') return typeof value === 'string' ? new Date(value) : value
+  if (shape === 'bytes') return typeof value === 'string' ? fromBase64(value) : value
+  if ('ref' in shape) return fromWire(value, SHAPES[shape.ref])
+  if ('union' in shape) return fromWire(value, member(value, shape.union, false))
+  if (Array.isArray(value)) {
+    if ('props' in shape) return value
+    value.forEach((item: unknown, i) => (value[i] = fromWire(item, 'array' in shape ? shape.array : i < shape.tuple.length ? shape.tuple[i] || undefined : shape.rest)))
+  } else if ('props' in shape && isRecord(value)) {
+    for (const key of Object.keys(value)) value[key] = fromWire(value[key], own(shape.props, key) ?? shape.extra)
+  }
+  return value
+}
+
+function fromBase64(text: string): Uint8Array {
+  const digits = text.replace(/=+$/, '')
+  const bytes = new Uint8Array(Math.floor((digits.length * 3) / 4))
+  let bits = 0
+  let buffer = 0
+  let length = 0
+  for (let i = 0; i < digits.length; i++) {
+    buffer = ((buffer << 6) | BASE64.indexOf(digits.charAt(i))) & 0xffffff
+    bits += 6
+    if (bits >= 8) {
+      bits -= 8
+      bytes[length++] = (buffer >>> bits) & 0xff
+    }
+  }
+  return bytes
+}
+
+/** Bytes that JSON.stringify writes as base64, as .NET writes byte[]; to MessagePack still a Uint8Array (bin). */
+class WireBytes extends Uint8Array {
+  toJSON(): string {
+    let text = ''
+    for (let i = 0; i < this.length; i += 3) {
+      const n = (this[i]! << 16) | ((this[i + 1] ?? 0) << 8) | (this[i + 2] ?? 0)
+      text += BASE64.charAt(n >>> 18) + BASE64.charAt((n >>> 12) & 63) + (i + 1 < this.length ? BASE64.charAt((n >>> 6) & 63) : '=') + (i + 2 < this.length ? BASE64.charAt(n & 63) : '=')
+    }
+    return text
+  }
+}
+
+/** A copy of `value` with the bytes at the shape's places marked for JSON; the caller's objects are left as they are. */
+function toWire(value: unknown, shape: WireShape | undefined): unknown {
+  if (shape === undefined || typeof value !== 'object' || value === null) return value
+  if (shape === 'bytes') return value instanceof Uint8Array ? new WireBytes(value.buffer as ArrayBuffer, value.byteOffset, value.byteLength) : value
+  if (shape === 'date') return value
+  if ('ref' in shape) return toWire(value, SHAPES[shape.ref])
+  if ('union' in shape) return toWire(value, member(value, shape.union, true))
+  if (Array.isArray(value)) {
+    if ('props' in shape) return value
+    return value.map((item: unknown, i) => toWire(item, 'array' in shape ? shape.array : i < shape.tuple.length ? shape.tuple[i] || undefined : shape.rest))
+  }
+  if (!('props' in shape) || !isRecord(value)) return value
+  const copy: Record<string, unknown> = {}
+  for (const key of Object.keys(value)) copy[key] = toWire(value[key], own(shape.props, key) ?? shape.extra)
+  return copy
+}
+
+/** A forwarded invocation with the Dates and Uint8Arrays of its arguments back, by method. */
+function reviveArgs<T extends { readonly method: string; readonly args: readonly unknown[] }>(message: T, shapes: { readonly [method: string]: WireShape }): T {
+  fromWire(message.args, own(shapes, message.method))
+  return message
 }
 
 /** A forwarded invocation: the InvocationEnvelope of one hub method, with its arguments typed. */
@@ -94,12 +191,12 @@ function subscribeJson<T>(nc: NatsConnection, subject: string, handler: (message
 
 /** Publishes to `im.tickets.changed.*`: IMService runs TicketsHub.changed with the payload. */
 export function publishChanged(nc: NatsConnection, token1: string, payload: Ticket, options?: PublishOptions): void {
-  nc.publish(fillSubject('im.tickets.changed.*', [token1]), JSON.stringify(payload), options)
+  nc.publish(fillSubject('im.tickets.changed.*', [token1]), JSON.stringify(toWire(payload, { ref: 'Ticket' })), options)
 }
 
 /** Publishes to `im.tickets.changed.*`: IMService runs TicketsHub.changed with the payload, through JetStream (a stream must capture the subject); resolves with the stream's acknowledgement. */
 export function publishChangedJetStream(nc: NatsConnection, token1: string, payload: Ticket, options?: Partial<JetStreamPublishOptions>): Promise<PubAck> {
-  return jetstream(nc).publish(fillSubject('im.tickets.changed.*', [token1]), JSON.stringify(payload), options)
+  return jetstream(nc).publish(fillSubject('im.tickets.changed.*', [token1]), JSON.stringify(toWire(payload, { ref: 'Ticket' })), options)
 }
 
 /** Subscribes to `im.tickets.connected`: a connection to TicketsHub opened. */
@@ -113,6 +210,6 @@ export function subscribeDisconnected(nc: NatsConnection, handler: (message: Lif
 }
 
 /** Subscribes to `svc.tickets.assign`: each invocation of TicketsHub.assign. */
-export function subscribeAssign(nc: NatsConnection, handler: (message: ForwardedInvocation<'assign', [ticketId: string, agent?: string]>, msg: Msg) => void | Promise<void>, options: SubscriberOptions = {}): Subscription {
-  return subscribeJson(nc, 'svc.tickets.assign', handler, options)
+export function subscribeAssign(nc: NatsConnection, handler: (message: ForwardedInvocation<'assign', [ticketId: string, agent?: string, due?: Date]>, msg: Msg) => void | Promise<void>, options: SubscriberOptions = {}): Subscription {
+  return subscribeJson<ForwardedInvocation<'assign', [ticketId: string, agent?: string, due?: Date]>>(nc, 'svc.tickets.assign', (message, msg) => handler(reviveArgs(message, { assign: { tuple: [0, 0, 'date'] } }), msg), options)
 }
