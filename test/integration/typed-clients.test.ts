@@ -8,8 +8,8 @@ import { MessagePackHubProtocol } from '@microsoft/signalr-protocol-msgpack'
 import type { IHubProtocol } from '@microsoft/signalr'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Asked, Note, Target } from '../fixtures/hubs/typed-hub.js'
-import { TypedHub } from '../fixtures/hubs/typed-hub.js'
-import { connectClient, Inbox } from '../support/clients.js'
+import { GreeterHub, TypedHub } from '../fixtures/hubs/typed-hub.js'
+import { buildClient, connectClient, Inbox } from '../support/clients.js'
 import type { TestClient } from '../support/clients.js'
 import { startNatsServer } from '../support/nats-server.js'
 import type { NatsServer } from '../support/nats-server.js'
@@ -203,6 +203,23 @@ describe('invoke from a @Subscribe handler', () => {
       await service.publish('im.typed.send.ask', { connectionId: answerer.connectionId, question: 'from a service', replyTo: `test.answers.${node === nodeA ? 'a' : 'b'}` })
       expect((await replies.next()).json).toEqual({ result: '1: from a service' })
       expect(asked).toBe(1)
+    }
+  })
+})
+
+describe('invoke in onConnected', () => {
+  it('gets the answer of a client whose handler was registered before start()', async () => {
+    await using node = await startTestServer({ natsUrl: nats.url, hubs: [GreeterHub], config: { jwt: { secret: TEST_JWT_SECRET } } })
+    await using service = await TestService.connect(nats.url)
+    const greeted = await service.listen('test.greeted.>')
+    const c = buildClient(node.hubUrl('/hubs/greeter'), { accessToken: await tokenFor('newcomer') })
+    c.on('ask', (question: string) => `newcomer, asked "${question}"`)
+    await c.start()
+    try {
+      expect(await c.invoke('ping')).toBe('pong')
+      expect((await greeted.next()).json).toEqual({ result: 'newcomer, asked "who are you?"' })
+    } finally {
+      await c.stop()
     }
   })
 })
