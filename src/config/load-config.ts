@@ -9,7 +9,7 @@ import { hostname } from 'node:os'
 import { resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { ImError, ImErrorCode } from '../errors.js'
-import type { HubOptionsConfig, ImConfig, ImConfigInput, NatsConfig } from './config.js'
+import type { HubOptionsConfig, HubTransport, ImConfig, ImConfigInput, NatsConfig } from './config.js'
 import { hideUrlPassword, invalid, readBoolean, readInteger, readList, readString, settingSource, show, type Env, type SettingSource } from './config-values.js'
 import { resolveJetStreamConfig } from './resolve-jetstream-config.js'
 import { resolveJwtConfig } from './resolve-jwt-config.js'
@@ -137,6 +137,7 @@ function resolveHubs(input: ImConfigInput['hubs'], env: Env): HubOptionsConfig {
     maxBufferedMessages: readInteger(at(input?.maxBufferedMessages, 'maxBufferedMessages', 'IM_MAX_BUFFERED_MESSAGES'), 1, 10_000_000) ?? 10_000,
     allowStatefulReconnects: readBoolean(at(input?.allowStatefulReconnects, 'allowStatefulReconnects', 'IM_STATEFUL_RECONNECT')) ?? true,
     statefulReconnectBufferSize: readInteger(at(input?.statefulReconnectBufferSize, 'statefulReconnectBufferSize', 'IM_STATEFUL_RECONNECT_BUFFER'), 1, 64 * 1024 * 1024) ?? 100_000,
+    transports: resolveTransports(at(input?.transports, 'transports', 'IM_TRANSPORTS')),
     longPollTimeoutMs: readInteger(at(input?.longPollTimeoutMs, 'longPollTimeoutMs', 'IM_LONG_POLL_TIMEOUT_MS'), 1, MAX_TIMER_MS) ?? 90_000,
     enableDetailedErrors: readBoolean(at(input?.enableDetailedErrors, 'enableDetailedErrors', 'IM_DETAILED_ERRORS')) ?? false,
     maxServicePayloadSize: readInteger(at(input?.maxServicePayloadSize, 'maxServicePayloadSize', 'IM_MAX_SERVICE_PAYLOAD_SIZE'), 1024, 64 * 1024 * 1024) ?? 1024 * 1024,
@@ -146,6 +147,19 @@ function resolveHubs(input: ImConfigInput['hubs'], env: Env): HubOptionsConfig {
     maxWatchedSubjects: readInteger(at(input?.maxWatchedSubjects, 'maxWatchedSubjects', 'IM_MAX_WATCHED_SUBJECTS'), 1, 10_000_000) ?? 100_000,
     shutdownTimeoutMs: readInteger(at(input?.shutdownTimeoutMs, 'shutdownTimeoutMs', 'IM_SHUTDOWN_TIMEOUT_MS'), 0, MAX_TIMER_MS) ?? 5000,
   }
+}
+
+export const HUB_TRANSPORTS: readonly HubTransport[] = ['WebSockets', 'ServerSentEvents', 'LongPolling']
+
+/** One or more of HUB_TRANSPORTS, named exactly; kept in the order negotiate lists them. */
+function resolveTransports(source: SettingSource | undefined): readonly HubTransport[] {
+  const names = readList(source)
+  if (names === undefined) return HUB_TRANSPORTS
+  const unknown = names.find((name) => !(HUB_TRANSPORTS as readonly string[]).includes(name))
+  if (names.length === 0 || unknown !== undefined) {
+    throw invalid(`${source?.label} must name one or more of ${HUB_TRANSPORTS.join(', ')}, got ${show(unknown ?? names.join(','))}`)
+  }
+  return Object.freeze(HUB_TRANSPORTS.filter((name) => names.includes(name)))
 }
 
 /** A readable id unique per process: the host's first name label, cleaned, plus 4 random hex digits. */

@@ -6,6 +6,7 @@
 import type { Bus } from '../bus/bus.js'
 import { hubSubjects } from '../bus/subjects.js'
 import type { HubConnection } from '../connection/hub-connection.js'
+import type { HttpContextSnapshot } from '../connection/opening-request.js'
 import type { DispatchedMessage, InvocationHandler } from '../connection/invocation-handler.js'
 import { ImError } from '../errors.js'
 import type { LifetimeManager } from '../lifetime/lifetime-manager.js'
@@ -166,6 +167,10 @@ export class HubDispatcher implements InvocationHandler {
       userId: connection.userId,
       claims: connection.principal.claims,
       transport: connection.transport.name,
+      // Read from the connection each time: a stateful reconnect brings a new request.
+      get http() {
+        return connection.request?.snapshot() ?? noRequest(connection.transport.name)
+      },
       abort: () => connection.close(),
     })
 
@@ -358,4 +363,10 @@ function isAuthorized(rule: AuthorizeOptions | undefined, connection: HubConnect
   if (connection.userId === undefined) return false
   if (!rule.roles || rule.roles.length === 0) return true
   return holdsAnyRole(connection.principal.claims, rule.roles)
+}
+
+/** The http of a connection without a request: one moving in from another node until its client's upgrade arrives. */
+function noRequest(transport: string): HttpContextSnapshot {
+  const none = Object.freeze(Object.create(null) as Record<string, string>)
+  return Object.freeze({ headers: none, query: none, cookies: none, path: '', remoteAddress: undefined, transport })
 }
