@@ -21,7 +21,9 @@
 export interface HttpContextSnapshot {
   /**
    * Request headers by lower-cased name. A repeated header reads as node:http joins it (`, `;
-   * `; ` for Cookie). `authorization` and `proxy-authorization` read "[redacted]".
+   * `; ` for Cookie). `authorization` and `proxy-authorization` read "[redacted]". The WebSocket
+   * handshake's own headers (`connection`, `upgrade`, `sec-websocket-key`, `-version`,
+   * `-extensions`) are left out.
    */
   readonly headers: Readonly<Record<string, string>>
   /**
@@ -45,6 +47,8 @@ export type RequestHeaders = Readonly<Record<string, string | readonly string[] 
 
 export const REDACTED = '[redacted]'
 const SECRET_HEADERS = new Set(['authorization', 'proxy-authorization'])
+/** The WebSocket handshake's own headers: they describe the upgrade, not the client, and cost memory per connection. */
+const HANDSHAKE_HEADERS = new Set(['connection', 'upgrade', 'sec-websocket-key', 'sec-websocket-version', 'sec-websocket-extensions'])
 const SECRET_PARAMETERS = new Set(['access_token', 'id'])
 
 export class OpeningRequest {
@@ -64,8 +68,9 @@ export class OpeningRequest {
     const copy: Record<string, string> = Object.create(null)
     for (const name of Object.keys(headers)) {
       const value = headers[name]
-      if (value === undefined) continue
-      const lower = name.toLowerCase()
+      // node:http gives names in lower case already: no new string for them.
+      const lower = /[A-Z]/.test(name) ? name.toLowerCase() : name
+      if (value === undefined || HANDSHAKE_HEADERS.has(lower)) continue
       copy[lower] = SECRET_HEADERS.has(lower) ? REDACTED : typeof value === 'string' ? value : value.join(', ')
     }
     return new OpeningRequest(copy, path, withoutSecrets(search), remoteAddress, transport)

@@ -33,6 +33,8 @@ export interface HubDescriptor {
   readonly authorize?: AuthorizeOptions
   /** The transports the hub serves, in the order negotiate lists them. */
   readonly transports: readonly HubTransport[]
+  /** Connections keep their opening request for `this.context.http` (`@Hub({ httpContext })`). */
+  readonly keepsRequest: boolean
   /** Client-callable methods by lower-cased name. */
   readonly methods: ReadonlyMap<string, HubMethodDescriptor>
   readonly subscriptions: readonly SubscriptionMetadata[]
@@ -108,6 +110,7 @@ export function describeHub(hubClass: HubClass, options: DescribeHubOptions): Hu
     path,
     authorize: hubMetadata.getAuthorize(hubClass),
     transports,
+    keepsRequest: hubOptions.httpContext !== false,
     methods,
     subscriptions,
     clientMethods: hubMetadata.getClientMethods(prototype),

@@ -17,6 +17,12 @@ export interface HubOptions {
    * is refused with 404. Default: the `hubs.transports` setting (all three).
    */
   readonly transports?: readonly HubTransport[]
+  /**
+   * Keep the request that opened each connection for `this.context.http` (default true). A hub
+   * whose code never reads it sets false and saves the request's headers (cookies included) per
+   * connection; `this.context.http` is then empty.
+   */
+  readonly httpContext?: boolean
 }
 
 export interface AuthorizeOptions {

@@ -162,7 +162,7 @@ export class HubEndpoint {
     const token = query.get('id')
     // As ASP.NET Core: the connection is looked up first, then the transport checked.
     const disabled = this.transports.refusal(TransportName.WebSockets)
-    const request = OpeningRequest.capture(req.headers, url.pathname, url.search, req.socket.remoteAddress, TransportName.WebSockets)
+    const request = this.opening(req, url, TransportName.WebSockets)
     let entry: ConnectionEntry
     if (token === null) {
       if (disabled) return refuseUpgrade(socket, 404, disabled)
@@ -262,7 +262,7 @@ export class HubEndpoint {
     const refused = this.options.limits.check(entry.principal.userId, address)
     if (refused) return sendText(res, 429, refused)
     // Kept from the stream's request, or the first poll's: later polls change nothing (ASP.NET Core).
-    const request = OpeningRequest.capture(req.headers, url.pathname, url.search, address, name)
+    const request = this.opening(req, url, name)
     if (wantsEvents) {
       this.attach(entry, new ServerSentEventsTransport(req, res), address, request)
       return
@@ -333,7 +333,7 @@ export class HubEndpoint {
    * (connection-move.ts): collect its deliveries from now on, take its state, then let it resume
    * here. If the holder does not hand it over, the client is refused and reconnects afresh.
    */
-  private async moveHere(req: IncomingMessage, socket: Duplex, head: Buffer, token: string, principal: Principal, found: { offer: MoveOffer; holder: string }, request: OpeningRequest): Promise<void> {
+  private async moveHere(req: IncomingMessage, socket: Duplex, head: Buffer, token: string, principal: Principal, found: { offer: MoveOffer; holder: string }, request: OpeningRequest | undefined): Promise<void> {
     const entry = this.registry.adopt(token, found.offer.connectionId, principal, true)
     let connection: HubConnection
     try {
@@ -366,6 +366,14 @@ export class HubEndpoint {
     const answer = await this.options.router.relay(holder, captureRequest(req, body))
     if (!answer) return sendText(res, 404, 'No Connection with that ID')
     sendRelayed(res, answer)
+  }
+
+  /** What a connection keeps of the request that opens it; nothing for a hub that never reads it. */
+  private opening(req: IncomingMessage, url: URL, transport: TransportName): OpeningRequest | undefined {
+    if (!this.options.descriptor.keepsRequest) return undefined
+    // The hub's own path string when they are equal: not one more string per connection.
+    const path = url.pathname === this.path ? this.path : url.pathname
+    return OpeningRequest.capture(req.headers, path, url.search, req.socket.remoteAddress, transport)
   }
 
   /** Resolves the principal, or answers 401 and resolves undefined. */

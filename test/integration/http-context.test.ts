@@ -7,7 +7,7 @@
 import * as signalR from '@microsoft/signalr'
 import { MessagePackHubProtocol } from '@microsoft/signalr-protocol-msgpack'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { EchoHub } from '../fixtures/hubs/test-hubs.js'
+import { EchoHub, ForgetfulHub } from '../fixtures/hubs/test-hubs.js'
 import { RawHubClient } from '../support/raw-hub-client.js'
 import { startTestServer } from '../support/im-server.js'
 import type { TestServer } from '../support/im-server.js'
@@ -27,7 +27,7 @@ interface HttpContext {
 }
 
 beforeAll(async () => {
-  server = await startTestServer({ hubs: [EchoHub], config: { jwt: { secret: TEST_JWT_SECRET } } })
+  server = await startTestServer({ hubs: [EchoHub, ForgetfulHub], config: { jwt: { secret: TEST_JWT_SECRET } } })
   token = await tokenFor('carol')
 })
 
@@ -113,5 +113,13 @@ describe('the request of a connection', () => {
     expect(first.query._).toMatch(/^\d+$/)
     expect(later).toEqual(first)
     await connection.stop()
+  })
+
+  it('is empty on a hub that does not keep it, over every transport', async () => {
+    for (const transport of [WebSockets, ServerSentEvents, LongPolling]) {
+      const connection = await connect(transport, new signalR.JsonHubProtocol(), server.hubUrl('/signalr-hubs/forgetful?lang=en'))
+      await expect(connection.invoke('http')).resolves.toEqual({ headers: {}, query: {}, cookies: {}, path: '', transport: signalR.HttpTransportType[transport] })
+      await connection.stop()
+    }
   })
 })

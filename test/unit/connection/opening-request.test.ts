@@ -15,6 +15,11 @@ describe('OpeningRequest', () => {
     expect(JSON.stringify(http)).not.toContain(JWT)
   })
 
+  it("leaves out the WebSocket handshake's own headers", () => {
+    const handshake = { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==', 'sec-websocket-version': '13', 'sec-websocket-extensions': 'permessage-deflate' }
+    expect(capture({ ...handshake, 'sec-websocket-protocol': 'chat', host: 'gw' }).snapshot().headers).toEqual({ 'sec-websocket-protocol': 'chat', host: 'gw' })
+  })
+
   it('joins a header node:http gives as a list', () => {
     expect(capture({ 'x-forwarded-for': ['10.0.0.1', '10.0.0.2'] }).snapshot().headers['x-forwarded-for']).toBe('10.0.0.1, 10.0.0.2')
   })

@@ -275,6 +275,15 @@ describe('describeHub transports', () => {
     expect(describeHub(PickyHub, { ...PREFIX, transports: ['ServerSentEvents'] }).transports).toEqual(['WebSockets', 'LongPolling'])
   })
 
+  it('keeps the opening request unless the hub says httpContext: false', () => {
+    @Hub()
+    class ReadingHub extends HubBase {}
+    @Hub({ httpContext: false })
+    class NotReadingHub extends HubBase {}
+    expect(describeHub(ReadingHub, PREFIX).keepsRequest).toBe(true)
+    expect(describeHub(NotReadingHub, PREFIX).keepsRequest).toBe(false)
+  })
+
   it.each([
     [[], '[]'],
     [['Websockets'], '"Websockets"'],
