@@ -15,7 +15,7 @@ const TRANSPORTS: readonly AvailableTransport[] = [
 
 export class HubTransports {
   /** What negotiate lists. */
-  readonly available: AvailableTransport[]
+  readonly available: readonly AvailableTransport[]
 
   constructor(private readonly served: readonly HubTransport[]) {
     this.available = TRANSPORTS.filter((t) => served.includes(t.transport as HubTransport))
