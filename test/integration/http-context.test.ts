@@ -115,6 +115,16 @@ describe('the request of a connection', () => {
     await connection.stop()
   })
 
+  it('lets an @Authorize policy decide by a header', async () => {
+    const acme = await connect(WebSockets, new signalR.JsonHubProtocol(), server.hubUrl('/hubs/echo'))
+    await expect(acme.invoke('tenantData')).resolves.toBe('acme data')
+    await acme.stop()
+    const other = await RawHubClient.connect(server.hubUrl('/hubs/echo'))
+    other.send({ type: 1, invocationId: '1', target: 'tenantData', arguments: [] })
+    await expect(other.completion('1')).resolves.toMatchObject({ error: "Failed to invoke 'tenantData' because user is unauthorized" })
+    await other.close()
+  })
+
   it('is empty on a hub that does not keep it, over every transport', async () => {
     for (const transport of [WebSockets, ServerSentEvents, LongPolling]) {
       const connection = await connect(transport, new signalR.JsonHubProtocol(), server.hubUrl('/signalr-hubs/forgetful?lang=en'))
