@@ -6,7 +6,6 @@
 import type { Bus } from '../bus/bus.js'
 import { hubSubjects } from '../bus/subjects.js'
 import type { HubConnection } from '../connection/hub-connection.js'
-import type { HttpContextSnapshot } from '../connection/opening-request.js'
 import type { DispatchedMessage, InvocationHandler } from '../connection/invocation-handler.js'
 import { ImError } from '../errors.js'
 import type { LifetimeManager } from '../lifetime/lifetime-manager.js'
@@ -18,6 +17,7 @@ import type { ClientResults } from './client-results.js'
 import type { ClientStream } from './client-stream.js'
 import { ClientStreams } from './client-streams.js'
 import type { ClientStreamLimits, StreamBufferPool } from './client-streams.js'
+import { emptyHttpContext } from './empty-http-context.js'
 import type { LifecycleEvent } from './envelope.js'
 import type { HubDescriptor, HubMethodDescriptor } from './hub-descriptor.js'
 import type { CallerScope, HubInstances } from './hub-instances.js'
@@ -169,7 +169,7 @@ export class HubDispatcher implements InvocationHandler {
       transport: connection.transport.name,
       // Read from the connection each time: a stateful reconnect brings a new request.
       get http() {
-        return connection.request?.snapshot() ?? noRequest(connection.transport.name)
+        return connection.request?.snapshot() ?? emptyHttpContext(connection.transport.name)
       },
       abort: () => connection.close(),
     })
@@ -363,10 +363,4 @@ function isAuthorized(rule: AuthorizeOptions | undefined, connection: HubConnect
   if (connection.userId === undefined) return false
   if (!rule.roles || rule.roles.length === 0) return true
   return holdsAnyRole(connection.principal.claims, rule.roles)
-}
-
-/** The http of a connection without a request: one moving in from another node until its client's upgrade arrives. */
-function noRequest(transport: string): HttpContextSnapshot {
-  const none = Object.freeze(Object.create(null) as Record<string, string>)
-  return Object.freeze({ headers: none, query: none, cookies: none, path: '', remoteAddress: undefined, transport })
 }
