@@ -1,6 +1,7 @@
 // Starts IMService with an IPC channel, opens N idle raw connections, prints heap per connection.
 // A second argument sends browser-like headers with a Cookie of that many bytes (what the request
-// snapshot behind this.context.http keeps); IM_BENCH_PORT moves the node off port 5874.
+// snapshot behind this.context.http keeps); IM_BENCH_PORT moves the node off port 5874, and
+// IM_BENCH_PATH connects to another hub route (with IM_HUBS_DIR naming where its hub lives).
 import { fork } from 'node:child_process'
 import WebSocket from 'ws'
 const N = Number(process.argv[2] ?? 5000), cookieBytes = Number(process.argv[3] ?? 0), port = Number(process.env.IM_BENCH_PORT ?? 5874)
@@ -12,7 +13,7 @@ for (let i = 0; i < 100; i++) { try { await fetch(`http://127.0.0.1:${port}/heal
 const base = await mem()
 const sockets = []
 for (let b = 0; b < N; b += 500) await Promise.all(Array.from({ length: Math.min(500, N - b) }, () => new Promise((resolve, reject) => {
-  const ws = new WebSocket(`ws://127.0.0.1:${port}/signalr-hubs/default`, { perMessageDeflate: false, headers })
+  const ws = new WebSocket(`ws://127.0.0.1:${port}${process.env.IM_BENCH_PATH ?? '/signalr-hubs/default'}`, { perMessageDeflate: false, headers })
   ws.on('open', () => ws.send('{"protocol":"json","version":1}\x1e')); ws.once('message', resolve); ws.on('error', reject); sockets.push(ws)
 })))
 await new Promise((r) => setTimeout(r, 1500))
