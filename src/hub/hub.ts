@@ -22,7 +22,8 @@ export interface HubCallerContext {
    * headers, query, cookies, path, client address. The WebSocket upgrade, the Server-Sent Events
    * request or the first long poll; after a stateful reconnect, the reconnect's upgrade. The
    * access token is never in it: `Authorization` reads "[redacted]", and the query leaves out
-   * `access_token` and the connection token `id`. Frozen.
+   * `access_token` and the connection token `id`. Frozen. Empty on a hub declared with
+   * `@Hub({ httpContext: false })`.
    */
   readonly http: HttpContextSnapshot
   /**
