@@ -61,7 +61,8 @@ export interface GroupMembershipPayload {
   userId?: string
 }
 
-@Hub({ name: 'default' })
+// Nothing here reads this.context.http: its connections need not keep their request's headers.
+@Hub({ name: 'default', httpContext: false })
 export class DefaultHub extends HubBase {
   @Subscribe('im.default.send')
   async sendToAll(payload: BroadcastPayload): Promise<void> {

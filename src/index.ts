@@ -9,6 +9,7 @@ export { validateTopic, isValidTopic } from './bus/subjects.js'
 export { defineConfig } from './config/define-config.js'
 
 export type { HubCallerContext, HubBus, HubInvocation, SubscriptionContext } from './hub/hub.js'
+export type { HttpContextSnapshot } from './connection/opening-request.js'
 export type { TopicAction } from './hub/topic-rules.js'
 export type { GroupManager } from './hub/clients.js'
 export type { ClientProxy, SingleClientProxy, HubClients, InvokeOptions, ClientResult, UntypedClient } from './hub/client-types.js'
@@ -16,7 +17,7 @@ export type { DeliveryShaping } from './lifetime/delivery-shaping.js'
 export type { InvocationEnvelope, LifecycleEvent } from './hub/envelope.js'
 export type { SendMessage, GroupMembershipMessage } from './hub/service-message.js'
 export type { HubOptions, HubMethodOptions, ForwardOptions, SubscribeOptions, AuthorizeOptions } from './hub/metadata.js'
-export type { ImConfig, ImConfigInput, TopicAudience, TopicRuleInput } from './config/config.js'
+export type { HubTransport, ImConfig, ImConfigInput, TopicAudience, TopicRuleInput } from './config/config.js'
 
 // Running a node in-process (what `im serve` does), for embedding and tests.
 export { startServer } from './server.js'

@@ -74,7 +74,7 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
   const metrics = new Metrics()
   // A flood of one refusal (bad tokens, refused origins) costs a few log lines, not one per request.
   const logger = rateLimitLogger(options.logger ?? silentLogger, { onSuppressed: () => metrics.inc('log_lines_suppressed') })
-  const descriptors = options.hubs.map((hub) => describeHub(hub, { pathPrefix: config.hubs.pathPrefix }))
+  const descriptors = options.hubs.map((hub) => describeHub(hub, { pathPrefix: config.hubs.pathPrefix, transports: config.hubs.transports }))
   assertUnique(descriptors)
 
   if (config.topics.source === 'open-default' && config.topics.rules.length > 0) {

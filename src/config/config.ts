@@ -43,6 +43,9 @@ export interface NatsConfig {
 /** The longest a client result may be waited for (a service's `timeoutMs` included), in ms. */
 export const MAX_CLIENT_RESULT_TIMEOUT_MS = 300_000
 
+/** A transport a hub may serve, named as the SignalR clients' `HttpTransportType` names it. */
+export type HubTransport = 'WebSockets' | 'ServerSentEvents' | 'LongPolling'
+
 export interface HubOptionsConfig {
   /** Prefix of hub routes; default `/signalr-hubs`. A hub's route is `<prefix>/<kebab-name>` unless it sets its own. */
   readonly pathPrefix: string
@@ -101,6 +104,11 @@ export interface HubOptionsConfig {
   readonly allowStatefulReconnects: boolean
   /** Unacknowledged bytes kept per connection for stateful reconnect (default 100 000, as ASP.NET Core). */
   readonly statefulReconnectBufferSize: number
+  /**
+   * Transports hubs serve unless a hub names its own (`@Hub({ transports })`); default all three,
+   * as ASP.NET Core's HttpConnectionDispatcherOptions.Transports (IM_TRANSPORTS, comma separated).
+   */
+  readonly transports: readonly HubTransport[]
   /** How long a long-polling request waits for data before an empty answer, in ms (default 90 000). */
   readonly longPollTimeoutMs: number
   /** Add exception details to Completion errors (ASP.NET Core's EnableDetailedErrors); default false. */

@@ -1,4 +1,5 @@
-/** Kinds of the HTTP-facing settings: the hub route prefix and the allowed browser origins. */
+/** Kinds of the HTTP-facing settings: the hub route prefix, the allowed browser origins and the transports. */
+import type { HubTransport } from './config.js'
 import type { SettingKind } from './setting-kinds.js'
 import { invalid, readList, readString, show } from './config-values.js'
 
@@ -43,6 +44,23 @@ export function origins(): SettingKind<readonly string[]> {
           return url.origin
         }),
       )
+    },
+  }
+}
+
+export const HUB_TRANSPORTS: readonly HubTransport[] = ['WebSockets', 'ServerSentEvents', 'LongPolling']
+
+/** One or more of HUB_TRANSPORTS, named exactly as the SignalR client spells them; kept in the order negotiate lists them. */
+export function transports(): SettingKind<readonly HubTransport[]> {
+  return {
+    values: HUB_TRANSPORTS.join(', '),
+    read(source) {
+      const names = readList(source) as readonly string[]
+      const unknown = names.find((name) => !(HUB_TRANSPORTS as readonly string[]).includes(name))
+      if (names.length === 0 || unknown !== undefined) {
+        throw invalid(`${source.label} must name one or more of ${HUB_TRANSPORTS.join(', ')}, got ${show(unknown ?? names.join(','))}`)
+      }
+      return Object.freeze(HUB_TRANSPORTS.filter((name) => names.includes(name)))
     },
   }
 }

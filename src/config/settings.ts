@@ -12,7 +12,7 @@
  */
 import { MAX_CLIENT_RESULT_TIMEOUT_MS } from './config.js'
 import { DEFAULT_NATS_URL, defaultNodeId } from './defaults.js'
-import { origins, pathPrefix } from './http-setting-kinds.js'
+import { HUB_TRANSPORTS, origins, pathPrefix, transports } from './http-setting-kinds.js'
 import { natsUrls } from './nats-urls.js'
 import { DEFAULT_STREAM_SUBJECTS, streamName, subjectList } from './resolve-jetstream-config.js'
 import { hs256Secret, httpUrl, pemPublicKey } from './resolve-jwt-config.js'
@@ -82,6 +82,7 @@ export const SETTINGS = [
   setting('hubs.maxBufferedMessages', { env: 'IM_MAX_BUFFERED_MESSAGES', kind: integer(1, 10_000_000), default: 10_000, doc: 'the same bound in messages, for long polling, whose queue IMService keeps itself' }),
   setting('hubs.allowStatefulReconnects', { env: 'IM_STATEFUL_RECONNECT', kind: flag(), default: true, doc: 'offer stateful reconnect to clients built with `withStatefulReconnect()`' }),
   setting('hubs.statefulReconnectBufferSize', { env: 'IM_STATEFUL_RECONNECT_BUFFER', kind: integer(1, 64 * MB), default: 100_000, doc: 'unacknowledged bytes kept per connection; past it the connection closes (clients reconnect)' }),
+  setting('hubs.transports', { env: 'IM_TRANSPORTS', kind: transports(), default: HUB_TRANSPORTS, doc: 'transports of every hub that names none in `@Hub({ transports })` (ASP.NET Core\'s `HttpConnectionDispatcherOptions.Transports`), exactly as spelled, comma separated; see [Transports and the request of a connection](#transports-and-the-request-of-a-connection)' }),
   setting('hubs.longPollTimeoutMs', { env: 'IM_LONG_POLL_TIMEOUT_MS', kind: integer(1, MAX_TIMER_MS), default: 90_000, doc: 'how long a long poll waits for data before an empty answer' }),
   setting('hubs.enableDetailedErrors', { env: 'IM_DETAILED_ERRORS', kind: flag(), default: false, doc: "add exception type and message to Completion errors (ASP.NET Core's EnableDetailedErrors)" }),
   setting('hubs.maxServicePayloadSize', { env: 'IM_MAX_SERVICE_PAYLOAD_SIZE', kind: integer(KB, 64 * MB), default: MB, doc: 'largest payload taken from NATS (or `POST /api/publish`) for delivery; a larger one is dropped, logged and counted in `im_bus_payloads_dropped_total`' }),

@@ -5,6 +5,7 @@ import type { HubProtocol } from '../protocol/hub-protocol.js'
 import type { ServerTransport } from '../transports/transport.js'
 import type { HubConnection } from './hub-connection.js'
 import type { InvocationHandler } from './invocation-handler.js'
+import type { OpeningRequest } from './opening-request.js'
 import type { OutboundBound } from './outbound-bound.js'
 
 /** What every connection of a hub shares: made once, so that a connection holds one reference. */
@@ -35,6 +36,8 @@ export interface HubConnectionOptions {
   /** When the principal's access token expires (ms since the epoch), if it does. */
   readonly expiresAt?: number
   readonly transport: ServerTransport
+  /** The HTTP request that opened the transport (this.context.http); none for one moving in. */
+  readonly request?: OpeningRequest
   readonly settings: ConnectionSettings
   /**
    * The client negotiated stateful reconnect: it takes effect if the handshake asks for protocol

@@ -11,6 +11,7 @@ import { CLOSE_ERROR_PREFIX, MessageType, TransferFormat } from '../protocol/mes
 import type { HubMessage } from '../protocol/messages.js'
 import type { ServerTransport } from '../transports/transport.js'
 import type { MoveOffer, MoveState } from './connection-move.js'
+import type { OpeningRequest } from './opening-request.js'
 import { handshakeStep } from './handshake-step.js'
 import { joinInput } from './input-join.js'
 import { isTracked, MessageBuffer } from './message-buffer.js'
@@ -37,6 +38,8 @@ export class HubConnection {
   private pending: string | Uint8Array | undefined
   private endError: Error | undefined
   private currentTransport: ServerTransport
+  /** The request that opened the current transport (see opening-request.ts). */
+  private openingRequest: OpeningRequest | undefined
   private buffer: MessageBuffer | undefined
   /** Set while the transport is lost and a stateful reconnect may still come. */
   detachedAt: number | undefined
@@ -62,6 +65,7 @@ export class HubConnection {
     this.settings = options.settings
     this.stateful = options.stateful === true
     this.currentTransport = options.transport
+    this.openingRequest = options.request
     this.listen(options.transport)
     if (options.movingIn) {
       const protocol = options.settings.protocols.get(options.movingIn.protocol)
@@ -76,6 +80,10 @@ export class HubConnection {
 
   get transport(): ServerTransport {
     return this.currentTransport
+  }
+
+  get request(): OpeningRequest | undefined {
+    return this.openingRequest
   }
 
   get userId(): string | undefined {
@@ -147,10 +155,12 @@ export class HubConnection {
    * The client is back on a new transport after a stateful reconnect: tell it where our messages
    * resume (Sequence), replay what it has not acknowledged, and go on (HubProtocol.md).
    */
-  resume(transport: ServerTransport): void {
+  resume(transport: ServerTransport, request?: OpeningRequest): void {
     if (!this.canResume || !this.buffer) return transport.close()
     const old = this.currentTransport
     this.currentTransport = transport
+    // As ASP.NET Core, the reconnect's request becomes the connection's.
+    if (request) this.openingRequest = request
     this.listen(transport)
     if (this.receivingHeld) transport.holdReceiving?.(true)
     // The old transport's events are ignored from now on (see listen).

@@ -17,6 +17,7 @@ import type { ClientResults } from './client-results.js'
 import type { ClientStream } from './client-stream.js'
 import { ClientStreams } from './client-streams.js'
 import type { ClientStreamLimits, StreamBufferPool } from './client-streams.js'
+import { emptyHttpContext } from './empty-http-context.js'
 import type { LifecycleEvent } from './envelope.js'
 import type { HubDescriptor, HubMethodDescriptor } from './hub-descriptor.js'
 import type { CallerScope, HubInstances } from './hub-instances.js'
@@ -166,6 +167,10 @@ export class HubDispatcher implements InvocationHandler {
       userId: connection.userId,
       claims: connection.principal.claims,
       transport: connection.transport.name,
+      // Read from the connection each time: a stateful reconnect brings a new request.
+      get http() {
+        return connection.request?.snapshot() ?? emptyHttpContext(connection.transport.name)
+      },
       abort: () => connection.close(),
     })
 

@@ -3,6 +3,7 @@
  * that cannot work, naming the class and member.
  */
 import { hubSubjects, subjectsOverlap, validateTopic } from '../bus/subjects.js'
+import type { HubTransport } from '../config/config.js'
 import { ImError, ImErrorCode } from '../errors.js'
 import type { HubClass } from './hub.js'
 import { hubMetadata } from './metadata.js'
@@ -30,6 +31,10 @@ export interface HubDescriptor {
   readonly path: string
   /** Set when the whole hub requires an authenticated user. */
   readonly authorize?: AuthorizeOptions
+  /** The transports the hub serves, in the order negotiate lists them. */
+  readonly transports: readonly HubTransport[]
+  /** Connections keep their opening request for `this.context.http` (`@Hub({ httpContext })`). */
+  readonly keepsRequest: boolean
   /** Client-callable methods by lower-cased name. */
   readonly methods: ReadonlyMap<string, HubMethodDescriptor>
   readonly subscriptions: readonly SubscriptionMetadata[]
@@ -37,6 +42,7 @@ export interface HubDescriptor {
 }
 
 const HUB_NAME = /^[a-z0-9][a-z0-9_-]*$/
+const TRANSPORTS: readonly HubTransport[] = ['WebSockets', 'ServerSentEvents', 'LongPolling']
 
 export { defaultHubName }
 
@@ -44,7 +50,13 @@ export function isHubClass(value: unknown): value is HubClass {
   return typeof value === 'function' && hubMetadata.getHub(value) !== undefined
 }
 
-export function describeHub(hubClass: HubClass, options: { pathPrefix: string }): HubDescriptor {
+export interface DescribeHubOptions {
+  readonly pathPrefix: string
+  /** Transports of hubs that name none (the `hubs.transports` setting); default all three. */
+  readonly transports?: readonly HubTransport[]
+}
+
+export function describeHub(hubClass: HubClass, options: DescribeHubOptions): HubDescriptor {
   const className = hubClass.name
   const fail = (message: string): never => {
     throw new ImError(ImErrorCode.HubDefinitionInvalid, `${className}: ${message}`)
@@ -53,6 +65,7 @@ export function describeHub(hubClass: HubClass, options: { pathPrefix: string })
   const name = hubOptions.name ?? defaultHubName(className)
   if (!HUB_NAME.test(name)) fail(`hub name "${name}" must be lower-case letters, digits, '-' or '_'`)
   const path = hubPath(name, hubOptions.path, options.pathPrefix)
+  const transports = hubTransports(hubOptions.transports, fail) ?? options.transports ?? TRANSPORTS
 
   const prototype = hubClass.prototype as Record<string, unknown>
   const methods = new Map<string, HubMethodDescriptor>()
@@ -96,6 +109,8 @@ export function describeHub(hubClass: HubClass, options: { pathPrefix: string })
     name,
     path,
     authorize: hubMetadata.getAuthorize(hubClass),
+    transports,
+    keepsRequest: hubOptions.httpContext !== false,
     methods,
     subscriptions,
     clientMethods: hubMetadata.getClientMethods(prototype),
@@ -107,4 +122,14 @@ function checkSubject(subject: string, where: string, fail: (m: string) => never
   const plain = wildcards ? subject.replace(/(^|\.)(\*|>)(?=\.|$)/g, '$1x') : subject
   const problem = validateTopic(plain)
   if (problem) fail(`${where}: subject "${subject}" is not valid: ${problem}`)
+}
+
+/** `@Hub({ transports })`: one or more names as the SignalR clients spell them, in negotiate's order. */
+function hubTransports(named: readonly unknown[] | undefined, fail: (m: string) => never): readonly HubTransport[] | undefined {
+  if (named === undefined) return undefined
+  const unknown = Array.isArray(named) ? named.find((name) => !TRANSPORTS.includes(name as HubTransport)) : named
+  if (!Array.isArray(named) || named.length === 0 || unknown !== undefined) {
+    fail(`@Hub transports must name one or more of ${TRANSPORTS.join(', ')}, got ${JSON.stringify(unknown ?? named)}`)
+  }
+  return TRANSPORTS.filter((name) => named.includes(name))
 }

@@ -86,7 +86,8 @@ export class HubInstances {
    * `invocationId` is the call's, when it has one (see HubCallerContext.invocationId).
    */
   forCaller(scope: CallerScope, signal: AbortSignal | (() => AbortSignal), invocationId?: string): HubBase {
-    const context = invocationId === undefined ? scope.context : { ...scope.context, invocationId }
+    // Not a spread: it would run the context's getters (http builds its snapshot on first read).
+    const context: HubCallerContext = invocationId === undefined ? scope.context : Object.create(scope.context, { invocationId: { value: invocationId, enumerable: true } })
     return this.build(scope.clients, this.clusterGroups, context, signal, scope.watchSlots)
   }
 

@@ -3,6 +3,7 @@
  * before it calls a hub method or a subscription handler. As in ASP.NET Core, a hub instance
  * lives for one call: keep no state in fields.
  */
+import type { HttpContextSnapshot } from '../connection/opening-request.js'
 import type { GroupManager } from './clients.js'
 import type { HubClients, UntypedClient } from './client-types.js'
 import type { InvocationEnvelope } from './envelope.js'
@@ -17,6 +18,15 @@ export interface HubCallerContext {
   readonly claims: Readonly<Record<string, unknown>>
   /** `WebSockets`, `ServerSentEvents` or `LongPolling`. */
   readonly transport: string
+  /**
+   * The HTTP request that opened the connection (ASP.NET Core's `Context.GetHttpContext()`):
+   * headers, query, cookies, path, client address. The WebSocket upgrade, the Server-Sent Events
+   * request or the first long poll; after a stateful reconnect, the reconnect's upgrade. The
+   * access token is never in it: `Authorization` reads "[redacted]", and the query leaves out
+   * `access_token` and the connection token `id`. Frozen. Empty on a hub declared with
+   * `@Hub({ httpContext: false })`.
+   */
+  readonly http: HttpContextSnapshot
   /**
    * The id of the client invocation being run; undefined for a non-blocking call (`send`) and
    * in connection events. With the connection id it names the call uniquely (durable forwarding

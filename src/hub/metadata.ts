@@ -3,6 +3,7 @@
  * (or its prototype for members). Decorators write through here; start-up reads through here.
  */
 import 'reflect-metadata'
+import type { HubTransport } from '../config/config.js'
 import type { HubCallerContext, HubInvocation } from './hub.js'
 
 export interface HubOptions {
@@ -10,6 +11,18 @@ export interface HubOptions {
   readonly name?: string
   /** Route of the hub; default `<pathPrefix>/<name>`. */
   readonly path?: string
+  /**
+   * Transports this hub serves (ASP.NET Core's `MapHub` option `Transports`), named as the
+   * SignalR clients' `HttpTransportType`: negotiate offers only these, and a request for another
+   * is refused with 404. Default: the `hubs.transports` setting (all three).
+   */
+  readonly transports?: readonly HubTransport[]
+  /**
+   * Keep the request that opened each connection for `this.context.http` (default true). A hub
+   * whose code never reads it sets false and saves the request's headers (cookies included) per
+   * connection; `this.context.http` is then empty.
+   */
+  readonly httpContext?: boolean
 }
 
 export interface AuthorizeOptions {

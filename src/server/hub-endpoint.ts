@@ -12,6 +12,7 @@ import type { Principal } from '../auth/principal.js'
 import type { ConnectionSweeper } from '../connection/connection-sweeper.js'
 import { noTransport } from '../connection/connection-move.js'
 import type { MoveOffer } from '../connection/connection-move.js'
+import { OpeningRequest } from '../connection/opening-request.js'
 import { postedInput } from '../connection/posted-input.js'
 import { HubConnection } from '../connection/hub-connection.js'
 import type { ConnectionSettings } from '../connection/hub-connection.js'
@@ -22,7 +23,6 @@ import type { Logger } from '../logger.js'
 import type { Metrics } from '../metrics.js'
 import type { HubProtocol } from '../protocol/hub-protocol.js'
 import { parseNegotiateVersion, writeNegotiateError, writeNegotiateResponse } from '../protocol/negotiate.js'
-import type { AvailableTransport } from '../protocol/negotiate.js'
 import { LongPollingTransport } from '../transports/long-polling-transport.js'
 import { ServerSentEventsTransport } from '../transports/server-sent-events-transport.js'
 import type { ServerTransport } from '../transports/transport.js'
@@ -33,6 +33,7 @@ import { ConnectionLocator } from './connection-locator.js'
 import type { ConnectionLimits } from './connection-limits.js'
 import { ConnectionRegistry } from './connection-registry.js'
 import type { ConnectionEntry } from './connection-registry.js'
+import { HubTransports } from './hub-transports.js'
 import { CapturedResponse, captureRequest, replayRequest, sendRelayed } from './relayed-http.js'
 import type { Cors } from './cors.js'
 import { lowerCaseQuery, readBody, refuseUpgrade, sendJson, sendText } from './http-util.js'
@@ -65,12 +66,6 @@ export interface HubEndpointOptions {
 }
 
 
-const TRANSPORTS: AvailableTransport[] = [
-  { transport: 'WebSockets', transferFormats: ['Text', 'Binary'] },
-  { transport: 'ServerSentEvents', transferFormats: ['Text'] },
-  { transport: 'LongPolling', transferFormats: ['Text', 'Binary'] },
-]
-
 type HttpTransport = LongPollingTransport | ServerSentEventsTransport
 
 export class HubEndpoint {
@@ -88,9 +83,12 @@ export class HubEndpoint {
   private readonly whenGone = new Map<HubConnection, () => void>()
   /** What every connection of this hub shares. */
   private readonly settings: ConnectionSettings
+  /** The transports this hub serves. */
+  private readonly transports: HubTransports
 
   constructor(private readonly options: HubEndpointOptions) {
     this.path = options.descriptor.path
+    this.transports = new HubTransports(options.descriptor.transports)
     this.registry = new ConnectionRegistry(options.disconnectTimeoutMs, options.nodeTag)
     this.maxBody = Math.max(64 * 1024, options.maxMessageSize * 4)
     this.settings = {
@@ -153,7 +151,7 @@ export class HubEndpoint {
         negotiateVersion: version.version,
         connectionId: entry.connectionId,
         connectionToken: version.version > 0 ? entry.token : undefined,
-        availableTransports: TRANSPORTS,
+        availableTransports: this.transports.available,
       }),
     )
   }
@@ -168,24 +166,29 @@ export class HubEndpoint {
     const principal = await this.authenticate(req, query, socket)
     if (!principal) return
     const token = query.get('id')
+    // As ASP.NET Core: the connection is looked up first, then the transport checked.
+    const disabled = this.transports.refusal(TransportName.WebSockets)
+    const request = this.opening(req, url, TransportName.WebSockets)
     let entry: ConnectionEntry
     if (token === null) {
+      if (disabled) return refuseUpgrade(socket, 404, disabled)
       entry = this.registry.anonymousEntry(principal)
     } else {
       const found = await this.locator.locate(token, principal, true, true)
-      if (typeof found === 'object' && 'offer' in found) return this.moveHere(req, socket, head, token, principal, found)
+      if (typeof found === 'object' && 'offer' in found) return this.moveHere(req, socket, head, token, principal, found, request)
       // A WebSocket cannot be relayed: a connection held by another node is not found here.
       if (typeof found === 'number' || 'holder' in found) {
         const status = typeof found === 'number' ? found : 404
         return refuseUpgrade(socket, status, status === 404 ? 'No Connection with that ID' : '')
       }
+      if (disabled) return refuseUpgrade(socket, 404, disabled)
       // A client coming back after a lost WebSocket (stateful reconnect) resumes its connection.
       if (found.connection?.canResume) {
         const connection = found.connection
         return this.wss.handleUpgrade(req, socket, head, (ws) => {
           const transport = new WebSocketTransport(ws)
           found.transport = transport
-          connection.resume(transport)
+          connection.resume(transport, request)
         })
       }
       // One transport per connection: a second socket on a live connection is a conflict.
@@ -195,7 +198,7 @@ export class HubEndpoint {
     const refused = this.options.limits.check(principal.userId, req.socket.remoteAddress)
     if (refused) return refuseUpgrade(socket, 429, refused)
     this.wss.handleUpgrade(req, socket, head, (ws) => {
-      this.attach(entry, new WebSocketTransport(ws), req.socket.remoteAddress)
+      this.attach(entry, new WebSocketTransport(ws), req.socket.remoteAddress, request)
     })
   }
 
@@ -214,7 +217,7 @@ export class HubEndpoint {
     const entry = relayed ? this.locator.find(token, principal) : await this.locator.locate(token, principal, req.method === 'GET')
     if (typeof entry === 'number') return sendText(res, entry, entry === 404 ? 'No Connection with that ID' : '')
     if ('holder' in entry) return this.relay(entry.holder, req, res)
-    if (req.method === 'GET') return this.receiveGet(req, res, entry)
+    if (req.method === 'GET') return this.receiveGet(req, res, entry, url)
     if (req.method === 'POST') return this.receivePost(req, res, entry)
     if (entry.transport instanceof LongPollingTransport) {
       entry.transport.close()
@@ -252,9 +255,11 @@ export class HubEndpoint {
     for (const connection of this.whenGone.keys()) connection.abandon()
   }
 
-  private receiveGet(req: IncomingMessage, res: ServerResponse, entry: ConnectionEntry): void {
+  private receiveGet(req: IncomingMessage, res: ServerResponse, entry: ConnectionEntry, url: URL): void {
     const wantsEvents = (req.headers.accept ?? '').includes('text/event-stream')
     const name = wantsEvents ? TransportName.ServerSentEvents : TransportName.LongPolling
+    const disabled = this.transports.refusal(name)
+    if (disabled) return sendText(res, 404, disabled)
     const current = entry.transport
     if (current && current.name !== name) return sendText(res, 400, 'Cannot change transports mid-connection')
     if (current instanceof LongPollingTransport) return current.poll(req, res)
@@ -262,12 +267,14 @@ export class HubEndpoint {
     const address = req.socket.remoteAddress
     const refused = this.options.limits.check(entry.principal.userId, address)
     if (refused) return sendText(res, 429, refused)
+    // Kept from the stream's request, or the first poll's: later polls change nothing (ASP.NET Core).
+    const request = this.opening(req, url, name)
     if (wantsEvents) {
-      this.attach(entry, new ServerSentEventsTransport(req, res), address)
+      this.attach(entry, new ServerSentEventsTransport(req, res), address, request)
       return
     }
     const transport = new LongPollingTransport({ pollTimeoutMs: this.options.longPollTimeoutMs, disconnectTimeoutMs: this.options.disconnectTimeoutMs })
-    this.attach(entry, transport, address)
+    this.attach(entry, transport, address, request)
     transport.poll(req, res)
   }
 
@@ -290,7 +297,7 @@ export class HubEndpoint {
     sendText(res, 200, '')
   }
 
-  private attach(entry: ConnectionEntry, transport: ServerTransport, address: string | undefined, movingIn?: { protocol: string }): HubConnection {
+  private attach(entry: ConnectionEntry, transport: ServerTransport, address: string | undefined, request: OpeningRequest | undefined, movingIn?: { protocol: string }): HubConnection {
     entry.transport = transport
     entry.address = address
     const connection = new HubConnection({
@@ -298,6 +305,7 @@ export class HubEndpoint {
       principal: entry.principal,
       expiresAt: expiresAt(entry.principal),
       transport,
+      ...(request ? { request } : {}),
       settings: this.settings,
       // Stateful reconnect is for WebSockets only; the client turns it off on other transports.
       stateful: entry.statefulReconnect && transport.name === TransportName.WebSockets && this.options.statefulReconnectBufferSize !== undefined,
@@ -330,11 +338,11 @@ export class HubEndpoint {
    * (connection-move.ts): collect its deliveries from now on, take its state, then let it resume
    * here. If the holder does not hand it over, the client is refused and reconnects afresh.
    */
-  private async moveHere(req: IncomingMessage, socket: Duplex, head: Buffer, token: string, principal: Principal, found: { offer: MoveOffer; holder: string }): Promise<void> {
+  private async moveHere(req: IncomingMessage, socket: Duplex, head: Buffer, token: string, principal: Principal, found: { offer: MoveOffer; holder: string }, request: OpeningRequest | undefined): Promise<void> {
     const entry = this.registry.adopt(token, found.offer.connectionId, principal, true)
     let connection: HubConnection
     try {
-      connection = this.attach(entry, noTransport(), req.socket.remoteAddress, { protocol: found.offer.protocol })
+      connection = this.attach(entry, noTransport(), req.socket.remoteAddress, undefined, { protocol: found.offer.protocol })
     } catch {
       this.registry.delete(entry)
       return refuseUpgrade(socket, 404, 'No Connection with that ID')
@@ -351,7 +359,8 @@ export class HubEndpoint {
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       const transport = new WebSocketTransport(ws)
       entry.transport = transport
-      connection.resume(transport)
+      // The moved connection's request is its client's reconnect, as for a resume on one node.
+      connection.resume(transport, request)
     })
   }
 
@@ -362,6 +371,14 @@ export class HubEndpoint {
     const answer = await this.options.router.relay(holder, captureRequest(req, body))
     if (!answer) return sendText(res, 404, 'No Connection with that ID')
     sendRelayed(res, answer)
+  }
+
+  /** What a connection keeps of the request that opens it; nothing for a hub that never reads it. */
+  private opening(req: IncomingMessage, url: URL, transport: TransportName): OpeningRequest | undefined {
+    if (!this.options.descriptor.keepsRequest) return undefined
+    // The hub's own path string when they are equal: not one more string per connection.
+    const path = url.pathname === this.path ? this.path : url.pathname
+    return OpeningRequest.capture(req.headers, path, url.search, req.socket.remoteAddress, transport)
   }
 
   /** Resolves the principal, or answers 401 and resolves undefined. */

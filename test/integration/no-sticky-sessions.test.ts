@@ -90,6 +90,25 @@ describe.each([
     const claimed = nodes.reduce((sum, n) => sum + n.metrics.get('connection_claims'), 0)
     expect(relayed + claimed).toBeGreaterThan(0)
   })
+
+  it('gives hub code the request that opened the transport, whichever node later requests reach', async () => {
+    const token = await tokenFor('roamer')
+    const connection = new signalR.HubConnectionBuilder()
+      .withUrl(`${balancerUrl}/hubs/echo?room=${_name}`, { transport, headers: { 'X-Tenant': 'acme' }, accessTokenFactory: () => token })
+      .configureLogging(signalR.LogLevel.None)
+      .build()
+    await connection.start()
+    const relayedBefore = nodes.reduce((sum, n) => sum + n.metrics.get('requests_relayed'), 0)
+    const first = (await connection.invoke('getHttpContext')) as { headers: Record<string, string>; query: Record<string, string>; transport: string }
+    for (let i = 0; i < 3; i++) await connection.invoke('echo', i)
+    const later = await connection.invoke('getHttpContext')
+    // Sends (and polls) went through the other node meanwhile; the snapshot stayed the opening request's.
+    expect(nodes.reduce((sum, n) => sum + n.metrics.get('requests_relayed'), 0)).toBeGreaterThan(relayedBefore)
+    expect(later).toEqual(first)
+    expect(first).toMatchObject({ transport: _name, headers: { 'x-tenant': 'acme' }, query: { room: _name } })
+    expect(JSON.stringify(first)).not.toContain(token)
+    await connection.stop()
+  })
 })
 
 /** Old MessagePack packages are typed against their peer package (@aspnet/signalr, @microsoft/signalr 10): another copy of the same interface. */

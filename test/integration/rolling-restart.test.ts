@@ -11,7 +11,8 @@ import * as signalR from '@microsoft/signalr'
 import { MessagePackHubProtocol } from '@microsoft/signalr-protocol-msgpack'
 import { expect, it } from 'vitest'
 import { DefaultHub } from '../../hubs/default-hub.js'
-import { withTimeout } from '../support/clients.js'
+import { EchoHub } from '../fixtures/hubs/test-hubs.js'
+import { numberedWebSocket, withTimeout } from '../support/clients.js'
 import { startNatsServer } from '../support/nats-server.js'
 import { startTestServer } from '../support/im-server.js'
 import type { TestServer } from '../support/im-server.js'
@@ -142,6 +143,36 @@ it('a stateful reconnect that the balancer sends to the other node moves the con
   expect(holder()).not.toBe(first)
   await observed.client.stop()
   // Let the close reach the node before the balancer goes (else the node waits for a reconnect).
+  await withTimeout(
+    (async () => {
+      while (a.metrics.get('connections_closed') + b.metrics.get('connections_closed') === 0) await sleep(10)
+    })(),
+    5000,
+    'the node to see the client leave',
+  )
+}, 30_000)
+
+it("a connection moved to another node gives hub code its client's reconnect request", async () => {
+  await using nats = await startNatsServer()
+  await using a = await startTestServer({ natsUrl: nats.url, hubs: [EchoHub], config: { nodeId: 'http-a' } })
+  await using b = await startTestServer({ natsUrl: nats.url, hubs: [EchoHub], config: { nodeId: 'http-b' } })
+  await using balancer = await startTcpBalancer([a, b])
+  const client = new signalR.HubConnectionBuilder()
+    .withUrl(`${balancer.url}/hubs/echo?room=blue`, { transport: signalR.HttpTransportType.WebSockets, ...{ WebSocket: numberedWebSocket() } })
+    .withStatefulReconnect()
+    .configureLogging(signalR.LogLevel.None)
+    .build()
+  await client.start()
+  const holder = (): TestServer => (a.metrics.get('connections_opened') + a.metrics.get('connections_moved_in') > a.metrics.get('connections_moved_out') ? a : b)
+  const first = holder()
+  await expect(client.invoke('getHeader', 'x-attempt')).resolves.toBe('1')
+  const socket = (client as unknown as { connection: { transport: { _webSocket: { _socket: { destroy(): void } } } } }).connection.transport._webSocket._socket
+  socket.destroy()
+  const http = (await withTimeout(client.invoke('getHttpContext'), 10_000, 'the call after the move')) as { headers: Record<string, string>; query: Record<string, string> }
+  expect(holder()).not.toBe(first)
+  expect(http.headers['x-attempt']).toBe('2')
+  expect(http.query).toEqual({ room: 'blue' })
+  await client.stop()
   await withTimeout(
     (async () => {
       while (a.metrics.get('connections_closed') + b.metrics.get('connections_closed') === 0) await sleep(10)

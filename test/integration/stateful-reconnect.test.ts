@@ -6,7 +6,7 @@ import * as signalR from '@microsoft/signalr'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DefaultHub } from '../../hubs/default-hub.js'
 import { EchoHub } from '../fixtures/hubs/test-hubs.js'
-import { withTimeout } from '../support/clients.js'
+import { numberedWebSocket, withTimeout } from '../support/clients.js'
 import { startNatsServer } from '../support/nats-server.js'
 import type { NatsServer } from '../support/nats-server.js'
 import { startTestServer } from '../support/im-server.js'
@@ -87,6 +87,19 @@ describe('stateful reconnect', () => {
     const echo = connection.invoke('echo', 'through the gap')
     cutTheWire(connection)
     await expect(withTimeout(echo, 5000, 'the echo')).resolves.toBe('through the gap')
+    await connection.stop()
+  })
+
+  it("gives hub code the reconnect's request after a resume, as ASP.NET Core", async () => {
+    const connection = new signalR.HubConnectionBuilder()
+      .withUrl(server.hubUrl('/hubs/echo'), { transport: signalR.HttpTransportType.WebSockets, ...{ WebSocket: numberedWebSocket() } })
+      .withStatefulReconnect()
+      .configureLogging(signalR.LogLevel.None)
+      .build()
+    await connection.start()
+    await expect(connection.invoke('getHeader', 'x-attempt')).resolves.toBe('1')
+    cutTheWire(connection)
+    await expect(withTimeout(connection.invoke('getHeader', 'x-attempt'), 5000, 'the call after the cut')).resolves.toBe('2')
     await connection.stop()
   })
 

@@ -3,6 +3,8 @@
  * for what it receives. Every wait is bounded.
  */
 import * as signalR from '@microsoft/signalr'
+import WebSocket from 'ws'
+import type { ClientOptions as WebSocketOptions } from 'ws'
 
 export interface ClientOptions {
   readonly accessToken?: string
@@ -79,4 +81,14 @@ export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): P
 /** Resolves with the error a connection closes with (undefined for a clean close). */
 export function closed(connection: signalR.HubConnection, timeoutMs = 5000): Promise<Error | undefined> {
   return withTimeout(new Promise((resolve) => connection.onclose((error) => resolve(error))), timeoutMs, 'the connection to close')
+}
+
+/** A WebSocket class for the client that numbers its sockets in an `X-Attempt` header. */
+export function numberedWebSocket(): new (url: string, protocols?: string | string[], options?: WebSocketOptions) => WebSocket {
+  let attempts = 0
+  return class NumberedWebSocket extends WebSocket {
+    constructor(url: string, protocols?: string | string[], options?: WebSocketOptions) {
+      super(url, protocols, { ...options, headers: { ...options?.headers, 'X-Attempt': String(++attempts) } })
+    }
+  }
 }

@@ -39,6 +39,7 @@ describe('resolveConfig defaults', () => {
         maxClientStreamsPerConnection: 32,
         maxStreamBufferBytes: 1024 * 1024,
         maxStreamBufferBytesPerNode: 64 * 1024 * 1024,
+        transports: ['WebSockets', 'ServerSentEvents', 'LongPolling'],
       },
     })
     expect(config.jwt).toBeUndefined()
@@ -103,6 +104,7 @@ describe('resolveConfig environment overrides', () => {
     ['IM_DETAILED_ERRORS', 'FALSE', (c) => c.hubs.enableDetailedErrors, false],
     ['IM_DETAILED_ERRORS', '0', (c) => c.hubs.enableDetailedErrors, false],
     ['IM_HUB_PATH_PREFIX', '/hubs/', (c) => c.hubs.pathPrefix, '/hubs'],
+    ['IM_TRANSPORTS', ' LongPolling , WebSockets ', (c) => c.hubs.transports, ['WebSockets', 'LongPolling']],
     ['IM_PORT', '', (c) => c.port, 5000],
     ['IM_HUB_PATH_PREFIX', '/', (c) => c.hubs.pathPrefix, ''],
     ['IM_TOPIC_RULES', '[{"pattern":"public.>","watch":"anyone","publish":["authenticated"]}]', (c) => c.topics.rules, [{ pattern: 'public.>', watch: ['anyone'], publish: ['authenticated'] }]],
@@ -220,6 +222,10 @@ describe('resolveConfig validation', () => {
     [{}, { IM_NATS_URL: 'nats://user:hunter2@a:4222, ,nats://b' }, 'IM_NATS_URL must be one or more comma separated server URLs, got "nats://user:***@a:4222, ,nats://b"'],
     [{}, { IM_NATS_USER: 'u' }, 'IM_NATS_USER and IM_NATS_PASS (nats.user, nats.pass) must be set together'],
     [{ host: '  ' }, {}, 'host (IM_HOST) must be a non-empty string, got "  "'],
+    [{}, { IM_TRANSPORTS: 'WebSockets,websockets' }, 'IM_TRANSPORTS must name one or more of WebSockets, ServerSentEvents, LongPolling, got "websockets"'],
+    [{}, { IM_TRANSPORTS: ',' }, 'IM_TRANSPORTS must name one or more of WebSockets, ServerSentEvents, LongPolling, got ""'],
+    [{ hubs: { transports: [] } }, {}, 'hubs.transports (IM_TRANSPORTS) must name one or more of WebSockets, ServerSentEvents, LongPolling, got ""'],
+    [{ hubs: { transports: 'LongPolling' as unknown as [] } }, {}, 'hubs.transports (IM_TRANSPORTS) must be a list of strings, got "LongPolling"'],
   ]
 
   it.each(cases)('%j %j -> %s', (input, env, message) => {

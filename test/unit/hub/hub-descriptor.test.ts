@@ -262,3 +262,36 @@ describe('describeHub with inheritance', () => {
     expect(definitionError(UndecoratedHub)).toBe('UndecoratedHub: is not decorated with @Hub()')
   })
 })
+
+describe('describeHub transports', () => {
+  it('serves every transport unless the hub or the hubs.transports setting names fewer', () => {
+    @Hub()
+    class PlainHub extends HubBase {}
+    @Hub({ transports: ['LongPolling', 'WebSockets'] })
+    class PickyHub extends HubBase {}
+    expect(describeHub(PlainHub, PREFIX).transports).toEqual(['WebSockets', 'ServerSentEvents', 'LongPolling'])
+    expect(describeHub(PlainHub, { ...PREFIX, transports: ['ServerSentEvents'] }).transports).toEqual(['ServerSentEvents'])
+    // A hub's own list wins over the setting; negotiate's order, whatever order the hub wrote.
+    expect(describeHub(PickyHub, { ...PREFIX, transports: ['ServerSentEvents'] }).transports).toEqual(['WebSockets', 'LongPolling'])
+  })
+
+  it('keeps the opening request unless the hub says httpContext: false', () => {
+    @Hub()
+    class ReadingHub extends HubBase {}
+    @Hub({ httpContext: false })
+    class NotReadingHub extends HubBase {}
+    expect(describeHub(ReadingHub, PREFIX).keepsRequest).toBe(true)
+    expect(describeHub(NotReadingHub, PREFIX).keepsRequest).toBe(false)
+  })
+
+  it.each([
+    [[], '[]'],
+    [['Websockets'], '"Websockets"'],
+    [['WebSockets', 4], '4'],
+    ['LongPolling', '"LongPolling"'],
+  ])('refuses transports %j', (transports, shown) => {
+    @Hub({ transports: transports as unknown as ['WebSockets'] })
+    class BadTransportsHub extends HubBase {}
+    expect(definitionError(BadTransportsHub)).toBe(`BadTransportsHub: @Hub transports must name one or more of WebSockets, ServerSentEvents, LongPolling, got ${shown}`)
+  })
+})
