@@ -25,6 +25,10 @@ export const ImErrorCode = {
   InvalidPayload: 'IM_INVALID_PAYLOAD',
   /** A configured limit was reached (groups per connection, ...); the message names it. */
   LimitExceeded: 'IM_LIMIT_EXCEEDED',
+  /** A client result was asked of a connection that is not connected, or that ended before it answered. */
+  ClientNotConnected: 'IM_CLIENT_NOT_CONNECTED',
+  /** A client result was asked and the client did not answer in time. */
+  ClientResultTimeout: 'IM_CLIENT_RESULT_TIMEOUT',
   /** A hub method threw an error meant for the client (SignalR's HubException). */
   HubException: 'IM_HUB_EXCEPTION',
 } as const

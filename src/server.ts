@@ -10,6 +10,7 @@ import { createTokenVerifier } from './auth/jwt-verifier.js'
 import { rememberVerifiedTokens } from './auth/verified-tokens.js'
 import type { Bus } from './bus/bus.js'
 import { hubSubjects, subjectCovers } from './bus/subjects.js'
+import { MAX_CLIENT_RESULT_TIMEOUT_MS } from './config/config.js'
 import type { ImConfig } from './config/config.js'
 import { ConnectionSweeper } from './connection/connection-sweeper.js'
 import { ImError, ImErrorCode } from './errors.js'
@@ -108,20 +109,23 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
     lifetimes.push(lifetime)
     const cluster = new ClusterDelivery({ bus, local: lifetime, subject: subjects.deliver, logger })
     cluster.start()
+    // Made last, but client results ask it which connections went to another node.
+    let endpoint: HubEndpoint | undefined
     const clientResults = new ClientResults({
       bus,
       subject: subjects.invokeClient,
       nodeTag: tag,
       find: (id) => lifetime.get(id),
-      defaultTimeoutMs: 30_000,
-      maxTimeoutMs: 300_000,
+      handedOver: (id) => endpoint?.isHandedOver(id) ?? false,
+      defaultTimeoutMs: config.hubs.clientResultTimeoutMs,
+      maxTimeoutMs: MAX_CLIENT_RESULT_TIMEOUT_MS,
       logger,
     })
     clientResults.start()
     // Durable by configuration, or by `@Forward(subject, { durable: true })` on the hub.
     const durableSubjects = [...config.jetstream.forward, ...[...descriptor.methods.values()].flatMap((m) => (m.forwardDurable && m.forwardSubject ? [m.forwardSubject] : []))]
     const topics = createTopicAccess({ topics: config.topics, authorizerSubject: subjects.authorize, bus, metrics, logger })
-    const instances = new HubInstances({ descriptor, bus, nodeId: config.nodeId, cluster, local: lifetime, durableSubjects, topics, watches })
+    const instances = new HubInstances({ descriptor, bus, nodeId: config.nodeId, cluster, local: lifetime, invoker: clientResults, durableSubjects, topics, watches })
     startSubscriptions({ descriptor, instances, bus, logger, metrics, maxPayloadSize: config.hubs.maxServicePayloadSize })
     const handler = new HubDispatcher({
       descriptor,
@@ -147,7 +151,7 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
       logger,
       metrics,
     })
-    return new HubEndpoint({
+    endpoint = new HubEndpoint({
       descriptor,
       handler,
       protocols,
@@ -174,6 +178,7 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
       logger,
       metrics,
     })
+    return endpoint
   })
   const byPath = new Map(endpoints.map((endpoint) => [endpoint.path.toLowerCase(), endpoint]))
   const internal = config.internalPort !== undefined

@@ -12,12 +12,14 @@ import { CodegenError } from './codegen-error.js'
 import { decoratorArgs, staticOptions, staticString } from './decorator-args.js'
 import { decoratorName, isFrameworkHubSymbol, resolveAlias } from './framework.js'
 import type { DecoratorName } from './framework.js'
+import { mergeClientMethods, parametersText, readClientInterface } from './client-interface.js'
+import type { DeclaredClientMethod } from './client-interface.js'
 import { readForwardCalls, readParameter, readParameters, readReturn, subjectParameters } from './hub-members.js'
 import type { ForwardCall } from './hub-members.js'
 import { camelCase } from './names.js'
 import { defaultHubName, hubPath } from '../hub/hub-name.js'
 import { ENVELOPE_TYPE, LIFECYCLE_TYPE } from './model.js'
-import type { ClientMethodModel, HubDefinition, HubMethodModel, HubModel, PublicationModel, SubscriptionModel } from './model.js'
+import type { HubDefinition, HubMethodModel, HubModel, PublicationModel, SubscriptionModel } from './model.js'
 import { openHubsProject } from './project.js'
 import { docOf } from './type-refs.js'
 import type { Site } from './type-refs.js'
@@ -82,7 +84,7 @@ function readHub(cls: ClassDeclaration, decorator: Decorator, table: TypeTable, 
     table.problem({ node: decorator, member: className }, `hub name "${name}" must be lower-case letters, digits, '-' or '_'`)
   }
   const methods: HubMethodModel[] = []
-  const clientMethods: ClientMethodModel[] = []
+  const declaredClientMethods: DeclaredClientMethod[] = []
   const subscriptions: SubscriptionModel[] = []
   const forwards: ForwardCall[] = []
 
@@ -120,14 +122,17 @@ function readHub(cls: ClassDeclaration, decorator: Decorator, table: TypeTable, 
         subscriptions.push({ subject, parameters: subjectParameters(subject), handler: method.getName(), ...(queue ? { queue } : {}), payload })
       } else if (kind === 'ClientMethod') {
         const options = staticOptions(first, table, site)
-        clientMethods.push({ name: options.name ?? method.getName(), parameters: readParameters(method, table, member) })
+        declaredClientMethods.push({ model: { name: options.name ?? method.getName(), parameters: readParameters(method, table, member) }, site, source: '@ClientMethod', text: parametersText(method) })
       } else {
         table.problem(site, `@${kind satisfies DecoratorName} belongs on a class, not a method`)
       }
     }
   }
   checkNames(methods, `${className}: two hub methods are named`, cls, table)
-  checkNames(clientMethods, `${className}: two client methods are named`, cls, table)
+  checkNames(declaredClientMethods.map((m) => m.model), `${className}: two @ClientMethod declarations are named`, cls, table)
+  const fromInterface = readClientInterface(cls, table)
+  checkNames(fromInterface.map((m) => m.model), `${className}: two client interface methods are named`, cls, table)
+  const clientMethods = mergeClientMethods(fromInterface, declaredClientMethods, table)
   const publications = publicationsOf(forwards, name)
   const doc = docOf(cls)
   return {

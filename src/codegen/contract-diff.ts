@@ -38,6 +38,9 @@ export function breakingChanges(before: HubModel, after: HubModel): BreakingChan
       else if (!narrowing.assignable(tuple(n.parameters), tuple(m.parameters))) {
         report(`client method ${m.name} arguments ${change(printTuple(elements(m.parameters)), printTuple(elements(n.parameters)))}`)
       }
+      // What clients built against the old model answer must still be what hub code expects.
+      if (n?.returns && !m.returns) report(`client method ${m.name} now expects a result, which clients built before do not give`)
+      else if (n?.returns && m.returns && !widening.assignable(m.returns, n.returns)) report(`client method ${m.name} result ${change(printType(m.returns), printType(n.returns), true)}`)
     }
     const subscriptions = new Map(now.subscriptions.map((s) => [s.subject, s]))
     for (const s of old.subscriptions) {

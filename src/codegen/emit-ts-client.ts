@@ -1,10 +1,11 @@
 /**
  * HubDefinition -> `generated/client/<hub>.ts`: a typed wrapper over a HubConnection of
  * @microsoft/signalr (its only import). `invoke`/`send` are keyed by hub method, `on`/`off` by
- * client method; a hub that declares no @ClientMethod (DefaultHub: services choose the method
- * name at run time) gets a generic `on<A>(method: string, ...)` instead. Where the hub's types hold
- * a Date or a Uint8Array, the proxy turns their JSON forms (ISO 8601, base64) back on receipt and
- * writes bytes as base64 on send (wire-runtime.ts), so the declared types hold on both protocols.
+ * client method (from the client interface of `HubBase<T>` or @ClientMethod); a hub that declares
+ * none (DefaultHub: services choose the method name at run time) gets a generic
+ * `on<A>(method: string, ...)` instead. Where the hub's types hold a Date or a Uint8Array, the
+ * proxy turns their JSON forms (ISO 8601, base64) back on receipt and writes bytes as base64 on
+ * send (wire-runtime.ts), so the declared types hold on both protocols.
  */
 import { headerLines } from './header.js'
 import type { HubDefinition, HubModel, Parameter, TupleElement, TypeRef } from './model.js'
@@ -27,7 +28,12 @@ export function emitTsClient(hub: HubDefinition, model: HubModel): string {
   const typed = hub.clientMethods.length > 0
   const invocable = hub.methods.filter((m) => !m.stream)
   const streaming = hub.methods.filter((m) => m.stream)
-  const roots = [...hub.methods.flatMap((m) => [...m.parameters.map((p) => p.type), m.returns]), ...hub.clientMethods.flatMap((m) => m.parameters.map((p) => p.type))]
+  const clientResults = `${c}ClientResults`
+  const answering = hub.clientMethods.filter((m) => m.returns !== undefined)
+  const roots = [
+    ...hub.methods.flatMap((m) => [...m.parameters.map((p) => p.type), m.returns]),
+    ...hub.clientMethods.flatMap((m) => [...m.parameters.map((p) => p.type), ...(m.returns ? [m.returns] : [])]),
+  ]
   const lines: string[] = [
     ...headerLines(hub.file),
     "import { HubConnectionBuilder } from '@microsoft/signalr'",
@@ -49,12 +55,20 @@ export function emitTsClient(hub: HubDefinition, model: HubModel): string {
     lines.push('}')
   }
   if (typed) {
-    lines.push('', `/** What ${c} calls on clients (@ClientMethod): the arguments each handler receives. */`, `export interface ${clientMethods} {`)
+    lines.push('', `/** What ${c} calls on clients (its client interface): the arguments each handler receives. */`, `export interface ${clientMethods} {`)
     for (const m of hub.clientMethods) lines.push(`  ${propertyKey(m.name)}: ${printTuple(m.parameters.map(element))}`)
     lines.push('}')
   }
+  if (answering.length > 0) {
+    lines.push('', `/** What the handlers of ${c}'s client methods answer when the server asks for a result. */`, `export interface ${clientResults} {`)
+    for (const m of answering) lines.push(`  ${propertyKey(m.name)}: ${printType(m.returns!)}`)
+    lines.push('}')
+  }
 
-  const handler = typed ? `(...args: ${clientMethods}[M]) => void` : '(...args: A) => void'
+  const answer = answering.length > 0 ? `M extends keyof ${clientResults} ? ${clientResults}[M] | Promise<${clientResults}[M]> : void` : 'void'
+  // A handler that may answer is not comparable to the client's void one: cast through unknown.
+  const cast = answering.length > 0 ? 'unknown as ' : ''
+  const handler = typed ? `(...args: ${clientMethods}[M]) => ${answer}` : '(...args: A) => void'
   const onGeneric = typed ? `M extends keyof ${clientMethods}` : 'A extends unknown[] = unknown[]'
   const onMethod = typed ? 'method: M' : 'method: string'
   lines.push(
@@ -94,7 +108,7 @@ export function emitTsClient(hub: HubDefinition, model: HubModel): string {
     '    connection,',
     '    start: () => connection.start(),',
     '    stop: () => connection.stop(),',
-    ...proxyMembers(wire, streaming.length > 0, onGeneric, onMethod, handler),
+    ...proxyMembers(wire, streaming.length > 0, onGeneric, onMethod, handler, cast),
     '  }',
     '}',
     '',
@@ -149,12 +163,12 @@ function wireTables(hub: HubDefinition, shapes: WireShapes): WireTables {
   return { lines: [...runtime, ...args, ...results, ...client, ...(flags.clientShapes ? RECEIVING_HANDLERS : []), ...(streams ? RECEIVING_STREAM : [])].slice(0, -1), ...flags }
 }
 
-function proxyMembers(wire: WireTables, streams: boolean, onGeneric: string, onMethod: string, handler: string): string[] {
+function proxyMembers(wire: WireTables, streams: boolean, onGeneric: string, onMethod: string, handler: string, cast: string): string[] {
   const args = wire.argumentShapes ? '...(toWire(args, own(ARGUMENT_SHAPES, method)) as unknown[])' : '...args'
   const result = wire.resultShapes ? '.then((result) => fromWire(result, own(RESULT_SHAPES, method)) as never)' : ''
   const stream = wire.resultShapes ? `receivingStream(connection.stream(method, ${args}), own(RESULT_SHAPES, method))` : `connection.stream(method, ${args})`
   // The typed handler is stored as SignalR's untyped one; the interface above is what callers see.
-  const untyped = wire.clientShapes ? 'receiving(method, handler)' : 'handler as (...args: unknown[]) => void'
+  const untyped = wire.clientShapes ? 'receiving(method, handler)' : `handler as ${cast}(...args: unknown[]) => void`
   return [
     `    invoke: (method: string, ...args: unknown[]) => connection.invoke(method, ${args})${result},`,
     `    send: (method: string, ...args: unknown[]) => connection.send(method, ${args}),`,

@@ -3,7 +3,7 @@
  * subjects its body hands invocations to through `this.forward(subject, method, args, topic?)`.
  */
 import { Node, SyntaxKind } from 'ts-morph'
-import type { CallExpression, Expression, MethodDeclaration, ParameterDeclaration, Type, TypeNode } from 'ts-morph'
+import type { CallExpression, Expression, MethodDeclaration, MethodSignature, ParameterDeclaration, Type, TypeNode } from 'ts-morph'
 import { validateSubject } from '../bus/subjects.js'
 import { staticString } from './decorator-args.js'
 import { isFrameworkHubSymbol } from './framework.js'
@@ -12,7 +12,7 @@ import { isLibrary } from './type-refs.js'
 import type { Site } from './type-refs.js'
 import type { TypeTable } from './type-table.js'
 
-export function readParameters(method: MethodDeclaration, table: TypeTable, member: string): Parameter[] {
+export function readParameters(method: MethodDeclaration | MethodSignature, table: TypeTable, member: string): Parameter[] {
   return method.getParameters().map((parameter, i) => readParameter(parameter, i, table, member))
 }
 
@@ -43,7 +43,7 @@ const STREAMS = new Set(['AsyncIterable', 'AsyncIterableIterator', 'AsyncGenerat
  * What the invocation completes with: the declared or inferred return type with Promise
  * unwrapped, or for a stream (`@HubStream`) the item type of its AsyncIterable.
  */
-export function readReturn(method: MethodDeclaration, table: TypeTable, member: string, stream = false): TypeRef {
+export function readReturn(method: MethodDeclaration | MethodSignature, table: TypeTable, member: string, stream = false): TypeRef {
   const node = method.getReturnTypeNode()
   const site: Site = { node: node ?? method.getNameNode(), member: `${member} (result)` }
   const wrappers = stream ? STREAMS : PROMISES

@@ -95,9 +95,15 @@ export interface HubMethodModel {
   readonly stream?: boolean
 }
 
+/** A method the server calls on clients: from the hub's client interface or `@ClientMethod`. */
 export interface ClientMethodModel {
   readonly name: string
   readonly parameters: readonly Parameter[]
+  /**
+   * What the client's handler answers when hub code asks for it (`invoke`, client results),
+   * Promise unwrapped; absent for a method that answers nothing (void).
+   */
+  readonly returns?: TypeRef
 }
 
 /** One wildcard of a subject pattern, in order: `*` (one token) or `>` (one or more, last). */

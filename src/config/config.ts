@@ -40,6 +40,9 @@ export interface NatsConfig {
   readonly reconnectWaitMs: number
 }
 
+/** The longest a client result may be waited for (a service's `timeoutMs` included), in ms. */
+export const MAX_CLIENT_RESULT_TIMEOUT_MS = 300_000
+
 /** A transport a hub may serve, named as the SignalR clients' `HttpTransportType` names it. */
 export type HubTransport = 'WebSockets' | 'ServerSentEvents' | 'LongPolling'
 
@@ -64,6 +67,12 @@ export interface HubOptionsConfig {
   readonly maxQueuedInvocations: number
   /** Invocations of one connection that run at the same time (ASP.NET Core's MaximumParallelInvocationsPerClient; default 1). */
   readonly maxParallelInvocationsPerClient: number
+  /**
+   * How long a client result may take, in ms (default 30 000, at most 300 000): hub code's
+   * `this.clients.client(id).invoke(...)` without its own `timeoutMs`, and a service's request to
+   * `im.<hub>.invoke.client` without `timeoutMs`. Past it the asker gets a timeout error.
+   */
+  readonly clientResultTimeoutMs: number
   /**
    * Items a client-to-server stream may hold before the hub method reads them (default 100): at
    * the bound the server stops reading the connection until the method takes items.

@@ -10,6 +10,7 @@
  *   3. run `npm run docs:config`, and add a line to test/unit/config/load-config.test.ts.
  * Rules between settings (one greater than another, two set together) live in load-config.ts.
  */
+import { MAX_CLIENT_RESULT_TIMEOUT_MS } from './config.js'
 import { DEFAULT_NATS_URL, defaultNodeId } from './defaults.js'
 import { HUB_TRANSPORTS, origins, pathPrefix, transports } from './http-setting-kinds.js'
 import { natsUrls } from './nats-urls.js'
@@ -69,6 +70,7 @@ export const SETTINGS = [
   setting('hubs.invocationBurst', { env: 'IM_INVOCATION_BURST', kind: integer(1, 1_000_000), default: 100, doc: 'per-connection token bucket, burst' }),
   setting('hubs.maxQueuedInvocations', { env: 'IM_MAX_QUEUED_INVOCATIONS', kind: integer(0, 100_000), default: 32, doc: 'calls that may wait behind the running one on a connection (they run one at a time, as in ASP.NET Core)' }),
   setting('hubs.maxParallelInvocationsPerClient', { env: 'IM_MAX_PARALLEL_INVOCATIONS', kind: integer(1, 1024), default: 1, doc: "invocations of one connection that run at once (ASP.NET Core's MaximumParallelInvocationsPerClient); more wait in the queue above" }),
+  setting('hubs.clientResultTimeoutMs', { env: 'IM_CLIENT_RESULT_TIMEOUT_MS', kind: integer(1, MAX_CLIENT_RESULT_TIMEOUT_MS), default: 30_000, doc: "how long a client result may take: hub code's `this.clients.client(id).invoke(...)` without its own `timeoutMs`, and a service's request to `im.<hub>.invoke.client` without `timeoutMs`; past it the asker gets `IM_CLIENT_RESULT_TIMEOUT` (a service a `timeout` reply); see [hubs.md](hubs.md#client-results-from-hub-code)" }),
   setting('hubs.streamBufferCapacity', { env: 'IM_STREAM_BUFFER_CAPACITY', kind: integer(1, 1_000_000), default: 100, doc: 'items a client-to-server stream holds before the hub method reads them; at the bound the server stops reading the connection until the method takes items (a stream whose method still waits in the queue is dropped instead)' }),
   setting('hubs.maxStreamsPerInvocation', { env: 'IM_MAX_STREAMS_PER_INVOCATION', kind: integer(0, 1024), default: 8, doc: 'client-to-server streams (`streamIds`) one invocation may carry; more fail with `HubException: Client sent N stream(s); at most 8 are allowed per invocation.`' }),
   setting('hubs.maxClientStreamsPerConnection', { env: 'IM_MAX_CLIENT_STREAMS_PER_CONNECTION', kind: integer(0, 100_000), default: 32, doc: 'client-to-server streams open at once on one connection, those of queued invocations included; more fail with `HubException: Too many client streams...`' }),

@@ -1,41 +1,21 @@
 /**
- * The targeting API hub code uses: `this.clients.user(id).send('method', ...args)`. Every proxy
- * resolves to a DeliveryTarget and hands it to a Delivery; which one (this node, or the cluster)
- * depends on where the hub code runs.
+ * The targeting API hub code uses: `this.clients.user(id).message(msg)` for a hub with a client
+ * interface, `this.clients.user(id).send('message', msg)` for any. Every proxy resolves to a
+ * DeliveryTarget and hands it to a Delivery; which one (this node, or the cluster) depends on
+ * where the hub code runs. `client(id).invoke(...)` asks a ClientInvoker for the client's result.
  */
 import { ImError, ImErrorCode } from '../errors.js'
 import type { Delivery, DeliveryTarget } from '../lifetime/delivery.js'
 import { shapingProblem } from '../lifetime/delivery-shaping.js'
 import type { DeliveryShaping } from '../lifetime/delivery-shaping.js'
+import { installClientMethods, SEND_ARGS } from './client-method-trap.js'
+import type { HubClients, InvokeOptions } from './client-types.js'
 
-export interface ClientProxy {
-  /** Calls `method` on every targeted connection (SignalR's SendAsync). Resolves once handed on. */
-  send(method: string, ...args: unknown[]): Promise<void>
-  /**
-   * The same targets, delivered as `shaping` says (added to what an earlier call set):
-   * `{ spreadMs }` spreads the message over a window, `{ collapseKey, collapseWindowMs }` keeps
-   * the last of a key per window (see docs/service-api.md). Throws IM_INVALID_PAYLOAD for values
-   * out of bounds. `undefined` changes nothing, so a reader's optional result passes straight on.
-   */
-  withDelivery(shaping: DeliveryShaping | undefined): ClientProxy
-}
+export type { ClientProxy, HubClients, InvokeOptions, SingleClientProxy } from './client-types.js'
 
-export interface HubClients {
-  readonly all: ClientProxy
-  allExcept(connectionIds: readonly string[]): ClientProxy
-  client(connectionId: string): ClientProxy
-  clients(connectionIds: readonly string[]): ClientProxy
-  user(userId: string): ClientProxy
-  users(userIds: readonly string[]): ClientProxy
-  group(name: string): ClientProxy
-  /** Members of any of the groups (each connection once), optionally minus some connections. */
-  groups(names: readonly string[], exceptConnectionIds?: readonly string[]): ClientProxy
-  groupExcept(name: string, connectionIds: readonly string[]): ClientProxy
-  /** The connection that made the current invocation (only inside a hub method). */
-  readonly caller: ClientProxy
-  /** Everyone but the caller (only inside a hub method). */
-  readonly others: ClientProxy
-  othersInGroup(name: string): ClientProxy
+/** Asks one connection, wherever it is, for a result (client-results.ts). */
+export interface ClientInvoker {
+  invoke(connectionId: string, method: string, args: readonly unknown[], options: InvokeOptions): Promise<unknown>
 }
 
 export interface GroupManager {
@@ -48,84 +28,135 @@ export interface GroupManager {
 
 /*
  * Classes rather than object literals of arrow functions: a subscription handler or hub method
- * makes a proxy or two per message, and methods on a prototype cost no closure per call.
+ * makes a proxy or two per message, and methods on a prototype cost no closure per call. The
+ * client interface's methods (`proxy.message(msg)`) are found on the prototype as well:
+ * client-method-trap.ts defines each name there the first time it is used.
  */
 
-class TargetProxy implements ClientProxy {
-  constructor(
-    private readonly delivery: Delivery,
-    private readonly target: DeliveryTarget,
-    private readonly shaping?: DeliveryShaping,
-  ) {}
+class TargetProxy {
+  // Private fields: set without walking the prototype chain, whose end is a Proxy (see above).
+  readonly #delivery: Delivery
+  readonly #target: DeliveryTarget
+  readonly #shaping: DeliveryShaping | undefined
+
+  constructor(delivery: Delivery, target: DeliveryTarget, shaping?: DeliveryShaping) {
+    this.#delivery = delivery
+    this.#target = target
+    this.#shaping = shaping
+  }
 
   send(method: string, ...args: unknown[]): Promise<void> {
-    return this.delivery.send(this.target, method, args, this.shaping)
+    return this.#delivery.send(this.#target, method, args, this.#shaping)
   }
 
-  withDelivery(more: DeliveryShaping | undefined): ClientProxy {
-    const merged = { ...this.shaping, ...more }
-    const problem = shapingProblem(merged)
-    if (problem) throw new ImError(ImErrorCode.InvalidPayload, problem)
-    return new TargetProxy(this.delivery, this.target, isEmpty(merged) ? undefined : merged)
+  /** What a client interface method calls (see client-method-trap.ts). */
+  [SEND_ARGS](method: string, args: unknown[]): Promise<void> {
+    return this.#delivery.send(this.#target, method, args, this.#shaping)
+  }
+
+  withDelivery(more: DeliveryShaping | undefined): TargetProxy {
+    return new TargetProxy(this.#delivery, this.#target, merged(this.#shaping, more))
   }
 }
 
-function isEmpty(shaping: DeliveryShaping): boolean {
-  return !shaping.spreadMs && shaping.collapseKey === undefined
+installClientMethods(TargetProxy.prototype)
+
+/** One connection: it may also be asked for a result. */
+class SingleTarget extends TargetProxy {
+  readonly #delivery: Delivery
+  readonly #invoker: ClientInvoker
+  readonly #connectionId: string
+  readonly #options: InvokeOptions
+  readonly #shaping: DeliveryShaping | undefined
+
+  constructor(delivery: Delivery, invoker: ClientInvoker, connectionId: string, options: InvokeOptions = {}, shaping?: DeliveryShaping) {
+    super(delivery, { kind: 'connections', ids: [connectionId] }, shaping)
+    this.#delivery = delivery
+    this.#invoker = invoker
+    this.#connectionId = connectionId
+    this.#options = options
+    this.#shaping = shaping
+  }
+
+  invoke(method: string, ...args: unknown[]): Promise<unknown> {
+    return this.#invoker.invoke(this.#connectionId, method, args, this.#options)
+  }
+
+  withInvokeOptions(options: InvokeOptions): SingleTarget {
+    return new SingleTarget(this.#delivery, this.#invoker, this.#connectionId, { ...this.#options, ...options }, this.#shaping)
+  }
+
+  override withDelivery(more: DeliveryShaping | undefined): SingleTarget {
+    return new SingleTarget(this.#delivery, this.#invoker, this.#connectionId, this.#options, merged(this.#shaping, more))
+  }
 }
 
-class Clients implements HubClients {
-  readonly all: ClientProxy
+function merged(shaping: DeliveryShaping | undefined, more: DeliveryShaping | undefined): DeliveryShaping | undefined {
+  const all = { ...shaping, ...more }
+  const problem = shapingProblem(all)
+  if (problem) throw new ImError(ImErrorCode.InvalidPayload, problem)
+  return !all.spreadMs && all.collapseKey === undefined ? undefined : all
+}
+
+/** Where no invoker is given (tests of sending alone): every invoke says so. */
+const NO_INVOKER: ClientInvoker = {
+  invoke: () => Promise.reject(new ImError(ImErrorCode.ClientNotConnected, 'client results are not available here')),
+}
+
+/** Typed as HubClients by createHubClients: its proxies answer any client method name. */
+class Clients {
+  readonly all: TargetProxy
 
   /** `callerId` is the connection of the current invocation, if any. */
   constructor(
     private readonly delivery: Delivery,
+    private readonly invoker: ClientInvoker,
     private readonly callerId?: string,
   ) {
     this.all = new TargetProxy(delivery, { kind: 'all' })
   }
 
-  allExcept(ids: readonly string[]): ClientProxy {
+  allExcept(ids: readonly string[]): TargetProxy {
     return new TargetProxy(this.delivery, { kind: 'all', except: ids })
   }
 
-  client(id: string): ClientProxy {
-    return new TargetProxy(this.delivery, { kind: 'connections', ids: [id] })
+  client(id: string): SingleTarget {
+    return new SingleTarget(this.delivery, this.invoker, id)
   }
 
-  clients(ids: readonly string[]): ClientProxy {
+  clients(ids: readonly string[]): TargetProxy {
     return new TargetProxy(this.delivery, { kind: 'connections', ids })
   }
 
-  user(id: string): ClientProxy {
+  user(id: string): TargetProxy {
     return new TargetProxy(this.delivery, { kind: 'users', ids: [id] })
   }
 
-  users(ids: readonly string[]): ClientProxy {
+  users(ids: readonly string[]): TargetProxy {
     return new TargetProxy(this.delivery, { kind: 'users', ids })
   }
 
-  group(name: string): ClientProxy {
+  group(name: string): TargetProxy {
     return new TargetProxy(this.delivery, { kind: 'groups', names: [name] })
   }
 
-  groups(names: readonly string[], except?: readonly string[]): ClientProxy {
+  groups(names: readonly string[], except?: readonly string[]): TargetProxy {
     return new TargetProxy(this.delivery, { kind: 'groups', names, except })
   }
 
-  groupExcept(name: string, ids: readonly string[]): ClientProxy {
+  groupExcept(name: string, ids: readonly string[]): TargetProxy {
     return new TargetProxy(this.delivery, { kind: 'groups', names: [name], except: ids })
   }
 
-  get caller(): ClientProxy {
-    return new TargetProxy(this.delivery, { kind: 'connections', ids: [this.needCaller('caller')] })
+  get caller(): SingleTarget {
+    return new SingleTarget(this.delivery, this.invoker, this.needCaller('caller'))
   }
 
-  get others(): ClientProxy {
+  get others(): TargetProxy {
     return new TargetProxy(this.delivery, { kind: 'all', except: [this.needCaller('others')] })
   }
 
-  othersInGroup(name: string): ClientProxy {
+  othersInGroup(name: string): TargetProxy {
     return new TargetProxy(this.delivery, { kind: 'groups', names: [name], except: [this.needCaller('othersInGroup')] })
   }
 
@@ -155,9 +186,12 @@ class Groups implements GroupManager {
   }
 }
 
-/** `callerId` is the connection of the current invocation, if any. */
-export function createHubClients(delivery: Delivery, callerId?: string): HubClients {
-  return new Clients(delivery, callerId)
+/**
+ * `callerId` is the connection of the current invocation, if any. The typed view is the hub's
+ * business (HubBase<T>): at run time every proxy answers every client method name.
+ */
+export function createHubClients(delivery: Delivery, callerId?: string, invoker: ClientInvoker = NO_INVOKER): HubClients {
+  return new Clients(delivery, invoker, callerId) as unknown as HubClients
 }
 
 export function createGroupManager(delivery: Delivery): GroupManager {

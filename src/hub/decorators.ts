@@ -54,6 +54,11 @@ export function Subscribe(subject: string, options: SubscribeOptions = {}): Meth
 /**
  * Declares a method the server calls on clients. The body is never run by the server: the
  * declaration gives `im generate` the name and parameter types of the client handler.
+ *
+ * @deprecated Declare the hub's client interface instead, `class ChatHub extends
+ * HubBase<ChatClient>`: sends are then checked by the compiler (`this.clients.all.message(m)`)
+ * and `im generate` reads the same interface (docs/hubs.md, "Moving from @ClientMethod").
+ * Still read and merged with the interface; a name declared both ways must agree.
  */
 export function ClientMethod(options: { name?: string } = {}): MethodDecorator {
   return (prototype, propertyKey) => {

@@ -10,7 +10,7 @@ import { ImError, ImErrorCode } from '../errors.js'
 import type { Delivery } from '../lifetime/delivery.js'
 import { stringifyWireValue } from '../protocol/wire-json.js'
 import { createGroupManager, createHubClients } from './clients.js'
-import type { GroupManager, HubClients } from './clients.js'
+import type { ClientInvoker, GroupManager, HubClients } from './clients.js'
 import type { HubDescriptor } from './hub-descriptor.js'
 import { HUB_CALL } from './hub.js'
 import type { HubBase, HubBus, HubCallerContext } from './hub.js'
@@ -25,6 +25,8 @@ export interface HubInstancesOptions {
   readonly cluster: Delivery
   /** Reaches this node's connections. */
   readonly local: Delivery
+  /** Asks one connection, on any node, for a client result. */
+  readonly invoker: ClientInvoker
   /**
    * Subjects (wildcards allowed) published through JetStream: a publish there resolves once the
    * stream stored it, with a `Nats-Msg-Id` naming the call so that a retry is stored once.
@@ -68,12 +70,12 @@ export class HubInstances {
 
   /** The clients API of a connection is built on its first use: most connections never call. */
   callerScope(context: HubCallerContext): CallerScope {
-    const cluster = this.options.cluster
+    const { cluster, invoker } = this.options
     let clients: HubClients | undefined
     return {
       context,
       get clients() {
-        return (clients ??= createHubClients(cluster, context.connectionId))
+        return (clients ??= createHubClients(cluster, context.connectionId, invoker))
       },
       watchSlots: { held: 0 },
     }
@@ -92,7 +94,7 @@ export class HubInstances {
   /** The instance that runs `@Subscribe` handlers (shared: hubs keep no state). */
   forSubscriptions(): HubBase {
     this.subscriberInstance ??= this.build(
-      createHubClients(this.options.local),
+      createHubClients(this.options.local, undefined, this.options.invoker),
       createGroupManager(this.options.local),
       undefined,
       NEVER_ABORTED,

@@ -4,7 +4,8 @@
  * lives for one call: keep no state in fields.
  */
 import type { HttpContextSnapshot } from '../connection/opening-request.js'
-import type { GroupManager, HubClients } from './clients.js'
+import type { GroupManager } from './clients.js'
+import type { HubClients, UntypedClient } from './client-types.js'
 import type { InvocationEnvelope } from './envelope.js'
 import type { TopicAccess } from './topic-access.js'
 import type { TopicAction } from './topic-rules.js'
@@ -91,17 +92,26 @@ export interface HubCall {
 /** The slot of a hub instance that holds its HubCall. */
 export const HUB_CALL = Symbol('imservice.hubCall')
 
-export abstract class HubBase {
+/**
+ * `TClient` is the hub's client interface, what the server calls on clients (ASP.NET Core's
+ * `Hub<T>`): `interface ChatClient { message(m: ChatMessage): void }` makes
+ * `this.clients.group(room).message(m)` a checked call, and `im generate` types the frontends'
+ * handlers from it. A method that returns a value (or a Promise of one) can be asked with
+ * `this.clients.client(id).invoke(...)`. Without it, `send(name, ...args)` takes any name.
+ */
+export abstract class HubBase<TClient extends object = UntypedClient> {
   declare [HUB_CALL]: HubCall
   #bus: HubBus | undefined
 
   /**
    * Inside a hub method or onConnected: reaches connections on every node. Inside a
    * `@Subscribe` handler: reaches this node's connections only, because every node receives the
-   * subscribed message and delivers to its own.
+   * subscribed message and delivers to its own. `client(id).invoke(...)` reaches the connection
+   * wherever it is, from either.
    */
-  get clients(): HubClients {
-    return this[HUB_CALL].clients
+  get clients(): HubClients<TClient> {
+    // The run-time proxies answer every client method name; TClient only narrows what compiles.
+    return this[HUB_CALL].clients as unknown as HubClients<TClient>
   }
 
   get groups(): GroupManager {
@@ -174,4 +184,4 @@ export abstract class HubBase {
 }
 
 /** The constructor of a hub class, as the registry sees it. */
-export type HubClass = new () => HubBase
+export type HubClass = new () => HubBase<object>

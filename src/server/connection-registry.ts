@@ -57,6 +57,9 @@ export class ConnectionRegistry {
   private readonly byToken = new Map<string, ConnectionEntry>()
   /** Tokens this node issued whose connection another node took over, with that node's tag. */
   private readonly handedOver = new Map<string, string>()
+  /** The connection ids of those tokens (by token, and as a set), for questions asked by connection id (client results). */
+  private readonly handedOverIds = new Map<string, string>()
+  private readonly handedOverById = new Set<string>()
   private timer: NodeJS.Timeout | undefined
 
   constructor(
@@ -94,6 +97,13 @@ export class ConnectionRegistry {
   handOver(entry: ConnectionEntry, tag: string): void {
     this.byToken.delete(entry.token)
     this.handedOver.set(entry.token, tag)
+    this.handedOverIds.set(entry.token, entry.connectionId)
+    this.handedOverById.add(entry.connectionId)
+  }
+
+  /** True when the connection `connectionId` is held by another node this one handed it to. */
+  isHandedOver(connectionId: string): boolean {
+    return this.handedOverById.has(connectionId)
   }
 
   /** The tag of the node that took over `token`, if one did. */
@@ -102,7 +112,15 @@ export class ConnectionRegistry {
   }
 
   forget(token: string): void {
+    this.forgetHandedOver(token)
+  }
+
+  private forgetHandedOver(token: string): void {
     this.handedOver.delete(token)
+    const id = this.handedOverIds.get(token)
+    if (id === undefined) return
+    this.handedOverIds.delete(token)
+    this.handedOverById.delete(id)
   }
 
   /** A connection this node issued moved on to the node `tag`. */
@@ -114,7 +132,7 @@ export class ConnectionRegistry {
   adopt(token: string, connectionId: string, principal: Principal, statefulReconnect: boolean): ConnectionEntry {
     const entry: ConnectionEntry = { connectionId, token, principal, createdAt: Date.now(), statefulReconnect }
     this.byToken.set(token, entry)
-    this.handedOver.delete(token)
+    this.forgetHandedOver(token)
     this.startSweeping()
     return entry
   }

@@ -122,6 +122,11 @@ export class HubEndpoint {
     return this.open.size
   }
 
+  /** True when this node negotiated `connectionId` and another node opened it and holds it. */
+  isHandedOver(connectionId: string): boolean {
+    return this.registry.isHandedOver(connectionId)
+  }
+
   /** `POST <path>/negotiate` */
   async negotiate(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     if (this.options.cors.handle(req, res, `${this.path}/negotiate`) === 'done') return

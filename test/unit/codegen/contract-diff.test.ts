@@ -56,6 +56,15 @@ describe('breakingChanges', () => {
     ])
   })
 
+  it('reports a client method that now expects a result, or a narrower one', () => {
+    const answering = (returns: TypeRef): HubModel => edited((h) => ({ ...h, clientMethods: h.clientMethods.map((m) => ({ ...m, returns })) }))
+    expect(messages(answering(string))).toEqual(['hubs/tickets-hub.ts: client method ticketChanged now expects a result, which clients built before do not give'])
+    expect(breakingChanges(answering({ kind: 'union', types: [string, { kind: 'primitive', name: 'null' }] }), answering(string)).map((c) => c.message)).toEqual([
+      'client method ticketChanged result narrowed or changed from string | null to string',
+    ])
+    expect(breakingChanges(answering(string), answering({ kind: 'union', types: [string, { kind: 'primitive', name: 'null' }] }))).toEqual([])
+  })
+
   it('follows named types: a payload property that became required breaks services that omit it', () => {
     const ticket = sampleModel.types.Ticket!
     if (ticket.kind !== 'interface') throw new Error('fixture changed')

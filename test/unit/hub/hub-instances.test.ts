@@ -5,6 +5,7 @@ import { Hub } from '../../../src/hub/decorators.js'
 import { describeHub } from '../../../src/hub/hub-descriptor.js'
 import { HubBase } from '../../../src/hub/hub.js'
 import type { HubCallerContext } from '../../../src/hub/hub.js'
+import type { ClientInvoker } from '../../../src/hub/clients.js'
 import { HubInstances } from '../../../src/hub/hub-instances.js'
 import type { TopicAccess } from '../../../src/hub/topic-access.js'
 import type { WatchStreams } from '../../../src/hub/watch-streams.js'
@@ -13,7 +14,7 @@ import type { Delivery } from '../../../src/lifetime/delivery.js'
 @Hub()
 class ReaderHub extends HubBase {}
 
-/** What these tests never reach: the bus, delivery, topics and watches. */
+/** What these tests never reach: the bus, delivery, client results, topics and watches. */
 const unused = <T>(): T => ({}) as T
 
 function instances(): HubInstances {
@@ -23,6 +24,7 @@ function instances(): HubInstances {
     nodeId: 'n1',
     cluster: unused<Delivery>(),
     local: unused<Delivery>(),
+    invoker: unused<ClientInvoker>(),
     topics: unused<TopicAccess>(),
     watches: unused<WatchStreams>(),
   })

@@ -36,6 +36,18 @@ describe('ConnectionRegistry', () => {
     for (const key of keys) expect(key).toMatch(KEY)
   })
 
+  it('knows by connection id which connections it handed over, until they end or come back', () => {
+    const registry = start()
+    const [a, b] = [registry.create(alice, 1), registry.create(alice, 1)]
+    registry.handOver(a, 'other1')
+    registry.handOver(b, 'other1')
+    expect([registry.isHandedOver(a.connectionId), registry.isHandedOver(b.connectionId)]).toEqual([true, true])
+    registry.forget(a.token)
+    registry.adopt(b.token, b.connectionId, alice, false)
+    expect([registry.isHandedOver(a.connectionId), registry.isHandedOver(b.connectionId)]).toEqual([false, false])
+    expect(registry.isHandedOver('unknown')).toBe(false)
+  })
+
   it('uses the connection id as the token for negotiate v0', () => {
     const entry = start().create(alice, 0)
     expect(entry.token).toBe(entry.connectionId)

@@ -178,7 +178,7 @@ export interface TicketsHubStreams {
   follow: { args: [ticketId: string]; item: TicketEvent }
 }
 
-/** What TicketsHub calls on clients (@ClientMethod): the arguments each handler receives. */
+/** What TicketsHub calls on clients (its client interface): the arguments each handler receives. */
 export interface TicketsHubClientMethods {
   ticketChanged: [ticket: Ticket, at: Date]
 }
