@@ -1,0 +1,91 @@
+/**
+ * A hub's definition in the model -> the checks the server runs before hub code: one Ajv
+ * validator per method (its arguments as a tuple), per client-stream parameter (one item) and
+ * per `@Subscribe` handler (the payload), each compiled once at start-up. A value is checked
+ * inside a one-element array or the arguments array, so that a reviving keyword can replace even
+ * the top-level value (Ajv writes through the parent). Types that say nothing (`unknown`) compile
+ * to nothing and cost nothing.
+ */
+import type { ErrorObject, ValidateFunction } from 'ajv'
+import type { BindingFailure, HubBindings, MethodBinding, ValueBinder } from '../hub/binding.js'
+import { createBinderAjv } from './binder-keywords.js'
+import { admitsNull, BinderSchemas } from './binder-schema.js'
+import type { BinderSchema } from './binder-schema.js'
+import type { HubDefinition, HubMethodModel, Parameter, TypeDeclaration, TypeRef } from './model.js'
+
+export function compileHubBindings(hub: HubDefinition, types: Readonly<Record<string, TypeDeclaration>>): HubBindings {
+  const schemas = new BinderSchemas(types)
+  const ajv = createBinderAjv()
+  const compile = (schema: BinderSchema): ValidateFunction => ajv.compile(schemas.root(schema) as object)
+
+  const methods = new Map<string, MethodBinding>()
+  for (const method of hub.methods) methods.set(method.name.toLowerCase(), methodBinding(method, schemas, compile))
+  const subscriptions = new Map<string, ValueBinder>()
+  for (const subscription of hub.subscriptions) {
+    const binder = valueBinder(subscription.payload, 'payload', schemas, compile)
+    if (binder) subscriptions.set(subscription.handler, binder)
+  }
+  return {
+    method: (name) => methods.get(name.toLowerCase()),
+    subscription: (propertyKey) => subscriptions.get(propertyKey),
+  }
+}
+
+function methodBinding(method: HubMethodModel, schemas: BinderSchemas, compile: (s: BinderSchema) => ValidateFunction): MethodBinding {
+  const { parameters } = method
+  const rest = parameters.some((p) => p.rest)
+  const arity = { min: parameters.filter((p) => !p.optional && !p.rest).length, max: rest ? Infinity : parameters.length }
+  const sent = parameters.filter((p) => !p.stream)
+  const streamItems = parameters.filter((p) => p.stream).map((p) => valueBinder(p.type, p.name, schemas, compile))
+  const fixed = sent.filter((p) => !p.rest)
+  const restParameter = sent.find((p) => p.rest)
+  const items = fixed.map((p) => optionalSchema(p, schemas.of(p.type)))
+  const restItems = restParameter === undefined ? true : restParameter.type.kind === 'array' ? schemas.of(restParameter.type.element) : true
+  if (!items.some(BinderSchemas.checks) && !BinderSchemas.checks(restItems)) return { arity, streamItems }
+  // Arity is checked before (with the client streams counted), so only the types are left here.
+  const validate = compile({ type: 'array', items, additionalItems: restItems })
+  return {
+    arity,
+    streamItems,
+    bindArguments: (args) => {
+      if (validate(args)) {
+        // A null sent for an optional parameter is the parameter left out (JSON writes undefined as null).
+        for (let i = 0; i < fixed.length && i < args.length; i++) if (args[i] === null && nullIsAbsent(fixed[i]!)) args[i] = undefined
+        return undefined
+      }
+      return failureOf(validate.errors, (index) => (index < fixed.length ? fixed[index]!.name : (restParameter?.name ?? `arg${index}`)))
+    },
+  }
+}
+
+/** An optional parameter may be sent as null: it reads as left out. */
+function optionalSchema(parameter: Parameter, schema: BinderSchema): BinderSchema {
+  if (!nullIsAbsent(parameter) || schema === true) return schema
+  return { anyOf: [{ type: 'null' }, schema] }
+}
+
+function nullIsAbsent(parameter: Parameter): boolean {
+  return parameter.optional === true && !admitsNull(parameter.type)
+}
+
+function valueBinder(type: TypeRef, name: string, schemas: BinderSchemas, compile: (s: BinderSchema) => ValidateFunction): ValueBinder | undefined {
+  const schema = schemas.of(type)
+  if (!BinderSchemas.checks(schema)) return undefined
+  const validate = compile({ type: 'array', items: [schema] })
+  return (value) => {
+    const holder = [value]
+    return validate(holder) ? { value: holder[0] } : { failure: failureOf(validate.errors, () => name) }
+  }
+}
+
+/** The failure Ajv reports, with the leading array index turned into the parameter's name. */
+function failureOf(errors: readonly ErrorObject[] | null | undefined, nameAt: (index: number) => string): BindingFailure {
+  // Ajv stops at the first failure; under anyOf the last error is the one about the union itself.
+  const error = errors?.[errors.length - 1]
+  const [, index = '0', ...inside] = (error?.instancePath ?? '').split('/')
+  return {
+    parameter: nameAt(Number(index)),
+    path: inside.length > 0 ? `/${inside.join('/')}` : '',
+    message: error?.message ?? 'does not match its declared type',
+  }
+}
