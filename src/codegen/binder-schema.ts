@@ -86,7 +86,7 @@ export class BinderSchemas {
       this.definitions[name] = true
       this.definitions[name] = this.declaration(declaration, new Map(), depth)
     }
-    return this.definitions[name] === true ? true : { $ref: `#/definitions/${name}` }
+    return { $ref: `#/definitions/${name}` }
   }
 
   private declaration(declaration: TypeDeclaration, bindings: ReadonlyMap<string, TypeRef>, depth: number): BinderSchema {

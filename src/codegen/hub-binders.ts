@@ -61,7 +61,7 @@ function methodBinding(method: HubMethodModel, schemas: BinderSchemas, compile: 
 /** An optional parameter may be sent as null: it reads as left out. */
 function optionalSchema(parameter: Parameter, schema: BinderSchema): BinderSchema {
   if (!nullIsAbsent(parameter) || schema === true) return schema
-  return { anyOf: [{ type: 'null' }, schema] }
+  return { if: { type: 'null' }, then: true, else: schema }
 }
 
 function nullIsAbsent(parameter: Parameter): boolean {
@@ -80,12 +80,21 @@ function valueBinder(type: TypeRef, name: string, schemas: BinderSchemas, compil
 
 /** The failure Ajv reports, with the leading array index turned into the parameter's name. */
 function failureOf(errors: readonly ErrorObject[] | null | undefined, nameAt: (index: number) => string): BindingFailure {
-  // Ajv stops at the first failure; under anyOf the last error is the one about the union itself.
-  const error = errors?.[errors.length - 1]
+  // Ajv stops at the first failure; `if` (a nullable optional parameter) adds a line about itself last.
+  const all = (errors ?? []).filter((e) => e.keyword !== 'if')
+  const error = all[all.length - 1]
   const [, index = '0', ...inside] = (error?.instancePath ?? '').split('/')
   return {
     parameter: nameAt(Number(index)),
     path: inside.length > 0 ? `/${inside.join('/')}` : '',
-    message: error?.message ?? 'does not match its declared type',
+    message: error === undefined ? 'does not match its declared type' : error.keyword === 'anyOf' ? unionMessage(all, error.instancePath) : (error.message ?? 'does not match its declared type'),
   }
+}
+
+/** `must be string or number` from the branches of a union that failed at the same place. */
+function unionMessage(errors: readonly ErrorObject[], at: string): string {
+  const simple = errors.filter((e) => e.instancePath === at && (e.keyword === 'type' || e.keyword === 'const'))
+  if (simple.length === 0) return 'must match one of the types of its union'
+  const options = simple.map((e) => (e.keyword === 'type' ? String(e.params['type']) : JSON.stringify(e.params['allowedValue'])))
+  return `must be ${[...new Set(options)].join(' or ')}`
 }
