@@ -8,7 +8,7 @@
  * unknown JSON properties), and a type that says nothing (`unknown`) becomes `true`.
  */
 import type { Property, TypeDeclaration, TypeRef } from './model.js'
-import { substitute } from './type-table.js'
+import { substitute } from './type-substitute.js'
 
 export type BinderSchema = boolean | { readonly [key: string]: unknown }
 

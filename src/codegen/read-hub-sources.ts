@@ -7,7 +7,8 @@
  * analyzer cannot describe (`any`, a function) reads as `unknown`, and checks nothing.
  *
  * One process reads the same files once (servers started again in tests, a restarted node in an
- * embedder): results are kept by file list and modification times.
+ * embedder): results are kept by file list and modification times. Across processes,
+ * contract-cache.ts keeps them on disk.
  */
 import { statSync } from 'node:fs'
 import { Node, SyntaxKind } from 'ts-morph'
@@ -30,15 +31,21 @@ export interface HubContract {
   readonly types: Readonly<Record<string, TypeDeclaration>>
 }
 
-const cache = new Map<string, readonly (HubContract | undefined)[]>()
+export interface HubSourcesRead {
+  /** One contract per source, in order; undefined where the class is not found (or not only once) in its file. */
+  readonly contracts: readonly (HubContract | undefined)[]
+  /** Absolute paths of every project file the analysis read (hubs and what they import). */
+  readonly files: readonly string[]
+}
 
-/** One contract per source, in order; undefined where the class is not found (or not only once) in its file. */
-export function readHubSources(sources: readonly HubSource[]): readonly (HubContract | undefined)[] {
+const cache = new Map<string, HubSourcesRead>()
+
+export function readHubSources(sources: readonly HubSource[]): HubSourcesRead {
   const files = [...new Set(sources.map((s) => s.file))].sort()
   const key = JSON.stringify([sources, files.map(modified)])
   const cached = cache.get(key)
   if (cached) return cached
-  const { sourceFiles } = openSourcesProject(files)
+  const { project, sourceFiles } = openSourcesProject(files)
   const byPath = new Map(sourceFiles.map((f) => [f.getFilePath() as string, f]))
   const contracts = sources.map((source) => {
     const file = byPath.get(source.file.replace(/\\/g, '/')) ?? sourceFiles[files.indexOf(source.file)]
@@ -48,8 +55,16 @@ export function readHubSources(sources: readonly HubSource[]): readonly (HubCont
     const definition = readHub(cls, cls.getDecorators().find((d) => decoratorName(d) === 'Hub')!, table, '/')
     return { definition, types: table.drain() }
   })
-  cache.set(key, contracts)
-  return contracts
+  const read = {
+    contracts,
+    files: project
+      .getSourceFiles()
+      .filter((f) => !f.isInNodeModules() && !f.isFromExternalLibrary() && !f.isDeclarationFile())
+      .map((f) => f.getFilePath() as string)
+      .sort(),
+  }
+  cache.set(key, read)
+  return read
 }
 
 /** The @Hub class of that name, declared anywhere in the file (a test may declare it in a block). */

@@ -3,8 +3,10 @@
  * was declared in, and compiles the checks the dispatcher and the subscriptions run. The model
  * is built at start-up with `im generate`'s analyzer rather than loaded from generated output,
  * because hubs reach the server as classes from anywhere (the hubs folder, a test, an embedder)
- * and only their sources are sure to be current. The analyzer (ts-morph) is loaded here only.
+ * and only their sources are sure to be current. The analyzer (ts-morph) is loaded here only,
+ * and only when the disk cache of an earlier start does not match the files (contract-cache.ts).
  */
+import { readCachedContracts, writeCachedContracts } from '../codegen/contract-cache.js'
 import type { HubBindings } from '../hub/binding.js'
 import type { HubClass } from '../hub/hub.js'
 import { hubMetadata } from '../hub/metadata.js'
@@ -19,13 +21,20 @@ export async function bindHubs(hubs: readonly HubClass[], logger: Logger): Promi
     if (hubs.length > 0) logger.warn(`${hubs.map((h) => h.name).join(', ')}: the hubs' source files are not known; their arguments and payloads are not type-checked`)
     return hubs.map(() => undefined)
   }
-  const [{ readHubSources }, { compileHubBindings }] = await Promise.all([import('../codegen/read-hub-sources.js'), import('../codegen/hub-binders.js')])
-  let contracts: ReturnType<typeof readHubSources>
-  try {
-    contracts = readHubSources(readable.map(({ hub, file }) => ({ className: hub.name, file })))
-  } catch (error) {
-    logger.warn('could not read the hubs\' sources; their arguments and payloads are not type-checked', { error })
-    return hubs.map(() => undefined)
+  const requested = readable.map(({ hub, file }) => ({ className: hub.name, file }))
+  const { compileHubBindings } = await import('../codegen/hub-binders.js')
+  let contracts = readCachedContracts(requested)
+  const cached = contracts !== undefined
+  if (contracts === undefined) {
+    try {
+      const { readHubSources } = await import('../codegen/read-hub-sources.js')
+      const read = readHubSources(requested)
+      writeCachedContracts(requested, read.files, read.contracts)
+      contracts = read.contracts
+    } catch (error) {
+      logger.warn('could not read the hubs\' sources; their arguments and payloads are not type-checked', { error })
+      return hubs.map(() => undefined)
+    }
   }
   const bindings = hubs.map((hub) => {
     const contract = contracts[readable.findIndex((s) => s.hub === hub)]
@@ -35,6 +44,6 @@ export async function bindHubs(hubs: readonly HubClass[], logger: Logger): Promi
     }
     return compileHubBindings(contract.definition, contract.types)
   })
-  logger.debug('read the hubs\' parameter types', { hubs: hubs.length, ms: Math.round(performance.now() - started) })
+  logger.debug('read the hubs\' parameter types', { hubs: hubs.length, cached, ms: Math.round(performance.now() - started) })
   return bindings
 }

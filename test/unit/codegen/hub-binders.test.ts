@@ -160,7 +160,7 @@ describe('payloads', () => {
     const bind = payload({ kind: 'ref', name: 'Message' })!
     const bound = bind({ Text: 'hi', SENTAT: '2030-01-01T00:00:00Z', note: null, Extra: 1 })
     expect(bound.failure).toBeUndefined()
-    const value = bound.value as Record<string, unknown>
+    const value = (bound as { value: unknown }).value as Record<string, unknown>
     expect(Object.keys(value).sort()).toEqual(['Extra', 'sentAt', 'text'])
     expect(value['sentAt']).toBeInstanceOf(Date)
   })
@@ -172,7 +172,7 @@ describe('payloads', () => {
   })
 
   it('revives a top-level Date payload', () => {
-    expect(payload(date)!('2030-01-01T00:00:00Z').value).toBeInstanceOf(Date)
+    expect((payload(date)!('2030-01-01T00:00:00Z') as { value: unknown }).value).toBeInstanceOf(Date)
   })
 })
 

@@ -24,7 +24,7 @@ function definitionError(hubClass: HubClass): string {
 
 /** describeHub with the bindings start-up reads from the class's source (this file). */
 function describeFromSource(hubClass: HubClass): ReturnType<typeof describeHub> {
-  const [contract] = readHubSources([{ className: hubClass.name, file: hubMetadata.getHubSource(hubClass)! }])
+  const [contract] = readHubSources([{ className: hubClass.name, file: hubMetadata.getHubSource(hubClass)! }]).contracts
   expect(contract).toBeDefined()
   return describeHub(hubClass, { ...PREFIX, bindings: compileHubBindings(contract!.definition, contract!.types) })
 }
