@@ -47,11 +47,14 @@ export class BinderSchemas {
       case 'tuple': {
         const fixed = type.elements.filter((e) => !e.rest)
         const rest = type.elements.find((e) => e.rest)
+        const restItems = rest === undefined ? false : rest.type.kind === 'array' ? recurse(rest.type.element) : true
+        // Draft-07 wants at least one schema in an `items` array.
+        if (fixed.length === 0) return { type: 'array', items: restItems }
         return {
           type: 'array',
           items: fixed.map((e) => recurse(e.type)),
           minItems: fixed.filter((e) => !e.optional).length,
-          additionalItems: rest === undefined ? false : rest.type.kind === 'array' ? recurse(rest.type.element) : true,
+          additionalItems: restItems,
         }
       }
       case 'union': {

@@ -42,7 +42,7 @@ export async function bindHubs(hubs: readonly HubClass[], logger: Logger): Promi
       logger.warn(`${hub.name}: its source could not be read (declared in ${hubMetadata.getHubSource(hub) ?? 'an unknown file'}); its arguments and payloads are not type-checked`)
       return undefined
     }
-    return compileHubBindings(contract.definition, contract.types)
+    return compileHubBindings(contract.definition, contract.types, (message) => logger.warn(message))
   })
   logger.debug('read the hubs\' parameter types', { hubs: hubs.length, cached, ms: Math.round(performance.now() - started) })
   return bindings

@@ -80,6 +80,16 @@ describe('arguments', () => {
     expect(open([1])).toEqual({ parameter: 'topic', path: '', message: 'must be string' })
   })
 
+  it('checks a method of rest arguments only, and tuples without fixed elements', () => {
+    const bind = method({ name: 'ids', type: { kind: 'array', element: number }, rest: true }).bindArguments!
+    expect(bind([])).toBeUndefined()
+    expect(bind([1, 2])).toBeUndefined()
+    expect(bind([1, 'x'])).toEqual({ parameter: 'ids', path: '', message: 'must be number' })
+    const tuple = method({ name: 't', type: { kind: 'tuple', elements: [{ type: { kind: 'array', element: string }, rest: true }] } }).bindArguments!
+    expect(tuple([['a', 'b']])).toBeUndefined()
+    expect(tuple([['a', 1]])).toEqual({ parameter: 't', path: '/1', message: 'must be string' })
+  })
+
   it('reads null for an optional parameter as left out', () => {
     const bind = method({ name: 'a', type: string }, { name: 'b', type: number, optional: true }).bindArguments!
     const args: unknown[] = ['x', null]
