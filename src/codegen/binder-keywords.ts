@@ -62,15 +62,16 @@ const matchKeys: Revive = (schema, data) => {
   if (typeof data !== 'object' || data === null || Array.isArray(data)) return true
   const { names, nullIsAbsent } = schema as KeysSchema
   const object = data as Record<string, unknown>
-  let keys: string[] | undefined
+  // Built once per object, and only when a declared name is missing: the usual payload costs nothing.
+  let byLowerCase: Map<string, string> | undefined
   for (const name of names) {
     if (Object.hasOwn(object, name)) continue
-    keys ??= Object.keys(object)
-    const lower = name.toLowerCase()
-    const found = keys.find((k) => k.toLowerCase() === lower && !names.includes(k))
+    byLowerCase ??= new Map(Object.keys(object).filter((k) => !names.includes(k)).map((k) => [k.toLowerCase(), k]))
+    const found = byLowerCase.get(name.toLowerCase())
     if (found === undefined) continue
     object[name] = object[found]
     delete object[found]
+    byLowerCase.delete(name.toLowerCase())
   }
   for (const name of nullIsAbsent) if (object[name] === null) delete object[name]
   return true
