@@ -58,13 +58,14 @@ function methodBinding(method: HubMethodModel, schemas: BinderSchemas, compile: 
   // Arity is checked before (with the client streams counted), so only the types are left here.
   const validate = compile(items.length === 0 ? { type: 'array', items: restItems } : { type: 'array', items, additionalItems: restItems }, method.name)
   if (!validate) return { arity, streamItems }
+  const nullable = fixed.flatMap((p, i) => (nullIsAbsent(p) ? [i] : []))
   return {
     arity,
     streamItems,
     bindArguments: (args) => {
       if (validate(args)) {
         // A null sent for an optional parameter is the parameter left out (JSON writes undefined as null).
-        for (let i = 0; i < fixed.length && i < args.length; i++) if (args[i] === null && nullIsAbsent(fixed[i]!)) args[i] = undefined
+        for (const i of nullable) if (args[i] === null) args[i] = undefined
         return undefined
       }
       return failureOf(validate.errors, (index) => (index < fixed.length ? fixed[index]!.name : (restParameter?.name ?? `arg${index}`)))

@@ -8,9 +8,12 @@ import { fileURLToPath } from 'node:url'
 /** The file of the code that called `fn`, as an absolute path, or undefined when V8 does not say. */
 export function callerFile(fn: Function): string | undefined {
   const original = Error.prepareStackTrace
+  const limit = Error.stackTraceLimit
   const holder: { stack?: unknown } = {}
   try {
     Error.prepareStackTrace = (_error, frames) => frames
+    // An application may have turned stack traces off; one frame is all this needs.
+    Error.stackTraceLimit = Math.max(1, limit)
     Error.captureStackTrace(holder, fn)
     const frames = holder.stack as NodeJS.CallSite[] | undefined
     const name = frames?.[0]?.getFileName() ?? undefined
@@ -20,5 +23,6 @@ export function callerFile(fn: Function): string | undefined {
     return undefined
   } finally {
     Error.prepareStackTrace = original
+    Error.stackTraceLimit = limit
   }
 }
