@@ -3,7 +3,7 @@
  * a node whose hubs did not change never loads the analyzer: reading them costs seconds and over a
  * hundred MiB of TypeScript compiler, a cache hit costs hashing the files they came from.
  *
- * An entry is keyed by the hub classes and files asked for, and holds the SHA-256 of every
+ * An entry is kept per hub class and file, and holds the SHA-256 of every
  * project file the analysis read (the hubs and everything they import, IMService's own sources
  * included) and of the analyzer's own files; any change to one of them is a miss. Entries live in
  * `node_modules/.cache/imservice/` of the working directory (where build tools keep theirs), or
@@ -23,10 +23,10 @@ const SHAPE = 1
 interface Entry {
   readonly shape: typeof SHAPE
   readonly analyzer: string
-  readonly sources: readonly HubSource[]
+  readonly source: HubSource
   /** Every file the analysis read, with its SHA-256. */
   readonly files: Readonly<Record<string, string>>
-  readonly contracts: readonly (HubContract | null)[]
+  readonly contract: HubContract | null
 }
 
 export function cacheFolder(cwd = process.cwd()): string {
@@ -34,37 +34,46 @@ export function cacheFolder(cwd = process.cwd()): string {
   return existsSync(modules) ? join(modules, '.cache', 'imservice') : join(tmpdir(), 'imservice-cache')
 }
 
-function entryPath(sources: readonly HubSource[], folder: string): string {
-  return join(folder, `hub-contracts-${sha(JSON.stringify(sources)).slice(0, 16)}.json`)
+/** One entry per hub class, so that servers given different sets of hubs share what they read. */
+function entryPath(source: HubSource, folder: string): string {
+  return join(folder, `hub-contract-${sha(JSON.stringify([source.className, source.file])).slice(0, 16)}.json`)
 }
 
-/** The cached contracts of these sources, or undefined when any file they were read from changed. */
-export function readCachedContracts(sources: readonly HubSource[], folder = cacheFolder()): readonly (HubContract | undefined)[] | undefined {
+/** The cached contract of one hub class; `missing` when there is none or a file it was read from changed. */
+export function readCachedContract(source: HubSource, folder = cacheFolder()): HubContract | undefined | 'missing' {
   try {
-    const entry = JSON.parse(readFileSync(entryPath(sources, folder), 'utf8')) as Entry
-    if (entry.shape !== SHAPE || entry.analyzer !== analyzerHash() || JSON.stringify(entry.sources) !== JSON.stringify(sources)) return undefined
-    for (const [file, hash] of Object.entries(entry.files)) if (fileHash(file) !== hash) return undefined
-    return entry.contracts.map((c) => c ?? undefined)
+    const entry = JSON.parse(readFileSync(entryPath(source, folder), 'utf8')) as Entry
+    if (entry.shape !== SHAPE || entry.analyzer !== analyzerHash() || entry.source.className !== source.className || entry.source.file !== source.file) return 'missing'
+    for (const [file, hash] of Object.entries(entry.files)) if (fileHash(file) !== hash) return 'missing'
+    return entry.contract ?? undefined
   } catch {
-    return undefined
+    return 'missing'
   }
+}
+
+/** The cached contracts of these sources, or undefined when any of them must be read again. */
+export function readCachedContracts(sources: readonly HubSource[], folder = cacheFolder()): readonly (HubContract | undefined)[] | undefined {
+  const contracts: (HubContract | undefined)[] = []
+  for (const source of sources) {
+    const contract = readCachedContract(source, folder)
+    if (contract === 'missing') return undefined
+    contracts.push(contract)
+  }
+  return contracts
 }
 
 export function writeCachedContracts(sources: readonly HubSource[], files: readonly string[], contracts: readonly (HubContract | undefined)[], folder = cacheFolder()): void {
   try {
-    const entry: Entry = {
-      shape: SHAPE,
-      analyzer: analyzerHash(),
-      sources,
-      files: Object.fromEntries(files.map((f) => [f, fileHash(f)])),
-      contracts: contracts.map((c) => c ?? null),
-    }
+    const hashes = Object.fromEntries(files.map((f) => [f, fileHash(f)]))
     mkdirSync(folder, { recursive: true })
-    const path = entryPath(sources, folder)
-    // Written aside and renamed, so that a node starting meanwhile never reads half an entry.
-    const temporary = `${path}.${process.pid}.tmp`
-    writeFileSync(temporary, JSON.stringify(entry))
-    renameSync(temporary, path)
+    sources.forEach((source, i) => {
+      const entry: Entry = { shape: SHAPE, analyzer: analyzerHash(), source, files: hashes, contract: contracts[i] ?? null }
+      const path = entryPath(source, folder)
+      // Written aside and renamed, so that a node starting meanwhile never reads half an entry.
+      const temporary = `${path}.${process.pid}.tmp`
+      writeFileSync(temporary, JSON.stringify(entry))
+      renameSync(temporary, path)
+    })
   } catch {
     // A read-only file system: every start reads the sources.
   }

@@ -6,7 +6,7 @@
  * and only their sources are sure to be current. The analyzer (ts-morph) is loaded here only,
  * and only when the disk cache of an earlier start does not match the files (contract-cache.ts).
  */
-import { readCachedContracts, writeCachedContracts } from '../codegen/contract-cache.js'
+import { readCachedContract, writeCachedContracts } from '../codegen/contract-cache.js'
 import type { HubBindings } from '../hub/binding.js'
 import type { HubClass } from '../hub/hub.js'
 import { hubMetadata } from '../hub/metadata.js'
@@ -23,14 +23,14 @@ export async function bindHubs(hubs: readonly HubClass[], logger: Logger): Promi
   }
   const requested = readable.map(({ hub, file }) => ({ className: hub.name, file }))
   const { compileHubBindings } = await import('../codegen/hub-binders.js')
-  let contracts = readCachedContracts(requested)
-  const cached = contracts !== undefined
-  if (contracts === undefined) {
+  const contracts = requested.map((source) => readCachedContract(source))
+  const missing = requested.filter((_, i) => contracts[i] === 'missing')
+  if (missing.length > 0) {
     try {
       const { readHubSources } = await import('../codegen/read-hub-sources.js')
-      const read = readHubSources(requested)
-      writeCachedContracts(requested, read.files, read.contracts)
-      contracts = read.contracts
+      const read = readHubSources(missing)
+      writeCachedContracts(missing, read.files, read.contracts)
+      missing.forEach((source, i) => (contracts[requested.indexOf(source)] = read.contracts[i]))
     } catch (error) {
       logger.warn('could not read the hubs\' sources; their arguments and payloads are not type-checked', { error })
       return hubs.map(() => undefined)
@@ -38,12 +38,12 @@ export async function bindHubs(hubs: readonly HubClass[], logger: Logger): Promi
   }
   const bindings = hubs.map((hub) => {
     const contract = contracts[readable.findIndex((s) => s.hub === hub)]
-    if (!contract) {
+    if (contract === undefined || contract === 'missing') {
       logger.warn(`${hub.name}: its source could not be read (declared in ${hubMetadata.getHubSource(hub) ?? 'an unknown file'}); its arguments and payloads are not type-checked`)
       return undefined
     }
     return compileHubBindings(contract.definition, contract.types, (message) => logger.warn(message))
   })
-  logger.debug('read the hubs\' parameter types', { hubs: hubs.length, cached, ms: Math.round(performance.now() - started) })
+  logger.debug('read the hubs\' parameter types', { hubs: hubs.length, read: missing.length, ms: Math.round(performance.now() - started) })
   return bindings
 }

@@ -27,10 +27,13 @@ it('returns what was written while every file it was read from is unchanged, and
   writeFileSync(imported, 'export interface T { a: string }')
   const sources = [{ className: 'AHub', file: hubFile }]
   expect(readCachedContracts(sources, folder)).toBeUndefined()
-  writeCachedContracts(sources, [hubFile, imported], [contract, undefined], folder)
-  expect(readCachedContracts(sources, folder)).toEqual([contract, undefined])
-  // Another set of hubs is another entry.
-  expect(readCachedContracts([{ className: 'BHub', file: hubFile }], folder)).toBeUndefined()
+  const other = { className: 'BHub', file: hubFile }
+  expect(readCachedContracts([...sources, other], folder)).toBeUndefined()
+  writeCachedContracts([...sources, other], [hubFile, imported], [contract, undefined], folder)
+  // Entries are per hub: a server given only one of them finds it.
+  expect(readCachedContracts(sources, folder)).toEqual([contract])
+  expect(readCachedContracts([other], folder)).toEqual([undefined])
+  expect(readCachedContracts([{ className: 'CHub', file: hubFile }], folder)).toBeUndefined()
   writeFileSync(imported, 'export interface T { a: number }')
   expect(readCachedContracts(sources, folder)).toBeUndefined()
 })
