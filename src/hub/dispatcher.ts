@@ -147,12 +147,13 @@ export class HubDispatcher implements InvocationHandler {
 
   /** Made when a connection first sends an invocation with streams. */
   private readonly makeStreams = (connection: HubConnection): ClientStreams =>
-    new ClientStreams(this.options.clientStreams, {
+    new ClientStreams({ ...this.options.clientStreams, detailedErrors: this.options.enableDetailedErrors }, {
       hold: (held) => {
         if (held) this.options.metrics.inc('client_streams_reading_held')
         connection.holdReceiving(held)
       },
       dropped: () => this.options.metrics.inc('client_streams_dropped'),
+      invalidItem: () => this.options.metrics.inc('client_stream_items_invalid'),
       stalled: () => {
         this.options.metrics.inc('connections_closed_streams_stalled')
         const bytes = this.states.get(connection)?.streamsIfAny?.bufferedBytes ?? 0
@@ -244,14 +245,25 @@ export class HubDispatcher implements InvocationHandler {
       this.options.metrics.inc('invocations_streams_refused')
       return answer({ error: streams })
     }
-    const args = [...message.arguments, ...streams]
     const { min, max } = method.arity
     const done = (): void => state.streamsIfAny?.close(streams)
-    if (args.length < min || args.length > max) {
+    const given = message.arguments.length + streams.length
+    if (given < min || given > max) {
       done()
       const expected = max === Infinity ? `at least ${min}` : min === max ? String(min) : `${min} to ${max}`
-      return answer({ error: InvocationErrors.wrongArgumentCount(target, args.length, expected, this.options.enableDetailedErrors) })
+      return answer({ error: InvocationErrors.wrongArgumentCount(target, given, expected, this.options.enableDetailedErrors) })
     }
+    // The declared types, before any hub code: the arguments are revived in place (Date, Uint8Array).
+    const failure = method.binding?.bindArguments?.(message.arguments)
+    if (failure) {
+      done()
+      this.options.metrics.inc('invocations_invalid_arguments')
+      this.options.logger.debug('invalid hub method arguments', { hub: this.options.descriptor.name, method: method.name, ...failure })
+      return answer({ error: InvocationErrors.invalidArgument(target, failure, this.options.enableDetailedErrors) })
+    }
+    const items = method.binding?.streamItems
+    if (items) for (let i = 0; i < streams.length; i++) streams[i]!.bindItem = items[i]
+    const args = [...message.arguments, ...streams]
     if (streaming) {
       state.streamsIfAny?.start(streams)
       return this.startStream(connection, state, method, message as StreamInvocationMessage, args, done)
