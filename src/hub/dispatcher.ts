@@ -250,6 +250,7 @@ export class HubDispatcher implements InvocationHandler {
     if (args.length < min || args.length > max) {
       done()
       const expected = max === Infinity ? `at least ${min}` : min === max ? String(min) : `${min} to ${max}`
+      this.options.logger.debug('wrong argument count', { hub: this.options.descriptor.name, method: method.name, given: args.length, expected })
       return answer({ error: InvocationErrors.wrongArgumentCount(target, args.length, expected, this.options.enableDetailedErrors) })
     }
     if (streaming) {
