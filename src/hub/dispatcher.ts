@@ -251,6 +251,7 @@ export class HubDispatcher implements InvocationHandler {
     if (given < min || given > max) {
       done()
       const expected = max === Infinity ? `at least ${min}` : min === max ? String(min) : `${min} to ${max}`
+      this.options.logger.debug('wrong argument count', { hub: this.options.descriptor.name, method: method.name, given, expected })
       return answer({ error: InvocationErrors.wrongArgumentCount(target, given, expected, this.options.enableDetailedErrors) })
     }
     // The declared types, before any hub code: the arguments are revived in place (Date, Uint8Array).
