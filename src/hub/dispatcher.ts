@@ -361,19 +361,22 @@ export class HubDispatcher implements InvocationHandler {
   }
 }
 
-/** A method's own policy (see AuthorizeOptions.policy); a policy that throws refuses the call. */
-async function passesPolicy(rule: AuthorizeOptions | undefined, scope: CallerScope, invocation: HubInvocation): Promise<boolean> {
-  if (!rule?.policy) return true
-  try {
-    return (await rule.policy(scope.context, invocation)) === true
-  } catch {
-    return false
+/** The policies of the hub's and the method's rules (see AuthorizeOptions.policy); one that throws refuses the call. */
+async function passesPolicy(rules: readonly AuthorizeOptions[], scope: CallerScope, invocation: HubInvocation): Promise<boolean> {
+  for (const rule of rules) {
+    if (!rule.policy) continue
+    try {
+      if ((await rule.policy(scope.context, invocation)) !== true) return false
+    } catch {
+      return false
+    }
   }
+  return true
 }
 
-function isAuthorized(rule: AuthorizeOptions | undefined, connection: HubConnection): boolean {
-  if (!rule) return true
+/** A signed-in user who holds one of each rule's roles. */
+function isAuthorized(rules: readonly AuthorizeOptions[], connection: HubConnection): boolean {
+  if (rules.length === 0) return true
   if (connection.userId === undefined) return false
-  if (!rule.roles || rule.roles.length === 0) return true
-  return holdsAnyRole(connection.principal.claims, rule.roles)
+  return rules.every((rule) => !rule.roles || rule.roles.length === 0 || holdsAnyRole(connection.principal.claims, rule.roles))
 }

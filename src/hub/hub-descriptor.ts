@@ -22,7 +22,11 @@ export interface HubMethodDescriptor {
   /** `@Forward(subject, { durable: true })`. */
   readonly forwardDurable?: boolean
   readonly stream: boolean
-  readonly authorize?: AuthorizeOptions
+  /**
+   * Every rule a call must pass: the hub's `@Authorize` first, then the method's, as ASP.NET Core
+   * applies the attributes of both the hub class and the method. Empty when neither has one.
+   */
+  readonly authorize: readonly AuthorizeOptions[]
 }
 
 export interface HubDescriptor {
@@ -76,6 +80,7 @@ export function describeHub(hubClass: HubClass, options: DescribeHubOptions): Hu
   const transports = hubTransports(hubOptions.transports, fail) ?? options.transports ?? TRANSPORTS
 
   const prototype = hubClass.prototype as Record<string, unknown>
+  const hubRule = hubMetadata.getAuthorize(hubClass)
   const methods = new Map<string, HubMethodDescriptor>()
   for (const method of hubMetadata.getMethods(prototype)) {
     const fn = prototype[method.propertyKey]
@@ -93,7 +98,7 @@ export function describeHub(hubClass: HubClass, options: DescribeHubOptions): Hu
       forwardSubject: method.forwardSubject,
       ...(method.forwardDurable ? { forwardDurable: true } : {}),
       stream: method.stream === true,
-      authorize: hubMetadata.getAuthorize(prototype, method.propertyKey),
+      authorize: [hubRule, hubMetadata.getAuthorize(prototype, method.propertyKey)].filter((rule): rule is AuthorizeOptions => rule !== undefined),
     })
   }
 
@@ -121,7 +126,7 @@ export function describeHub(hubClass: HubClass, options: DescribeHubOptions): Hu
     className,
     name,
     path,
-    authorize: hubMetadata.getAuthorize(hubClass),
+    authorize: hubRule,
     transports,
     keepsRequest: hubOptions.httpContext !== false,
     methods,

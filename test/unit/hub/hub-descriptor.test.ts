@@ -99,8 +99,8 @@ describe('describeHub', () => {
     expect([...methods.keys()]).toEqual(['additem', 'clear', 'order'])
     expect(methods.get('additem')).toMatchObject({ name: 'addItem', propertyKey: 'addItem', arity: { min: 1, max: 2 } })
     expect(methods.get('additem')!.forwardSubject).toBeUndefined()
-    expect(methods.get('additem')!.authorize).toBeUndefined()
-    expect(methods.get('clear')).toMatchObject({ name: 'Clear', propertyKey: 'clearAll', authorize: { roles: ['admin'] } })
+    expect(methods.get('additem')!.authorize).toEqual([])
+    expect(methods.get('clear')).toMatchObject({ name: 'Clear', propertyKey: 'clearAll', authorize: [{ roles: ['admin'] }] })
     expect(methods.get('order')).toMatchObject({ forwardSubject: 'im.shop.orders', arity: { min: 1, max: 1 } })
   })
 
@@ -111,6 +111,10 @@ describe('describeHub', () => {
       @Subscribe('im.news.published', { queue: 'workers' })
       published(): void {}
 
+      @Authorize({ roles: ['editor'] })
+      @HubMethod()
+      publish(): void {}
+
       @ClientMethod()
       headline(text: string): void {
         void text
@@ -119,6 +123,8 @@ describe('describeHub', () => {
     const descriptor = describeHub(NewsHub, PREFIX)
     expect(isHubClass(NewsHub)).toBe(true)
     expect(descriptor.authorize).toEqual({})
+    // Each method carries the hub's rule first, then its own: a call must pass both.
+    expect(descriptor.methods.get('publish')!.authorize).toEqual([{}, { roles: ['editor'] }])
     expect(descriptor.subscriptions).toEqual([{ propertyKey: 'published', subject: 'im.news.published', queue: 'workers' }])
     expect(descriptor.clientMethods).toEqual([{ propertyKey: 'headline', name: 'headline' }])
   })
