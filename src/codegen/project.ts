@@ -8,6 +8,7 @@
  * folder, not tests or declarations.
  */
 import { readdirSync } from 'node:fs'
+import { isBuiltin } from 'node:module'
 import { join, resolve } from 'node:path'
 import { ModuleKind, ModuleResolutionKind, Project, ScriptTarget, ts } from 'ts-morph'
 import type { SourceFile } from 'ts-morph'
@@ -20,6 +21,14 @@ export interface HubsProject {
   readonly project: Project
   readonly hubFiles: readonly SourceFile[]
   readonly envelopeFile: SourceFile
+  /** Imports that resolve to nothing at all (not even a package's declaration file), by importing file. */
+  readonly unresolved: readonly UnresolvedImport[]
+}
+
+export interface UnresolvedImport {
+  /** Absolute path of the importing file. */
+  readonly file: string
+  readonly specifier: string
 }
 
 export function openHubsProject(hubsDir: string): HubsProject {
@@ -30,6 +39,7 @@ export function openHubsProject(hubsDir: string): HubsProject {
   } catch (error) {
     throw new ImError(ImErrorCode.ConfigInvalid, `cannot read the hubs folder ${folder}`, { cause: error })
   }
+  const unresolved: UnresolvedImport[] = []
   const project = new Project({
     skipAddingFilesFromTsConfig: true,
     compilerOptions: {
@@ -48,6 +58,7 @@ export function openHubsProject(hubsDir: string): HubsProject {
       resolveModuleNames: (names, containingFile) =>
         names.map((name) => {
           const resolved = ts.resolveModuleName(name, containingFile, getOptions(), host).resolvedModule
+          if (!resolved && !isBuiltin(name) && !unresolved.some((u) => u.file === containingFile && u.specifier === name)) unresolved.push({ file: containingFile, specifier: name })
           // Sources (ours, a linked workspace package) are read; packages' declaration files are not.
           return resolved && !resolved.extension.startsWith('.d.') ? resolved : undefined
         }),
@@ -56,5 +67,5 @@ export function openHubsProject(hubsDir: string): HubsProject {
   const hubFiles = names.map((name) => project.addSourceFileAtPath(join(folder, name)))
   const envelopeFile = project.addSourceFileAtPath(frameworkFiles.envelope)
   project.resolveSourceFileDependencies()
-  return { project, hubFiles, envelopeFile }
+  return { project, hubFiles, envelopeFile, unresolved }
 }
