@@ -13,8 +13,8 @@ import type { Diagnostic, SourceFile } from 'ts-morph'
 import type { CodegenProblem } from './codegen-error.js'
 import type { HubsProject } from './project.js'
 
-/** "Cannot find module": reported from the project's own resolution instead (packages' .d.ts are left out on purpose). */
-const MODULE_NOT_FOUND = new Set([2307, 2792, 7016])
+/** "Cannot find module" and kin: reported from the project's own resolution instead (packages' .d.ts are left out on purpose). */
+const MODULE_NOT_FOUND = new Set([2307, 2591, 2792, 7016])
 
 export function compilerProblems(hubs: HubsProject, root: string): CodegenProblem[] {
   const problems: CodegenProblem[] = []
@@ -33,10 +33,13 @@ export function compilerProblems(hubs: HubsProject, root: string): CodegenProble
   }
   for (const file of hubs.hubFiles) {
     const regions = [...file.getImportDeclarations(), ...file.getDescendants().filter(Node.isDecorator)]
+    // Whether a module is found is decided above: the compiler cannot see packages' declarations here.
+    const specifiers = file.getImportDeclarations().map((i) => i.getModuleSpecifier())
     for (const d of program.getSemanticDiagnostics(file)) {
       if (d.getCategory() !== ts.DiagnosticCategory.Error || MODULE_NOT_FOUND.has(d.getCode())) continue
       const start = d.getStart()
-      if (start === undefined || !regions.some((r) => start >= r.getStart() && start < r.getEnd())) continue
+      const within = (r: Node): boolean => start !== undefined && start >= r.getStart() && start < r.getEnd()
+      if (!regions.some(within) || specifiers.some(within)) continue
       problems.push(fromDiagnostic(d, file, path))
     }
   }

@@ -7,9 +7,9 @@
  * Files are listed the way src/server/load-hubs.ts loads them: every .ts / .js file in the
  * folder, not tests or declarations.
  */
-import { readdirSync } from 'node:fs'
+import { existsSync, readdirSync } from 'node:fs'
 import { isBuiltin } from 'node:module'
-import { join, resolve } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 import { ModuleKind, ModuleResolutionKind, Project, ScriptTarget, ts } from 'ts-morph'
 import type { SourceFile } from 'ts-morph'
 import { ImError, ImErrorCode } from '../errors.js'
@@ -58,7 +58,7 @@ export function openHubsProject(hubsDir: string): HubsProject {
       resolveModuleNames: (names, containingFile) =>
         names.map((name) => {
           const resolved = ts.resolveModuleName(name, containingFile, getOptions(), host).resolvedModule
-          if (!resolved && !isBuiltin(name) && !unresolved.some((u) => u.file === containingFile && u.specifier === name)) unresolved.push({ file: containingFile, specifier: name })
+          if (!resolved && isMissing(name, containingFile) && !unresolved.some((u) => u.file === containingFile && u.specifier === name)) unresolved.push({ file: containingFile, specifier: name })
           // Sources (ours, a linked workspace package) are read; packages' declaration files are not.
           return resolved && !resolved.extension.startsWith('.d.') ? resolved : undefined
         }),
@@ -68,4 +68,20 @@ export function openHubsProject(hubsDir: string): HubsProject {
   const envelopeFile = project.addSourceFileAtPath(frameworkFiles.envelope)
   project.resolveSourceFileDependencies()
   return { project, hubFiles, envelopeFile, unresolved }
+}
+
+/**
+ * An import TypeScript could not resolve that is really missing: a relative or absolute path, or
+ * a package that is not installed. Built-in modules, `#` subpath imports and installed packages
+ * without types (which TypeScript may not resolve, yet Node loads) are not.
+ */
+function isMissing(specifier: string, from: string): boolean {
+  if (isBuiltin(specifier) || specifier.startsWith('#')) return false
+  if (specifier.startsWith('.') || specifier.startsWith('/')) return true
+  const parts = specifier.split('/')
+  const name = specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0]!
+  for (let dir = dirname(from); ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'node_modules', name))) return false
+    if (dirname(dir) === dir) return true
+  }
 }

@@ -18,8 +18,8 @@ afterAll(() => {
 })
 
 /** The messages of analyzing one hub file, or the model's hubs when it is accepted. */
-function analyze(source: string): { messages: string[]; versions: (number | undefined)[] } {
-  const folder = mkdtempSync(join(tmpdir(), 'im-codegen-refusals-'))
+function analyze(source: string, parent = tmpdir()): { messages: string[]; versions: (number | undefined)[] } {
+  const folder = mkdtempSync(join(parent, 'im-codegen-refusals-'))
   folders.push(folder)
   writeFileSync(join(folder, 'hub.ts'), source.replaceAll('SRC', SRC))
   try {
@@ -80,5 +80,19 @@ export class OptHub extends HubBase {
 `)
     expect(messages).toHaveLength(1)
     expect(messages[0]).toMatch(/^hub\.ts:4: Object literal may only specify known properties, and 'nmae' does not exist in type 'HubMethodOptions'\. \(TS2353\)$/)
+  }, 30_000)
+})
+
+describe('imports', () => {
+  it('refuses a package that is not installed, accepts one that is (with or without types) and built-in modules', () => {
+    const { messages } = analyze(`import { Hub, HubBase } from 'SRC'
+import { readFileSync } from 'node:fs'
+import { join } from 'path'
+import commander from 'commander'
+import missing from 'no-such-package-here'
+@Hub()
+export class ImportsHub extends HubBase {}
+`, resolve('.')) // in this checkout, where commander is installed
+    expect(messages).toEqual(["hub.ts:5: cannot find module 'no-such-package-here' (imported from here)"])
   }, 30_000)
 })
