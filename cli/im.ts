@@ -36,6 +36,8 @@ program
   .description('generate typed clients, service publishers, C# records and AsyncAPI from the hubs')
   .option('-c, --config <file>', 'configuration file', 'im.config.ts')
   .option('--check', 'write nothing; fail and show a diff if a generated file is stale')
+  .option('--against <ref>', 'with --check: fail on breaking changes since the hub-model.json committed at this git revision')
+  .option('--accept-breaking', 'let breaking changes through (a write replaces the contract; --check passes)')
   .option('--watch', 'regenerate whenever a hub changes')
   .option('--hubs <dir>', 'hubs folder (default: hubsDir of the configuration)')
   .option('--out <dir>', 'output folder (default: generatedDir of the configuration)')

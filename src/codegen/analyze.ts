@@ -21,6 +21,8 @@ import { defaultHubName, hubPath } from '../hub/hub-name.js'
 import { ENVELOPE_TYPE, LIFECYCLE_TYPE } from './model.js'
 import type { HubDefinition, HubMethodModel, HubModel, PublicationModel, SubscriptionModel } from './model.js'
 import { openHubsProject } from './project.js'
+import { compilerProblems } from './diagnostics.js'
+import { checkUnique, hubVersion, refuseLookalike, refuseStaticMembers } from './hub-checks.js'
 import { docOf } from './type-refs.js'
 import type { Site } from './type-refs.js'
 import { compare, TypeTable } from './type-table.js'
@@ -41,7 +43,11 @@ export interface Analysis {
 
 export function analyzeHubs(options: AnalyzeOptions): Analysis {
   const root = resolve(options.root ?? process.cwd())
-  const { project, hubFiles, envelopeFile } = openHubsProject(options.hubsDir)
+  const opened = openHubsProject(options.hubsDir)
+  const { project, hubFiles, envelopeFile } = opened
+  // A model read from code that does not compile would silently lose hubs or methods.
+  const compiler = compilerProblems(opened, root)
+  if (compiler.length > 0) throw new CodegenError(compiler)
   const table = new TypeTable(root)
   for (const name of [ENVELOPE_TYPE, LIFECYCLE_TYPE]) {
     const declaration = envelopeFile.getInterfaceOrThrow(name)
@@ -49,14 +55,17 @@ export function analyzeHubs(options: AnalyzeOptions): Analysis {
   }
 
   const hubs: HubDefinition[] = []
+  const lines = new Map<HubDefinition, number>()
   for (const file of hubFiles) {
     for (const cls of file.getClasses()) {
       const hubDecorator = cls.getDecorators().find((d) => decoratorName(d) === 'Hub')
       if (!hubDecorator || !cls.isExported()) continue
-      hubs.push(readHub(cls, hubDecorator, table, options.pathPrefix ?? '/signalr-hubs'))
+      const hub = readHub(cls, hubDecorator, table, options.pathPrefix ?? '/signalr-hubs')
+      hubs.push(hub)
+      lines.set(hub, cls.getStartLineNumber())
     }
   }
-  checkUnique(hubs, table)
+  checkUnique(hubs, lines, table)
   const types = table.drain()
   if (table.problems.length > 0) {
     const sorted = [...table.problems].sort((a, b) => compare(a.file, b.file) || a.line - b.line || compare(a.message, b.message))
@@ -80,6 +89,7 @@ export function readHub(cls: ClassDeclaration, decorator: Decorator, table: Type
   const className = cls.getName() ?? 'default'
   const options = staticOptions(decoratorArgs(decorator)[0], table, { node: decorator, member: `${className} @Hub` })
   const name = options.name ?? defaultHubName(className)
+  const version = hubVersion(decoratorArgs(decorator)[0], table, { node: decorator, member: `${className} @Hub` })
   if (!/^[a-z0-9][a-z0-9_-]*$/.test(name)) {
     table.problem({ node: decorator, member: className }, `hub name "${name}" must be lower-case letters, digits, '-' or '_'`)
   }
@@ -88,10 +98,13 @@ export function readHub(cls: ClassDeclaration, decorator: Decorator, table: Type
   const subscriptions: SubscriptionModel[] = []
   const forwards: ForwardCall[] = []
 
-  for (const method of hubMethods(cls)) {
+  const chain = classChain(cls)
+  refuseStaticMembers(chain, table)
+  for (const method of hubMethods(chain)) {
     const member = `${className}.${method.getName()}`
     for (const decorator of method.getDecorators()) {
       const kind = decoratorName(decorator)
+      if (!kind) refuseLookalike(decorator, member, table)
       if (!kind || kind === 'Authorize') continue
       const site: Site = { node: decorator, member }
       const [first, second] = decoratorArgs(decorator)
@@ -141,6 +154,7 @@ export function readHub(cls: ClassDeclaration, decorator: Decorator, table: Type
     path: hubPath(name, options.path, pathPrefix),
     file: table.path(cls),
     ...(doc ? { doc } : {}),
+    ...(version !== undefined ? { version } : {}),
     methods: methods.sort((a, b) => compare(a.name, b.name)),
     clientMethods: clientMethods.sort((a, b) => compare(a.name, b.name)),
     subscriptions: subscriptions.sort((a, b) => compare(a.subject, b.subject)),
@@ -170,8 +184,8 @@ function subjectName(subject: string, hubName: string): string {
   return camelCase(rest.join('-')) || 'invocations'
 }
 
-/** Methods of the class and of its project base classes (metadata is inherited), up to HubBase. */
-function hubMethods(cls: ClassDeclaration): MethodDeclaration[] {
+/** The class and its project base classes (metadata is inherited), base first, up to HubBase. */
+function classChain(cls: ClassDeclaration): ClassDeclaration[] {
   const chain: ClassDeclaration[] = []
   for (let current: ClassDeclaration | undefined = cls; current && chain.length < 16; ) {
     chain.unshift(current)
@@ -181,6 +195,10 @@ function hubMethods(cls: ClassDeclaration): MethodDeclaration[] {
     const declaration = symbol.getDeclarations()[0]
     current = declaration && Node.isClassDeclaration(declaration) && !declaration.getSourceFile().isInNodeModules() ? declaration : undefined
   }
+  return chain
+}
+
+function hubMethods(chain: readonly ClassDeclaration[]): MethodDeclaration[] {
   const byName = new Map<string, MethodDeclaration>()
   for (const c of chain) for (const m of c.getInstanceMethods()) if (m.getDecorators().length > 0 || !byName.has(m.getName())) byName.set(m.getName(), m)
   return [...byName.values()]
@@ -193,14 +211,5 @@ function checkNames(items: readonly { name: string }[], message: string, cls: Cl
     const key = item.name.toLowerCase()
     if (seen.has(key)) table.problem({ node: cls, member: cls.getName() ?? '' }, `${message} "${item.name}" (names are case-insensitive)`)
     seen.add(key)
-  }
-}
-
-function checkUnique(hubs: readonly HubDefinition[], table: TypeTable): void {
-  const seen = new Map<string, HubDefinition>()
-  for (const hub of hubs) {
-    const other = seen.get(hub.name)
-    if (other) table.problems.push({ file: hub.file, line: 1, member: hub.className, message: `hub name "${hub.name}" is also used by ${other.className} (${other.file})` })
-    seen.set(hub.name, hub)
   }
 }

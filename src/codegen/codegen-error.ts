@@ -9,13 +9,13 @@ export interface CodegenProblem {
   /** Project-relative path. */
   readonly file: string
   readonly line: number
-  /** `Class.member`, `Type.property` or `Class.method(parameter)`. */
+  /** `Class.member`, `Type.property` or `Class.method(parameter)`; empty for a compiler diagnostic. */
   readonly member: string
   readonly message: string
 }
 
 export function formatProblem(problem: CodegenProblem): string {
-  return `${problem.file}:${problem.line}: ${problem.member}: ${problem.message}`
+  return `${problem.file}:${problem.line}: ${problem.member ? `${problem.member}: ` : ''}${problem.message}`
 }
 
 export class CodegenError extends ImError {

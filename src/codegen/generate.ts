@@ -20,6 +20,13 @@ export interface GenerateOptions {
   readonly pathPrefix?: string
   /** Compare instead of writing. */
   readonly check?: boolean
+  /**
+   * The contract to compare with instead of the output folder's hub-model.json (`--against`
+   * reads it from a git revision); null when that revision has none.
+   */
+  readonly baseline?: HubModel | null
+  /** Let unacknowledged breaking changes through (`--accept-breaking`). */
+  readonly acceptBreaking?: boolean
 }
 
 export interface GenerateResult {
@@ -29,8 +36,15 @@ export interface GenerateResult {
   readonly stale: readonly StaleFile[]
   readonly written: readonly string[]
   readonly deleted: readonly string[]
-  /** Against the hub-model.json found in the output folder before this run. */
+  /**
+   * Against the baseline (the hub-model.json found in the output folder before this run, or
+   * `baseline`), not acknowledged by a raised `@Hub({ version })`.
+   */
   readonly breaking: readonly BreakingChange[]
+  /** Breaking changes of hubs whose version was raised. */
+  readonly acknowledged: readonly BreakingChange[]
+  /** True when unacknowledged breaking changes kept a write from happening (nothing was written). */
+  readonly refused: boolean
   /** The project files that were read (for --watch). */
   readonly sourceFiles: readonly string[]
   readonly elapsedMs: number
@@ -41,11 +55,26 @@ export function generate(options: GenerateOptions): GenerateResult {
   const outDir = resolve(options.outDir)
   const { model, sourceFiles } = analyzeHubs({ hubsDir: options.hubsDir, ...(options.root ? { root: options.root } : {}), ...(options.pathPrefix ? { pathPrefix: options.pathPrefix } : {}) })
   const files = renderOutputs(model)
-  const committed = readCommittedModel(outDir)
-  const breaking = committed ? breakingChanges(committed, model) : []
+  const committed = options.baseline === undefined ? readCommittedModel(outDir) : options.baseline ?? undefined
+  const { breaking, acknowledged } = committed ? splitAcknowledged(breakingChanges(committed, model), committed, model) : { breaking: [], acknowledged: [] }
   const stale = options.check ? findStale(outDir, files) : []
-  const { written, deleted } = options.check ? { written: [], deleted: [] } : writeOutputs(outDir, files)
-  return { model, files, stale, written, deleted, breaking, sourceFiles, elapsedMs: performance.now() - started }
+  // The baseline is the contract: overwriting it with a break would make the next --check pass.
+  const refused = !options.check && breaking.length > 0 && !options.acceptBreaking
+  const { written, deleted } = options.check || refused ? { written: [], deleted: [] } : writeOutputs(outDir, files)
+  return { model, files, stale, written, deleted, breaking, acknowledged, refused, sourceFiles, elapsedMs: performance.now() - started }
+}
+
+/** A hub whose `@Hub({ version })` went up acknowledges its breaking changes; a removed hub cannot. */
+function splitAcknowledged(changes: readonly BreakingChange[], before: HubModel, after: HubModel): { breaking: BreakingChange[]; acknowledged: BreakingChange[] } {
+  const breaking: BreakingChange[] = []
+  const acknowledged: BreakingChange[] = []
+  for (const change of changes) {
+    const old = before.hubs.find((h) => h.className === change.hub)
+    const now = old && after.hubs.find((h) => h.name === old.name)
+    if (old && now && (now.version ?? 1) > (old.version ?? 1)) acknowledged.push(change)
+    else breaking.push(change)
+  }
+  return { breaking, acknowledged }
 }
 
 /** The contract of the last generation, or undefined when there is none (or it is unreadable). */

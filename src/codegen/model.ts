@@ -153,6 +153,11 @@ export interface HubDefinition {
   /** Project-relative path of the file declaring the hub. */
   readonly file: string
   readonly doc?: string
+  /**
+   * `@Hub({ version })` when set: raising it acknowledges the breaking changes of this hub since
+   * the committed contract (docs/codegen.md, "Breaking changes").
+   */
+  readonly version?: number
   readonly methods: readonly HubMethodModel[]
   readonly clientMethods: readonly ClientMethodModel[]
   readonly subscriptions: readonly SubscriptionModel[]

@@ -7,6 +7,17 @@ import { callerFile } from './caller-file.js'
 import { hubMetadata } from './metadata.js'
 import type { AuthorizeOptions, ForwardOptions, HubMethodOptions, HubOptions, SubscribeOptions } from './metadata.js'
 
+/**
+ * With experimentalDecorators a decorator on a static member receives the constructor instead of
+ * the prototype. The server calls hub methods and handlers on instances, so such a member would
+ * silently never run: it is recorded here and describeHub refuses the class.
+ */
+function isStatic(target: object, decorator: string, propertyKey: string | symbol): boolean {
+  if (typeof target !== 'function') return false
+  hubMetadata.addStaticMember(target, { decorator, propertyKey: String(propertyKey) })
+  return true
+}
+
 /** Marks a class as a hub served by IMService. */
 export function Hub(options: HubOptions = {}): ClassDecorator {
   // `Hub(...)` is evaluated where the class is declared: that file holds its parameter types.
@@ -17,6 +28,7 @@ export function Hub(options: HubOptions = {}): ClassDecorator {
 /** Makes a method callable by clients (`connection.invoke(name, ...args)`). */
 export function HubMethod(options: HubMethodOptions = {}): MethodDecorator {
   return (prototype, propertyKey) => {
+    if (isStatic(prototype, 'HubMethod', propertyKey)) return
     const key = String(propertyKey)
     hubMetadata.addMethod(prototype, { propertyKey: key, name: options.name ?? key })
   }
@@ -29,6 +41,7 @@ export function HubMethod(options: HubMethodOptions = {}): MethodDecorator {
  */
 export function HubStream(options: HubMethodOptions = {}): MethodDecorator {
   return (prototype, propertyKey) => {
+    if (isStatic(prototype, 'HubStream', propertyKey)) return
     const key = String(propertyKey)
     hubMetadata.addMethod(prototype, { propertyKey: key, name: options.name ?? key, stream: true })
   }
@@ -42,6 +55,7 @@ export function HubStream(options: HubMethodOptions = {}): MethodDecorator {
  */
 export function Forward(subject: string, options: ForwardOptions = {}): MethodDecorator {
   return (prototype, propertyKey) => {
+    if (isStatic(prototype, 'Forward', propertyKey)) return
     const key = String(propertyKey)
     hubMetadata.addMethod(prototype, { propertyKey: key, name: options.name ?? key, forwardSubject: subject, ...(options.durable ? { forwardDurable: true } : {}) })
   }
@@ -50,6 +64,7 @@ export function Forward(subject: string, options: ForwardOptions = {}): MethodDe
 /** Runs the method for each message published to `subject` (NATS wildcards allowed). */
 export function Subscribe(subject: string, options: SubscribeOptions = {}): MethodDecorator {
   return (prototype, propertyKey) => {
+    if (isStatic(prototype, 'Subscribe', propertyKey)) return
     hubMetadata.addSubscription(prototype, { propertyKey: String(propertyKey), subject, ...options })
   }
 }
@@ -65,6 +80,7 @@ export function Subscribe(subject: string, options: SubscribeOptions = {}): Meth
  */
 export function ClientMethod(options: { name?: string } = {}): MethodDecorator {
   return (prototype, propertyKey) => {
+    if (isStatic(prototype, 'ClientMethod', propertyKey)) return
     const key = String(propertyKey)
     hubMetadata.addClientMethod(prototype, { propertyKey: key, name: options.name ?? key })
   }
@@ -76,6 +92,7 @@ export function ClientMethod(options: { name?: string } = {}): MethodDecorator {
  */
 export function Authorize(options: AuthorizeOptions = {}): ClassDecorator & MethodDecorator {
   return ((target: object, propertyKey?: string | symbol) => {
+    if (propertyKey !== undefined && isStatic(target, 'Authorize', propertyKey)) return
     hubMetadata.setAuthorize(target, propertyKey === undefined ? undefined : String(propertyKey), options)
   }) as ClassDecorator & MethodDecorator
 }

@@ -74,6 +74,8 @@ export function describeHub(hubClass: HubClass, options: DescribeHubOptions): Hu
     throw new ImError(ImErrorCode.HubDefinitionInvalid, `${className}: ${message}`)
   }
   const hubOptions = hubMetadata.getHub(hubClass) ?? fail('is not decorated with @Hub()')
+  const [misplaced] = hubMetadata.getStaticMembers(hubClass)
+  if (misplaced) fail(`@${misplaced.decorator} is on the static member ${className}.${misplaced.propertyKey}; hub methods and handlers run on the hub instance, remove 'static'`)
   const name = hubOptions.name ?? defaultHubName(className)
   if (!HUB_NAME.test(name)) fail(`hub name "${name}" must be lower-case letters, digits, '-' or '_'`)
   const path = hubPath(name, hubOptions.path, options.pathPrefix)

@@ -23,6 +23,11 @@ export interface HubOptions {
    * connection; `this.context.http` is then empty.
    */
   readonly httpContext?: boolean
+  /**
+   * Contract version, read only by `im generate`: raising it (a positive integer, default 1)
+   * acknowledges this hub's breaking changes since the committed contract (docs/codegen.md).
+   */
+  readonly version?: number
 }
 
 export interface AuthorizeOptions {
@@ -82,6 +87,7 @@ const METHODS = Symbol.for('imservice:hub-methods')
 const SUBSCRIPTIONS = Symbol.for('imservice:subscriptions')
 const CLIENT_METHODS = Symbol.for('imservice:client-methods')
 const AUTHORIZE = Symbol.for('imservice:authorize')
+const STATIC_MEMBERS = Symbol.for('imservice:static-members')
 
 // Member lists are copied on write so that a subclass never adds to its base class's list.
 function appendOwn<T>(key: symbol, target: object, item: T): void {
@@ -97,7 +103,19 @@ function readAll<T>(key: symbol, prototype: object): T[] {
   return lists.flat()
 }
 
+/** A member decorator found on a static member: the class is refused when described. */
+export interface StaticMemberMetadata {
+  readonly decorator: string
+  readonly propertyKey: string
+}
+
 export const hubMetadata = {
+  addStaticMember(constructor: Function, member: StaticMemberMetadata): void {
+    appendOwn(STATIC_MEMBERS, constructor, member)
+  },
+  getStaticMembers(constructor: Function): StaticMemberMetadata[] {
+    return readAll(STATIC_MEMBERS, constructor)
+  },
   setHub(target: Function, options: HubOptions, sourceFile?: string): void {
     Reflect.defineMetadata(HUB, options, target)
     if (sourceFile !== undefined) Reflect.defineMetadata(HUB_SOURCE, sourceFile, target)

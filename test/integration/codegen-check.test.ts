@@ -89,7 +89,7 @@ describe('im generate', () => {
     }
   }, 60_000)
 
-  it('--check lists generated files whose hub is gone, and a run without --check deletes them', async () => {
+  it('--check lists generated files whose hub is gone, and a run without --check deletes them once the break is accepted', async () => {
     const ordersFile = join(hubs, 'orders-hub.ts')
     const original = readFileSync(ordersFile, 'utf8')
     rmSync(ordersFile)
@@ -98,7 +98,9 @@ describe('im generate', () => {
       expect(result.code).toBe(1)
       expect(result.stdout).toContain('  client/orders.ts (obsolete)\n  dotnet/OrdersHub.cs (obsolete)\n')
       expect(result.stderr).toMatch(/breaking: [^\n]*OrdersHub: hub "orders" \(OrdersHub\) was removed/)
-      const written = generate({ hubsDir: hubs, outDir: out })
+      const refused = generate({ hubsDir: hubs, outDir: out })
+      expect(refused).toMatchObject({ refused: true, written: [], deleted: [] })
+      const written = generate({ hubsDir: hubs, outDir: out, acceptBreaking: true })
       expect(written.deleted).toEqual(['client/orders.ts', 'dotnet/OrdersHub.cs', 'publishers/orders.ts'])
     } finally {
       writeFileSync(ordersFile, original)

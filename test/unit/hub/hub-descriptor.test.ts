@@ -315,3 +315,34 @@ describe('describeHub transports', () => {
     expect(definitionError(BadTransportsHub)).toBe(`BadTransportsHub: @Hub transports must name one or more of WebSockets, ServerSentEvents, LongPolling, got ${shown}`)
   })
 })
+
+describe('decorators on static members', () => {
+  it('refuses a static @Subscribe handler, naming class and member (it would never run)', () => {
+    @Hub()
+    class StaticHandlerHub extends HubBase {
+      @Subscribe('svc.news')
+      static onNews(): void {}
+    }
+    expect(definitionError(StaticHandlerHub)).toBe("StaticHandlerHub: @Subscribe is on the static member StaticHandlerHub.onNews; hub methods and handlers run on the hub instance, remove 'static'")
+  })
+
+  it.each([
+    ['HubMethod', () => { @Hub() class A extends HubBase { @HubMethod() static m(): void {} } return A }],
+    ['Forward', () => { @Hub() class A extends HubBase { @Forward('svc.x') static m(): void {} } return A }],
+    ['ClientMethod', () => { @Hub() class A extends HubBase { @ClientMethod() static m(): void {} } return A }],
+    ['Authorize', () => { @Hub() class A extends HubBase { @Authorize() static m(): void {} } return A }],
+  ])('refuses a static @%s', (decorator, define) => {
+    const hubClass = define()
+    expect(definitionError(hubClass)).toContain(`@${decorator} is on the static member A.m;`)
+  })
+
+  it('refuses a static member inherited from a base class', () => {
+    class BaseHub extends HubBase {
+      @HubMethod()
+      static shared(): void {}
+    }
+    @Hub()
+    class DerivedHub extends BaseHub {}
+    expect(definitionError(DerivedHub)).toContain('@HubMethod is on the static member DerivedHub.shared')
+  })
+})
