@@ -17,9 +17,7 @@ import { postedInput } from '../connection/posted-input.js'
 import { HubConnection } from '../connection/hub-connection.js'
 import type { ConnectionSettings } from '../connection/hub-connection.js'
 import type { InvocationHandler } from '../connection/invocation-handler.js'
-import { isImError } from '../errors.js'
 import type { HubDescriptor } from '../hub/hub-descriptor.js'
-import { holdsAnyRole } from '../hub/roles.js'
 import type { Logger } from '../logger.js'
 import type { Metrics } from '../metrics.js'
 import type { HubProtocol } from '../protocol/hub-protocol.js'
@@ -39,6 +37,7 @@ import { CapturedResponse, captureRequest, replayRequest, sendRelayed } from './
 import type { Cors } from './cors.js'
 import { lowerCaseQuery, readBody, refuseUpgrade, sendJson, sendText } from './http-util.js'
 import type { RequestAuthenticator } from './request-auth.js'
+import { authenticateConnect } from './connect-auth.js'
 
 export interface HubEndpointOptions {
   readonly descriptor: HubDescriptor
@@ -137,7 +136,7 @@ export class HubEndpoint {
     const version = parseNegotiateVersion(query.get('negotiateversion'))
     // Negotiate errors travel as 200 with {"error": ...}; the client reports the text (TransportProtocols.md).
     if ('error' in version) return sendJson(res, 200, writeNegotiateError(version.error))
-    const principal = await this.authenticate(req, query, res)
+    const principal = await authenticateConnect(this.options, req, query, res)
     if (!principal) return
     const refused = this.options.limits.check(principal.userId, req.socket.remoteAddress)
     if (refused) return sendText(res, 429, refused)
@@ -164,7 +163,7 @@ export class HubEndpoint {
     if (crossOrigin) return refuseUpgrade(socket, 403, crossOrigin)
     if (this.draining) return refuseUpgrade(socket, 503, 'This server is shutting down; try another.')
     const query = lowerCaseQuery(url)
-    const principal = await this.authenticate(req, query, socket)
+    const principal = await authenticateConnect(this.options, req, query, socket)
     if (!principal) return
     const token = query.get('id')
     // As ASP.NET Core: the connection is looked up first, then the transport checked.
@@ -213,7 +212,7 @@ export class HubEndpoint {
     const query = lowerCaseQuery(url)
     const token = query.get('id')
     if (!token) return sendText(res, 400, 'Connection ID required')
-    const principal = await this.authenticate(req, query, res)
+    const principal = await authenticateConnect(this.options, req, query, res)
     if (!principal) return
     const entry = relayed ? this.locator.find(token, principal) : await this.locator.locate(token, principal, req.method === 'GET')
     if (typeof entry === 'number') return sendText(res, entry, entry === 404 ? 'No Connection with that ID' : '')
@@ -380,33 +379,5 @@ export class HubEndpoint {
     // The hub's own path string when they are equal: not one more string per connection.
     const path = url.pathname === this.path ? this.path : url.pathname
     return OpeningRequest.capture(req.headers, path, url.search, req.socket.remoteAddress, transport)
-  }
-
-  /** Resolves the principal, or answers 401 (no valid token) or 403 (a role the hub requires is missing) and resolves undefined. */
-  private async authenticate(req: IncomingMessage, query: URLSearchParams, out: ServerResponse | Duplex): Promise<Principal | undefined> {
-    const rule = this.options.descriptor.authorize
-    try {
-      const principal = await this.options.auth.authenticate(req, query, rule !== undefined)
-      // `@Authorize({ roles })` on the hub class: as ASP.NET Core's endpoint authorization, a
-      // signed-in user without one of the roles may not connect at all (403).
-      if (rule?.roles && rule.roles.length > 0 && !holdsAnyRole(principal.claims, rule.roles)) {
-        this.options.metrics.inc('requests_forbidden')
-        this.options.logger.info('refused a user without the roles the hub requires', { hub: this.options.descriptor.name, user: principal.userId })
-        if ('writeHead' in out) sendText(out, 403, `This hub requires one of the roles ${rule.roles.join(', ')}.`)
-        else refuseUpgrade(out, 403, '')
-        return undefined
-      }
-      return principal
-    } catch (error) {
-      if (!isImError(error)) throw error
-      this.options.metrics.inc('requests_unauthorized')
-      this.options.logger.info('refused a request with a bad or missing token', { hub: this.options.descriptor.name, reason: error.message })
-      // The body stays empty so the client reports "Unauthorized: Status code '401'" as for
-      // ASP.NET Core; the reason travels in WWW-Authenticate (RFC 6750 section 3).
-      const challenge = `Bearer error="invalid_token", error_description="${error.message.replace(/["\\]/g, '')}"`
-      if ('writeHead' in out) out.writeHead(401, { 'WWW-Authenticate': challenge }).end()
-      else refuseUpgrade(out, 401, '', { 'WWW-Authenticate': challenge })
-      return undefined
-    }
   }
 }

@@ -192,14 +192,14 @@ describe('describeHub', () => {
       @Subscribe('im.chat.deliver')
       deliver(): void {}
     }
-    @Hub({ name: 'chat' })
+    @Hub({ name: 'wide' })
     class WideHub extends HubBase {
-      @Subscribe('im.chat.*')
+      @Subscribe('im.wide.*')
       any(): void {}
     }
-    @Hub({ name: 'chat' })
+    @Hub({ name: 'fine' })
     class FineHub extends HubBase {
-      @Subscribe('im.chat.send.room')
+      @Subscribe('im.fine.send.room')
       room(): void {}
 
       @Subscribe('im.other.deliver')
@@ -209,9 +209,9 @@ describe('describeHub', () => {
       'DeliverHub: @Subscribe on deliver: subject "im.chat.deliver" overlaps "im.chat.deliver", which IMService uses itself; subscribe under im.chat.send.* or a subject outside im.chat',
     )
     expect(definitionError(WideHub)).toBe(
-      'WideHub: @Subscribe on any: subject "im.chat.*" overlaps "im.chat.deliver", which IMService uses itself; subscribe under im.chat.send.* or a subject outside im.chat',
+      'WideHub: @Subscribe on any: subject "im.wide.*" overlaps "im.wide.deliver", which IMService uses itself; subscribe under im.wide.send.* or a subject outside im.wide',
     )
-    expect(describeHub(FineHub, PREFIX).subscriptions.map((s) => s.subject)).toEqual(['im.chat.send.room', 'im.other.deliver'])
+    expect(describeHub(FineHub, PREFIX).subscriptions.map((s) => s.subject)).toEqual(['im.fine.send.room', 'im.other.deliver'])
   })
 
   it('refuses a subject subscribed twice', () => {
@@ -337,12 +337,13 @@ describe('decorators on static members', () => {
   })
 
   it('refuses a static member inherited from a base class', () => {
-    class BaseHub extends HubBase {
+    // Names of their own: start-up reads hub classes from this file by name.
+    class StaticBaseHub extends HubBase {
       @HubMethod()
       static shared(): void {}
     }
     @Hub()
-    class DerivedHub extends BaseHub {}
-    expect(definitionError(DerivedHub)).toContain('@HubMethod is on the static member DerivedHub.shared')
+    class StaticDerivedHub extends StaticBaseHub {}
+    expect(definitionError(StaticDerivedHub)).toContain('@HubMethod is on the static member StaticDerivedHub.shared')
   })
 })
