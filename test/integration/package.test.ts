@@ -1,8 +1,9 @@
 /**
  * SLOW (about a minute): the team's path with the published package. Packs this repository
  * (`npm pack`, which builds dist/), installs the tarball with --omit=dev into an empty project,
- * runs `im init`, writes a hub under a tsconfig without experimentalDecorators, generates, starts
- * `im serve` there, and drives the hub with the official client and `im publish` through NATS.
+ * runs `im init`, installs the scaffold's dev dependencies, writes a hub, generates and runs the
+ * scaffold's `npm run check`, then starts `im serve` under a team tsconfig without
+ * experimentalDecorators and drives the hub with the official client and `im publish` via NATS.
  */
 import { execFile, spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
@@ -102,7 +103,7 @@ describe('the packed package in a team project (slow: packs and installs)', () =
     expect(await im(['--version'])).toMatchObject({ code: 0, stdout: `${VERSION}\n` })
   }, 60_000)
 
-  it('im init scaffolds a project; installing again no longer warns about engines', async () => {
+  it('im init scaffolds a project that installs without engine warnings and passes its own check', async () => {
     const init = await im(['init'])
     expect(init.code, init.stderr).toBe(0)
     for (const file of ['im.config.ts', 'hubs/greetings-hub.ts', 'tsconfig.json', '.gitignore']) expect(existsSync(join(app, file)), file).toBe(true)
@@ -110,16 +111,21 @@ describe('the packed package in a team project (slow: packs and installs)', () =
     expect(manifest.type).toBe('module')
     expect(manifest.scripts).toMatchObject({ serve: 'im serve', generate: 'im generate' })
     expect(manifest.scripts.check).toContain('im generate --check')
-    const again = await npm(['install', '--omit=dev'], app)
+    // With dev dependencies this time: TypeScript and @types/node for `npm run check`.
+    const again = await npm(['install'], app)
     expect(again.code, again.stderr).toBe(0)
     expect(again.stderr).not.toContain('EBADENGINE')
+
+    // The team's tsc reads our declarations (dist/), not our sources, and finds what they need.
+    await writeFile(join(app, 'hubs/tickets-hub.ts'), TICKETS_HUB)
+    const generated = await npm(['run', 'generate'], app)
+    expect(generated, generated.stderr).toMatchObject({ code: 0, stdout: expect.stringContaining('2 hubs') })
+    const check = await npm(['run', 'check'], app)
+    expect(check, check.stderr).toMatchObject({ code: 0, stdout: expect.stringContaining('im generate --check: 8 files up to date') })
   }, 300_000)
 
   it('serves a team hub written under the team tsconfig: invoke and a service publish through NATS', async () => {
     await writeFile(join(app, 'tsconfig.json'), TEAM_TSCONFIG)
-    await writeFile(join(app, 'hubs/tickets-hub.ts'), TICKETS_HUB)
-    const generated = await im(['generate'])
-    expect(generated, generated.stderr).toMatchObject({ code: 0, stdout: expect.stringContaining('2 hubs') })
     expect(existsSync(join(app, 'generated/client/tickets.ts'))).toBe(true)
 
     nats = await startNatsServer()
