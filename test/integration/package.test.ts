@@ -166,5 +166,10 @@ describe('the packed package in a team project (slow: packs and installs)', () =
     expect(refused.code).toBe(1)
     expect(refused.stderr).toContain(`${join(app, 'hubs/empty-hub.ts')}: hub EmptyHub serves nothing`)
     expect(refused.stdout).not.toContain('IMService listening')
+
+    // Embedding on plain Node 20, which cannot load .ts: the loader says which file and what to do.
+    const embedded = await run(process.execPath, ['--input-type=module', '-e', "await (await import('imservice')).loadHubs('hubs')"], app, 20_000)
+    expect(embedded.code).toBe(1)
+    expect(embedded.stderr).toContain(`${join(app, 'hubs/empty-hub.ts')}: Node cannot load TypeScript by itself`)
   }, 60_000)
 })
