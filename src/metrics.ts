@@ -1,4 +1,7 @@
-/** Counters of what a node did and dropped; shown on /healthz and /metrics. */
+/**
+ * Counters of what a node did and dropped; shown on /healthz and /metrics. A name may carry
+ * Prometheus labels (`bus_payloads_invalid{subject="orders.*"}`) for counters kept per subject.
+ */
 export class Metrics {
   private readonly counters = new Map<string, number>()
 

@@ -64,7 +64,7 @@ const LAYERS: Readonly<Record<string, LayerRule | undefined>> = {
     files: ['bus/subjects.ts'],
     forbidden: [WS, NATS, NODE_HTTP],
   },
-  codegen: { layers: { codegen: 'value', errors: 'value' }, files: ['bus/subjects.ts', 'hub/hub-name.ts'] },
+  codegen: { layers: { codegen: 'value', errors: 'value' }, files: ['bus/subjects.ts', 'hub/hub-name.ts', 'hub/binding.ts'] },
   server: undefined,
   index: undefined,
 }

@@ -76,7 +76,7 @@ export function analyzeHubs(options: AnalyzeOptions): Analysis {
   return { model, sourceFiles }
 }
 
-function readHub(cls: ClassDeclaration, decorator: Decorator, table: TypeTable, pathPrefix: string): HubDefinition {
+export function readHub(cls: ClassDeclaration, decorator: Decorator, table: TypeTable, pathPrefix: string): HubDefinition {
   const className = cls.getName() ?? 'default'
   const options = staticOptions(decoratorArgs(decorator)[0], table, { node: decorator, member: `${className} @Hub` })
   const name = options.name ?? defaultHubName(className)

@@ -30,7 +30,24 @@ export function openHubsProject(hubsDir: string): HubsProject {
   } catch (error) {
     throw new ImError(ImErrorCode.ConfigInvalid, `cannot read the hubs folder ${folder}`, { cause: error })
   }
-  const project = new Project({
+  const project = createProject()
+  const hubFiles = names.map((name) => project.addSourceFileAtPath(join(folder, name)))
+  const envelopeFile = project.addSourceFileAtPath(frameworkFiles.envelope)
+  project.resolveSourceFileDependencies()
+  return { project, hubFiles, envelopeFile }
+}
+
+/** A program over exactly these files (hub sources found at run time) and what they import. */
+export function openSourcesProject(files: readonly string[]): { project: Project; sourceFiles: SourceFile[] } {
+  const project = createProject()
+  const sourceFiles = files.map((file) => project.addSourceFileAtPath(file))
+  project.addSourceFileAtPath(frameworkFiles.envelope)
+  project.resolveSourceFileDependencies()
+  return { project, sourceFiles }
+}
+
+function createProject(): Project {
+  return new Project({
     skipAddingFilesFromTsConfig: true,
     compilerOptions: {
       target: ScriptTarget.ES2022,
@@ -55,8 +72,4 @@ export function openHubsProject(hubsDir: string): HubsProject {
         }),
     }),
   })
-  const hubFiles = names.map((name) => project.addSourceFileAtPath(join(folder, name)))
-  const envelopeFile = project.addSourceFileAtPath(frameworkFiles.envelope)
-  project.resolveSourceFileDependencies()
-  return { project, hubFiles, envelopeFile }
 }

@@ -11,6 +11,9 @@ import type { Property, TypeDeclaration, TypeRef } from './model.js'
 import { docOf, isLibrary, memberName, TypeRefBuilder } from './type-refs.js'
 import type { Site } from './type-refs.js'
 import { resolveAlias } from './framework.js'
+import { substitute } from './type-substitute.js'
+
+export { substitute }
 
 type Declared = InterfaceDeclaration | ClassDeclaration | TypeAliasDeclaration | EnumDeclaration
 
@@ -130,24 +133,6 @@ function heritageOf(node: InterfaceDeclaration | ClassDeclaration): ExpressionWi
   if (Node.isInterfaceDeclaration(node)) return node.getExtends()
   const base = node.getExtends()
   return base ? [base] : []
-}
-
-/** Replaces type parameters by the given arguments (for `interface A extends B<string>`). */
-export function substitute(type: TypeRef, bindings: ReadonlyMap<string, TypeRef>): TypeRef {
-  if (bindings.size === 0) return type
-  switch (type.kind) {
-    case 'typeParameter': return bindings.get(type.name) ?? type
-    case 'array': return { kind: 'array', element: substitute(type.element, bindings) }
-    case 'tuple': return { kind: 'tuple', elements: type.elements.map((e) => ({ ...e, type: substitute(e.type, bindings) })) }
-    case 'union': return { kind: 'union', types: type.types.map((t) => substitute(t, bindings)) }
-    case 'ref': return type.args ? { ...type, args: type.args.map((a) => substitute(a, bindings)) } : type
-    case 'object': return {
-      kind: 'object',
-      properties: type.properties.map((p) => ({ ...p, type: substitute(p.type, bindings) })),
-      ...(type.additional ? { additional: substitute(type.additional, bindings) } : {}),
-    }
-    default: return type
-  }
 }
 
 function optionalDoc(doc: string | undefined): { doc?: string } {

@@ -5,6 +5,7 @@
  * owner each time the hub method takes an item, which frees that item's bytes.
  */
 import { HubException } from '../errors.js'
+import type { ValueBinder } from './binding.js'
 
 /** The connection-wide bookkeeping a stream reports to. */
 export interface StreamOwner {
@@ -17,6 +18,8 @@ export class ClientStream implements AsyncIterable<unknown> {
   private sizes: number[] = []
   /** Bytes of the items held, by the size of the frames they came in. */
   bytes = 0
+  /** Checks (and revives) each item against the stream parameter's declared item type. */
+  bindItem: ValueBinder | undefined
   /** Set once the hub method that owns this stream has started: only then can its items drain. */
   running = false
   private done = false

@@ -33,6 +33,8 @@ export interface ClientStreamLimits {
   readonly bufferBytes: number
   /** How long the reading may stay held without the hub methods taking an item. */
   readonly stallMs: number
+  /** Whether a refused item's error names the parameter and path (enableDetailedErrors). */
+  readonly detailedErrors?: boolean
 }
 
 /** What the streams ask of their connection. */
@@ -43,6 +45,8 @@ export interface ReceiveControl {
   stalled(): void
   /** A stream of a method that had not started was dropped at a bound (for metrics). */
   dropped(): void
+  /** An item did not fit the stream's declared item type; the stream was ended with an error (for metrics). */
+  invalidItem?(): void
 }
 
 /** The bytes held by the client streams of every connection of a node, and their bound. */
@@ -125,7 +129,16 @@ export class ClientStreams implements StreamOwner {
   item(id: string, item: unknown, size: number): void {
     const stream = this.streams.get(id)
     if (stream === undefined || stream.ended) return
-    stream.push(item, size)
+    const bound = stream.bindItem?.(item)
+    if (bound?.failure) {
+      // As ASP.NET completes a stream whose item failed to bind: the method sees the error.
+      this.release(stream.bytes)
+      stream.fail(InvocationErrors.invalidStreamItem(bound.failure, this.limits.detailedErrors === true))
+      this.receiving.invalidItem?.()
+      if (this.held) this.settle(undefined)
+      return
+    }
+    stream.push(bound ? bound.value : item, size)
     this.bytes += size
     this.pool.bytes += size
     if (!stream.running && stream.count > this.limits.itemsPerStream) {

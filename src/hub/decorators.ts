@@ -3,12 +3,15 @@
  * registry reads and validates it at start-up, and `im generate` reads the same decorators from
  * source with ts-morph.
  */
+import { callerFile } from './caller-file.js'
 import { hubMetadata } from './metadata.js'
 import type { AuthorizeOptions, ForwardOptions, HubMethodOptions, HubOptions, SubscribeOptions } from './metadata.js'
 
 /** Marks a class as a hub served by IMService. */
 export function Hub(options: HubOptions = {}): ClassDecorator {
-  return (target) => hubMetadata.setHub(target, options)
+  // `Hub(...)` is evaluated where the class is declared: that file holds its parameter types.
+  const sourceFile = callerFile(Hub)
+  return (target) => hubMetadata.setHub(target, options, sourceFile)
 }
 
 /** Makes a method callable by clients (`connection.invoke(name, ...args)`). */

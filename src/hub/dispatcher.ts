@@ -147,12 +147,13 @@ export class HubDispatcher implements InvocationHandler {
 
   /** Made when a connection first sends an invocation with streams. */
   private readonly makeStreams = (connection: HubConnection): ClientStreams =>
-    new ClientStreams(this.options.clientStreams, {
+    new ClientStreams({ ...this.options.clientStreams, detailedErrors: this.options.enableDetailedErrors }, {
       hold: (held) => {
         if (held) this.options.metrics.inc('client_streams_reading_held')
         connection.holdReceiving(held)
       },
       dropped: () => this.options.metrics.inc('client_streams_dropped'),
+      invalidItem: () => this.options.metrics.inc('client_stream_items_invalid'),
       stalled: () => {
         this.options.metrics.inc('connections_closed_streams_stalled')
         const bytes = this.states.get(connection)?.streamsIfAny?.bufferedBytes ?? 0
@@ -244,14 +245,26 @@ export class HubDispatcher implements InvocationHandler {
       this.options.metrics.inc('invocations_streams_refused')
       return answer({ error: streams })
     }
-    const args = [...message.arguments, ...streams]
     const { min, max } = method.arity
     const done = (): void => state.streamsIfAny?.close(streams)
-    if (args.length < min || args.length > max) {
+    const given = message.arguments.length + streams.length
+    if (given < min || given > max) {
       done()
       const expected = max === Infinity ? `at least ${min}` : min === max ? String(min) : `${min} to ${max}`
-      return answer({ error: InvocationErrors.wrongArgumentCount(target, args.length, expected, this.options.enableDetailedErrors) })
+      this.options.logger.debug('wrong argument count', { hub: this.options.descriptor.name, method: method.name, given, expected })
+      return answer({ error: InvocationErrors.wrongArgumentCount(target, given, expected, this.options.enableDetailedErrors) })
     }
+    // The declared types, before any hub code: the arguments are revived in place (Date, Uint8Array).
+    const failure = method.binding?.bindArguments?.(message.arguments)
+    if (failure) {
+      done()
+      this.options.metrics.inc('invocations_invalid_arguments')
+      this.options.logger.debug('invalid hub method arguments', { hub: this.options.descriptor.name, method: method.name, ...failure })
+      return answer({ error: InvocationErrors.invalidArgument(target, failure, this.options.enableDetailedErrors) })
+    }
+    const items = method.binding?.streamItems
+    if (items) for (let i = 0; i < streams.length; i++) streams[i]!.bindItem = items[i]
+    const args = [...message.arguments, ...streams]
     if (streaming) {
       state.streamsIfAny?.start(streams)
       return this.startStream(connection, state, method, message as StreamInvocationMessage, args, done)
@@ -348,19 +361,22 @@ export class HubDispatcher implements InvocationHandler {
   }
 }
 
-/** A method's own policy (see AuthorizeOptions.policy); a policy that throws refuses the call. */
-async function passesPolicy(rule: AuthorizeOptions | undefined, scope: CallerScope, invocation: HubInvocation): Promise<boolean> {
-  if (!rule?.policy) return true
-  try {
-    return (await rule.policy(scope.context, invocation)) === true
-  } catch {
-    return false
+/** The policies of the hub's and the method's rules (see AuthorizeOptions.policy); one that throws refuses the call. */
+async function passesPolicy(rules: readonly AuthorizeOptions[], scope: CallerScope, invocation: HubInvocation): Promise<boolean> {
+  for (const rule of rules) {
+    if (!rule.policy) continue
+    try {
+      if ((await rule.policy(scope.context, invocation)) !== true) return false
+    } catch {
+      return false
+    }
   }
+  return true
 }
 
-function isAuthorized(rule: AuthorizeOptions | undefined, connection: HubConnection): boolean {
-  if (!rule) return true
+/** A signed-in user who holds one of each rule's roles. */
+function isAuthorized(rules: readonly AuthorizeOptions[], connection: HubConnection): boolean {
+  if (rules.length === 0) return true
   if (connection.userId === undefined) return false
-  if (!rule.roles || rule.roles.length === 0) return true
-  return holdsAnyRole(connection.principal.claims, rule.roles)
+  return rules.every((rule) => !rule.roles || rule.roles.length === 0 || holdsAnyRole(connection.principal.claims, rule.roles))
 }

@@ -9,19 +9,24 @@ import type { HubClass } from './hub.js'
 import { hubMetadata } from './metadata.js'
 import type { AuthorizeOptions, ClientMethodMetadata, SubscriptionMetadata } from './metadata.js'
 import { defaultHubName, hubPath } from './hub-name.js'
-import { arityOf } from './parameters.js'
-import type { Arity } from './parameters.js'
+import type { Arity, HubBindings, MethodBinding, ValueBinder } from './binding.js'
 
 export interface HubMethodDescriptor {
   /** The name clients use (as declared; matched case-insensitively). */
   readonly name: string
   readonly propertyKey: string
   readonly arity: Arity
+  /** The checks of its declared parameter types; absent when its source could not be read. */
+  readonly binding?: MethodBinding
   readonly forwardSubject?: string
   /** `@Forward(subject, { durable: true })`. */
   readonly forwardDurable?: boolean
   readonly stream: boolean
-  readonly authorize?: AuthorizeOptions
+  /**
+   * Every rule a call must pass: the hub's `@Authorize` first, then the method's, as ASP.NET Core
+   * applies the attributes of both the hub class and the method. Empty when neither has one.
+   */
+  readonly authorize: readonly AuthorizeOptions[]
 }
 
 export interface HubDescriptor {
@@ -37,8 +42,21 @@ export interface HubDescriptor {
   readonly keepsRequest: boolean
   /** Client-callable methods by lower-cased name. */
   readonly methods: ReadonlyMap<string, HubMethodDescriptor>
-  readonly subscriptions: readonly SubscriptionMetadata[]
+  readonly subscriptions: readonly SubscriptionDescriptor[]
   readonly clientMethods: readonly ClientMethodMetadata[]
+}
+
+export interface SubscriptionDescriptor extends SubscriptionMetadata {
+  /** Checks a payload against the handler's declared parameter type; absent for `unknown`. */
+  readonly bind?: ValueBinder
+}
+
+export interface DescribeHubOptions {
+  readonly pathPrefix: string
+  /** Transports of hubs that name none (the `hubs.transports` setting); default all three. */
+  readonly transports?: readonly HubTransport[]
+  /** What the hub's source declares (read at start-up); without it nothing is type-checked. */
+  readonly bindings?: HubBindings
 }
 
 const HUB_NAME = /^[a-z0-9][a-z0-9_-]*$/
@@ -48,12 +66,6 @@ export { defaultHubName }
 
 export function isHubClass(value: unknown): value is HubClass {
   return typeof value === 'function' && hubMetadata.getHub(value) !== undefined
-}
-
-export interface DescribeHubOptions {
-  readonly pathPrefix: string
-  /** Transports of hubs that name none (the `hubs.transports` setting); default all three. */
-  readonly transports?: readonly HubTransport[]
 }
 
 export function describeHub(hubClass: HubClass, options: DescribeHubOptions): HubDescriptor {
@@ -68,6 +80,7 @@ export function describeHub(hubClass: HubClass, options: DescribeHubOptions): Hu
   const transports = hubTransports(hubOptions.transports, fail) ?? options.transports ?? TRANSPORTS
 
   const prototype = hubClass.prototype as Record<string, unknown>
+  const hubRule = hubMetadata.getAuthorize(hubClass)
   const methods = new Map<string, HubMethodDescriptor>()
   for (const method of hubMetadata.getMethods(prototype)) {
     const fn = prototype[method.propertyKey]
@@ -76,18 +89,23 @@ export function describeHub(hubClass: HubClass, options: DescribeHubOptions): Hu
     // ASP.NET Core matches method names ignoring case and allows no overloads.
     if (methods.has(key)) fail(`two hub methods are named "${method.name}" (names are case-insensitive)`)
     if (method.forwardSubject !== undefined) checkSubject(method.forwardSubject, `@Forward on ${method.propertyKey}`, fail)
+    const binding = options.bindings?.method(method.name)
     methods.set(key, {
       name: method.name,
       propertyKey: method.propertyKey,
-      arity: arityOf(fn as Function),
+      arity: binding?.arity ?? arityOf(fn as Function),
+      ...(binding ? { binding } : {}),
       forwardSubject: method.forwardSubject,
       ...(method.forwardDurable ? { forwardDurable: true } : {}),
       stream: method.stream === true,
-      authorize: hubMetadata.getAuthorize(prototype, method.propertyKey),
+      authorize: [hubRule, hubMetadata.getAuthorize(prototype, method.propertyKey)].filter((rule): rule is AuthorizeOptions => rule !== undefined),
     })
   }
 
-  const subscriptions = hubMetadata.getSubscriptions(prototype)
+  const subscriptions: SubscriptionDescriptor[] = hubMetadata.getSubscriptions(prototype).map((subscription) => {
+    const bind = options.bindings?.subscription(subscription.propertyKey)
+    return bind ? { ...subscription, bind } : subscription
+  })
   const own = hubSubjects(name).own
   const seen = new Set<string>()
   for (const subscription of subscriptions) {
@@ -108,13 +126,21 @@ export function describeHub(hubClass: HubClass, options: DescribeHubOptions): Hu
     className,
     name,
     path,
-    authorize: hubMetadata.getAuthorize(hubClass),
+    authorize: hubRule,
     transports,
     keepsRequest: hubOptions.httpContext !== false,
     methods,
     subscriptions,
     clientMethods: hubMetadata.getClientMethods(prototype),
   }
+}
+
+/**
+ * Without the declared types (a class whose source file could not be read) only the required
+ * parameters are known, from `fn.length`; any number beyond them is accepted.
+ */
+function arityOf(fn: Function): Arity {
+  return { min: fn.length, max: Infinity }
 }
 
 function checkSubject(subject: string, where: string, fail: (m: string) => never, wildcards = false): void {

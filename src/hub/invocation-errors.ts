@@ -4,6 +4,19 @@
  * that match on them keep working.
  */
 import { ImError } from '../errors.js'
+import type { BindingFailure } from './binding.js'
+
+/**
+ * The exception text of ASP.NET's protocol binders (JsonHubProtocol, MessagePackHubProtocol)
+ * when an argument does not convert to its parameter's type.
+ */
+const BINDING_ERROR = 'InvalidDataException: Error binding arguments. Make sure that the types of the provided values match the types of the hub method being invoked.'
+
+/** Which value failed and how; ours, after the binder's text (ASP.NET's shows the serializer's exception instead). */
+function bindingDetail(failure: BindingFailure): string {
+  const where = failure.path === '' ? '' : ` at '${failure.path}'`
+  return ` Parameter '${failure.parameter}'${where} ${failure.message}.`
+}
 
 export const InvocationErrors = {
   methodDoesNotExist: (target: string) =>
@@ -11,6 +24,12 @@ export const InvocationErrors = {
   wrongArgumentCount: (target: string, given: number, expected: string, detailed: boolean) =>
     `Failed to invoke '${target}' due to an error on the server.` +
     (detailed ? ` InvalidDataException: Invocation provides ${given} argument(s) but target expects ${expected}.` : ''),
+  /** An argument does not fit its parameter's declared type (DefaultHubDispatcher.ProcessInvocationBindingFailure). */
+  invalidArgument: (target: string, failure: BindingFailure, detailed: boolean) =>
+    `Failed to invoke '${target}' due to an error on the server.` + (detailed ? ` ${BINDING_ERROR}${bindingDetail(failure)}` : ''),
+  /** A client-stream item does not fit the stream's item type (ProcessStreamBindingFailure); ends that stream. */
+  invalidStreamItem: (failure: BindingFailure, detailed: boolean) =>
+    'Failed to bind Stream message.' + (detailed ? ` ${BINDING_ERROR}${bindingDetail(failure)}` : ''),
   unauthorized: (target: string) => `Failed to invoke '${target}' because user is unauthorized`,
   nonStreamingWithStreamInvocation: (target: string) =>
     `The client attempted to invoke the non-streaming '${target}' method with a streaming invocation.`,

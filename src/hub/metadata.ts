@@ -77,6 +77,7 @@ export interface ClientMethodMetadata {
 }
 
 const HUB = Symbol.for('imservice:hub')
+const HUB_SOURCE = Symbol.for('imservice:hub-source')
 const METHODS = Symbol.for('imservice:hub-methods')
 const SUBSCRIPTIONS = Symbol.for('imservice:subscriptions')
 const CLIENT_METHODS = Symbol.for('imservice:client-methods')
@@ -97,8 +98,13 @@ function readAll<T>(key: symbol, prototype: object): T[] {
 }
 
 export const hubMetadata = {
-  setHub(target: Function, options: HubOptions): void {
+  setHub(target: Function, options: HubOptions, sourceFile?: string): void {
     Reflect.defineMetadata(HUB, options, target)
+    if (sourceFile !== undefined) Reflect.defineMetadata(HUB_SOURCE, sourceFile, target)
+  },
+  /** The file the class was declared in (where `@Hub()` was called), for reading its types. */
+  getHubSource(target: Function): string | undefined {
+    return Reflect.hasOwnMetadata(HUB_SOURCE, target) ? Reflect.getOwnMetadata(HUB_SOURCE, target) : undefined
   },
   getHub(target: Function): HubOptions | undefined {
     return Reflect.hasOwnMetadata(HUB, target) ? Reflect.getOwnMetadata(HUB, target) : undefined

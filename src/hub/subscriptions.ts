@@ -1,13 +1,16 @@
 /**
  * Connects each `@Subscribe` handler of a hub to its bus subject. A payload is decoded once as
- * UTF-8 JSON and handed to the handler; a payload that is not JSON, or that the handler refuses,
- * is dropped, counted and logged (truncated), and the next message is delivered as usual.
+ * UTF-8 JSON, checked against the handler's declared parameter type (Date and Uint8Array fields
+ * revived from ISO 8601 and base64) and handed to the handler; a payload that is not JSON, does
+ * not fit the type, or that the handler refuses, is dropped, counted and logged (truncated), and
+ * the next message is delivered as usual. Type mismatches are also counted per subscribed
+ * subject, so an operator can tell which publisher sends the wrong shape.
  */
 import type { Bus, BusMessage, BusSubscription } from '../bus/bus.js'
 import { isImError } from '../errors.js'
 import type { Logger } from '../logger.js'
 import type { Metrics } from '../metrics.js'
-import type { HubDescriptor } from './hub-descriptor.js'
+import type { HubDescriptor, SubscriptionDescriptor } from './hub-descriptor.js'
 import type { HubInstances } from './hub-instances.js'
 import type { SubscriptionContext } from './hub.js'
 
@@ -29,14 +32,14 @@ export function startSubscriptions(options: SubscriptionOptions): BusSubscriptio
   return descriptor.subscriptions.map((subscription) =>
     bus.subscribe(
       subscription.subject,
-      (message) => deliver(options, subscription.propertyKey, message),
+      (message) => deliver(options, subscription, message),
       subscription.queue ? { queue: subscription.queue } : undefined,
     ),
   )
 }
 
 /** Returns the handler's promise, if any, so that a message from a stream is acknowledged once it ran. */
-function deliver(options: SubscriptionOptions, propertyKey: string, message: BusMessage): Promise<void> | void {
+function deliver(options: SubscriptionOptions, subscription: SubscriptionDescriptor, message: BusMessage): Promise<void> | void {
   const drop = (reason: string, cause?: unknown): void => {
     options.metrics.inc('bus_payloads_dropped')
     options.logger.warn(`dropped a message on ${message.subject}: ${reason}`, {
@@ -54,10 +57,16 @@ function deliver(options: SubscriptionOptions, propertyKey: string, message: Bus
   } catch {
     return drop('payload is not UTF-8 JSON')
   }
+  const bound = subscription.bind?.(payload)
+  if (bound?.failure) {
+    const { path, message: problem } = bound.failure
+    options.metrics.inc(`bus_payloads_invalid{subject="${subscription.subject}"}`)
+    return drop(`payload does not match the type of ${subscription.propertyKey}: ${path === '' ? 'the payload' : `'${path}'`} ${problem}`)
+  }
   const hub = options.instances.forSubscriptions() as unknown as Record<string, (p: unknown, c: SubscriptionContext) => unknown>
   const context: SubscriptionContext = { subject: message.subject, headers: message.headers }
   try {
-    const result = hub[propertyKey]!(payload, context)
+    const result = hub[subscription.propertyKey]!(bound ? bound.value : payload, context)
     options.metrics.inc('bus_messages_handled')
     if (result instanceof Promise) return result.then(() => undefined, (error: unknown) => drop(reasonOf(error), error))
   } catch (error) {

@@ -92,7 +92,7 @@ export class AdminEndpoints {
     const lines: string[] = []
     for (const hub of this.options.hubs()) lines.push(`im_connections{hub="${hub.name}"} ${hub.connections}`)
     lines.push(`im_bus_connected ${this.options.bus.status().state === 'connected' ? 1 : 0}`)
-    for (const [name, value] of Object.entries(this.options.metrics.snapshot())) lines.push(`im_${name}_total ${value}`)
+    for (const [name, value] of Object.entries(this.options.metrics.snapshot())) lines.push(`${counterName(name)} ${value}`)
     for (const [name, value] of Object.entries(this.options.gauges?.() ?? {})) lines.push(`im_${name} ${value}`)
     sendText(res, 200, lines.join('\n') + '\n', { 'Content-Type': 'text/plain; version=0.0.4' })
   }
@@ -136,4 +136,10 @@ export class AdminEndpoints {
       sendText(res, 503, isImError(error) ? error.message : 'publish failed')
     }
   }
+}
+
+/** `bus_payloads_invalid{subject="x"}` -> `im_bus_payloads_invalid_total{subject="x"}`: labels follow the name. */
+function counterName(name: string): string {
+  const brace = name.indexOf('{')
+  return brace < 0 ? `im_${name}_total` : `im_${name.slice(0, brace)}_total${name.slice(brace)}`
 }

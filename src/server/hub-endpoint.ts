@@ -19,6 +19,7 @@ import type { ConnectionSettings } from '../connection/hub-connection.js'
 import type { InvocationHandler } from '../connection/invocation-handler.js'
 import { isImError } from '../errors.js'
 import type { HubDescriptor } from '../hub/hub-descriptor.js'
+import { holdsAnyRole } from '../hub/roles.js'
 import type { Logger } from '../logger.js'
 import type { Metrics } from '../metrics.js'
 import type { HubProtocol } from '../protocol/hub-protocol.js'
@@ -381,10 +382,21 @@ export class HubEndpoint {
     return OpeningRequest.capture(req.headers, path, url.search, req.socket.remoteAddress, transport)
   }
 
-  /** Resolves the principal, or answers 401 and resolves undefined. */
+  /** Resolves the principal, or answers 401 (no valid token) or 403 (a role the hub requires is missing) and resolves undefined. */
   private async authenticate(req: IncomingMessage, query: URLSearchParams, out: ServerResponse | Duplex): Promise<Principal | undefined> {
+    const rule = this.options.descriptor.authorize
     try {
-      return await this.options.auth.authenticate(req, query, this.options.descriptor.authorize !== undefined)
+      const principal = await this.options.auth.authenticate(req, query, rule !== undefined)
+      // `@Authorize({ roles })` on the hub class: as ASP.NET Core's endpoint authorization, a
+      // signed-in user without one of the roles may not connect at all (403).
+      if (rule?.roles && rule.roles.length > 0 && !holdsAnyRole(principal.claims, rule.roles)) {
+        this.options.metrics.inc('requests_forbidden')
+        this.options.logger.info('refused a user without the roles the hub requires', { hub: this.options.descriptor.name, user: principal.userId })
+        if ('writeHead' in out) sendText(out, 403, `This hub requires one of the roles ${rule.roles.join(', ')}.`)
+        else refuseUpgrade(out, 403, '')
+        return undefined
+      }
+      return principal
     } catch (error) {
       if (!isImError(error)) throw error
       this.options.metrics.inc('requests_unauthorized')

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
 import { createConsoleLogger } from '../../src/logger.js'
 import { DefaultHub } from '../../hubs/default-hub.js'
-import { EchoHub, PickyHub, SecureHub } from '../fixtures/hubs/test-hubs.js'
+import { AcmeHub, AdminsHub, EchoHub, PickyHub, SecureHub } from '../fixtures/hubs/test-hubs.js'
 import { buildClient, closed, connectClient, withTimeout } from '../support/clients.js'
 import { startTestServer } from '../support/im-server.js'
 import type { TestServer } from '../support/im-server.js'
@@ -20,7 +20,7 @@ let server: TestServer
 
 beforeAll(async () => {
   server = await startTestServer({
-    hubs: [DefaultHub, EchoHub, SecureHub, PickyHub],
+    hubs: [DefaultHub, EchoHub, SecureHub, PickyHub, AdminsHub, AcmeHub],
     config: { jwt: { secret: TEST_JWT_SECRET } },
     logger: createConsoleLogger({ level: 'debug', write: (line) => logLines.push(line) }),
   })
@@ -130,6 +130,27 @@ describe('@Authorize', () => {
     const admin = await connectClient(server.hubUrl('/hubs/echo'), { accessToken: await tokenFor('ann', { claims: { roles: ['admin'] } }) })
     await expect(admin.invoke('adminOnly')).resolves.toBe('secret')
     await Promise.all([anonymous.stop(), user.stop(), admin.stop()])
+  })
+
+  it("on a hub with roles: a user without one may not connect (403), and the class's rule joins each method's", async () => {
+    const url = server.hubUrl('/signalr-hubs/admins')
+    await expect(buildClient(url, { accessToken: await tokenFor('dan', { claims: { role: 'user' } }) }).start()).rejects.toThrow(
+      "Failed to complete negotiation with the server: Error: This hub requires one of the roles admin.: Status code '403'",
+    )
+    expect(await upgradeStatus(url, { Authorization: `Bearer ${await tokenFor('dan', { claims: { role: 'user' } })}` })).toBe(403)
+    await using admin = await connectClient(url, { accessToken: await tokenFor('ann', { claims: { roles: ['admin'] } }) })
+    await expect(admin.invoke('me')).resolves.toBe('ann')
+    // The method's own rule is added to the hub's, not put in its place.
+    await expect(admin.invoke('audit')).rejects.toThrow("Failed to invoke 'audit' because user is unauthorized")
+    await using both = await connectClient(url, { accessToken: await tokenFor('aud', { claims: { roles: ['admin', 'auditor'] } }) })
+    await expect(both.invoke('audit')).resolves.toBe('audit log')
+  })
+
+  it("on a hub with a policy: every method runs it", async () => {
+    await using acme = await connectClient(server.hubUrl('/signalr-hubs/acme'), { accessToken: await tokenFor('amy', { claims: { tenant: 'acme' } }) })
+    await using other = await connectClient(server.hubUrl('/signalr-hubs/acme'), { accessToken: await tokenFor('oli', { claims: { tenant: 'globex' } }) })
+    await expect(acme.invoke('data')).resolves.toBe('acme data')
+    await expect(other.invoke('data')).rejects.toThrow("Failed to invoke 'data' because user is unauthorized")
   })
 
   it('onConnected throwing refuses the connection with its message, without reconnect', async () => {

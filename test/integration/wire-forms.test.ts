@@ -189,7 +189,7 @@ describe('a MessagePack timestamp no Date can hold', () => {
     return new ExtData(-1, data)
   }
 
-  it('fails the forwarding invocation with an error, and the connection goes on', async () => {
+  it('refuses the invocation with the binder text before the method runs, and the connection goes on', async () => {
     const ws = new WebSocket(server.hubUrl('/hubs/wire-forms').replace(/^http/, 'ws'))
     const received: HubMessage[] = []
     let pending: Uint8Array = new Uint8Array(0)
@@ -219,7 +219,8 @@ describe('a MessagePack timestamp no Date can hold', () => {
       ws.send('{"protocol":"messagepack","version":1}\u001e')
       const listener = await service.listen('svc.wireforms.upload')
       ws.send(messagePackHubProtocol.writeMessage({ type: 1, invocationId: '1', target: 'upload', arguments: [BYTES, hugeTimestamp()], streamIds: [] }))
-      expect(await completion('1')).toMatchObject({ error: "An unexpected error occurred invoking 'upload' on the server." })
+      // The binder refuses an invalid Date before the method runs, as ASP.NET's does.
+      expect(await completion('1')).toMatchObject({ error: "Failed to invoke 'upload' due to an error on the server." })
       ws.send(messagePackHubProtocol.writeMessage({ type: 1, invocationId: '2', target: 'upload', arguments: [BYTES, SENT_AT], streamIds: [] }))
       expect(await completion('2')).toMatchObject({ result: null })
       expect((await listener.next()).json).toMatchObject({ args: [BYTES_BASE64, SENT_AT_ISO] })

@@ -2,7 +2,6 @@ import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { expect, it, vi } from 'vitest'
 import { EmbeddedBus } from '../../src/bus/embedded-bus.js'
-import { arityOf } from '../../src/hub/parameters.js'
 import { ClusterDelivery } from '../../src/lifetime/cluster-delivery.js'
 import { LifetimeManager } from '../../src/lifetime/lifetime-manager.js'
 import { createConsoleLogger, silentLogger } from '../../src/logger.js'
@@ -10,16 +9,7 @@ import { Metrics } from '../../src/metrics.js'
 import { AdminEndpoints } from '../../src/server/admin-endpoints.js'
 import { PublishGuard } from '../../src/server/publish-guard.js'
 
-const fromSource = (source: string): Function => new Function(`return (${source})`)() as Function
-
 /** Regressions found by reading the code: each failed before its fix. */
-it.each([
-  ["function (a, b = ')', c) {}", 1, 3],
-  ["function (a, b = '(', c) {}", 1, 3],
-])('arityOf counts parameters whose default holds a bracket in a literal: %s', (source, min, max) => {
-  expect(arityOf(fromSource(source))).toEqual({ min, max })
-})
-
 it('logger redacts secrets inside object fields', () => {
   const lines: string[] = []
   createConsoleLogger({ write: (l) => lines.push(l) }).info('m', { request: { url: '/hub?access_token=abc', headers: { authorization: 'Bearer xyz' } } })

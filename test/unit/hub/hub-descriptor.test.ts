@@ -4,6 +4,9 @@ import { Authorize, ClientMethod, Forward, Hub, HubMethod, Subscribe } from '../
 import { defaultHubName, describeHub, isHubClass } from '../../../src/hub/hub-descriptor.js'
 import { HubBase } from '../../../src/hub/hub.js'
 import type { HubClass } from '../../../src/hub/hub.js'
+import { hubMetadata } from '../../../src/hub/metadata.js'
+import { compileHubBindings } from '../../../src/codegen/hub-binders.js'
+import { readHubSources } from '../../../src/codegen/read-hub-sources.js'
 
 const PREFIX = { pathPrefix: '/signalr-hubs' }
 
@@ -17,6 +20,13 @@ function definitionError(hubClass: HubClass): string {
     return (error as ImError).message
   }
   throw new Error(`${hubClass.name} was accepted`)
+}
+
+/** describeHub with the bindings start-up reads from the class's source (this file). */
+function describeFromSource(hubClass: HubClass): ReturnType<typeof describeHub> {
+  const [contract] = readHubSources([{ className: hubClass.name, file: hubMetadata.getHubSource(hubClass)! }]).contracts
+  expect(contract).toBeDefined()
+  return describeHub(hubClass, { ...PREFIX, bindings: compileHubBindings(contract!.definition, contract!.types) })
 }
 
 const methodNames = (hubClass: HubClass): string[] => [...describeHub(hubClass, PREFIX).methods.keys()]
@@ -85,12 +95,12 @@ describe('describeHub', () => {
         void sku
       }
     }
-    const { methods } = describeHub(ShopHub, PREFIX)
+    const { methods } = describeFromSource(ShopHub)
     expect([...methods.keys()]).toEqual(['additem', 'clear', 'order'])
     expect(methods.get('additem')).toMatchObject({ name: 'addItem', propertyKey: 'addItem', arity: { min: 1, max: 2 } })
     expect(methods.get('additem')!.forwardSubject).toBeUndefined()
-    expect(methods.get('additem')!.authorize).toBeUndefined()
-    expect(methods.get('clear')).toMatchObject({ name: 'Clear', propertyKey: 'clearAll', authorize: { roles: ['admin'] } })
+    expect(methods.get('additem')!.authorize).toEqual([])
+    expect(methods.get('clear')).toMatchObject({ name: 'Clear', propertyKey: 'clearAll', authorize: [{ roles: ['admin'] }] })
     expect(methods.get('order')).toMatchObject({ forwardSubject: 'im.shop.orders', arity: { min: 1, max: 1 } })
   })
 
@@ -101,6 +111,10 @@ describe('describeHub', () => {
       @Subscribe('im.news.published', { queue: 'workers' })
       published(): void {}
 
+      @Authorize({ roles: ['editor'] })
+      @HubMethod()
+      publish(): void {}
+
       @ClientMethod()
       headline(text: string): void {
         void text
@@ -109,6 +123,8 @@ describe('describeHub', () => {
     const descriptor = describeHub(NewsHub, PREFIX)
     expect(isHubClass(NewsHub)).toBe(true)
     expect(descriptor.authorize).toEqual({})
+    // Each method carries the hub's rule first, then its own: a call must pass both.
+    expect(descriptor.methods.get('publish')!.authorize).toEqual([{}, { roles: ['editor'] }])
     expect(descriptor.subscriptions).toEqual([{ propertyKey: 'published', subject: 'im.news.published', queue: 'workers' }])
     expect(descriptor.clientMethods).toEqual([{ propertyKey: 'headline', name: 'headline' }])
   })
@@ -240,10 +256,14 @@ describe('describeHub with inheritance', () => {
   }
 
   it('includes the methods and subscriptions of base classes, base first', () => {
-    const descriptor = describeHub(DerivedHub, PREFIX)
+    const descriptor = describeFromSource(DerivedHub)
     expect([...descriptor.methods.keys()]).toEqual(['ping', 'base', 'derived'])
     expect(descriptor.methods.get('derived')!.arity).toEqual({ min: 1, max: 1 })
     expect(descriptor.subscriptions.map((s) => s.subject)).toEqual(['im.shared.tick', 'im.derived.tick'])
+  })
+
+  it('without its source knows only the required parameters, from fn.length', () => {
+    expect(describeHub(DerivedHub, PREFIX).methods.get('derived')!.arity).toEqual({ min: 1, max: Infinity })
   })
 
   it('does not let a subclass add to its base class', () => {
