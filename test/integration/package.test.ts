@@ -130,7 +130,7 @@ describe('the packed package in a team project (slow: packs and installs)', () =
 
     nats = await startNatsServer()
     const port = await freePort()
-    const env = { IM_PORT: String(port), IM_HOST: '127.0.0.1', IM_NATS_URL: nats.url }
+    const env = { IM_PORT: String(port), IM_HOST: '127.0.0.1', IM_NATS_URL: nats.url, IM_DETAILED_ERRORS: 'true' }
     serve = spawn(join(app, 'node_modules/.bin/im'), ['serve'], { cwd: app, env: cleanEnv(env) })
     let banner = ''
     serve.stdout!.on('data', (d) => (banner += d))
@@ -150,6 +150,8 @@ describe('the packed package in a team project (slow: packs and installs)', () =
     const client = await connectClient(`http://127.0.0.1:${port}/signalr-hubs/tickets`)
     const inbox = new Inbox(client, 'ticketUpdated')
     expect(await client.invoke('watch', 'T-1')).toBe('watching T-1')
+    // The installed framework reads the team's hub source for the argument check.
+    await expect(client.invoke('watch', 42)).rejects.toThrow("Error binding arguments. Make sure that the types of the provided values match the types of the hub method being invoked. Parameter 'id' must be string.")
     const published = await im(['publish', 'tickets.updated', '{"id":"T-1","status":"closed"}'], env)
     expect(published, published.stderr).toMatchObject({ code: 0, stdout: expect.stringContaining('published to NATS') })
     expect(await inbox.next()).toEqual([{ id: 'T-1', status: 'closed' }])
