@@ -3,15 +3,19 @@
  *   im serve                       start a node from im.config.ts and the IM_* environment
  *   im publish <subject> <json>    publish as a service would (NATS, or the node's HTTP endpoint)
  *   im generate [--check]          typed clients and publishers from the hubs (docs/codegen.md)
+ *   im init [dir]                  scaffold a project: im.config.ts, hubs/, tsconfig, npm scripts
  */
 import { Command, InvalidArgumentError } from 'commander'
 import { serve } from './serve.js'
 import { publish } from './publish.js'
 import { generateCommand } from './generate.js'
+import { init } from './init.js'
+import { packageVersion } from './version.js'
 
 const program = new Command()
   .name('im')
   .description('IMService: a SignalR-compatible real-time gateway for services that talk over NATS')
+  .version(packageVersion())
   .showHelpAfterError()
 
 program
@@ -42,6 +46,12 @@ program
   .option('--hubs <dir>', 'hubs folder (default: hubsDir of the configuration)')
   .option('--out <dir>', 'output folder (default: generatedDir of the configuration)')
   .action(generateCommand)
+
+program
+  .command('init')
+  .description('scaffold a project that serves hubs: im.config.ts, hubs/ with an example, tsconfig.json, npm scripts')
+  .argument('[dir]', 'project folder (default: the current one)')
+  .action(init)
 
 function parsePort(value: string): number {
   const port = Number(value)

@@ -4,7 +4,7 @@
  * src/hub/decorators.ts, however it was imported or renamed (tsoa matches by name and misses
  * aliases). Codegen never imports these modules: it only compares declaration paths.
  */
-import { realpathSync } from 'node:fs'
+import { existsSync, realpathSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { Node } from 'ts-morph'
 import type { Decorator, SourceFile, Symbol as MorphSymbol } from 'ts-morph'
@@ -12,14 +12,19 @@ import type { Decorator, SourceFile, Symbol as MorphSymbol } from 'ts-morph'
 export const DECORATOR_NAMES = ['Hub', 'HubMethod', 'HubStream', 'Forward', 'Subscribe', 'ClientMethod', 'Authorize'] as const
 export type DecoratorName = (typeof DECORATOR_NAMES)[number]
 
+/** Our source file, or its declaration file when this runs compiled from dist/ (the installed package). */
 function ownFile(relative: string): string {
-  const path = fileURLToPath(new URL(relative, import.meta.url))
+  const source = fileURLToPath(new URL(relative, import.meta.url))
+  const path = existsSync(source) ? source : source.replace(/\.ts$/, '.d.ts')
   try {
     return realpathSync(path).replace(/\\/g, '/')
   } catch {
     return path.replace(/\\/g, '/')
   }
 }
+
+/** The folder holding our modules: src/, or dist/src/ in the installed package. */
+export const frameworkRoot = ownFile('..')
 
 export const frameworkFiles = {
   decorators: ownFile('../hub/decorators.ts'),

@@ -13,7 +13,7 @@ import { dirname, join, resolve } from 'node:path'
 import { ModuleKind, ModuleResolutionKind, Project, ScriptTarget, ts } from 'ts-morph'
 import type { SourceFile } from 'ts-morph'
 import { ImError, ImErrorCode } from '../errors.js'
-import { frameworkFiles } from './framework.js'
+import { frameworkFiles, frameworkRoot } from './framework.js'
 
 const HUB_FILE = /^(?!.*\.(?:test|spec|d)\.[cm]?[jt]s$).*\.[cm]?[jt]s$/
 
@@ -77,8 +77,10 @@ function createProject(unresolved: UnresolvedImport[]): Project {
         names.map((name) => {
           const resolved = ts.resolveModuleName(name, containingFile, getOptions(), host).resolvedModule
           if (!resolved && isMissing(name, containingFile) && !unresolved.some((u) => u.file === containingFile && u.specifier === name)) unresolved.push({ file: containingFile, specifier: name })
-          // Sources (ours, a linked workspace package) are read; packages' declaration files are not.
-          return resolved && !resolved.extension.startsWith('.d.') ? resolved : undefined
+          // Sources (ours, a linked workspace package) are read; packages' declaration files are
+          // not, except ours when this runs installed, where our decorators are declarations.
+          const readable = resolved && (!resolved.extension.startsWith('.d.') || resolved.resolvedFileName.startsWith(`${frameworkRoot}/`))
+          return readable ? resolved : undefined
         }),
     }),
   })
