@@ -31,6 +31,9 @@ COPY --from=build /app/package.json /app/tsconfig.json /app/im.config.ts ./
 COPY --from=build /app/cli ./cli
 COPY --from=build /app/src ./src
 COPY --from=build /app/hubs ./hubs
+# Read the hubs' declared types now, into node_modules/.cache/imservice: a container's start then
+# loads no TypeScript compiler (about 2 s and 140 MB less), and a hub that cannot work fails the build.
+RUN node cli/bin.mjs serve --dry-run
 USER node
 # 5000: clients (hubs, negotiate, /healthz/*). 9090: the internal listener (probes, /metrics,
 # /api/publish); keep it off the public Service and ingress.

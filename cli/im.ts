@@ -24,6 +24,7 @@ program
   .option('-c, --config <file>', 'configuration file', 'im.config.ts')
   .option('-p, --port <port>', 'port to listen on (overrides IM_PORT and the file)', parsePort)
   .option('--host <host>', 'address to listen on (overrides IM_HOST and the file)')
+  .option('--dry-run', 'check the configuration and the hubs, read their declared types into the cache, and exit without serving')
   .action(serve)
 
 program

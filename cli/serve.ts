@@ -1,13 +1,20 @@
 /** `im serve`: start a node, print what it serves, stop cleanly on SIGINT / SIGTERM. */
-import { createConsoleLogger, describeConfig, loadHubs, startServer } from '../src/index.js'
+import { checkHubs, createConsoleLogger, describeConfig, loadHubs, startServer } from '../src/index.js'
 import type { ImServer, LogLevel } from '../src/index.js'
 import { loadConfig } from './load.js'
 
-export async function serve(options: { config: string; port?: number; host?: string }): Promise<void> {
+export async function serve(options: { config: string; port?: number; host?: string; dryRun?: boolean }): Promise<void> {
   const config = await loadConfig(options.config, { port: options.port, host: options.host })
   const logger = createConsoleLogger({ level: logLevel(process.env.IM_LOG_LEVEL) })
   const hubs = await loadHubs(config.hubsDir)
   if (hubs.length === 0) throw new Error(`no hub classes found in ${config.hubsDir}/ (export a class decorated with @Hub())`)
+  if (options.dryRun) {
+    // Everything start-up checks, without listening or connecting: the hubs' declared types are
+    // read (and cached, so that a node started later loads no TypeScript compiler).
+    const descriptors = await checkHubs(hubs, config, logger)
+    process.stdout.write(`im serve --dry-run: the configuration and ${descriptors.length} hub(s) are valid (${descriptors.map((d) => d.name).join(', ')})\n`)
+    return
+  }
   const server = await startServer({ config, hubs, logger })
   await firstConnect(server.bus, 3000)
 

@@ -22,6 +22,7 @@ export type { HubTransport, ImConfig, ImConfigInput, TopicAudience, TopicRuleInp
 // Running a node in-process (what `im serve` does), for embedding and tests.
 export { startServer } from './server.js'
 export { loadHubs } from './server/load-hubs.js'
+export { checkHubs } from './server/check-hubs.js'
 export { resolveConfig, loadConfigFile, describeConfig } from './config/load-config.js'
 export { createConsoleLogger, silentLogger } from './logger.js'
 export type { ImServer, ImServerOptions } from './server.js'

@@ -15,7 +15,6 @@ import type { ImConfig } from './config/config.js'
 import { ConnectionSweeper } from './connection/connection-sweeper.js'
 import { ImError, ImErrorCode } from './errors.js'
 import { HubDispatcher } from './hub/dispatcher.js'
-import { describeHub } from './hub/hub-descriptor.js'
 import type { HubDescriptor } from './hub/hub-descriptor.js'
 import { HubInstances } from './hub/hub-instances.js'
 import type { HubClass } from './hub/hub.js'
@@ -41,7 +40,7 @@ import { PublishGuard } from './server/publish-guard.js'
 import { ClusterRouter } from './server/cluster-router.js'
 import { ConnectionLimits } from './server/connection-limits.js'
 import { nodeTag } from './server/connection-registry.js'
-import { bindHubs } from './server/hub-bindings.js'
+import { checkHubs } from './server/check-hubs.js'
 import { HubEndpoint } from './server/hub-endpoint.js'
 import { RequestAuthenticator } from './server/request-auth.js'
 import { selectBus } from './server/select-bus.js'
@@ -75,8 +74,7 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
   const metrics = new Metrics()
   // A flood of one refusal (bad tokens, refused origins) costs a few log lines, not one per request.
   const logger = rateLimitLogger(options.logger ?? silentLogger, { onSuppressed: () => metrics.inc('log_lines_suppressed') })
-  const bindings = await bindHubs(options.hubs, logger)
-  const descriptors = options.hubs.map((hub, i) => describeHub(hub, { pathPrefix: config.hubs.pathPrefix, transports: config.hubs.transports, bindings: bindings[i] }))
+  const descriptors = await checkHubs(options.hubs, config, logger)
   assertUnique(descriptors)
 
   if (config.topics.source === 'open-default' && config.topics.rules.length > 0) {

@@ -49,6 +49,13 @@ describe('Dockerfile', () => {
     expect(copiedFrom(runtime).length).toBeGreaterThan(0)
   })
 
+  it('checks the hubs and fills the contract cache at build time, before dropping root', () => {
+    const order = runtime.instructions.map((i) => `${i.keyword} ${i.args}`)
+    const warm = order.findIndex((line) => line === 'RUN node cli/bin.mjs serve --dry-run')
+    expect(warm).toBeGreaterThan(order.findIndex((line) => line.startsWith('COPY') && line.includes('./hubs')))
+    expect(warm).toBeLessThan(order.findIndex((line) => line.startsWith('USER')))
+  })
+
   it('runs as a non-root user', () => {
     const users = args(runtime, 'USER')
     expect(users.length).toBeGreaterThan(0)

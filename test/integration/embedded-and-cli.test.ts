@@ -3,6 +3,7 @@
  * HTTP; `im serve` and `im publish` work as the README says.
  */
 import { spawn } from 'node:child_process'
+import { readdirSync } from 'node:fs'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -126,6 +127,16 @@ describe('the im command', () => {
     }
     const badUrl = await run(['serve'], { IM_PORT: String(port), IM_NATS_URL: 'nats//127.0.0.1:4222' })
     expect(badUrl).toMatchObject({ code: 1, stderr: expect.stringContaining('IM_NATS_URL entry "nats//127.0.0.1:4222" is not a URL') })
+  }, 40_000)
+
+  it('im serve --dry-run checks the configuration and the hubs, fills the contract cache and exits without serving', async () => {
+    const port = await freePort()
+    const ok = await run(['serve', '--dry-run'], { IM_PORT: String(port), IM_HOST: '127.0.0.1', IM_NATS_URL: nats.url })
+    expect(ok).toMatchObject({ code: 0, stdout: expect.stringContaining('im serve --dry-run: the configuration and 1 hub(s) are valid (default)') })
+    expect(ok.stdout).not.toContain('IMService listening')
+    expect(readdirSync(join(ROOT, 'node_modules', '.cache', 'imservice')).some((name) => name.startsWith('hub-contract-'))).toBe(true)
+    const typo = await run(['serve', '--dry-run'], { IM_PORT: String(port), IM_JWT_SECRETS: 'a-test-secret-of-at-least-32-bytes!!' })
+    expect(typo).toMatchObject({ code: 1, stderr: expect.stringContaining('IM_JWT_SECRETS is not a setting; did you mean IM_JWT_SECRET?') })
   }, 40_000)
 
   it('im publish refuses a payload that is not JSON and a wildcard subject', async () => {
