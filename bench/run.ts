@@ -87,7 +87,7 @@ try {
   }
   const incomplete = rows.filter((r) => r.flags.some((f) => f.endsWith('incomplete')))
   const unmet = goals.filter((g) => g.met === false)
-  log(`issue 6's targets: ${goals.filter((g) => g.met).length} met, ${unmet.length} not met, ${goals.filter((g) => g.met === undefined).length} not measured`)
+  log(`targets: ${goals.filter((g) => g.met).length} met, ${unmet.length} not met, ${goals.filter((g) => g.met === undefined).length} not measured`)
   if (incomplete.length > 0) {
     log(`INCOMPLETE deliveries or connections in ${incomplete.length} row(s): see the flags column and the JSON`)
     process.exitCode = 1

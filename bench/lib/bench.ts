@@ -94,7 +94,7 @@ export function defaultOptions(mode: 'quick' | 'full', targets: readonly Target[
         cohortSize: 5,
         workloadMs: 4000,
         workloadWarmupMs: 1000,
-        // 10k connections, issue 6's size; 2 connections per user.
+        // 10k connections, the size the targets name; 2 connections per user.
         targetedUsers: 5000,
         targetedRate: 5000,
         targetedWindow: 4000,
@@ -152,7 +152,7 @@ export async function runBench(options: BenchOptions, log: Log): Promise<RunResu
   const targetedUsers = Math.min(options.targetedUsers, Math.floor((maxConnections - options.cohortSize) / 2))
   if (targetedUsers < options.targetedUsers) notes.push(`Targeted delivery with ${targetedUsers} users instead of ${options.targetedUsers}: the open-file limit caps a server at ${maxConnections} connections.`)
   notes.push(
-    `Largest possible point on this machine: about ${maxConnections} connections per server process (open files: soft ${openFiles.soft}, hard ${openFiles.hard}); issue 6's 50k needs a machine with a higher limit.`,
+    `Largest possible point on this machine: about ${maxConnections} connections per server process (open files: soft ${openFiles.soft}, hard ${openFiles.hard}); the 50k point needs a machine with a higher limit.`,
   )
   if (!TASKSET || coreCount() < 2) notes.push('Not pinned: taskset or a second core is missing, so server and load share CPUs.')
   // A reference this machine cannot run is skipped, and the output says why; IMService never is.

@@ -1,6 +1,6 @@
 /**
  * The run's chart, drawn here (no dependency): broadcast deliveries/s at max rate and p99 latency
- * against connection count for every target, and below them issue 6's targets as bars, each scaled
+ * against connection count for every target, and below them the targets as bars, each scaled
  * so that 1 is the target (right of the line: met).
  */
 import type { RunResult } from './bench.js'

@@ -52,7 +52,7 @@ export function checkGoals(rows: readonly Row[], targets: readonly string[]): Go
   const checks: GoalCheck[] = []
   for (const goal of GOALS) {
     let matching = rows.filter(goal.rows)
-    // Idle: the goal is about the largest point (10k in issue 6), not the small ones.
+    // Idle: the goal is about the largest point (10k connections), not the small ones.
     if (goal.label.startsWith('idle') && matching.length > 0) matching = [matching.reduce((a, b) => (b.connections > a.connections ? b : a))]
     const target = `${goal.op === '>=' ? '≥' : '≤'} ${goal.bound}${goal.versus === 'absolute' ? '' : '×'}`
     if (matching.length === 0 || (goal.versus !== 'absolute' && !targets.includes(goal.versus))) {
@@ -76,7 +76,7 @@ function cells(check: GoalCheck): string[] {
   return [check.goal, check.connections === undefined ? '' : String(check.connections), check.versus === 'absolute' ? 'IMService alone' : `${SUBJECT_ID}/${check.versus}`, value, check.target, `${verdict}${check.noisy ? ' (noisy)' : ''}`]
 }
 
-const HEAD = ['target (issue 6)', 'N', 'ratio', 'value', 'target', 'verdict']
+const HEAD = ['target', 'N', 'ratio', 'value', 'target', 'verdict']
 
 export function goalsText(checks: readonly GoalCheck[]): string {
   return textGrid(HEAD, checks.map(cells))

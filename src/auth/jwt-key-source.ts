@@ -2,7 +2,7 @@
  * Turns the configured key source into the key jose verifies with and the algorithms it may accept.
  * The algorithm list comes from the key alone, never from the token header: a secret allows HS256
  * only and a public key only the algorithms of its own type, which rules out `alg: none` and the
- * HS/RS confusion where a public key is used as an HMAC secret (research/reliability.md §2.1).
+ * HS/RS confusion where a public key is used as an HMAC secret.
  */
 import { createPublicKey, type KeyObject } from 'node:crypto'
 import { createRemoteJWKSet, errors, importSPKI, type CryptoKey, type JWTVerifyGetKey } from 'jose'

@@ -14,7 +14,7 @@ export interface TokenVerifier {
   verify(token: string): Promise<Principal>
 }
 
-/** Tokens above this size are refused unparsed (research/reliability.md §2.1, "token size"). */
+/** Tokens above this size are refused unparsed: a token is parsed and verified before anything else is known of its sender. */
 export const MAX_TOKEN_BYTES = 16_384
 
 /** The claims .NET issuers put the user id in when there is no `sub` (ClaimTypes.NameIdentifier and its short JWT name). */

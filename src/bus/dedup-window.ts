@@ -1,7 +1,7 @@
 /**
  * Remembers recently seen message keys for a bounded time and count, so that a JetStream
  * redelivery (an ack lost in a NATS restart, an ack wait passed) or a publisher's retry is not
- * pushed to clients twice (research/reliability.md §3.G, G3/G4). Keys are a stream sequence or a
+ * pushed to clients twice. Keys are a stream sequence or a
  * publisher's message id; the window matches the stream's duplicate window, past which the
  * stream itself would store a retry as a new message anyway.
  */

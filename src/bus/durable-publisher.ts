@@ -1,7 +1,7 @@
 /**
  * Publishing through JetStream for the NATS bus: a publish resolves once the stream holding the
  * subject has stored the message (its PubAck), with `Nats-Msg-Id` so that the stream keeps a retry
- * once (research/reliability.md §1.3, G1/G2).
+ * once (docs/reliability.md, "Durability with JetStream" in docs/service-api.md).
  *
  * Before the first durable publish to a subject we ask JetStream which stream holds it, and cache
  * the answer for a while. Without that check a subject held by no stream but listened to by a

@@ -1,7 +1,7 @@
 /**
  * Header rules shared by both buses, so that the embedded bus refuses exactly what NATS refuses:
  * a name is printable ASCII without ':' (as nats.js checks), a value has no CR or LF (a header
- * line break would inject protocol lines, research/reliability.md §2.5).
+ * line break would inject protocol lines into the NATS connection).
  */
 export function validateHeaders(headers: Readonly<Record<string, string>>): string | undefined {
   for (const [name, value] of Object.entries(headers)) {

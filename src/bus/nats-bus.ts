@@ -1,6 +1,6 @@
 /**
  * The NATS bus. nats.js does the wire work and reconnects; this class adds what IMService promises
- * on top (research/reliability.md §1.3, tests E2/E4/E5):
+ * on top (docs/reliability.md, "NATS goes down"):
  * - it never gives up: nats.js stops after 10 reconnect attempts by default and fails at once when
  *   the first connect fails, so reconnects are unlimited and the first connect is our own loop;
  * - nothing is buffered while NATS is down: nats.js would queue publishes without bound and send

@@ -4,7 +4,7 @@
  *
  * Subject syntax: tokens split on '.', `*` matches one token, `>` one or more trailing tokens
  * (https://docs.nats.io/nats-concepts/subjects). Client-supplied parts are held to the recommended
- * character set [A-Za-z0-9_-] (research/reliability.md §2.5): that excludes wildcards, whitespace,
+ * character set [A-Za-z0-9_-]: that excludes wildcards, whitespace,
  * CR/LF (protocol injection) and the reserved `$` prefixes by construction.
  */
 

@@ -143,7 +143,7 @@ export interface HubOptionsConfig {
 }
 
 /**
- * JetStream, opt-in (research/reliability.md §3.G): durable forwarding of client invocations and
+ * JetStream, opt-in: durable forwarding of client invocations and
  * a stream that services publish into. Both need NATS; on the embedded bus they change nothing.
  */
 export interface JetStreamConfig {
