@@ -1,5 +1,5 @@
 /**
- * The layer table of research/aesthetics.md §4.1, as this repository lays it out: each relative
+ * The layers of src/ (the LAYERS table below says who may import whom): each relative
  * import in src/ is checked against what its layer may import, and every file against the size
  * cap. A failure prints the file, the import and the rule it broke.
  */

@@ -19,7 +19,7 @@ const name = fc.string({ unit: 'grapheme', minLength: 1, maxLength: 10 })
 
 /**
  * Argument values both protocols carry unchanged. `__proto__` keys are left out: @msgpack/msgpack
- * refuses them on decode (a deliberate guard, research/reliability.md §2.10).
+ * refuses them on decode (a deliberate guard against prototype pollution).
  */
 export const argumentValue = fc
   .jsonValue({ maxDepth: 3, stringUnit: 'grapheme' })

@@ -1,5 +1,5 @@
 /**
- * Properties of the pure protocol layer (research/reliability.md §3.A, A1-A5): the hub protocol
+ * Properties of the pure protocol layer: the hub protocol
  * parsers, the handshake parser and negotiate version parsing are total on any input, answer only
  * their documented errors, read a stream the same however it is cut, carry every valid message
  * unchanged through a write and a parse, and never accept or buffer a frame over maxMessageSize.

@@ -1,5 +1,5 @@
 /**
- * Hostile input against a real node (research/reliability.md §3.A-3.B): raw WebSockets that send
+ * Hostile input against a real node: raw WebSockets that send
  * any first message and any frames after it, any HTTP request to negotiate, and any body to the
  * publish API. The node answers only what the specs document, and stays alive: after every run an
  * official client on the same node still round-trips a call, /healthz answers 200, and nothing

@@ -1,5 +1,5 @@
 /**
- * Durable paths with JetStream against a real nats-server (research/reliability.md §3.G): client
+ * Durable paths with JetStream against a real nats-server: client
  * invocations forwarded through a stream complete after its acknowledgement and are stored once
  * per call; services publishing through JetStream (DotNetCore.CAP style) reach clients once, on
  * every node, also across a lost NATS connection and a nats-server restart.
