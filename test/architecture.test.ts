@@ -45,7 +45,7 @@ const LAYERS: Readonly<Record<string, LayerRule | undefined>> = {
     forbidden: [WS],
   },
   lifetime: {
-    // errors is allowed by the aesthetics.md table, though lifetime does not use it today.
+    // errors is allowed so that lifetime can raise ImError, though it does not today.
     layers: { lifetime: 'value', protocol: 'value', errors: 'value', bus: 'type', logger: 'type', connection: 'type' },
     forbidden: [WS],
   },
