@@ -5,7 +5,8 @@
  */
 import { setTimeout as delay } from 'node:timers/promises'
 import { connect } from '@nats-io/transport-node'
-import type { NatsConnection } from '@nats-io/transport-node'
+import type { Authenticator, NatsConnection } from '@nats-io/transport-node'
+import type { NatsTlsMaterial } from './nats-credentials.js'
 
 export interface NatsServerList {
   /** Server URLs without credentials, as handed to nats.js. */
@@ -73,6 +74,10 @@ export interface DialOptions {
   readonly token?: string
   readonly user?: string
   readonly pass?: string
+  /** nkey or `.creds` authentication, from `readNatsCredentials`. */
+  readonly authenticator?: Authenticator
+  /** PEM CA / client certificate and key; when given, TLS is required as for a `tls://` URL. */
+  readonly tlsMaterial?: NatsTlsMaterial
 }
 
 /**
@@ -93,7 +98,8 @@ export function dialNats(servers: NatsServerList, options: DialOptions): Promise
     token: options.token ?? servers.token,
     user: options.user ?? servers.user,
     pass: options.pass ?? servers.pass,
-    ...(servers.tls ? { tls: {} } : {}),
+    ...(options.authenticator ? { authenticator: options.authenticator } : {}),
+    ...(servers.tls || options.tlsMaterial ? { tls: { ...options.tlsMaterial } } : {}),
   })
   // nats.js bounds each handshake; this bounds the whole attempt (name resolution, several servers).
   return withTimeout(attempt, timeoutMs * servers.urls.length + 500).catch((error: unknown) => {
