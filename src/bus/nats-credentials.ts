@@ -27,7 +27,7 @@ export interface NatsCredentials {
   readonly tls?: NatsTlsMaterial
 }
 
-const SEED = /^S[A-Z2-7]{56}$/
+const SEED = /^S[A-Z2-7]{57}$/
 
 /** Throws ImError(ConfigInvalid) naming the setting whose file is missing, unreadable or malformed. */
 export function readNatsCredentials(files: NatsCredentialFiles): NatsCredentials {
