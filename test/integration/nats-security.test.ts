@@ -5,10 +5,11 @@
  * name; /healthz/ready and /metrics name the server it uses.
  */
 import { execFileSync } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createUser } from '@nats-io/nkeys'
+import { createAccount, createOperator, createUser } from '@nats-io/nkeys'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createNatsBus } from '../../src/bus/nats-bus.js'
 import { readNatsCredentials } from '../../src/bus/nats-credentials.js'
@@ -179,5 +180,48 @@ describe('mutual TLS', () => {
     expect(() => readNatsCredentials({ tls: { caFile: join(dir, 'absent.pem') } })).toThrow(`IM_NATS_TLS_CA (nats.tls.caFile): ${join(dir, 'absent.pem')} does not exist`)
     expect(() => readNatsCredentials({ tls: { certFile: file('not.pem', 'hello'), keyFile: certs.clientKey } })).toThrow(/IM_NATS_TLS_CERT \(nats.tls.certFile\): .* is not a PEM file/)
     expect(() => readNatsCredentials({ tls: { certFile: certs.clientCert, keyFile: join(dir, 'absent.key') } })).toThrow(/IM_NATS_TLS_KEY \(nats.tls.keyFile\)/)
+  })
+})
+
+/** A signed NATS JWT (header `ed25519-nkey`), as `nsc` writes them. */
+function natsJwt(signer: ReturnType<typeof createOperator>, subject: string, nats: Record<string, unknown>): string {
+  const header = Buffer.from(JSON.stringify({ typ: 'JWT', alg: 'ed25519-nkey' })).toString('base64url')
+  const claims = { jti: randomBytes(16).toString('hex').toUpperCase(), iat: Math.floor(Date.now() / 1000), iss: signer.getPublicKey(), sub: subject, name: subject.slice(0, 8), nats: { ...nats, version: 2 } }
+  const body = Buffer.from(JSON.stringify(claims)).toString('base64url')
+  const signature = Buffer.from(signer.sign(Buffer.from(`${header}.${body}`))).toString('base64url')
+  return `${header}.${body}.${signature}`
+}
+
+describe('.creds file (operator mode)', () => {
+  const operator = createOperator()
+  const account = createAccount()
+  const user = createUser()
+  const unlimited = { subs: -1, data: -1, payload: -1, imports: -1, exports: -1, wildcards: true, conn: -1, leaf: -1 }
+  const operatorJwt = natsJwt(operator, operator.getPublicKey(), { type: 'operator' })
+  const accountJwt = natsJwt(operator, account.getPublicKey(), { type: 'account', limits: unlimited })
+  const userJwt = natsJwt(account, user.getPublicKey(), { type: 'user', pub: {}, sub: {}, subs: -1, data: -1, payload: -1 })
+  const credsFile = file(
+    'user.creds',
+    `-----BEGIN NATS USER JWT-----\n${userJwt}\n------END NATS USER JWT------\n\n-----BEGIN USER NKEY SEED-----\n${new TextDecoder().decode(user.getSeed())}\n------END USER NKEY SEED------\n`,
+  )
+  let nats: NatsServer
+  beforeAll(async () => {
+    nats = await startNatsServer({ config: `operator: ${operatorJwt}\nresolver: MEMORY\nresolver_preload: {\n  ${account.getPublicKey()}: ${accountJwt}\n}\n` })
+  })
+  afterAll(() => nats?.stop())
+
+  it('connects with the creds file and is refused without it', async () => {
+    await using node = await startTestServer({ natsUrl: nats.url, config: { nats: { credsFile } } })
+    const ready = await eventually(async () => {
+      const res = await fetch(`${node.url}/healthz/ready`)
+      return res.status === 200 ? ((await res.json()) as { server?: string }) : undefined
+    })
+    expect(ready.server).toBe(nats.url)
+    await expect(createNatsBus({ servers: nats.url, retryForever: false, connectTimeoutMs: 2000 })).rejects.toThrow(/Authorization Violation/i)
+  })
+
+  it('names the setting of a missing or malformed creds file', () => {
+    expect(() => readNatsCredentials({ credsFile: join(dir, 'absent.creds') })).toThrow(`IM_NATS_CREDS_FILE (nats.credsFile): ${join(dir, 'absent.creds')} does not exist`)
+    expect(() => readNatsCredentials({ credsFile: file('bad.creds', 'nothing') })).toThrow(/IM_NATS_CREDS_FILE \(nats.credsFile\): .* is not a NATS .creds file/)
   })
 })
