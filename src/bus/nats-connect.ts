@@ -104,8 +104,21 @@ export function dialNats(servers: NatsServerList, options: DialOptions): Promise
   // nats.js bounds each handshake; this bounds the whole attempt (name resolution, several servers).
   return withTimeout(attempt, timeoutMs * servers.urls.length + 500).catch((error: unknown) => {
     attempt.then((late) => late.close()).catch(() => undefined)
-    throw error
+    throw servers.tls || options.tlsMaterial ? explainTlsTimeout(error, options.tlsMaterial?.cert !== undefined) : error
   })
+}
+
+/**
+ * Under TLS 1.3 a server that verifies client certificates (`tls { verify: true }`) rejects a
+ * missing or untrusted one only after the client's side of the handshake is done; nats.js then
+ * reports a bare timeout. Say what that usually means, naming the settings to check.
+ */
+function explainTlsTimeout(error: unknown, sentCertificate: boolean): unknown {
+  if (!(error instanceof Error) || !/timeout|timed out/i.test(error.message)) return error
+  const hint = sentCertificate
+    ? 'the server may not trust the client certificate (IM_NATS_TLS_CERT, IM_NATS_TLS_KEY): check that its CA signed it'
+    : 'the server may require a client certificate: set IM_NATS_TLS_CERT and IM_NATS_TLS_KEY'
+  return new Error(`${error.message} during TLS; ${hint}`, { cause: error })
 }
 
 const BACKOFF_START_MS = 250
