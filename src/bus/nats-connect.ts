@@ -5,7 +5,8 @@
  */
 import { setTimeout as delay } from 'node:timers/promises'
 import { connect } from '@nats-io/transport-node'
-import type { NatsConnection } from '@nats-io/transport-node'
+import type { Authenticator, NatsConnection } from '@nats-io/transport-node'
+import type { NatsTlsMaterial } from './nats-credentials.js'
 
 export interface NatsServerList {
   /** Server URLs without credentials, as handed to nats.js. */
@@ -73,6 +74,10 @@ export interface DialOptions {
   readonly token?: string
   readonly user?: string
   readonly pass?: string
+  /** nkey or `.creds` authentication, from `readNatsCredentials`. */
+  readonly authenticator?: Authenticator
+  /** PEM CA / client certificate and key; when given, TLS is required as for a `tls://` URL. */
+  readonly tlsMaterial?: NatsTlsMaterial
 }
 
 /**
@@ -93,13 +98,27 @@ export function dialNats(servers: NatsServerList, options: DialOptions): Promise
     token: options.token ?? servers.token,
     user: options.user ?? servers.user,
     pass: options.pass ?? servers.pass,
-    ...(servers.tls ? { tls: {} } : {}),
+    ...(options.authenticator ? { authenticator: options.authenticator } : {}),
+    ...(servers.tls || options.tlsMaterial ? { tls: { ...options.tlsMaterial } } : {}),
   })
   // nats.js bounds each handshake; this bounds the whole attempt (name resolution, several servers).
   return withTimeout(attempt, timeoutMs * servers.urls.length + 500).catch((error: unknown) => {
     attempt.then((late) => late.close()).catch(() => undefined)
-    throw error
+    throw servers.tls || options.tlsMaterial ? explainTlsTimeout(error, options.tlsMaterial?.cert !== undefined) : error
   })
+}
+
+/**
+ * Under TLS 1.3 a server that verifies client certificates (`tls { verify: true }`) rejects a
+ * missing or untrusted one only after the client's side of the handshake is done; nats.js then
+ * reports a bare timeout. Say what that usually means, naming the settings to check.
+ */
+function explainTlsTimeout(error: unknown, sentCertificate: boolean): unknown {
+  if (!(error instanceof Error) || !/timeout|timed out/i.test(error.message)) return error
+  const hint = sentCertificate
+    ? 'the server may not trust the client certificate (IM_NATS_TLS_CERT, IM_NATS_TLS_KEY): check that its CA signed it'
+    : 'the server may require a client certificate: set IM_NATS_TLS_CERT and IM_NATS_TLS_KEY'
+  return new Error(`${error.message} during TLS; ${hint}`, { cause: error })
 }
 
 const BACKOFF_START_MS = 250

@@ -38,6 +38,26 @@ export interface NatsConfig {
    * wait shortens that window after NATS comes back, at the cost of more attempts while it is down.
    */
   readonly reconnectWaitMs: number
+  /**
+   * File holding this node's NATS user nkey seed (`SU...`), IM_NATS_NKEY_SEED_FILE. A file, not the
+   * seed itself in a variable: the seed is a private key, and environment variables show in
+   * process listings, `docker inspect` and crash reports, while a mounted secret file does not.
+   */
+  readonly nkeySeedFile?: string
+  /** A `.creds` file (user JWT and nkey seed, as `nsc` writes it), IM_NATS_CREDS_FILE. */
+  readonly credsFile?: string
+  /** TLS to NATS; any file set here means the node speaks only TLS to NATS. */
+  readonly tls?: NatsTlsConfig
+}
+
+/** PEM files for TLS to NATS: the CA that signed the servers' certificates and this node's own pair. */
+export interface NatsTlsConfig {
+  /** CA certificate(s) that NATS servers are checked against (IM_NATS_TLS_CA); default: the system's. */
+  readonly caFile?: string
+  /** This node's certificate for mutual TLS (IM_NATS_TLS_CERT); set together with `keyFile`. */
+  readonly certFile?: string
+  /** The private key of `certFile` (IM_NATS_TLS_KEY). */
+  readonly keyFile?: string
 }
 
 /** The longest a client result may be waited for (a service's `timeoutMs` included), in ms. */

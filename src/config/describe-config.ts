@@ -4,7 +4,9 @@ import { hideUrlPassword } from './config-values.js'
 /** Human lines describing `config` for start-up output. Secrets appear as "set", never as values. */
 export function describeConfig(config: ImConfig): string[] {
   const { nats, jwt, hubs } = config
-  const natsAuth = [nats.token !== undefined ? 'token set' : '', nats.user !== undefined ? `user ${JSON.stringify(nats.user)}, password set` : '']
+  const natsAuth = [nats.token !== undefined ? 'token set' : '', nats.user !== undefined ? `user ${JSON.stringify(nats.user)}, password set` : '',
+    nats.nkeySeedFile !== undefined ? `nkey seed from ${nats.nkeySeedFile}` : '', nats.credsFile !== undefined ? `creds from ${nats.credsFile}` : '',
+    nats.tls !== undefined && Object.values(nats.tls).some((file) => file !== undefined) ? `TLS${nats.tls.certFile !== undefined ? ' with client certificate' : ''}` : '']
     .filter(Boolean)
     .join(', ')
   return [

@@ -53,6 +53,12 @@ function checkNats(read: SettingsRead): void {
   if ((read.valueOf('nats.user') === undefined) !== (read.valueOf('nats.pass') === undefined)) {
     throw invalid('IM_NATS_USER and IM_NATS_PASS (nats.user, nats.pass) must be set together')
   }
+  if ((read.valueOf('nats.tls.certFile') === undefined) !== (read.valueOf('nats.tls.keyFile') === undefined)) {
+    throw invalid('IM_NATS_TLS_CERT and IM_NATS_TLS_KEY (nats.tls.certFile, nats.tls.keyFile) must be set together')
+  }
+  if (read.valueOf('nats.credsFile') !== undefined && read.valueOf('nats.nkeySeedFile') !== undefined) {
+    throw invalid('IM_NATS_CREDS_FILE and IM_NATS_NKEY_SEED_FILE (nats.credsFile, nats.nkeySeedFile) exclude each other: a .creds file carries its own seed')
+  }
 }
 
 /** A client that pings only every keep-alive interval must not be timed out between two pings. */

@@ -66,7 +66,10 @@ export class AdminEndpoints {
 
   private ready(res: ServerResponse): void {
     const { ready, reasons } = this.readiness()
-    sendJson(res, ready ? 200 : 503, ready ? { status: 'ready', node: this.options.nodeId } : { status: 'not ready', node: this.options.nodeId, reasons })
+    // The server (credential-free) tells an operator which NATS this node uses, ready or not.
+    const server = this.options.bus.status().server
+    const where = server !== undefined ? { server } : {}
+    sendJson(res, ready ? 200 : 503, ready ? { status: 'ready', node: this.options.nodeId, ...where } : { status: 'not ready', node: this.options.nodeId, ...where, reasons })
   }
 
   private readiness(): ReturnType<typeof readiness> {
@@ -91,7 +94,10 @@ export class AdminEndpoints {
   private prometheus(res: ServerResponse): void {
     const lines: string[] = []
     for (const hub of this.options.hubs()) lines.push(`im_connections{hub="${hub.name}"} ${hub.connections}`)
-    lines.push(`im_bus_connected ${this.options.bus.status().state === 'connected' ? 1 : 0}`)
+    const bus = this.options.bus.status()
+    lines.push(`im_bus_connected ${bus.state === 'connected' ? 1 : 0}`)
+    // An info metric: the value is always 1, the label names the NATS server in use (or being tried).
+    if (bus.server !== undefined) lines.push(`im_bus_server_info{server="${labelValue(bus.server)}"} 1`)
     for (const [name, value] of Object.entries(this.options.metrics.snapshot())) lines.push(`${counterName(name)} ${value}`)
     for (const [name, value] of Object.entries(this.options.gauges?.() ?? {})) lines.push(`im_${name} ${value}`)
     sendText(res, 200, lines.join('\n') + '\n', { 'Content-Type': 'text/plain; version=0.0.4' })
@@ -142,4 +148,9 @@ export class AdminEndpoints {
 function counterName(name: string): string {
   const brace = name.indexOf('{')
   return brace < 0 ? `im_${name}_total` : `im_${name.slice(0, brace)}_total${name.slice(brace)}`
+}
+
+/** Escapes a Prometheus label value (text exposition format: backslash, double quote, newline). */
+function labelValue(text: string): string {
+  return text.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')
 }

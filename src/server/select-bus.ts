@@ -7,12 +7,17 @@ import type { Bus } from '../bus/bus.js'
 import { createEmbeddedBus } from '../bus/embedded-bus.js'
 import { createNatsBus } from '../bus/nats-bus.js'
 import type { NatsJetStreamOptions } from '../bus/nats-bus.js'
+import { readNatsCredentials } from '../bus/nats-credentials.js'
 import type { JetStreamConfig, NatsConfig } from '../config/config.js'
 import { isImError } from '../errors.js'
 import type { Logger } from '../logger.js'
 
 export async function selectBus(nats: NatsConfig, nodeId: string, logger: Logger, jetstream?: JetStreamConfig): Promise<Bus> {
+  // Read before any attempt: a missing file is a configuration error, not an unreachable NATS.
+  const { authenticator, tls } = readNatsCredentials(nats)
   const common = {
+    authenticator,
+    tlsMaterial: tls,
     servers: nats.url,
     name: `imservice-${nodeId}`,
     token: nats.token,

@@ -110,7 +110,7 @@ describe('the im command', () => {
     serve = undefined
   }, 40_000)
 
-  it('im serve refuses a misspelt variable or config key at start-up, naming the setting meant', async () => {
+  it('im serve refuses a misspelt variable or config key at start-up, naming the setting meant, and a NATS TLS file that does not exist, naming its setting', async () => {
     const port = await freePort()
     const typo = await run(['serve'], { IM_PORT: String(port), IM_HOST: '127.0.0.1', IM_NATS_URL: nats.url, IM_JWT_SECRETS: 'a-test-secret-of-at-least-32-bytes!!' })
     expect(typo).toMatchObject({ code: 1, stderr: expect.stringContaining('IM_JWT_SECRETS is not a setting; did you mean IM_JWT_SECRET?') })
@@ -127,6 +127,8 @@ describe('the im command', () => {
     }
     const badUrl = await run(['serve'], { IM_PORT: String(port), IM_NATS_URL: 'nats//127.0.0.1:4222' })
     expect(badUrl).toMatchObject({ code: 1, stderr: expect.stringContaining('IM_NATS_URL entry "nats//127.0.0.1:4222" is not a URL') })
+    const noKey = await run(['serve'], { IM_PORT: String(port), IM_NATS_URL: nats.url, IM_NATS_TLS_CERT: '/nonexistent/im.pem', IM_NATS_TLS_KEY: '/nonexistent/im.key' })
+    expect(noKey).toMatchObject({ code: 1, stderr: expect.stringContaining('IM_NATS_TLS_CERT (nats.tls.certFile): /nonexistent/im.pem does not exist') })
   }, 40_000)
 
   it('im serve --dry-run checks the configuration and the hubs, fills the contract cache and exits without serving', async () => {

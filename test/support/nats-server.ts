@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
-import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs'
+import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { createConnection, createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { delimiter, join } from 'node:path'
@@ -34,6 +34,11 @@ export interface NatsServerOptions {
   readonly port?: number
   /** Serve the HTTP monitoring endpoints on a free port (to count a client's subscriptions). */
   readonly monitoring?: boolean
+  /**
+   * Extra nats-server configuration (its own syntax: `authorization { ... }`, `tls { ... }`),
+   * written to a file the server reads with `-c`. Host and port still come from the command line.
+   */
+  readonly config?: string
 }
 
 const WAIT_MS = 10_000
@@ -77,6 +82,12 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
   const storeDir = options.jetstream ? mkdtempSync(join(tmpdir(), 'im-nats-js-')) : undefined
   const args = ['-a', '127.0.0.1', '-p', String(port)]
   if (storeDir) args.push('-js', '-sd', storeDir)
+  const configDir = options.config !== undefined ? mkdtempSync(join(tmpdir(), 'im-nats-conf-')) : undefined
+  if (configDir !== undefined) {
+    const file = join(configDir, 'nats-server.conf')
+    writeFileSync(file, options.config ?? '')
+    args.push('-c', file)
+  }
   const monitorPort = options.monitoring ? await freePort() : undefined
   if (monitorPort !== undefined) args.push('-m', String(monitorPort))
   let stderr = ''
@@ -128,6 +139,7 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
         await kill()
       } finally {
         if (storeDir) rmSync(storeDir, { recursive: true, force: true })
+        if (configDir) rmSync(configDir, { recursive: true, force: true })
       }
     },
     async kill(signal) {

@@ -132,6 +132,12 @@ describe('resolveConfig environment overrides', () => {
   it('reads NATS user and password together', () => {
     expect(resolveConfig({}, { IM_NATS_USER: 'u', IM_NATS_PASS: 'p' }).nats).toMatchObject({ user: 'u', pass: 'p' })
   })
+
+  it('reads the NATS nkey seed, creds and TLS file paths from im.config.ts and the environment', () => {
+    const env = { IM_NATS_NKEY_SEED_FILE: '/run/secrets/im.nk', IM_NATS_TLS_CA: '/ca.pem', IM_NATS_TLS_CERT: '/c.pem', IM_NATS_TLS_KEY: '/c.key' }
+    expect(resolveConfig({}, env).nats).toMatchObject({ nkeySeedFile: '/run/secrets/im.nk', tls: { caFile: '/ca.pem', certFile: '/c.pem', keyFile: '/c.key' } })
+    expect(resolveConfig({ nats: { credsFile: '/im.creds', tls: { caFile: '/ca.pem' } } }, {}).nats).toMatchObject({ credsFile: '/im.creds', tls: { caFile: '/ca.pem' } })
+  })
 })
 
 describe('resolveConfig JWT', () => {
@@ -221,6 +227,13 @@ describe('resolveConfig validation', () => {
     [{}, { IM_JWT_PUBLIC_KEY: 'ssh-rsa AAAA' }, 'IM_JWT_PUBLIC_KEY must be a PEM public key (-----BEGIN PUBLIC KEY----- ... -----END PUBLIC KEY-----)'],
     [{}, { IM_NATS_URL: 'nats://user:hunter2@a:4222, ,nats://b' }, 'IM_NATS_URL must be one or more comma separated server URLs, got "nats://user:***@a:4222, ,nats://b"'],
     [{}, { IM_NATS_USER: 'u' }, 'IM_NATS_USER and IM_NATS_PASS (nats.user, nats.pass) must be set together'],
+    [{}, { IM_NATS_TLS_CERT: '/c.pem' }, 'IM_NATS_TLS_CERT and IM_NATS_TLS_KEY (nats.tls.certFile, nats.tls.keyFile) must be set together'],
+    [{ nats: { tls: { keyFile: '/c.key' } } }, {}, 'IM_NATS_TLS_CERT and IM_NATS_TLS_KEY (nats.tls.certFile, nats.tls.keyFile) must be set together'],
+    [
+      {},
+      { IM_NATS_CREDS_FILE: '/im.creds', IM_NATS_NKEY_SEED_FILE: '/im.nk' },
+      'IM_NATS_CREDS_FILE and IM_NATS_NKEY_SEED_FILE (nats.credsFile, nats.nkeySeedFile) exclude each other: a .creds file carries its own seed',
+    ],
     [{ host: '  ' }, {}, 'host (IM_HOST) must be a non-empty string, got "  "'],
     [{}, { IM_TRANSPORTS: 'WebSockets,websockets' }, 'IM_TRANSPORTS must name one or more of WebSockets, ServerSentEvents, LongPolling, got "websockets"'],
     [{}, { IM_TRANSPORTS: ',' }, 'IM_TRANSPORTS must name one or more of WebSockets, ServerSentEvents, LongPolling, got ""'],
