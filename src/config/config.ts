@@ -38,6 +38,13 @@ export interface NatsConfig {
    * wait shortens that window after NATS comes back, at the cost of more attempts while it is down.
    */
   readonly reconnectWaitMs: number
+  /**
+   * Write DotNetCore.CAP's headers (`cap-msg-id`, `cap-msg-name`, `cap-msg-type`, `cap-corr-id`,
+   * `cap-corr-seq`, `cap-senttime`) on forwarded envelopes, hub publishes and lifecycle events
+   * (IM_CAP_HEADERS, default true): CAP's NATS subscribers refuse a message without `cap-msg-id`,
+   * and other consumers ignore headers they do not read.
+   */
+  readonly capHeaders: boolean
 }
 
 /** The longest a client result may be waited for (a service's `timeoutMs` included), in ms. */
@@ -113,6 +120,11 @@ export interface HubOptionsConfig {
   readonly longPollTimeoutMs: number
   /** Add exception details to Completion errors (ASP.NET Core's EnableDetailedErrors); default false. */
   readonly enableDetailedErrors: boolean
+  /**
+   * Property names of forwarded envelopes and lifecycle events (IM_ENVELOPE_CASING): `camel`
+   * (default, `connectionId`) or `pascal` (`ConnectionId`, which .NET binds case-sensitively by default).
+   */
+  readonly envelopeCasing: 'camel' | 'pascal'
   /**
    * Largest payload taken from NATS for delivery, and from the HTTP publish endpoint, in bytes
    * (default 1 MiB, NATS's own max_payload); a larger one is dropped and counted.
