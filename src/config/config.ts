@@ -170,7 +170,7 @@ export interface JetStreamConfig {
   readonly subjects: readonly string[]
   /** Wait for the stream's acknowledgement of a durable publish, in ms (IM_JETSTREAM_PUBLISH_TIMEOUT_MS; default 5000). */
   readonly publishTimeoutMs: number
-  /** Duplicate window of a stream we create, and how long a node remembers message ids, in ms (default 120 000). */
+  /** Duplicate window of a stream we create, and how long a node remembers message ids, in ms (default 300 000: it outlasts DotNetCore.CAP's first scheduled retry, about 4 minutes after a failure). */
   readonly duplicateWindowMs: number
   /** How long a stream we create keeps messages, in ms (default 3 600 000). */
   readonly maxAgeMs: number
