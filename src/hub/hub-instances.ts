@@ -9,7 +9,7 @@ import { subjectMatches, validateTopic } from '../bus/subjects.js'
 import { ImError, ImErrorCode } from '../errors.js'
 import type { Delivery } from '../lifetime/delivery.js'
 import { stringifyWireValue } from '../protocol/wire-json.js'
-import { capHeaders, capIdOf, ENVELOPE_TYPE_NAME, MESSAGE_TYPE_NAME, pascalKeys } from './cap-headers.js'
+import { CAP_MSG_ID, capHeaders, capIdOf, ENVELOPE_TYPE_NAME, MESSAGE_TYPE_NAME, pascalKeys } from './cap-headers.js'
 import type { OutboundFormat } from './cap-headers.js'
 import { createGroupManager, createHubClients } from './clients.js'
 import type { ClientInvoker, GroupManager, HubClients } from './clients.js'
@@ -173,9 +173,9 @@ class CallBus implements EnvelopeBus {
     let allHeaders = headers
     if (this.outbound?.capHeaders) {
       const capId = callKey === undefined ? this.outbound.ids.next() : capIdOf(callKey)
-      if (durable) msgId = capId
       // The hub's own headers win: a hub may name its message's type or id itself.
       allHeaders = { ...capHeaders(subject, capId, typeName), ...headers }
+      if (durable) msgId = allHeaders[CAP_MSG_ID]
     }
     await this.bus.publish(subject, encoder.encode(stringifyWireValue(payload)), {
       ...(allHeaders ? { headers: allHeaders } : {}),
