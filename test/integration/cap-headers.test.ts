@@ -8,6 +8,8 @@ import type { JetStreamManager } from '@nats-io/jetstream'
 import { connect } from '@nats-io/transport-node'
 import type { Msg, MsgHdrs, NatsConnection } from '@nats-io/transport-node'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
+import { DefaultHub } from '../../hubs/default-hub.js'
+import { Hub, HubBase, HubMethod } from '../../src/index.js'
 import { connectClient } from '../support/clients.js'
 import type { TestClient } from '../support/clients.js'
 import { startTestServer } from '../support/im-server.js'
@@ -19,6 +21,14 @@ const WAIT = { timeout: 10_000, interval: 20 } as const
 const CAP_HEADERS = ['cap-msg-id', 'cap-msg-name', 'cap-msg-type', 'cap-corr-id', 'cap-corr-seq', 'cap-senttime']
 /** `DateTimeOffset.ToString()` under the invariant culture, which CAP parses back. */
 const CAP_SENT_TIME = /^\d{2}\/\d{2}\/\d{4} \d{2}:\d{2}:\d{2} \+00:00$/
+
+@Hub({ name: 'cap-own' })
+class OwnIdHub extends HubBase {
+  @HubMethod()
+  async place(id: string): Promise<void> {
+    await this.bus.publish('im.cap-own.placed', { id }, { 'cap-msg-id': id, 'cap-msg-type': 'Shop.OrderPlaced' })
+  }
+}
 
 let nats: NatsServer
 let nc: NatsConnection
@@ -47,8 +57,8 @@ async function node(options: TestServerOptions): Promise<TestServer> {
   return server
 }
 
-async function client(server: TestServer): Promise<TestClient> {
-  const connection = await connectClient(server.hubUrl())
+async function client(server: TestServer, path?: string): Promise<TestClient> {
+  const connection = await connectClient(server.hubUrl(path))
   disposers.push(() => connection.stop())
   return connection
 }
@@ -112,6 +122,18 @@ describe('CAP headers (on by default)', () => {
     const h = headerMap(stored!.header)
     expectCapHeaders(h, 'im.default.receive.orders.created', 'IMService.InvocationEnvelope')
     expect(h['Nats-Msg-Id']).toBe(h['cap-msg-id'])
+  })
+
+  it("a hub publish keeps the cap-msg-id and type it names, and a durable one dedups on that id", async () => {
+    await jsm.streams.add({ name: 'PLACED', subjects: ['im.cap-own.placed'] })
+    const server = await node({ hubs: [DefaultHub, OwnIdHub], config: { jetstream: { forward: ['im.cap-own.placed'] } } })
+    const connection = await client(server, '/signalr-hubs/cap-own')
+    await connection.invoke('place', '4242')
+    await connection.invoke('place', '4242')
+    const { state } = await jsm.streams.info('PLACED')
+    expect(state.messages).toBe(1)
+    const h = headerMap((await jsm.streams.getMessage('PLACED', { seq: 1 }))!.header)
+    expect(h).toMatchObject({ 'cap-msg-id': '4242', 'Nats-Msg-Id': '4242', 'cap-msg-type': 'Shop.OrderPlaced', 'cap-msg-name': 'im.cap-own.placed' })
   })
 
   it('lifecycle events carry them too', async () => {
