@@ -14,6 +14,7 @@ import { MAX_CLIENT_RESULT_TIMEOUT_MS } from './config/config.js'
 import type { ImConfig } from './config/config.js'
 import { ConnectionSweeper } from './connection/connection-sweeper.js'
 import { ImError, ImErrorCode } from './errors.js'
+import { CapIdGenerator } from './hub/cap-headers.js'
 import { HubDispatcher } from './hub/dispatcher.js'
 import type { HubDescriptor } from './hub/hub-descriptor.js'
 import { HubInstances } from './hub/hub-instances.js'
@@ -103,6 +104,7 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
   const watchFanout = new WatchFanout({ bus, maxSubjects: config.hubs.maxWatchedSubjects })
   const watches = new WatchStreams({ fanout: watchFanout, maxPerConnection: config.hubs.maxWatchesPerConnection, bufferSize: WATCH_BUFFER, metrics })
   const clientStreamPool = new StreamBufferPool(config.hubs.maxStreamBufferBytesPerNode)
+  const outbound = { capHeaders: config.nats.capHeaders, envelopeCasing: config.hubs.envelopeCasing, ids: new CapIdGenerator(config.nodeId) }
   const endpoints = descriptors.map((descriptor) => {
     const subjects = hubSubjects(descriptor.name)
     const lifetime = new LifetimeManager<HubConnection>({ maxGroupsPerConnection: config.hubs.maxGroupsPerConnection })
@@ -125,9 +127,10 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
     // Durable by configuration, or by `@Forward(subject, { durable: true })` on the hub.
     const durableSubjects = [...config.jetstream.forward, ...[...descriptor.methods.values()].flatMap((m) => (m.forwardDurable && m.forwardSubject ? [m.forwardSubject] : []))]
     const topics = createTopicAccess({ topics: config.topics, authorizerSubject: subjects.authorize, bus, metrics, logger })
-    const instances = new HubInstances({ descriptor, bus, nodeId: config.nodeId, cluster, local: lifetime, invoker: clientResults, durableSubjects, topics, watches })
+    const instances = new HubInstances({ descriptor, bus, nodeId: config.nodeId, cluster, local: lifetime, invoker: clientResults, durableSubjects, topics, watches, outbound })
     startSubscriptions({ descriptor, instances, bus, logger, metrics, maxPayloadSize: config.hubs.maxServicePayloadSize })
     const handler = new HubDispatcher({
+      outbound,
       descriptor,
       instances,
       lifetime,

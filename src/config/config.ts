@@ -48,6 +48,13 @@ export interface NatsConfig {
   readonly credsFile?: string
   /** TLS to NATS; any file set here means the node speaks only TLS to NATS. */
   readonly tls?: NatsTlsConfig
+  /**
+   * Write DotNetCore.CAP's headers (`cap-msg-id`, `cap-msg-name`, `cap-msg-type`, `cap-corr-id`,
+   * `cap-corr-seq`, `cap-senttime`) on forwarded envelopes, hub publishes and lifecycle events
+   * (IM_CAP_HEADERS, default true): CAP's NATS subscribers refuse a message without `cap-msg-id`,
+   * and other consumers ignore headers they do not read.
+   */
+  readonly capHeaders: boolean
 }
 
 /** PEM files for TLS to NATS: the CA that signed the servers' certificates and this node's own pair. */
@@ -134,6 +141,11 @@ export interface HubOptionsConfig {
   /** Add exception details to Completion errors (ASP.NET Core's EnableDetailedErrors); default false. */
   readonly enableDetailedErrors: boolean
   /**
+   * Property names of forwarded envelopes and lifecycle events (IM_ENVELOPE_CASING): `camel`
+   * (default, `connectionId`) or `pascal` (`ConnectionId`, which .NET binds case-sensitively by default).
+   */
+  readonly envelopeCasing: 'camel' | 'pascal'
+  /**
    * Largest payload taken from NATS for delivery, and from the HTTP publish endpoint, in bytes
    * (default 1 MiB, NATS's own max_payload); a larger one is dropped and counted.
    */
@@ -178,7 +190,7 @@ export interface JetStreamConfig {
   readonly subjects: readonly string[]
   /** Wait for the stream's acknowledgement of a durable publish, in ms (IM_JETSTREAM_PUBLISH_TIMEOUT_MS; default 5000). */
   readonly publishTimeoutMs: number
-  /** Duplicate window of a stream we create, and how long a node remembers message ids, in ms (default 120 000). */
+  /** Duplicate window of a stream we create, and how long a node remembers message ids, in ms (default 300 000: it outlasts DotNetCore.CAP's first scheduled retry, about 4 minutes after a failure). */
   readonly duplicateWindowMs: number
   /** How long a stream we create keeps messages, in ms (default 3 600 000). */
   readonly maxAgeMs: number

@@ -17,7 +17,7 @@ import { natsUrls } from './nats-urls.js'
 import { DEFAULT_STREAM_SUBJECTS, streamName, subjectList } from './resolve-jetstream-config.js'
 import { hs256Secret, httpUrl, pemPublicKey } from './resolve-jwt-config.js'
 import { defaultTopicRules, topicRules } from './resolve-topics-config.js'
-import { flag, integer, matching, secret, text } from './setting-kinds.js'
+import { flag, integer, matching, oneOf, secret, text } from './setting-kinds.js'
 import { setting, type EnvironmentOnlySetting, type SettingKey } from './setting.js'
 
 // setTimeout stores its delay in a signed 32-bit integer; larger values fire at once.
@@ -51,6 +51,7 @@ export const SETTINGS = [
   setting('nats.tls.certFile', { env: 'IM_NATS_TLS_CERT', kind: text(), doc: "PEM client certificate for mutual TLS to NATS; set together with `nats.tls.keyFile`" }),
   setting('nats.tls.keyFile', { env: 'IM_NATS_TLS_KEY', kind: text(), doc: 'PEM private key of `nats.tls.certFile`; read at start, never shown' }),
   setting('nats.reconnectWaitMs', { env: 'IM_NATS_RECONNECT_WAIT_MS', kind: integer(50, 60_000), default: 2000, doc: 'pause between reconnect attempts after NATS was lost; shorter narrows the window after NATS is back in which core NATS messages reach no node. While NATS stays unreachable the node logs a warning at least every 10 s with the next attempt\'s time' }),
+  setting('nats.capHeaders', { env: 'IM_CAP_HEADERS', kind: flag(), default: true, doc: 'write DotNetCore.CAP\'s headers (`cap-msg-id` and its companions, never `cap-msg-group`) on forwarded envelopes, hub publishes and lifecycle events, which CAP\'s NATS subscribers need (without `cap-msg-id` they refuse a message and it is redelivered forever); on by default because headers cost a few bytes and other consumers ignore them; see [CAP subscribers](service-api.md#cap-subscribers)' }),
   setting('jwt.secret', { env: 'IM_JWT_SECRET', kind: hs256Secret(), alternatives: JWT_KEY, doc: 'HS256 shared secret; shorter than 32 bytes is refused (RFC 7518 §3.2)' }),
   setting('jwt.publicKey', { env: 'IM_JWT_PUBLIC_KEY', kind: pemPublicKey(), alternatives: JWT_KEY, doc: 'PEM public key (RSA, RSA-PSS, EC, Ed25519); `\\n` sequences become newlines' }),
   setting('jwt.jwksUrl', { env: 'IM_JWT_JWKS_URL', kind: httpUrl(), alternatives: JWT_KEY, doc: 'JWKS endpoint (5 s timeout, 30 s cooldown, 10 min cache)' }),
@@ -90,6 +91,7 @@ export const SETTINGS = [
   setting('hubs.transports', { env: 'IM_TRANSPORTS', kind: transports(), default: HUB_TRANSPORTS, doc: 'transports of every hub that names none in `@Hub({ transports })` (ASP.NET Core\'s `HttpConnectionDispatcherOptions.Transports`), exactly as spelled, comma separated; see [Transports and the request of a connection](#transports-and-the-request-of-a-connection)' }),
   setting('hubs.longPollTimeoutMs', { env: 'IM_LONG_POLL_TIMEOUT_MS', kind: integer(1, MAX_TIMER_MS), default: 90_000, doc: 'how long a long poll waits for data before an empty answer' }),
   setting('hubs.enableDetailedErrors', { env: 'IM_DETAILED_ERRORS', kind: flag(), default: false, doc: "add exception type and message to Completion errors (ASP.NET Core's EnableDetailedErrors)" }),
+  setting('hubs.envelopeCasing', { env: 'IM_ENVELOPE_CASING', kind: oneOf(['camel', 'pascal'] as const), default: 'camel', doc: 'property names of forwarded envelopes and lifecycle events: `camel` (`connectionId`) or `pascal` (`ConnectionId`, which typed C# records bind under System.Text.Json\'s default case-sensitive options, as CAP uses); arguments are sent as the client sent them; see [CAP subscribers](service-api.md#cap-subscribers)' }),
   setting('hubs.maxServicePayloadSize', { env: 'IM_MAX_SERVICE_PAYLOAD_SIZE', kind: integer(KB, 64 * MB), default: MB, doc: 'largest payload taken from NATS (or `POST /api/publish`) for delivery; a larger one is dropped, logged and counted in `im_bus_payloads_dropped_total`' }),
   setting('hubs.requestTimeoutMs', { env: 'IM_REQUEST_TIMEOUT_MS', kind: integer(100, MAX_TIMER_MS), default: 30_000, doc: 'time a client has to send a whole HTTP request (negotiate, a long-polling POST); its headers must come within the smaller of this and 10 s; past it `408` and the socket is closed' }),
   setting('hubs.maxGroupsPerConnection', { env: 'IM_MAX_GROUPS_PER_CONNECTION', kind: integer(1, 1_000_000), default: 128, doc: 'groups one connection may be in; a join past it fails with `IM_LIMIT_EXCEEDED` naming the connection' }),
@@ -101,7 +103,7 @@ export const SETTINGS = [
   setting('jetstream.subjects', { env: 'IM_JETSTREAM_SUBJECTS', kind: subjectList(), default: Object.freeze([...DEFAULT_STREAM_SUBJECTS]), doc: 'subjects of that stream' }),
   setting('jetstream.publishTimeoutMs', { env: 'IM_JETSTREAM_PUBLISH_TIMEOUT_MS', kind: integer(1, MAX_TIMER_MS), default: 5000, doc: "wait for the stream's acknowledgement of a durable forward" }),
   // The server refuses a duplicate window under 100 ms or longer than the stream's max age.
-  setting('jetstream.duplicateWindowMs', { env: 'IM_JETSTREAM_DUPLICATE_WINDOW_MS', kind: integer(100, MAX_TIMER_MS), default: 120_000, doc: 'duplicate window of a stream IMService creates, and how long a node remembers message ids' }),
+  setting('jetstream.duplicateWindowMs', { env: 'IM_JETSTREAM_DUPLICATE_WINDOW_MS', kind: integer(100, MAX_TIMER_MS), default: 300_000, doc: 'duplicate window of a stream IMService creates, and how long a node remembers message ids; 5 minutes so that a publisher retrying after DotNetCore.CAP\'s first scheduled retry (about 4 minutes after a failure) is still deduplicated' }),
   setting('jetstream.maxAgeMs', { env: 'IM_JETSTREAM_MAX_AGE_MS', kind: integer(1000, MAX_JETSTREAM_MS), default: HOUR_MS, doc: 'how long a stream IMService creates keeps messages' }),
   setting('jetstream.consumerInactiveMs', { env: 'IM_JETSTREAM_CONSUMER_INACTIVE_MS', kind: integer(1000, MAX_JETSTREAM_MS), default: HOUR_MS, doc: "the server deletes a node's consumer unread this long" }),
   // The authorizer comes before the rules: a rule saying 'authorizer' needs it on.

@@ -19,6 +19,8 @@ import { ClientStreams } from './client-streams.js'
 import type { ClientStreamLimits, StreamBufferPool } from './client-streams.js'
 import { emptyHttpContext } from './empty-http-context.js'
 import type { LifecycleEvent } from './envelope.js'
+import { capHeaders, LIFECYCLE_TYPE_NAME, pascalKeys } from './cap-headers.js'
+import type { OutboundFormat } from './cap-headers.js'
 import type { HubDescriptor, HubMethodDescriptor } from './hub-descriptor.js'
 import type { CallerScope, HubInstances } from './hub-instances.js'
 import { InvocationErrors } from './invocation-errors.js'
@@ -36,6 +38,8 @@ export interface HubDispatcherOptions {
   readonly clientResults: ClientResults
   readonly bus: Bus
   readonly nodeId: string
+  /** CAP headers and casing of lifecycle events; without it, neither. */
+  readonly outbound?: OutboundFormat
   readonly enableDetailedErrors: boolean
   readonly maxParallelInvocations: number
   /** Invocations that may wait behind the running ones. */
@@ -354,9 +358,12 @@ export class HubDispatcher implements InvocationHandler {
       node: this.options.nodeId,
       timestamp: new Date().toISOString(),
     }
+    const outbound = this.options.outbound
+    const body = outbound?.envelopeCasing === 'pascal' ? pascalKeys(event) : event
+    const headers = outbound?.capHeaders ? { headers: capHeaders(subject, outbound.ids.next(), LIFECYCLE_TYPE_NAME) } : {}
     // Fire and forget: no one waits on the event, so it need not cost a confirming round trip.
     this.options.bus
-      .publish(subject, encoder.encode(JSON.stringify(event)), { confirm: false })
+      .publish(subject, encoder.encode(JSON.stringify(body)), { confirm: false, ...headers })
       .catch((error: unknown) => this.options.logger.debug('lifecycle event not published', { subject, error }))
   }
 }

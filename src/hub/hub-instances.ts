@@ -9,11 +9,14 @@ import { subjectMatches, validateTopic } from '../bus/subjects.js'
 import { ImError, ImErrorCode } from '../errors.js'
 import type { Delivery } from '../lifetime/delivery.js'
 import { stringifyWireValue } from '../protocol/wire-json.js'
+import { CAP_MSG_ID, capHeaders, capIdOf, ENVELOPE_TYPE_NAME, MESSAGE_TYPE_NAME, pascalKeys } from './cap-headers.js'
+import type { OutboundFormat } from './cap-headers.js'
 import { createGroupManager, createHubClients } from './clients.js'
 import type { ClientInvoker, GroupManager, HubClients } from './clients.js'
 import type { HubDescriptor } from './hub-descriptor.js'
 import { HUB_CALL } from './hub.js'
-import type { HubBase, HubBus, HubCallerContext } from './hub.js'
+import type { EnvelopeBus, HubBase, HubCallerContext } from './hub.js'
+import type { InvocationEnvelope } from './envelope.js'
 import type { TopicAccess } from './topic-access.js'
 import type { WatchSlots, WatchStreams } from './watch-streams.js'
 
@@ -36,6 +39,8 @@ export interface HubInstancesOptions {
   readonly topics: TopicAccess
   /** What `this.bus.watch()` opens: shared per node, bounded per connection. */
   readonly watches: WatchStreams
+  /** CAP headers and envelope casing; without it, neither. */
+  readonly outbound?: OutboundFormat
 }
 
 /** What one connection's calls share: built once per connection, not once per call. */
@@ -63,9 +68,9 @@ export class HubInstances {
    * same call sent again yields the same ids; without an invocation id (a non-blocking call, a
    * subscription handler) nothing names the call and the id is random.
    */
-  private hubBus(context: HubCallerContext | undefined, watcher: CallWatcher): HubBus {
+  private hubBus(context: HubCallerContext | undefined, watcher: CallWatcher): EnvelopeBus {
     const callId = context?.invocationId !== undefined ? `${context.connectionId}:${context.invocationId}` : undefined
-    return new CallBus(this.options.bus, this.options.durableSubjects ?? [], callId, watcher)
+    return new CallBus(this.options.bus, this.options.durableSubjects ?? [], callId, watcher, this.options.outbound)
   }
 
   /** The clients API of a connection is built on its first use: most connections never call. */
@@ -134,7 +139,7 @@ interface CallWatcher {
 }
 
 /** `this.bus` of one hub instance: payloads as JSON in .NET's forms (bytes as base64, dates as ISO 8601); durable subjects through JetStream with ids naming the call. */
-class CallBus implements HubBus {
+class CallBus implements EnvelopeBus {
   private published = 0
 
   constructor(
@@ -142,16 +147,38 @@ class CallBus implements HubBus {
     private readonly durableSubjects: readonly string[],
     private readonly callId: string | undefined,
     private readonly watcher: CallWatcher,
+    private readonly outbound: OutboundFormat | undefined,
   ) {}
 
-  async publish(subject: string, payload: unknown, headers?: Record<string, string>): Promise<void> {
+  publish(subject: string, payload: unknown, headers?: Record<string, string>): Promise<void> {
+    return this.send(subject, payload, MESSAGE_TYPE_NAME, headers)
+  }
+
+  publishEnvelope(subject: string, envelope: InvocationEnvelope): Promise<void> {
+    return this.send(subject, this.outbound?.envelopeCasing === 'pascal' ? pascalKeys(envelope) : envelope, ENVELOPE_TYPE_NAME)
+  }
+
+  /**
+   * With CAP headers on, a durable publish's `Nats-Msg-Id` is its `cap-msg-id`: a number derived
+   * from the call's id, so the same call sent again still yields the same ids.
+   */
+  private async send(subject: string, payload: unknown, typeName: string, headers?: Record<string, string>): Promise<void> {
     const problem = validateTopic(subject)
     if (problem) throw new ImError(ImErrorCode.InvalidTopic, `cannot publish to "${subject}": ${problem}`)
     const durable = this.durableSubjects.length > 0 && this.durableSubjects.some((pattern) => subjectMatches(pattern, subject))
     const callId = this.callId
-    const msgId = durable ? (callId === undefined ? randomUUID() : ++this.published === 1 ? callId : `${callId}:${this.published}`) : undefined
+    let callKey: string | undefined
+    if (callId !== undefined && (durable || this.outbound?.capHeaders)) callKey = ++this.published === 1 ? callId : `${callId}:${this.published}`
+    let msgId = durable ? (callKey ?? randomUUID()) : undefined
+    let allHeaders = headers
+    if (this.outbound?.capHeaders) {
+      const capId = callKey === undefined ? this.outbound.ids.next() : capIdOf(callKey)
+      // The hub's own headers win: a hub may name its message's type or id itself.
+      allHeaders = { ...capHeaders(subject, capId, typeName), ...headers }
+      if (durable) msgId = allHeaders[CAP_MSG_ID]
+    }
     await this.bus.publish(subject, encoder.encode(stringifyWireValue(payload)), {
-      ...(headers ? { headers } : {}),
+      ...(allHeaders ? { headers: allHeaders } : {}),
       ...(durable ? { durable: true, msgId } : {}),
     })
   }

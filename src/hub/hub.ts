@@ -79,7 +79,7 @@ export interface HubCall {
   readonly clients: HubClients
   readonly groups: GroupManager
   /** Made on first use: most calls never publish. */
-  readonly bus: () => HubBus
+  readonly bus: () => EnvelopeBus
   readonly context: HubCallerContext | undefined
   /** A function is asked only if the hub reads this.signal: most calls never do. */
   readonly signal: AbortSignal | (() => AbortSignal)
@@ -87,6 +87,11 @@ export interface HubCall {
   readonly nodeId: string
   /** The topic rules and authorizer of this hub. */
   readonly topics: TopicAccess
+}
+
+/** The bus of a call as the framework sees it: `forward` publishes envelopes in the configured casing, with their type name. */
+export interface EnvelopeBus extends HubBus {
+  publishEnvelope(subject: string, envelope: InvocationEnvelope): Promise<void>
 }
 
 /** The slot of a hub instance that holds its HubCall. */
@@ -101,7 +106,7 @@ export const HUB_CALL = Symbol('imservice.hubCall')
  */
 export abstract class HubBase<TClient extends object = UntypedClient> {
   declare [HUB_CALL]: HubCall
-  #bus: HubBus | undefined
+  #bus: EnvelopeBus | undefined
 
   /**
    * Inside a hub method or onConnected: reaches connections on every node. Inside a
@@ -179,7 +184,7 @@ export abstract class HubBase<TClient extends object = UntypedClient> {
       node: this.nodeId,
       timestamp: new Date().toISOString(),
     }
-    return this.bus.publish(subject, envelope)
+    return (this.#bus ??= this[HUB_CALL].bus()).publishEnvelope(subject, envelope)
   }
 }
 

@@ -98,9 +98,9 @@ async function settle(sentinel: Inbox, publish: () => Promise<unknown>): Promise
 }
 
 describe('durable forwarding (client -> services)', () => {
-  it('completes publish once the stream stored the envelope, with Nats-Msg-Id <connectionId>:<invocationId>', async () => {
+  it('completes publish once the stream stored the envelope, with Nats-Msg-Id <connectionId>:<invocationId> (CAP headers off)', async () => {
     await jsm.streams.add({ name: 'ORDERS', subjects: ['im.default.receive.orders.>'] })
-    const server = await node({ config: { jetstream: { forward: ['im.default.receive.>'] } } })
+    const server = await node({ config: { nats: { capHeaders: false }, jetstream: { forward: ['im.default.receive.>'] } } })
     const connection = await client(server)
 
     await connection.invoke('publish', 'orders.created', { id: 42 })
@@ -123,9 +123,9 @@ describe('durable forwarding (client -> services)', () => {
     expect((await storedIn('ORDERS')).map((m) => m.msgId)).toEqual(['conn-1:7', 'conn-1:8'])
   })
 
-  it('gives each item of publishStream its own id and a non-blocking call a random one', async () => {
+  it('gives each item of publishStream its own id and a non-blocking call a random one (CAP headers off)', async () => {
     await jsm.streams.add({ name: 'ORDERS', subjects: ['im.default.receive.orders.>'] })
-    const server = await node({ config: { jetstream: { forward: ['im.default.receive.orders.>'] } } })
+    const server = await node({ config: { nats: { capHeaders: false }, jetstream: { forward: ['im.default.receive.orders.>'] } } })
     const connection = await client(server)
     const { Subject } = await import('@microsoft/signalr')
     const items = new Subject<unknown>()
@@ -162,7 +162,8 @@ describe('durable forwarding (client -> services)', () => {
     const stored = await storedIn('PLACED')
     expect(stored).toHaveLength(1)
     expect(stored[0]!.json).toMatchObject({ hub: 'js-orders', method: 'place', args: [{ sku: 'a-1' }] })
-    expect(stored[0]!.msgId).toMatch(new RegExp(`^${connection.connectionId}:\\d+$`))
+    // CAP headers are on by default: the id is the call's numeric cap-msg-id.
+    expect(stored[0]!.msgId).toMatch(/^\d+$/)
   })
 })
 

@@ -19,7 +19,7 @@ describe('resolveConfig defaults', () => {
       host: '0.0.0.0',
       hubsDir: 'hubs',
       generatedDir: 'generated',
-      nats: { url: 'nats://127.0.0.1:4222', explicit: false, reconnectWaitMs: 2000 },
+      nats: { url: 'nats://127.0.0.1:4222', explicit: false, reconnectWaitMs: 2000, capHeaders: true },
       corsOrigins: [],
       hubs: {
         pathPrefix: '/signalr-hubs',
@@ -30,6 +30,7 @@ describe('resolveConfig defaults', () => {
         handshakeTimeoutMs: 15000,
         disconnectTimeoutMs: 15000,
         enableDetailedErrors: false,
+        envelopeCasing: 'camel',
         maxGroupsPerConnection: 128,
         maxWatchesPerConnection: 64,
         maxWatchedSubjects: 100000,
@@ -68,7 +69,7 @@ describe('resolveConfig environment overrides', () => {
     ['IM_PORT', '7000', (c) => c.port, 7000],
     ['IM_PORT', ' 0 ', (c) => c.port, 0],
     ['IM_HOST', '127.0.0.1', (c) => c.host, '127.0.0.1'],
-    ['IM_NATS_URL', 'nats://a:4222,nats://b:4222', (c) => c.nats, { url: 'nats://a:4222,nats://b:4222', explicit: true, reconnectWaitMs: 2000 }],
+    ['IM_NATS_URL', 'nats://a:4222,nats://b:4222', (c) => c.nats, { url: 'nats://a:4222,nats://b:4222', explicit: true, reconnectWaitMs: 2000, capHeaders: true }],
     ['IM_NATS_TOKEN', 's3cret', (c) => c.nats.token, 's3cret'],
     ['IM_NATS_RECONNECT_WAIT_MS', '250', (c) => c.nats.reconnectWaitMs, 250],
     ['IM_MAX_GROUPS_PER_CONNECTION', '5', (c) => c.hubs.maxGroupsPerConnection, 5],
@@ -117,6 +118,18 @@ describe('resolveConfig environment overrides', () => {
   // An empty variable counts as unset (IM_PORT="" keeps the default).
   it.each(cases)('%s=%j', (name, value, read, expected) => {
     expect(read(resolveConfig({}, { [name]: value }))).toEqual(expected)
+  })
+
+  it('reads the CAP headers switch and the envelope casing, the environment winning', () => {
+    expect(resolveConfig({ nats: { capHeaders: false }, hubs: { envelopeCasing: 'pascal' } }, {})).toMatchObject({ nats: { capHeaders: false }, hubs: { envelopeCasing: 'pascal' } })
+    expect(resolveConfig({ hubs: { envelopeCasing: 'pascal' } }, { IM_CAP_HEADERS: 'false', IM_ENVELOPE_CASING: 'camel' })).toMatchObject({ nats: { capHeaders: false }, hubs: { envelopeCasing: 'camel' } })
+  })
+
+  it('refuses an envelope casing other than camel or pascal', () => {
+    expect(() => resolveConfig({}, { IM_ENVELOPE_CASING: 'Pascal' })).toThrow(
+      expect.objectContaining({ code: ImErrorCode.ConfigInvalid, message: expect.stringContaining('IM_ENVELOPE_CASING must be one of camel, pascal, got "Pascal"') }),
+    )
+    expect(() => resolveConfig({}, { IM_CAP_HEADERS: 'maybe' })).toThrow(expect.objectContaining({ code: ImErrorCode.ConfigInvalid, message: expect.stringContaining('IM_CAP_HEADERS') }))
   })
 
   it('lets the environment win over the config file', () => {

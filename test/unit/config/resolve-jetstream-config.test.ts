@@ -8,7 +8,7 @@ describe('jetstream settings', () => {
       forward: [],
       subjects: ['im.default.send', 'im.default.send.>', 'im.default.groups.>'],
       publishTimeoutMs: 5000,
-      duplicateWindowMs: 120_000,
+      duplicateWindowMs: 300_000,
       maxAgeMs: 3_600_000,
       consumerInactiveMs: 3_600_000,
     })
