@@ -201,3 +201,39 @@ it("a connection moved to another node gives hub code its client's reconnect req
     'the node to see the client leave',
   )
 }, 30_000)
+
+it("a node back under the same id leaves client results for its old life's moved connections to the node holding them", async () => {
+  await using nats = await startNatsServer()
+  const start = (nodeId: string): Promise<TestServer> =>
+    startTestServer({ natsUrl: nats.url, hubs: [DefaultHub], config: { nodeId, jwt: { secret: TEST_JWT_SECRET } } })
+  const a = await start('same-a')
+  await using b = await start('same-b')
+  const targets: TestServer[] = [a]
+  await using balancer = await startTcpBalancer(targets)
+  await using service = await TestService.connect(nats.url)
+  const observed = await statefulClient(`${balancer.url}/signalr-hubs/default`, 0, false)
+  observed.client.on('confirm', (n: number) => n * 2)
+  const id = observed.client.connectionId
+  // A drains: the connection it negotiated moves to B. A comes back under its own id.
+  targets[0] = b
+  await withTimeout(a.close(), 15_000, 'A to finish its drain')
+  expect(b.metrics.get('connections_moved_in')).toBe(1)
+  await using a2 = await start('same-a')
+  targets[0] = a2
+  // The first answer wins: before tags told the two lives apart, A2 often said 'not connected' first.
+  for (let i = 0; i < 20; i++) {
+    const reply = await service.nc.request('im.default.invoke.client', JSON.stringify({ connectionId: id, method: 'confirm', args: [i] }), { timeout: 5000 })
+    expect(reply.json()).toEqual({ result: i * 2 })
+  }
+  expect(observed.client.connectionId).toBe(id)
+  expect(observed.reconnecting).toBe(false)
+  await observed.client.stop()
+  await withTimeout(
+    (async () => {
+      while (b.metrics.get('connections_closed') === 0) await sleep(10)
+    })(),
+    5000,
+    'B to see the client leave',
+  )
+  expect(a2.metrics.get('connections_opened')).toBe(0)
+}, 30_000)
