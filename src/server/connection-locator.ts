@@ -67,8 +67,9 @@ export class ConnectionLocator {
       if (!resume) return holder ? { holder } : 404
       at = holder
     }
-    // A token of this node's tag that this node knows nothing of (its tag is shared with another
-    // life of the node): asking itself would tell nothing, so a resuming client goes to every node.
+    // A token of this node's tag that this node knows nothing of (another node, or another life of
+    // this one, drew the same tag): asking itself would tell nothing, so a resuming client asks
+    // every node.
     if (at !== undefined || ClusterRouter.tagOf(token) !== this.options.nodeTag) {
       answer = await this.options.router.claim(token, opening, principal.userId, { resume, ...(at ? { at } : {}) })
     }
