@@ -40,7 +40,7 @@ import { isLoopbackHost, refuseUpgrade, sendText, setSafeHeaders } from './serve
 import { PublishGuard } from './server/publish-guard.js'
 import { ClusterRouter } from './server/cluster-router.js'
 import { ConnectionLimits } from './server/connection-limits.js'
-import { nodeTag } from './server/connection-registry.js'
+import { newIncarnation, nodeTag } from './server/connection-registry.js'
 import { checkHubs } from './server/check-hubs.js'
 import { HubEndpoint } from './server/hub-endpoint.js'
 import { RequestAuthenticator } from './server/request-auth.js'
@@ -97,7 +97,8 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
     closeOnTokenExpiry: config.jwt?.closeOnExpiry ?? false,
   })
 
-  const tag = nodeTag(config.nodeId)
+  // New on every start: the tokens of a previous life under the same node id are not this one's.
+  const tag = nodeTag(config.nodeId, newIncarnation())
   const limits = new ConnectionLimits({ perUser: config.hubs.maxConnectionsPerUser, perAddress: config.hubs.maxConnectionsPerAddress })
   const lifetimes: LifetimeManager<HubConnection>[] = []
   // One fan-out per node, shared by every hub: watchers of a subject share its bus subscription.

@@ -61,12 +61,18 @@ export class ConnectionLocator {
     const local = this.find(token, principal)
     if (local !== 404) return local
     let at: string | undefined
+    let answer: ClaimAnswer | undefined
     if (ClusterRouter.tagOf(token) === this.options.nodeTag) {
       const holder = this.options.registry.holderOf(token)
-      if (!holder || !resume) return holder ? { holder } : 404
+      if (!resume) return holder ? { holder } : 404
       at = holder
     }
-    let answer = await this.options.router.claim(token, opening, principal.userId, { resume, ...(at ? { at } : {}) })
+    // A token of this node's tag that this node knows nothing of (another node, or another life of
+    // this one, drew the same tag): asking itself would tell nothing, so a resuming client asks
+    // every node.
+    if (at !== undefined || ClusterRouter.tagOf(token) !== this.options.nodeTag) {
+      answer = await this.options.router.claim(token, opening, principal.userId, { resume, ...(at ? { at } : {}) })
+    }
     // The issuing node is gone, but the connection may have moved on from it: ask every node.
     if (resume && !answer) answer = await this.options.router.claim(token, opening, principal.userId, { resume, anyone: true })
     // The issuing node gave the connection to another node: a resuming client asks that one.

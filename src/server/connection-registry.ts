@@ -48,9 +48,20 @@ function randomSlice(): Buffer {
   return pool.subarray(offset, (offset += 16))
 }
 
-/** Six base64url characters derived from the node id. */
-export function nodeTag(nodeId: string): string {
-  return createHash('sha256').update(nodeId).digest('base64url').slice(0, 6)
+/**
+ * Six base64url characters derived from the node id and this process's `incarnation`. A node
+ * that restarts under the same id (a StatefulSet pod) gets a new tag: tokens its previous life
+ * issued, whose connections moved to other nodes when it drained, must not look like its own,
+ * or it would answer for them that they do not exist. The length and alphabet stay what every
+ * node reads a tag as, so nodes of an older version still route these tokens.
+ */
+export function nodeTag(nodeId: string, incarnation = ''): string {
+  return createHash('sha256').update(incarnation === '' ? nodeId : `${nodeId}\0${incarnation}`).digest('base64url').slice(0, 6)
+}
+
+/** A value no other life of this process shares, for nodeTag. */
+export function newIncarnation(): string {
+  return randomBytes(12).toString('base64url')
 }
 
 export class ConnectionRegistry {

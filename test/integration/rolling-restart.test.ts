@@ -50,10 +50,21 @@ async function statefulClient(url: string, user: number, binary: boolean): Promi
   return observed
 }
 
-it('a rolling restart of two nodes loses and repeats no message for stateful-reconnect clients', async () => {
+/**
+ * Longer than any wait below: a drain that ends only at this deadline (a client that could not
+ * come back) fails the test instead of passing slowly.
+ */
+const SHUTDOWN_TIMEOUT_MS = 30_000
+
+// A StatefulSet brings A back under its own node id: its new life must not take the tokens of
+// the old one (whose connections moved to B) for its own.
+it.each([
+  ['a new node id', 'roll-a2'],
+  ['the same node id', 'roll-a'],
+])('a rolling restart of two nodes (A back with %s) loses and repeats no message for stateful-reconnect clients', async (_, replacementId) => {
   await using nats = await startNatsServer()
   const start = (nodeId: string): Promise<TestServer> =>
-    startTestServer({ natsUrl: nats.url, hubs: [DefaultHub], config: { nodeId, jwt: { secret: TEST_JWT_SECRET } } })
+    startTestServer({ natsUrl: nats.url, hubs: [DefaultHub], config: { nodeId, jwt: { secret: TEST_JWT_SECRET }, hubs: { shutdownTimeoutMs: SHUTDOWN_TIMEOUT_MS } } })
   const a = await start('roll-a')
   const b = await start('roll-b')
   // The balancer reads this array on every new TCP connection: replacing a node is one assignment.
@@ -78,14 +89,15 @@ it('a rolling restart of two nodes loses and repeats no message for stateful-rec
     await service.publish('im.default.send.user', { userId: USERS[i % 3], method: 'own', args: [i] })
     if (i === 40) draining.push(a.close())
     if (i === 120) {
-      await Promise.all(draining)
-      a2 = await start('roll-a2')
+      await withTimeout(Promise.all(draining), 15_000, 'A to finish its drain')
+      a2 = await start(replacementId)
       targets[0] = a2
     }
     if (i === 160) draining.push(b.close())
     if (i % 8 === 0) await sleep(5)
   }
-  await Promise.all(draining)
+  // Every connection B held came back on A2: B's drain completes without waiting for its deadline.
+  await withTimeout(Promise.all(draining), 15_000, 'B to finish its drain')
   draining = []
 
   const all = Array.from({ length: MESSAGES }, (_, i) => i)
@@ -109,6 +121,14 @@ it('a rolling restart of two nodes loses and repeats no message for stateful-rec
   expect(clients.every((c) => c.client.state === signalR.HubConnectionState.Connected)).toBe(true)
   expect(a2!.metrics.get('connections_moved_in')).toBe(clients.length)
   await Promise.all(clients.map((c) => c.client.stop()))
+  // Let the closes reach A2 before it drains (else it lets them go and waits for them to come back).
+  await withTimeout(
+    (async () => {
+      while (a2!.metrics.get('connections_closed') < clients.length) await sleep(10)
+    })(),
+    5000,
+    'A2 to see the clients leave',
+  )
   await a2!.close()
 }, 60_000)
 
@@ -180,4 +200,40 @@ it("a connection moved to another node gives hub code its client's reconnect req
     5000,
     'the node to see the client leave',
   )
+}, 30_000)
+
+it("a node back under the same id leaves client results for its old life's moved connections to the node holding them", async () => {
+  await using nats = await startNatsServer()
+  const start = (nodeId: string): Promise<TestServer> =>
+    startTestServer({ natsUrl: nats.url, hubs: [DefaultHub], config: { nodeId, jwt: { secret: TEST_JWT_SECRET } } })
+  const a = await start('same-a')
+  await using b = await start('same-b')
+  const targets: TestServer[] = [a]
+  await using balancer = await startTcpBalancer(targets)
+  await using service = await TestService.connect(nats.url)
+  const observed = await statefulClient(`${balancer.url}/signalr-hubs/default`, 0, false)
+  observed.client.on('confirm', (n: number) => n * 2)
+  const id = observed.client.connectionId
+  // A drains: the connection it negotiated moves to B. A comes back under its own id.
+  targets[0] = b
+  await withTimeout(a.close(), 15_000, 'A to finish its drain')
+  expect(b.metrics.get('connections_moved_in')).toBe(1)
+  await using a2 = await start('same-a')
+  targets[0] = a2
+  // The first answer wins: before tags told the two lives apart, A2 often said 'not connected' first.
+  for (let i = 0; i < 20; i++) {
+    const reply = await service.nc.request('im.default.invoke.client', JSON.stringify({ connectionId: id, method: 'confirm', args: [i] }), { timeout: 5000 })
+    expect(reply.json()).toEqual({ result: i * 2 })
+  }
+  expect(observed.client.connectionId).toBe(id)
+  expect(observed.reconnecting).toBe(false)
+  await observed.client.stop()
+  await withTimeout(
+    (async () => {
+      while (b.metrics.get('connections_closed') === 0) await sleep(10)
+    })(),
+    5000,
+    'B to see the client leave',
+  )
+  expect(a2.metrics.get('connections_opened')).toBe(0)
 }, 30_000)

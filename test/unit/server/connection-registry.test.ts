@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest'
 import { ANONYMOUS } from '../../../src/auth/principal.js'
 import type { Principal } from '../../../src/auth/principal.js'
 import type { HubConnection } from '../../../src/connection/hub-connection.js'
-import { ConnectionRegistry, newConnectionKey, nodeTag } from '../../../src/server/connection-registry.js'
+import { ConnectionRegistry, newConnectionKey, newIncarnation, nodeTag } from '../../../src/server/connection-registry.js'
 import type { ServerTransport } from '../../../src/transports/transport.js'
 
 const TAG = nodeTag('node-1')
@@ -28,6 +28,16 @@ describe('ConnectionRegistry', () => {
     expect(TAG).toMatch(/^[A-Za-z0-9_-]{6}$/)
     expect(nodeTag('node-1')).toBe(TAG)
     expect(nodeTag('node-2')).not.toBe(TAG)
+  })
+
+  it('gives each life of a node id its own tag, in the same six-character form', () => {
+    const first = newIncarnation()
+    const second = newIncarnation()
+    expect(second).not.toBe(first)
+    expect(nodeTag('node-1', first)).toMatch(/^[A-Za-z0-9_-]{6}$/)
+    expect(nodeTag('node-1', first)).toBe(nodeTag('node-1', first))
+    expect(nodeTag('node-1', second)).not.toBe(nodeTag('node-1', first))
+    expect(nodeTag('node-1', first)).not.toBe(TAG)
   })
 
   it('makes keys of the tag and 16 random bytes in base64url, none twice across pool refills', () => {
