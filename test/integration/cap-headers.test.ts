@@ -3,19 +3,14 @@
  * CAP's headers (its NATS subscribers refuse a message without `cap-msg-id`), a durable forward's
  * `Nats-Msg-Id` is its `cap-msg-id`, and `hubs.envelopeCasing: 'pascal'` gives PascalCase bodies.
  */
-import { jetstreamManager } from '@nats-io/jetstream'
-import type { JetStreamManager } from '@nats-io/jetstream'
-import { connect } from '@nats-io/transport-node'
-import type { Msg, MsgHdrs, NatsConnection } from '@nats-io/transport-node'
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
+import type { Msg, MsgHdrs } from '@nats-io/transport-node'
+import { describe, expect, it, vi } from 'vitest'
 import { DefaultHub } from '../../hubs/default-hub.js'
 import { Hub, HubBase, HubMethod } from '../../src/index.js'
 import { connectClient } from '../support/clients.js'
 import type { TestClient } from '../support/clients.js'
-import { startTestServer } from '../support/im-server.js'
-import type { TestServer, TestServerOptions } from '../support/im-server.js'
-import { startNatsServer } from '../support/nats-server.js'
-import type { NatsServer } from '../support/nats-server.js'
+import type { TestServer } from '../support/im-server.js'
+import { jetStreamFixture } from '../support/jetstream-fixture.js'
 
 const WAIT = { timeout: 10_000, interval: 20 } as const
 const CAP_HEADERS = ['cap-msg-id', 'cap-msg-name', 'cap-msg-type', 'cap-corr-id', 'cap-corr-seq', 'cap-senttime']
@@ -30,45 +25,21 @@ class OwnIdHub extends HubBase {
   }
 }
 
-let nats: NatsServer
-let nc: NatsConnection
-let jsm: JetStreamManager
-const disposers: Array<() => Promise<unknown>> = []
-
-beforeAll(async () => {
-  nats = await startNatsServer({ jetstream: true })
-  nc = await connect({ servers: nats.url })
-  jsm = await jetstreamManager(nc)
-})
-afterAll(async () => {
-  await nc?.close()
-  await nats?.stop()
-})
-afterEach(async () => {
-  for (const dispose of disposers.splice(0).reverse()) await dispose().catch(() => undefined)
-  for await (const name of jsm.streams.names()) await jsm.streams.delete(name)
-})
-
-async function node(options: TestServerOptions): Promise<TestServer> {
-  const server = await startTestServer({ natsUrl: nats.url, ...options })
-  disposers.push(() => server.close())
-  await vi.waitFor(() => expect(server.bus.status().state).toBe('connected'), WAIT)
-  await server.bus.ready()
-  return server
-}
+const fixture = jetStreamFixture()
+const { node } = fixture
 
 async function client(server: TestServer, path?: string): Promise<TestClient> {
   const connection = await connectClient(server.hubUrl(path))
-  disposers.push(() => connection.stop())
+  fixture.onCleanup(() => connection.stop())
   return connection
 }
 
 /** Collects what core NATS delivers on `subject`. */
 async function listen(subject: string): Promise<Msg[]> {
   const received: Msg[] = []
-  const subscription = nc.subscribe(subject, { callback: (_error, msg) => void received.push(msg) })
-  disposers.push(async () => subscription.unsubscribe())
-  await nc.flush()
+  const subscription = fixture.nc.subscribe(subject, { callback: (_error, msg) => void received.push(msg) })
+  fixture.onCleanup(async () => subscription.unsubscribe())
+  await fixture.nc.flush()
   return received
 }
 
@@ -114,25 +85,25 @@ describe('CAP headers (on by default)', () => {
   })
 
   it('a durable forward uses its cap-msg-id as Nats-Msg-Id', async () => {
-    await jsm.streams.add({ name: 'ORDERS', subjects: ['im.default.receive.orders.>'] })
+    await fixture.jsm.streams.add({ name: 'ORDERS', subjects: ['im.default.receive.orders.>'] })
     const server = await node({ config: { jetstream: { forward: ['im.default.receive.>'] } } })
     const connection = await client(server)
     await connection.invoke('publish', 'orders.created', { id: 1 })
-    const stored = await jsm.streams.getMessage('ORDERS', { seq: 1 })
+    const stored = await fixture.jsm.streams.getMessage('ORDERS', { seq: 1 })
     const h = headerMap(stored!.header)
     expectCapHeaders(h, 'im.default.receive.orders.created', 'IMService.InvocationEnvelope')
     expect(h['Nats-Msg-Id']).toBe(h['cap-msg-id'])
   })
 
   it("a hub publish keeps the cap-msg-id and type it names, and a durable one dedups on that id", async () => {
-    await jsm.streams.add({ name: 'PLACED', subjects: ['im.cap-own.placed'] })
+    await fixture.jsm.streams.add({ name: 'PLACED', subjects: ['im.cap-own.placed'] })
     const server = await node({ hubs: [DefaultHub, OwnIdHub], config: { jetstream: { forward: ['im.cap-own.placed'] } } })
     const connection = await client(server, '/signalr-hubs/cap-own')
     await connection.invoke('place', '4242')
     await connection.invoke('place', '4242')
-    const { state } = await jsm.streams.info('PLACED')
+    const { state } = await fixture.jsm.streams.info('PLACED')
     expect(state.messages).toBe(1)
-    const h = headerMap((await jsm.streams.getMessage('PLACED', { seq: 1 }))!.header)
+    const h = headerMap((await fixture.jsm.streams.getMessage('PLACED', { seq: 1 }))!.header)
     expect(h).toMatchObject({ 'cap-msg-id': '4242', 'Nats-Msg-Id': '4242', 'cap-msg-type': 'Shop.OrderPlaced', 'cap-msg-name': 'im.cap-own.placed' })
   })
 

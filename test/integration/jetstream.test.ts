@@ -6,11 +6,10 @@
  */
 import { createConnection, createServer } from 'node:net'
 import type { Server, Socket } from 'node:net'
-import { jetstream, jetstreamManager } from '@nats-io/jetstream'
-import type { JetStreamManager } from '@nats-io/jetstream'
+import { jetstream } from '@nats-io/jetstream'
 import { connect, headers } from '@nats-io/transport-node'
 import type { NatsConnection } from '@nats-io/transport-node'
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { DefaultHub } from '../../hubs/default-hub.js'
 import { StreamFeed } from '../../src/bus/stream-feed.js'
 import { silentLogger } from '../../src/logger.js'
@@ -18,10 +17,9 @@ import type { LogFields, Logger } from '../../src/logger.js'
 import { Forward, Hub, HubBase } from '../../src/index.js'
 import { Inbox, connectClient } from '../support/clients.js'
 import type { TestClient } from '../support/clients.js'
-import { startTestServer } from '../support/im-server.js'
-import type { TestServer, TestServerOptions } from '../support/im-server.js'
+import type { TestServer } from '../support/im-server.js'
+import { jetStreamFixture } from '../support/jetstream-fixture.js'
 import { startNatsServer } from '../support/nats-server.js'
-import type { NatsServer } from '../support/nats-server.js'
 import { TEST_JWT_SECRET, tokenFor } from '../support/tokens.js'
 
 const WAIT = { timeout: 10_000, interval: 20 } as const
@@ -33,53 +31,28 @@ class DurableOrdersHub extends HubBase {
   place(_order: unknown): void {}
 }
 
-let nats: NatsServer
-let nc: NatsConnection
-let jsm: JetStreamManager
-const disposers: Array<() => Promise<unknown>> = []
-
-beforeAll(async () => {
-  nats = await startNatsServer({ jetstream: true })
-  nc = await connect({ servers: nats.url, maxReconnectAttempts: -1, reconnectTimeWait: 100 })
-  jsm = await jetstreamManager(nc)
-})
-afterAll(async () => {
-  await nc?.close()
-  await nats?.stop()
-})
-afterEach(async () => {
-  for (const dispose of disposers.splice(0).reverse()) await dispose().catch(() => undefined)
-  for await (const name of jsm.streams.names()) await jsm.streams.delete(name)
-})
-
-/** A node connected to NATS with its stream set up (an explicit NATS is connected in the background). */
-async function node(options: TestServerOptions): Promise<TestServer> {
-  const server = await startTestServer({ natsUrl: nats.url, ...options })
-  disposers.push(() => server.close())
-  await vi.waitFor(() => expect(server.bus.status().state).toBe('connected'), WAIT)
-  await server.bus.ready()
-  return server
-}
+const fixture = jetStreamFixture()
+const { node } = fixture
 
 async function client(server: TestServer, userId?: string, path?: string): Promise<TestClient> {
   const connection = await connectClient(server.hubUrl(path), userId ? { accessToken: await tokenFor(userId) } : {})
-  disposers.push(() => connection.stop())
+  fixture.onCleanup(() => connection.stop())
   return connection
 }
 
 /** The messages a stream holds, oldest first, with their headers. */
 async function storedIn(stream: string): Promise<Array<{ subject: string; json: Record<string, unknown>; msgId: string | undefined }>> {
-  const { state } = await jsm.streams.info(stream)
+  const { state } = await fixture.jsm.streams.info(stream)
   const out = []
   for (let seq = state.first_seq; seq <= state.last_seq && state.messages > 0; seq++) {
-    const message = await jsm.streams.getMessage(stream, { seq })
+    const message = await fixture.jsm.streams.getMessage(stream, { seq })
     if (message) out.push({ subject: message.subject, json: message.json<Record<string, unknown>>(), msgId: message.header.get('Nats-Msg-Id') || undefined })
   }
   return out
 }
 
 /** A CAP-style publish: JSON object body, CAP headers, through JetStream (which needs a stream). */
-async function capPublish(subject: string, body: object, id: string, conn: NatsConnection = nc): Promise<void> {
+async function capPublish(subject: string, body: object, id: string, conn: NatsConnection = fixture.nc): Promise<void> {
   const h = headers()
   h.set('cap-msg-id', id)
   h.set('cap-msg-name', subject)
@@ -99,7 +72,7 @@ async function settle(sentinel: Inbox, publish: () => Promise<unknown>): Promise
 
 describe('durable forwarding (client -> services)', () => {
   it('completes publish once the stream stored the envelope, with Nats-Msg-Id <connectionId>:<invocationId> (CAP headers off)', async () => {
-    await jsm.streams.add({ name: 'ORDERS', subjects: ['im.default.receive.orders.>'] })
+    await fixture.jsm.streams.add({ name: 'ORDERS', subjects: ['im.default.receive.orders.>'] })
     const server = await node({ config: { nats: { capHeaders: false }, jetstream: { forward: ['im.default.receive.>'] } } })
     const connection = await client(server)
 
@@ -114,7 +87,7 @@ describe('durable forwarding (client -> services)', () => {
   })
 
   it('stores a retried call once: the same Nats-Msg-Id within the duplicate window is a duplicate', async () => {
-    await jsm.streams.add({ name: 'ORDERS', subjects: ['im.default.receive.orders.>'] })
+    await fixture.jsm.streams.add({ name: 'ORDERS', subjects: ['im.default.receive.orders.>'] })
     const server = await node({ config: { jetstream: { forward: ['im.default.receive.>'] } } })
     const data = encoder.encode(JSON.stringify({ retry: true }))
     await server.bus.publish('im.default.receive.orders.paid', data, { durable: true, msgId: 'conn-1:7' })
@@ -124,7 +97,7 @@ describe('durable forwarding (client -> services)', () => {
   })
 
   it('gives each item of publishStream its own id and a non-blocking call a random one (CAP headers off)', async () => {
-    await jsm.streams.add({ name: 'ORDERS', subjects: ['im.default.receive.orders.>'] })
+    await fixture.jsm.streams.add({ name: 'ORDERS', subjects: ['im.default.receive.orders.>'] })
     const server = await node({ config: { nats: { capHeaders: false }, jetstream: { forward: ['im.default.receive.orders.>'] } } })
     const connection = await client(server)
     const { Subject } = await import('@microsoft/signalr')
@@ -145,8 +118,8 @@ describe('durable forwarding (client -> services)', () => {
     const server = await node({ config: { jetstream: { forward: ['im.default.receive.>'] } } })
     const connection = await client(server)
     // A service listening on core NATS must not turn this into a silent success or a vague timeout.
-    const listener = nc.subscribe('im.default.receive.>')
-    disposers.push(async () => listener.unsubscribe())
+    const listener = fixture.nc.subscribe('im.default.receive.>')
+    fixture.onCleanup(async () => listener.unsubscribe())
     const error = await connection.invoke('publish', 'orders.created', 1).catch((e: unknown) => e)
     expect((error as Error).message).toBe(
       "An unexpected error occurred invoking 'publish' on the server. HubException: JetStream did not acknowledge: no stream holds subject im.default.receive.orders.created",
@@ -155,7 +128,7 @@ describe('durable forwarding (client -> services)', () => {
   })
 
   it('makes a @Forward method durable with { durable: true }, without any setting', async () => {
-    await jsm.streams.add({ name: 'PLACED', subjects: ['im.js-orders.placed'] })
+    await fixture.jsm.streams.add({ name: 'PLACED', subjects: ['im.js-orders.placed'] })
     const server = await node({ hubs: [DefaultHub, DurableOrdersHub] })
     const connection = await client(server, undefined, '/signalr-hubs/js-orders')
     await connection.invoke('place', { sku: 'a-1' })
@@ -172,7 +145,7 @@ describe('services publishing through JetStream (CAP style)', () => {
 
   it('creates the stream at start and delivers a CAP publish to the user exactly once', async () => {
     const server = await node({ config: { jwt, jetstream: { stream: 'IM_DEFAULT' } } })
-    expect((await jsm.streams.info('IM_DEFAULT')).config.subjects).toEqual(['im.default.send', 'im.default.send.>', 'im.default.groups.>'])
+    expect((await fixture.jsm.streams.info('IM_DEFAULT')).config.subjects).toEqual(['im.default.send', 'im.default.send.>', 'im.default.groups.>'])
     const alice = await client(server, 'alice')
     const notify = new Inbox(alice, 'notify')
     const done = new Inbox(alice, 'done')
@@ -180,7 +153,7 @@ describe('services publishing through JetStream (CAP style)', () => {
     await capPublish('im.default.send.user', { UserId: 'alice', Method: 'notify', Data: { order: 7 } }, 'cap-1')
     expect(await notify.next()).toEqual([{ order: 7 }])
     // A plain core publish on a stream subject is captured by the stream too: still once.
-    await settle(done, async () => nc.publish('im.default.send', JSON.stringify({ method: 'done' })))
+    await settle(done, async () => fixture.nc.publish('im.default.send', JSON.stringify({ method: 'done' })))
     expect(notify.received).toHaveLength(1)
   })
 
@@ -200,7 +173,7 @@ describe('services publishing through JetStream (CAP style)', () => {
     }
     // Each node reads through its own consumer.
     const consumers = []
-    for await (const info of jsm.consumers.list('IM_DEFAULT')) consumers.push(info.name)
+    for await (const info of fixture.jsm.consumers.list('IM_DEFAULT')) consumers.push(info.name)
     expect(consumers.sort()).toEqual([`im-${a.nodeId}`, `im-${b.nodeId}`].sort())
   })
 
@@ -220,11 +193,11 @@ describe('services publishing through JetStream (CAP style)', () => {
   })
 
   it('uses a stream that exists as it is, says what it lacks, and takes that from core NATS', async () => {
-    await jsm.streams.add({ name: 'IM_DEFAULT', subjects: ['im.default.send.>'], max_msgs: 1000 })
+    await fixture.jsm.streams.add({ name: 'IM_DEFAULT', subjects: ['im.default.send.>'], max_msgs: 1000 })
     const lines: string[] = []
     const logger = capture(lines)
     const server = await node({ config: { jwt, jetstream: { stream: 'IM_DEFAULT' } }, logger })
-    const info = await jsm.streams.info('IM_DEFAULT')
+    const info = await fixture.jsm.streams.info('IM_DEFAULT')
     expect(info.config.subjects).toEqual(['im.default.send.>'])
     expect(info.config.max_msgs).toBe(1000)
     expect(lines.join('\n')).toContain('JetStream stream IM_DEFAULT exists but does not hold im.default.send, im.default.groups.>; IMService leaves the stream unchanged')
@@ -232,7 +205,7 @@ describe('services publishing through JetStream (CAP style)', () => {
     const alice = await client(server, 'alice')
     const all = new Inbox(alice, 'all')
     const done = new Inbox(alice, 'done')
-    nc.publish('im.default.send', JSON.stringify({ method: 'all' }))
+    fixture.nc.publish('im.default.send', JSON.stringify({ method: 'all' }))
     expect(await all.next()).toEqual([])
     await settle(done, () => capPublish('im.default.send.user', { userId: 'alice', method: 'done' }, 'cap-4'))
     expect(all.received).toHaveLength(1)
@@ -243,8 +216,8 @@ describe('catching up after NATS was away', () => {
   const jwt = { secret: TEST_JWT_SECRET }
 
   it('delivers what was stored while the node had lost its NATS connection, once', async () => {
-    const proxy = await startCutProxy(nats.port)
-    disposers.push(() => proxy.close())
+    const proxy = await startCutProxy(fixture.nats.port)
+    fixture.onCleanup(() => proxy.close())
     const server = await node({ natsUrl: proxy.url, config: { jwt, jetstream: { stream: 'IM_DEFAULT' } } })
     const alice = await client(server, 'alice')
     const notify = new Inbox(alice, 'notify')
@@ -264,12 +237,12 @@ describe('catching up after NATS was away', () => {
 
   it('delivers what was published after a nats-server restart with the same store, once', async () => {
     const own = await startNatsServer({ jetstream: true })
-    disposers.push(() => own.stop())
+    fixture.onCleanup(() => own.stop())
     const server = await node({ natsUrl: own.url, config: { jwt, jetstream: { stream: 'IM_DEFAULT' } } })
     const alice = await client(server, 'alice')
     const notify = new Inbox(alice, 'notify')
     const service = await connect({ servers: own.url, maxReconnectAttempts: -1, reconnectTimeWait: 50 })
-    disposers.push(() => service.close())
+    fixture.onCleanup(() => service.close())
     await capPublish('im.default.send.user', { userId: 'alice', method: 'notify', args: [0] }, 'r-0', service)
     expect(await notify.next()).toEqual([0])
 
@@ -292,7 +265,7 @@ describe('the stream feed of a node', () => {
     const handled: string[] = []
     let release!: () => void
     const slow = new Promise<void>((resolve) => (release = resolve))
-    const feed = new StreamFeed(nc, {
+    const feed = new StreamFeed(fixture.nc, {
       ...settings,
       consumer: 'feed-redelivery',
       inactiveThresholdMs: 60_000,
@@ -303,23 +276,23 @@ describe('the stream feed of a node', () => {
         return message.subject === 'feed.slow' ? slow : undefined
       },
     })
-    disposers.push(() => feed.stop())
+    fixture.onCleanup(() => feed.stop())
     expect(await feed.start()).toEqual(['feed.>'])
-    const js = jetstream(nc)
+    const js = jetstream(fixture.nc)
     await js.publish('feed.slow', '1')
     // Unacknowledged past its ack wait: the server sends it again.
     await vi.waitFor(() => expect(feed.duplicatesSkipped).toBeGreaterThanOrEqual(1), WAIT)
     release()
     await js.publish('feed.next', '2')
     await vi.waitFor(() => expect(handled).toEqual(['feed.slow', 'feed.next']), WAIT)
-    await vi.waitFor(async () => expect((await jsm.consumers.info('FEED', 'feed-redelivery')).num_ack_pending).toBe(0), WAIT)
+    await vi.waitFor(async () => expect((await fixture.jsm.consumers.info('FEED', 'feed-redelivery')).num_ack_pending).toBe(0), WAIT)
   })
 
   it('leaves the cleanup of a consumer whose node is gone to the server (inactive threshold)', async () => {
-    const feed = new StreamFeed(nc, { ...settings, consumer: 'feed-gone', inactiveThresholdMs: 1000, logger: silentLogger, deliver: () => undefined })
+    const feed = new StreamFeed(fixture.nc, { ...settings, consumer: 'feed-gone', inactiveThresholdMs: 1000, logger: silentLogger, deliver: () => undefined })
     await feed.start()
     await feed.stop()
-    await vi.waitFor(async () => expect(await jsm.consumers.info('FEED', 'feed-gone').then(() => 'present', () => 'deleted')).toBe('deleted'), WAIT)
+    await vi.waitFor(async () => expect(await fixture.jsm.consumers.info('FEED', 'feed-gone').then(() => 'present', () => 'deleted')).toBe('deleted'), WAIT)
   })
 })
 
