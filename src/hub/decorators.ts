@@ -13,7 +13,9 @@ import type { AuthorizeOptions, ForwardOptions, HubMethodOptions, HubOptions, Su
  * silently never run: it is recorded here and describeHub refuses the class.
  */
 function isStatic(target: object, decorator: string, propertyKey: string | symbol): boolean {
-  if (typeof target !== 'function') return false
+  // Compiled as standard (TC39) decorators, a method decorator gets the method and a context
+  // object: not a static member. What it records lands on the method, and load-hubs says why.
+  if (typeof target !== 'function' || typeof propertyKey === 'object') return false
   hubMetadata.addStaticMember(target, { decorator, propertyKey: String(propertyKey) })
   return true
 }

@@ -63,13 +63,11 @@ async function checkServesSomething(hubClass: HubClass, path: string): Promise<v
 
 /**
  * Under standard decorators a method decorator is called with the method itself and a context
- * object instead of the prototype and the name, so what it records lands on the function (and,
- * the target being a function, may be taken for a static member).
+ * object instead of the prototype and the name, so what it records lands on the function.
  */
 function compiledAsStandardDecorators(prototype: object): boolean {
   return Object.getOwnPropertyNames(prototype).some((key) => {
     const member = Object.getOwnPropertyDescriptor(prototype, key)?.value as unknown
-    if (typeof member !== 'function' || key === 'constructor') return false
-    return hubMetadata.getMethods(member).length > 0 || hubMetadata.getSubscriptions(member).length > 0 || hubMetadata.getStaticMembers(member).length > 0
+    return typeof member === 'function' && (hubMetadata.getMethods(member).length > 0 || hubMetadata.getSubscriptions(member).length > 0)
   })
 }
