@@ -14,7 +14,7 @@ import { DefaultHub } from '../../hubs/default-hub.js'
 import { EchoHub } from '../fixtures/hubs/test-hubs.js'
 import { numberedWebSocket, withTimeout } from '../support/clients.js'
 import { startNatsServer } from '../support/nats-server.js'
-import { startTestServer } from '../support/im-server.js'
+import { startTestServer, untilSubscribed } from '../support/im-server.js'
 import type { TestServer } from '../support/im-server.js'
 import { TestService } from '../support/service.js'
 import { startTcpBalancer } from '../support/tcp-balancer.js'
@@ -67,6 +67,7 @@ it.each([
     startTestServer({ natsUrl: nats.url, hubs: [DefaultHub], config: { nodeId, jwt: { secret: TEST_JWT_SECRET }, hubs: { shutdownTimeoutMs: SHUTDOWN_TIMEOUT_MS } } })
   const a = await start('roll-a')
   const b = await start('roll-b')
+  await Promise.all([untilSubscribed(a), untilSubscribed(b)])
   // The balancer reads this array on every new TCP connection: replacing a node is one assignment.
   const targets: TestServer[] = [a, b]
   await using balancer = await startTcpBalancer(targets)
@@ -136,6 +137,7 @@ it('a stateful reconnect that the balancer sends to the other node moves the con
   await using nats = await startNatsServer()
   await using a = await startTestServer({ natsUrl: nats.url, hubs: [DefaultHub], config: { nodeId: 'cut-a', jwt: { secret: TEST_JWT_SECRET } } })
   await using b = await startTestServer({ natsUrl: nats.url, hubs: [DefaultHub], config: { nodeId: 'cut-b', jwt: { secret: TEST_JWT_SECRET } } })
+  await Promise.all([untilSubscribed(a), untilSubscribed(b)])
   await using balancer = await startTcpBalancer([a, b])
   await using service = await TestService.connect(nats.url)
   const observed = await statefulClient(`${balancer.url}/signalr-hubs/default`, 0, false)
@@ -176,6 +178,8 @@ it("a connection moved to another node gives hub code its client's reconnect req
   await using nats = await startNatsServer()
   await using a = await startTestServer({ natsUrl: nats.url, hubs: [EchoHub], config: { nodeId: 'http-a' } })
   await using b = await startTestServer({ natsUrl: nats.url, hubs: [EchoHub], config: { nodeId: 'http-b' } })
+  // The first socket may land on the node that did not negotiate: it must be able to ask the other.
+  await Promise.all([untilSubscribed(a), untilSubscribed(b)])
   await using balancer = await startTcpBalancer([a, b])
   const client = new signalR.HubConnectionBuilder()
     .withUrl(`${balancer.url}/hubs/echo?room=blue`, { transport: signalR.HttpTransportType.WebSockets, ...{ WebSocket: numberedWebSocket() } })
@@ -208,6 +212,7 @@ it("a node back under the same id leaves client results for its old life's moved
     startTestServer({ natsUrl: nats.url, hubs: [DefaultHub], config: { nodeId, jwt: { secret: TEST_JWT_SECRET } } })
   const a = await start('same-a')
   await using b = await start('same-b')
+  await Promise.all([untilSubscribed(a), untilSubscribed(b)])
   const targets: TestServer[] = [a]
   await using balancer = await startTcpBalancer(targets)
   await using service = await TestService.connect(nats.url)

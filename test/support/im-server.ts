@@ -42,3 +42,17 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     [Symbol.asyncDispose]: () => server.close(),
   })
 }
+
+/**
+ * Resolves once the node's bus is connected and its subscriptions are in effect at the server:
+ * an explicit NATS is connected in the background, and a request another node sends before then
+ * (a connection claim, a relayed poll) would find nobody listening.
+ */
+export async function untilSubscribed(server: ImServer, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (server.bus.status().state !== 'connected') {
+    if (Date.now() > deadline) throw new Error(`node ${server.nodeId}: bus still ${server.bus.status().state} after ${timeoutMs} ms`)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+  await server.bus.ready()
+}

@@ -7,13 +7,11 @@ import { jetstreamManager } from '@nats-io/jetstream'
 import type { JetStreamManager } from '@nats-io/jetstream'
 import { connect } from '@nats-io/transport-node'
 import type { NatsConnection } from '@nats-io/transport-node'
-import { afterAll, afterEach, beforeAll, expect, vi } from 'vitest'
-import { startTestServer } from './im-server.js'
+import { afterAll, afterEach, beforeAll, expect } from 'vitest'
+import { startTestServer, untilSubscribed } from './im-server.js'
 import type { TestServer, TestServerOptions } from './im-server.js'
 import { startNatsServer } from './nats-server.js'
 import type { NatsServer } from './nats-server.js'
-
-const WAIT = { timeout: 10_000, interval: 20 } as const
 
 export interface JetStreamFixture {
   readonly nats: NatsServer
@@ -61,9 +59,7 @@ export function jetStreamFixture(): JetStreamFixture {
     async node(options) {
       const server = await startTestServer({ natsUrl: fixture.nats.url, ...options })
       cleanups.push(() => server.close())
-      // An explicit NATS is connected in the background: wait for it and for the subscriptions.
-      await vi.waitFor(() => expect(server.bus.status().state).toBe('connected'), WAIT)
-      await server.bus.ready()
+      await untilSubscribed(server)
       return server
     },
   }
