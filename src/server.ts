@@ -27,6 +27,7 @@ import { ClientResults } from './hub/client-results.js'
 import { StreamBufferPool } from './hub/client-streams.js'
 import { ClusterDelivery } from './lifetime/cluster-delivery.js'
 import { LifetimeManager } from './lifetime/lifetime-manager.js'
+import { HubPresence } from './lifetime/presence/hub-presence.js'
 import { WatchFanout } from './lifetime/watch-fanout.js'
 import { rateLimitLogger, silentLogger } from './logger.js'
 import type { Logger } from './logger.js'
@@ -101,6 +102,7 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
   const tag = nodeTag(config.nodeId, newIncarnation())
   const limits = new ConnectionLimits({ perUser: config.hubs.maxConnectionsPerUser, perAddress: config.hubs.maxConnectionsPerAddress })
   const lifetimes: LifetimeManager<HubConnection>[] = []
+  const presences: HubPresence[] = []
   // One fan-out per node, shared by every hub: watchers of a subject share its bus subscription.
   const watchFanout = new WatchFanout({ bus, maxSubjects: config.hubs.maxWatchedSubjects })
   const watches = new WatchStreams({ fanout: watchFanout, maxPerConnection: config.hubs.maxWatchesPerConnection, bufferSize: WATCH_BUFFER, metrics })
@@ -108,8 +110,14 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
   const outbound = { capHeaders: config.nats.capHeaders, envelopeCasing: config.hubs.envelopeCasing, ids: new CapIdGenerator(config.nodeId) }
   const endpoints = descriptors.map((descriptor) => {
     const subjects = hubSubjects(descriptor.name)
-    const lifetime = new LifetimeManager<HubConnection>({ maxGroupsPerConnection: config.hubs.maxGroupsPerConnection })
+    const { presence: presenceConfig } = config
+    const presence = presenceConfig.enabled
+      ? new HubPresence({ bus, hub: descriptor.name, subjects: subjects.presence, tag, node: config.nodeId, ...presenceConfig, refused: () => metrics.inc('presence_requests_refused'), logger })
+      : undefined
+    const lifetime = new LifetimeManager<HubConnection>({ maxGroupsPerConnection: config.hubs.maxGroupsPerConnection, ...(presence ? { users: presence } : {}) })
     lifetimes.push(lifetime)
+    if (presence) presences.push(presence)
+    presence?.start(lifetime)
     const cluster = new ClusterDelivery({ bus, local: lifetime, subject: subjects.deliver, logger })
     cluster.start()
     // Made last, but client results ask it which connections went to another node.
@@ -314,6 +322,7 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
         const httpClosed = new Promise<void>((resolve) => http.close(() => resolve()))
         await Promise.all(endpoints.map((endpoint) => endpoint.drain(config.hubs.shutdownTimeoutMs)))
         for (const lifetime of lifetimes) lifetime.dispose()
+        for (const presence of presences) presence.stop()
         http.closeAllConnections()
         await httpClosed
         await bus.close()

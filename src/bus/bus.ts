@@ -2,6 +2,8 @@
  * The message bus seam: NATS in production, an in-process bus for a first run with no NATS.
  * Hubs and the server talk to this interface only.
  */
+import type { VersionedStore } from './versioned-store.js'
+
 export interface BusMessage {
   readonly subject: string
   readonly data: Uint8Array
@@ -101,6 +103,12 @@ export interface Bus {
    * already handled) since start; absent on a bus that takes nothing from a stream.
    */
   readonly duplicatesSkipped?: number
+  /**
+   * A table with compare-and-set shared by every node on this bus (versioned-store.ts): `name`
+   * names where it lives (a JetStream stream), `prefix` the subjects of its keys. Absent on a bus
+   * that cannot share one.
+   */
+  versionedStore?(name: string, prefix: string): VersionedStore
   /** Called on every state change. Returns a function that removes the listener. */
   onStatusChange(listener: (status: BusStatus) => void): () => void
   /** Drains subscriptions and closes for good. */

@@ -11,6 +11,8 @@ import { StatusListeners } from './status-listeners.js'
 import type { Logger } from '../logger.js'
 import { validateHeaders } from './headers.js'
 import { subjectMatches, validateQueueGroup, validateSubject } from './subjects.js'
+import { MemoryVersionedStore } from './versioned-store.js'
+import type { VersionedStore } from './versioned-store.js'
 
 export interface EmbeddedBusOptions {
   readonly logger?: Logger
@@ -34,6 +36,7 @@ export class EmbeddedBus implements Bus {
   readonly #listeners: StatusListeners
   /** Next member index per queue group (subject + queue name, as NATS keys them). */
   readonly #roundRobin = new Map<string, number>()
+  readonly #stores = new Map<string, VersionedStore>()
   #pending: Delivery[] = []
   #scheduled: NodeJS.Immediate | undefined
   #state: BusState = 'connected'
@@ -136,6 +139,13 @@ export class EmbeddedBus implements Bus {
         reject(error)
       })
     })
+  }
+
+  /** One node shares with no one: a map per name. */
+  versionedStore(name: string): VersionedStore {
+    let store = this.#stores.get(name)
+    if (!store) this.#stores.set(name, (store = new MemoryVersionedStore()))
+    return store
   }
 
   /** Subscriptions take effect at once in-process. */

@@ -26,6 +26,8 @@ import type { DialOptions, NatsServerList } from './nats-connect.js'
 import type { StreamFeedSettings } from './stream-feed.js'
 import { StreamRouting } from './stream-routing.js'
 import { subjectMatches, validateQueueGroup, validateSubject } from './subjects.js'
+import { JetStreamVersionedStore } from './jetstream-versioned-store.js'
+import type { VersionedStore } from './versioned-store.js'
 
 /** Connection settings (`DialOptions`: name, connectTimeoutMs, reconnectWaitMs, token, user, pass) and: */
 export interface NatsBusOptions extends DialOptions {
@@ -183,6 +185,11 @@ export class NatsBus implements Bus {
       if (error instanceof errors.RequestError && error.isNoResponders()) throw new ImError(ImErrorCode.BusNoResponders, `no one listens on ${subject}`, { cause: error })
       throw new ImError(ImErrorCode.BusUnavailable, `no answer on ${subject}: ${reasonOf(error)}`, { cause: error })
     }
+  }
+
+  versionedStore(name: string, prefix: string): VersionedStore {
+    const timeoutMs = this.#options.jetstream?.publishTimeoutMs ?? 5000
+    return new JetStreamVersionedStore({ stream: name, prefix, timeoutMs, connection: () => (this.#state === 'connected' ? this.#nc : undefined) })
   }
 
   async ready(): Promise<void> {

@@ -99,18 +99,43 @@ export interface HubSubjects {
   readonly node: string
   /** `im.<hub>.authorize`: the authorizer service decides topic access (NATS request/reply). */
   readonly authorize: string
+  /** Presence: what services ask and hear about users and connections (see docs/presence.md). */
+  readonly presence: PresenceSubjects
   /**
    * What services publish for this hub's clients, as subject patterns: `im.<hub>.send`,
    * `im.<hub>.send.*` (client, user, group), `im.<hub>.groups.*` (add, remove) and
-   * `im.<hub>.watch.>` (a watched topic). The HTTP publish endpoint takes these.
+   * `im.<hub>.watch.>` (a watched topic) and `im.<hub>.disconnect`. The HTTP publish endpoint takes these.
    */
   readonly service: readonly string[]
   /**
    * IMService's own subjects under `im.<hub>`, as patterns: client envelopes, node-to-node
-   * traffic, client-result requests, authorizer requests and lifecycle events. Services may read them; the HTTP
+   * traffic, client-result requests, authorizer requests, presence and lifecycle events. Services may read them; the HTTP
    * publish endpoint never writes them.
    */
   readonly own: readonly string[]
+}
+
+export interface PresenceSubjects {
+  /** `im.<hub>.presence.user`: request, where a user is connected. */
+  readonly user: string
+  /** `im.<hub>.presence.users`: request, which of many users are connected. */
+  readonly users: string
+  /** `im.<hub>.presence.group`: request, who is in a group. */
+  readonly group: string
+  /** `im.<hub>.disconnect`: publish, close connections of users or by id. */
+  readonly disconnect: string
+  /** `im.<hub>.user.online`: event, a user's first connection in the cluster opened. */
+  readonly online: string
+  /** `im.<hub>.user.offline`: event, a user's last connection in the cluster closed. */
+  readonly offline: string
+  /** `im.<hub>.presence.node.ask`: internal, a presence question to every node. */
+  readonly ask: string
+  /** `im.<hub>.presence.node.answer.<node tag>`: internal, where nodes answer one node's question. */
+  answers(tag: string): string
+  /** `im.<hub>.presence.node.alive`: internal, node heartbeats. */
+  readonly alive: string
+  /** `im.<hub>.presence.state.<key>`: internal, the JetStream subjects holding which nodes hold each user. */
+  readonly state: string
 }
 
 /**
@@ -135,8 +160,31 @@ export function hubSubjects(hubName: string): HubSubjects {
     invokeClient: `${prefix}.invoke.client`,
     node: `${prefix}.node`,
     authorize: `${prefix}.authorize`,
-    service: [`${prefix}.send`, `${prefix}.send.*`, `${prefix}.groups.*`, `${prefix}.watch.>`],
-    own: [`${prefix}.receive.>`, `${prefix}.deliver`, `${prefix}.node.>`, `${prefix}.invoke.>`, `${prefix}.authorize`, `${prefix}.connected`, `${prefix}.disconnected`],
+    presence: {
+      user: `${prefix}.presence.user`,
+      users: `${prefix}.presence.users`,
+      group: `${prefix}.presence.group`,
+      disconnect: `${prefix}.disconnect`,
+      online: `${prefix}.user.online`,
+      offline: `${prefix}.user.offline`,
+      ask: `${prefix}.presence.node.ask`,
+      answers: (tag: string) => `${prefix}.presence.node.answer.${tag}`,
+      alive: `${prefix}.presence.node.alive`,
+      state: `${prefix}.presence.state`,
+    },
+    service: [`${prefix}.send`, `${prefix}.send.*`, `${prefix}.groups.*`, `${prefix}.watch.>`, `${prefix}.disconnect`],
+    own: [
+      `${prefix}.receive.>`,
+      `${prefix}.deliver`,
+      `${prefix}.node.>`,
+      `${prefix}.invoke.>`,
+      `${prefix}.authorize`,
+      `${prefix}.connected`,
+      `${prefix}.disconnected`,
+      `${prefix}.presence.>`,
+      `${prefix}.user.online`,
+      `${prefix}.user.offline`,
+    ],
   }
 }
 

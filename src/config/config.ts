@@ -198,6 +198,19 @@ export interface JetStreamConfig {
   readonly consumerInactiveMs: number
 }
 
+/** Presence requests, `im.<hub>.disconnect` and user online/offline events (docs/presence.md). */
+export interface PresenceConfig {
+  /** Serve presence on every hub (IM_PRESENCE, default true). Off: none of its subjects is subscribed. */
+  readonly enabled: boolean
+  /** How long a presence request waits for the other nodes' answers, in ms (IM_PRESENCE_GATHER_TIMEOUT_MS, default 500). */
+  readonly gatherTimeoutMs: number
+  /**
+   * Heartbeat interval of a node, in ms (IM_PRESENCE_LEASE_MS, default 2000). A node silent for
+   * three intervals counts as gone: its users go offline within about four intervals.
+   */
+  readonly leaseMs: number
+}
+
 /**
  * Who may watch or publish a topic: `anyone`; `authenticated` users; the user named by the
  * pattern's `{userId}` token (`owner`); users holding one of `roles` (the `role` / `roles` claims);
@@ -280,6 +293,7 @@ export interface ImConfig {
   readonly internalHost: string
   readonly hubs: HubOptionsConfig
   readonly jetstream: JetStreamConfig
+  readonly presence: PresenceConfig
   /** Who may watch and publish which topics of DefaultHub (and of hubs that call `authorizeTopic`). */
   readonly topics: TopicsConfig
 }

@@ -26,6 +26,14 @@ export interface LifetimeManagerOptions {
   readonly maxGroupsPerConnection?: number
   /** Bounds of spreading and collapsing (see DeliveryShaper). */
   readonly shaping?: DeliveryShaperOptions
+  /** Told when a user's first connection on this node opens and when its last one closes. */
+  readonly users?: UserTransitions
+}
+
+/** A user's first connection on this node opened (`arrived`), or its last one closed (`left`). */
+export interface UserTransitions {
+  arrived(userId: string): void
+  left(userId: string): void
 }
 
 export class LifetimeManager<C extends DeliverableConnection = DeliverableConnection> implements Delivery {
@@ -35,10 +43,12 @@ export class LifetimeManager<C extends DeliverableConnection = DeliverableConnec
   private readonly groupsOf = new Map<string, Set<string>>()
   private readonly maxGroups: number
   private readonly shaper: DeliveryShaper
+  private readonly users: UserTransitions | undefined
 
   constructor(options: LifetimeManagerOptions = {}) {
     this.maxGroups = options.maxGroupsPerConnection ?? 128
     this.shaper = new DeliveryShaper(options.shaping)
+    this.users = options.users
   }
 
   /** What spreading and collapsing hold and have refused, for metrics. */
@@ -57,13 +67,13 @@ export class LifetimeManager<C extends DeliverableConnection = DeliverableConnec
 
   add(connection: C): void {
     this.connections.set(connection.connectionId, connection)
-    if (connection.userId !== undefined) addTo(this.byUser, connection.userId, connection)
+    if (connection.userId !== undefined && addTo(this.byUser, connection.userId, connection)) this.users?.arrived(connection.userId)
   }
 
   remove(connection: C): void {
     if (this.connections.get(connection.connectionId) !== connection) return
     this.connections.delete(connection.connectionId)
-    if (connection.userId !== undefined) removeFrom(this.byUser, connection.userId, connection)
+    if (connection.userId !== undefined && removeFrom(this.byUser, connection.userId, connection)) this.users?.left(connection.userId)
     const groups = this.groupsOf.get(connection.connectionId)
     if (groups) {
       for (const group of groups) removeFrom(this.byGroup, group, connection)
@@ -73,6 +83,21 @@ export class LifetimeManager<C extends DeliverableConnection = DeliverableConnec
 
   get(connectionId: string): C | undefined {
     return this.connections.get(connectionId)
+  }
+
+  /** This node's connections of `userId`, if it has any (live: do not keep). */
+  connectionsOf(userId: string): ReadonlySet<C> | undefined {
+    return this.byUser.get(userId)
+  }
+
+  /** This node's connections in `group`, if any (live: do not keep). */
+  membersOf(group: string): ReadonlySet<C> | undefined {
+    return this.byGroup.get(group)
+  }
+
+  /** The users with a connection on this node. */
+  userIds(): IterableIterator<string> {
+    return this.byUser.keys()
   }
 
   /** Groups the connection is in (a copy). */
@@ -234,15 +259,23 @@ function encodeOnce(frame: string | Uint8Array): string | Uint8Array {
   return typeof frame === 'string' ? Buffer.from(frame) : frame
 }
 
-function addTo<K, V>(index: Map<K, Set<V>>, key: K, value: V): void {
+/** Adds `value` under `key`; true when it is the first value of the key. */
+function addTo<K, V>(index: Map<K, Set<V>>, key: K, value: V): boolean {
   let set = index.get(key)
+  const first = !set
   if (!set) index.set(key, (set = new Set()))
   set.add(value)
+  return first
 }
 
-function removeFrom<K, V>(index: Map<K, Set<V>>, key: K, value: V): void {
+/** Removes `value` from `key`; true when it was the last value of the key. */
+function removeFrom<K, V>(index: Map<K, Set<V>>, key: K, value: V): boolean {
   const set = index.get(key)
-  if (set && set.delete(value) && set.size === 0) index.delete(key)
+  if (set && set.delete(value) && set.size === 0) {
+    index.delete(key)
+    return true
+  }
+  return false
 }
 
 /** The same target whatever the order of its ids and names. */
