@@ -322,7 +322,8 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
         const httpClosed = new Promise<void>((resolve) => http.close(() => resolve()))
         await Promise.all(endpoints.map((endpoint) => endpoint.drain(config.hubs.shutdownTimeoutMs)))
         for (const lifetime of lifetimes) lifetime.dispose()
-        for (const presence of presences) presence.stop()
+        // Offline events for the users this node held, before NATS is left.
+        await Promise.all(presences.map((presence) => presence.stop(config.hubs.shutdownTimeoutMs)))
         http.closeAllConnections()
         await httpClosed
         await bus.close()

@@ -4,8 +4,9 @@
  * in alternating order (ABBA...) so a drift of the machine's speed hits both sides alike.
  */
 import { execFileSync } from 'node:child_process'
-import { readFileSync } from 'node:fs'
-import { cpus, loadavg, release } from 'node:os'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { cpus, loadavg, release, tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { connect } from '@nats-io/transport-node'
 import type { NatsConnection } from '@nats-io/transport-node'
@@ -175,7 +176,9 @@ export async function runBench(options: BenchOptions, log: Log): Promise<RunResu
   }
 
   const natsPort = await freePort()
-  const nats = spawnPinned(cores.load, findNatsServer(), ['-a', '127.0.0.1', '-p', String(natsPort)], { stdio: 'ignore' })
+  // With JetStream, as a production NATS for IMService runs: user online/offline events keep their table there.
+  const natsStore = mkdtempSync(join(tmpdir(), 'bench-nats-'))
+  const nats = spawnPinned(cores.load, findNatsServer(), ['-a', '127.0.0.1', '-p', String(natsPort), '-js', '-sd', natsStore], { stdio: 'ignore' })
   let pool: LoadPool | undefined
   let nc: NatsConnection | undefined
   try {
@@ -209,6 +212,7 @@ export async function runBench(options: BenchOptions, log: Log): Promise<RunResu
     await pool?.stop().catch(() => undefined)
     await nc?.close().catch(() => undefined)
     await stopProcess(nats)
+    rmSync(natsStore, { recursive: true, force: true })
   }
   const endMs = calibrate()
   result.calibration.endMs = endMs

@@ -76,6 +76,134 @@ public sealed record LifecycleEvent
 }
 
 /// <summary>
+/// Published on `im.&lt;hub&gt;.user.online` and `im.&lt;hub&gt;.user.offline`.
+/// </summary>
+public sealed record UserPresenceEvent
+{
+    [JsonPropertyName("userId")]
+    public required string UserId { get; init; }
+
+    /// <summary>
+    /// ISO 8601, when the node that saw the change published it.
+    /// </summary>
+    [JsonPropertyName("timestamp")]
+    public required string Timestamp { get; init; }
+}
+
+/// <summary>
+/// Published on `im.&lt;hub&gt;.disconnect`: at least one target; at most 1000 in all.
+/// </summary>
+public sealed record DisconnectRequest
+{
+    [JsonPropertyName("userId")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? UserId { get; init; }
+
+    [JsonPropertyName("userIds")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<string>? UserIds { get; init; }
+
+    [JsonPropertyName("connectionId")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? ConnectionId { get; init; }
+
+    [JsonPropertyName("connectionIds")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<string>? ConnectionIds { get; init; }
+
+    /// <summary>
+    /// The error the clients' `onclose` sees; default `Disconnected by the server.`
+    /// </summary>
+    [JsonPropertyName("reason")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Reason { get; init; }
+}
+
+/// <summary>
+/// Request on `im.&lt;hub&gt;.presence.group`.
+/// </summary>
+public sealed record PresenceGroupRequest
+{
+    [JsonPropertyName("group")]
+    public required string Group { get; init; }
+}
+
+/// <summary>
+/// Answer on `im.&lt;hub&gt;.presence.group`: anonymous members are counted in `connections`, not listed.
+/// </summary>
+public sealed record PresenceGroupAnswer
+{
+    [JsonPropertyName("group")]
+    public required string Group { get; init; }
+
+    [JsonPropertyName("connections")]
+    public required double Connections { get; init; }
+
+    /// <summary>
+    /// The signed-in users with a connection in the group, sorted.
+    /// </summary>
+    [JsonPropertyName("users")]
+    public required IReadOnlyList<string> Users { get; init; }
+}
+
+/// <summary>
+/// Request on `im.&lt;hub&gt;.presence.user`.
+/// </summary>
+public sealed record PresenceUserRequest
+{
+    [JsonPropertyName("userId")]
+    public required string UserId { get; init; }
+}
+
+/// <summary>
+/// Answer on `im.&lt;hub&gt;.presence.user`.
+/// </summary>
+public sealed record PresenceUserAnswer
+{
+    [JsonPropertyName("userId")]
+    public required string UserId { get; init; }
+
+    [JsonPropertyName("online")]
+    public required bool Online { get; init; }
+
+    [JsonPropertyName("connections")]
+    public required IReadOnlyList<PresenceConnection> Connections { get; init; }
+}
+
+/// <summary>
+/// Request on `im.&lt;hub&gt;.presence.users`: at most 1000 ids.
+/// </summary>
+public sealed record PresenceUsersRequest
+{
+    [JsonPropertyName("userIds")]
+    public required IReadOnlyList<string> UserIds { get; init; }
+}
+
+/// <summary>
+/// Answer on `im.&lt;hub&gt;.presence.users`: one entry per distinct id asked, in the order asked.
+/// </summary>
+public sealed record PresenceUsersAnswer
+{
+    [JsonPropertyName("users")]
+    public required IReadOnlyList<PresenceUserCount> Users { get; init; }
+}
+
+/// <summary>
+/// Answer to a malformed presence request (or a disconnect sent as a request).
+/// </summary>
+public sealed record PresenceError
+{
+    /// <summary>
+    /// Says what is wrong, e.g. `Invalid request: "userId" is missing.`
+    /// </summary>
+    [JsonPropertyName("error")]
+    public required string Error { get; init; }
+
+    [JsonPropertyName("code")]
+    public required string Code { get; init; }
+}
+
+/// <summary>
 /// Exactly one of connectionId or userId.
 /// </summary>
 public sealed record GroupMembershipPayload
@@ -228,6 +356,51 @@ public sealed record UserPayload
     public IReadOnlyList<string>? UserIds { get; init; }
 }
 
+/// <summary>
+/// One connection of a user, on whichever node holds it.
+/// </summary>
+public sealed record PresenceConnection
+{
+    [JsonPropertyName("connectionId")]
+    public required string ConnectionId { get; init; }
+
+    /// <summary>
+    /// The IMService node that holds the connection.
+    /// </summary>
+    [JsonPropertyName("node")]
+    public required string Node { get; init; }
+
+    /// <summary>
+    /// `WebSockets`, `ServerSentEvents` or `LongPolling`.
+    /// </summary>
+    [JsonPropertyName("transport")]
+    public required string Transport { get; init; }
+
+    /// <summary>
+    /// ISO 8601, when the connection opened on its node.
+    /// </summary>
+    [JsonPropertyName("connectedAt")]
+    public required string ConnectedAt { get; init; }
+}
+
+/// <summary>
+/// One user of a `presence.users` answer.
+/// </summary>
+public sealed record PresenceUserCount
+{
+    [JsonPropertyName("userId")]
+    public required string UserId { get; init; }
+
+    [JsonPropertyName("online")]
+    public required bool Online { get; init; }
+
+    /// <summary>
+    /// Connections of the user across the cluster.
+    /// </summary>
+    [JsonPropertyName("connections")]
+    public required double Connections { get; init; }
+}
+
 /// <summary>The NATS subjects of DefaultHub; <c>*</c> and <c>&gt;</c> are wildcards.</summary>
 public static class DefaultHubSubjects
 {
@@ -243,12 +416,24 @@ public static class DefaultHubSubjects
     public const string SendToGroups = "im.default.send.group";
     /// <summary>Services publish; IMService runs DefaultHub.sendToUsers.</summary>
     public const string SendToUsers = "im.default.send.user";
-    /// <summary>IMService publishes: a connection opened (LifecycleEvent).</summary>
+    /// <summary>IMService publishes: a connection to DefaultHub opened (LifecycleEvent).</summary>
     public const string Connected = "im.default.connected";
-    /// <summary>IMService publishes: a connection closed (LifecycleEvent).</summary>
+    /// <summary>IMService publishes: a connection to DefaultHub closed (LifecycleEvent).</summary>
     public const string Disconnected = "im.default.disconnected";
     /// <summary>IMService publishes: each invocation of DefaultHub.publish, DefaultHub.publishStream (InvocationEnvelope).</summary>
     public const string Receive = "im.default.receive.>";
+    /// <summary>IMService publishes: a user's last connection to DefaultHub in the cluster closed (UserPresenceEvent).</summary>
+    public const string UserOffline = "im.default.user.offline";
+    /// <summary>IMService publishes: a user's first connection to DefaultHub in the cluster opened (UserPresenceEvent).</summary>
+    public const string UserOnline = "im.default.user.online";
+    /// <summary>Services publish, IMService acts: close connections of users or by id, with a reason, for good.</summary>
+    public const string Disconnect = "im.default.disconnect";
+    /// <summary>Services ask (NATS request), IMService answers: how many connections a group has, and which users.</summary>
+    public const string PresenceGroup = "im.default.presence.group";
+    /// <summary>Services ask (NATS request), IMService answers: where a user is connected, every node's connections.</summary>
+    public const string PresenceUser = "im.default.presence.user";
+    /// <summary>Services ask (NATS request), IMService answers: which of up to 1000 users are connected, and how often.</summary>
+    public const string PresenceUsers = "im.default.presence.users";
 }
 
 /// <summary>Publishes to the subjects DefaultHub subscribes to, the way IMService expects the payloads.</summary>
@@ -291,4 +476,48 @@ public static class DefaultHubPublishers
     /// </summary>
     public static ValueTask PublishSendToUsersAsync(this INatsConnection nats, UserPayload payload, NatsHeaders? headers = null, CancellationToken cancellationToken = default) =>
         nats.PublishAsync(DefaultHubSubjects.SendToUsers, JsonSerializer.SerializeToUtf8Bytes(payload, JsonOptions), headers: headers, cancellationToken: cancellationToken);
+
+    /// <summary>
+    /// Publishes to im.default.disconnect: close connections of users or by id, with a reason, for good.
+    /// </summary>
+    public static ValueTask PublishDisconnectAsync(this INatsConnection nats, DisconnectRequest payload, NatsHeaders? headers = null, CancellationToken cancellationToken = default) =>
+        nats.PublishAsync(DefaultHubSubjects.Disconnect, JsonSerializer.SerializeToUtf8Bytes(payload, JsonOptions), headers: headers, cancellationToken: cancellationToken);
+
+    /// <summary>
+    /// Asks im.default.presence.group: how many connections a group has, and which users. Throws InvalidOperationException with IMService's text when it refuses the request as malformed.
+    /// </summary>
+    public static async ValueTask<PresenceGroupAnswer> RequestPresenceGroupAsync(this INatsConnection nats, PresenceGroupRequest request, CancellationToken cancellationToken = default)
+    {
+        var reply = await nats.RequestAsync<byte[], byte[]>(DefaultHubSubjects.PresenceGroup, JsonSerializer.SerializeToUtf8Bytes(request, JsonOptions), cancellationToken: cancellationToken);
+        return ReadAnswer<PresenceGroupAnswer>(reply.Data);
+    }
+
+    /// <summary>
+    /// Asks im.default.presence.user: where a user is connected, every node's connections. Throws InvalidOperationException with IMService's text when it refuses the request as malformed.
+    /// </summary>
+    public static async ValueTask<PresenceUserAnswer> RequestPresenceUserAsync(this INatsConnection nats, PresenceUserRequest request, CancellationToken cancellationToken = default)
+    {
+        var reply = await nats.RequestAsync<byte[], byte[]>(DefaultHubSubjects.PresenceUser, JsonSerializer.SerializeToUtf8Bytes(request, JsonOptions), cancellationToken: cancellationToken);
+        return ReadAnswer<PresenceUserAnswer>(reply.Data);
+    }
+
+    /// <summary>
+    /// Asks im.default.presence.users: which of up to 1000 users are connected, and how often. Throws InvalidOperationException with IMService's text when it refuses the request as malformed.
+    /// </summary>
+    public static async ValueTask<PresenceUsersAnswer> RequestPresenceUsersAsync(this INatsConnection nats, PresenceUsersRequest request, CancellationToken cancellationToken = default)
+    {
+        var reply = await nats.RequestAsync<byte[], byte[]>(DefaultHubSubjects.PresenceUsers, JsonSerializer.SerializeToUtf8Bytes(request, JsonOptions), cancellationToken: cancellationToken);
+        return ReadAnswer<PresenceUsersAnswer>(reply.Data);
+    }
+
+    private static T ReadAnswer<T>(byte[]? data)
+    {
+        if (data is null || data.Length == 0) throw new InvalidOperationException("IMService sent an empty answer.");
+        using (var document = JsonDocument.Parse(data))
+        {
+            var root = document.RootElement;
+            if (root.ValueKind == JsonValueKind.Object && root.TryGetProperty("error", out var error)) throw new InvalidOperationException(error.GetString());
+        }
+        return JsonSerializer.Deserialize<T>(data, JsonOptions) ?? throw new InvalidOperationException("IMService sent an empty answer.");
+    }
 }

@@ -2,7 +2,7 @@
 // Edit the hub, then run: npm run generate
 import { jetstream } from '@nats-io/jetstream'
 import type { JetStreamPublishOptions, PubAck } from '@nats-io/jetstream'
-import type { Msg, NatsConnection, PublishOptions, Subscription } from '@nats-io/transport-node'
+import type { Msg, NatsConnection, PublishOptions, RequestOptions, Subscription } from '@nats-io/transport-node'
 
 export interface BroadcastPayload {
   method: string
@@ -23,6 +23,16 @@ export interface ClientPayload {
   collapseWindowMs?: number
   connectionId?: string
   connectionIds?: string[]
+}
+
+/** Published on `im.<hub>.disconnect`: at least one target; at most 1000 in all. */
+export interface DisconnectRequest {
+  readonly userId?: string
+  readonly userIds?: string[]
+  readonly connectionId?: string
+  readonly connectionIds?: string[]
+  /** The error the clients' `onclose` sees; default `Disconnected by the server.` */
+  readonly reason?: string
 }
 
 /** Exactly one of connectionId or userId. */
@@ -69,6 +79,67 @@ export interface LifecycleEvent {
   readonly timestamp: string
 }
 
+/** One connection of a user, on whichever node holds it. */
+export interface PresenceConnection {
+  readonly connectionId: string
+  /** The IMService node that holds the connection. */
+  readonly node: string
+  /** `WebSockets`, `ServerSentEvents` or `LongPolling`. */
+  readonly transport: string
+  /** ISO 8601, when the connection opened on its node. */
+  readonly connectedAt: string
+}
+
+/** Answer to a malformed presence request (or a disconnect sent as a request). */
+export interface PresenceError {
+  /** Says what is wrong, e.g. `Invalid request: "userId" is missing.` */
+  readonly error: string
+  readonly code: 'invalid_request'
+}
+
+/** Answer on `im.<hub>.presence.group`: anonymous members are counted in `connections`, not listed. */
+export interface PresenceGroupAnswer {
+  readonly group: string
+  readonly connections: number
+  /** The signed-in users with a connection in the group, sorted. */
+  readonly users: string[]
+}
+
+/** Request on `im.<hub>.presence.group`. */
+export interface PresenceGroupRequest {
+  readonly group: string
+}
+
+/** Answer on `im.<hub>.presence.user`. */
+export interface PresenceUserAnswer {
+  readonly userId: string
+  readonly online: boolean
+  readonly connections: PresenceConnection[]
+}
+
+/** One user of a `presence.users` answer. */
+export interface PresenceUserCount {
+  readonly userId: string
+  readonly online: boolean
+  /** Connections of the user across the cluster. */
+  readonly connections: number
+}
+
+/** Request on `im.<hub>.presence.user`. */
+export interface PresenceUserRequest {
+  readonly userId: string
+}
+
+/** Answer on `im.<hub>.presence.users`: one entry per distinct id asked, in the order asked. */
+export interface PresenceUsersAnswer {
+  readonly users: PresenceUserCount[]
+}
+
+/** Request on `im.<hub>.presence.users`: at most 1000 ids. */
+export interface PresenceUsersRequest {
+  readonly userIds: string[]
+}
+
 export interface UserPayload {
   method: string
   args?: unknown[]
@@ -78,6 +149,13 @@ export interface UserPayload {
   collapseWindowMs?: number
   userId?: string
   userIds?: string[]
+}
+
+/** Published on `im.<hub>.user.online` and `im.<hub>.user.offline`. */
+export interface UserPresenceEvent {
+  readonly userId: string
+  /** ISO 8601, when the node that saw the change published it. */
+  readonly timestamp: string
 }
 
 /** A forwarded invocation: the InvocationEnvelope of one hub method, with its arguments typed. */
@@ -106,6 +184,18 @@ export const DefaultHubSubjects = {
   disconnected: 'im.default.disconnected',
   /** IMService publishes: each invocation of DefaultHub.publish, DefaultHub.publishStream. */
   receive: 'im.default.receive.>',
+  /** IMService publishes: a user's last connection to DefaultHub in the cluster closed. */
+  userOffline: 'im.default.user.offline',
+  /** IMService publishes: a user's first connection to DefaultHub in the cluster opened. */
+  userOnline: 'im.default.user.online',
+  /** Services publish, IMService acts: close connections of users or by id, with a reason, for good. */
+  disconnect: 'im.default.disconnect',
+  /** Services ask (NATS request), IMService answers: how many connections a group has, and which users. */
+  presenceGroup: 'im.default.presence.group',
+  /** Services ask (NATS request), IMService answers: where a user is connected, every node's connections. */
+  presenceUser: 'im.default.presence.user',
+  /** Services ask (NATS request), IMService answers: which of up to 1000 users are connected, and how often. */
+  presenceUsers: 'im.default.presence.users',
 } as const
 
 export interface SubscriberOptions {
@@ -148,6 +238,15 @@ function subscribeJson<T>(nc: NatsConnection, subject: string, handler: (message
       }
     },
   })
+}
+
+/** An answer, or its PresenceError thrown as an Error whose `code` says why. */
+function readAnswer<T>(msg: Msg): T {
+  const answer = msg.json<T | PresenceError>()
+  if (typeof answer === 'object' && answer !== null && 'error' in answer && 'code' in answer) {
+    throw Object.assign(new Error(answer.error), { code: answer.code })
+  }
+  return answer as T
 }
 
 /** Publishes to `im.default.groups.add`: IMService runs DefaultHub.addToGroup with the payload. */
@@ -223,4 +322,34 @@ export function subscribeDisconnected(nc: NatsConnection, handler: (message: Lif
 /** Subscribes to `im.default.receive.>`: each invocation of DefaultHub.publish, DefaultHub.publishStream. Narrow it with `topic` (one or more tokens, default `>`). */
 export function subscribeReceive(nc: NatsConnection, handler: (message: ForwardedInvocation<'publish', unknown[]> | ForwardedInvocation<'publishStream', unknown[]>, msg: Msg) => void | Promise<void>, options: SubscriberOptions & { readonly topic?: string } = {}): Subscription {
   return subscribeJson(nc, fillSubject('im.default.receive.>', [options.topic]), handler, options)
+}
+
+/** Subscribes to `im.default.user.offline`: a user's last connection to DefaultHub in the cluster closed. */
+export function subscribeUserOffline(nc: NatsConnection, handler: (message: UserPresenceEvent, msg: Msg) => void | Promise<void>, options: SubscriberOptions = {}): Subscription {
+  return subscribeJson(nc, 'im.default.user.offline', handler, options)
+}
+
+/** Subscribes to `im.default.user.online`: a user's first connection to DefaultHub in the cluster opened. */
+export function subscribeUserOnline(nc: NatsConnection, handler: (message: UserPresenceEvent, msg: Msg) => void | Promise<void>, options: SubscriberOptions = {}): Subscription {
+  return subscribeJson(nc, 'im.default.user.online', handler, options)
+}
+
+/** Publishes to `im.default.disconnect`: close connections of users or by id, with a reason, for good. A malformed payload is dropped (and answered with a PresenceError when sent as a request). */
+export function publishDisconnect(nc: NatsConnection, payload: DisconnectRequest, options?: PublishOptions): void {
+  nc.publish('im.default.disconnect', JSON.stringify(payload), options)
+}
+
+/** Asks `im.default.presence.group`: how many connections a group has, and which users. Rejects with IMService's error text when it refuses the request as malformed, and as the NATS client does when no node answers in time (default 5 s). */
+export async function requestPresenceGroup(nc: NatsConnection, request: PresenceGroupRequest, options?: Partial<RequestOptions>): Promise<PresenceGroupAnswer> {
+  return readAnswer<PresenceGroupAnswer>(await nc.request('im.default.presence.group', JSON.stringify(request), { timeout: 5000, ...options }))
+}
+
+/** Asks `im.default.presence.user`: where a user is connected, every node's connections. Rejects with IMService's error text when it refuses the request as malformed, and as the NATS client does when no node answers in time (default 5 s). */
+export async function requestPresenceUser(nc: NatsConnection, request: PresenceUserRequest, options?: Partial<RequestOptions>): Promise<PresenceUserAnswer> {
+  return readAnswer<PresenceUserAnswer>(await nc.request('im.default.presence.user', JSON.stringify(request), { timeout: 5000, ...options }))
+}
+
+/** Asks `im.default.presence.users`: which of up to 1000 users are connected, and how often. Rejects with IMService's error text when it refuses the request as malformed, and as the NATS client does when no node answers in time (default 5 s). */
+export async function requestPresenceUsers(nc: NatsConnection, request: PresenceUsersRequest, options?: Partial<RequestOptions>): Promise<PresenceUsersAnswer> {
+  return readAnswer<PresenceUsersAnswer>(await nc.request('im.default.presence.users', JSON.stringify(request), { timeout: 5000, ...options }))
 }

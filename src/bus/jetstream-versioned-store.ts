@@ -69,7 +69,7 @@ export class JetStreamVersionedStore implements VersionedStore {
 
   async *entries(): AsyncIterable<VersionedEntry> {
     const { js } = this.#clients()
-    const consumer = await js.consumers.get(this.options.stream, { filter_subjects: [`${this.options.prefix}.>`], deliver_policy: DeliverPolicy.LastPerSubject })
+    const consumer = await js.consumers.get(this.options.stream, { filter_subjects: `${this.options.prefix}.>`, deliver_policy: DeliverPolicy.LastPerSubject })
     const info = await consumer.info(true)
     if (info.num_pending === 0) return
     const messages = await consumer.consume()

@@ -18,7 +18,7 @@ import { readForwardCalls, readParameter, readParameters, readReturn, subjectPar
 import type { ForwardCall } from './hub-members.js'
 import { camelCase } from './names.js'
 import { defaultHubName, hubPath } from '../hub/hub-name.js'
-import { ENVELOPE_TYPE, LIFECYCLE_TYPE } from './model.js'
+import { hubOperations, OWN_TYPES } from './model.js'
 import type { HubDefinition, HubMethodModel, HubModel, PublicationModel, SubscriptionModel } from './model.js'
 import { openHubsProject } from './project.js'
 import { compilerProblems } from './diagnostics.js'
@@ -49,8 +49,10 @@ export function analyzeHubs(options: AnalyzeOptions): Analysis {
   const compiler = compilerProblems(opened, root)
   if (compiler.length > 0) throw new CodegenError(compiler)
   const table = new TypeTable(root)
-  for (const name of [ENVELOPE_TYPE, LIFECYCLE_TYPE]) {
-    const declaration = envelopeFile.getInterfaceOrThrow(name)
+  for (const name of OWN_TYPES) {
+    // Some are re-exported from where the code that reads them lives.
+    const declaration = envelopeFile.getExportedDeclarations().get(name)?.find(Node.isInterfaceDeclaration)
+    if (!declaration) throw new Error(`${envelopeFile.getFilePath()} does not export the interface ${name}`)
     table.reference(declaration, { node: declaration, member: name })
   }
 
@@ -159,6 +161,7 @@ export function readHub(cls: ClassDeclaration, decorator: Decorator, table: Type
     clientMethods: clientMethods.sort((a, b) => compare(a.name, b.name)),
     subscriptions: subscriptions.sort((a, b) => compare(a.subject, b.subject)),
     publications: publications.sort((a, b) => compare(a.subject, b.subject) || compare(a.kind, b.kind)),
+    operations: hubOperations(name),
   }
 }
 
@@ -174,6 +177,7 @@ function publicationsOf(forwards: readonly ForwardCall[], hubName: string): Publ
     return { kind: 'invocation', name, subject, parameters: calls[0]!.parameters, invocations: unique }
   })
   for (const kind of ['connected', 'disconnected'] as const) publications.push({ kind, name: kind, subject: `im.${hubName}.${kind}`, parameters: [] })
+  for (const kind of ['online', 'offline'] as const) publications.push({ kind, name: `user${kind === 'online' ? 'Online' : 'Offline'}`, subject: `im.${hubName}.user.${kind}`, parameters: [] })
   return publications
 }
 

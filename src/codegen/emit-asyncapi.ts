@@ -5,8 +5,9 @@
  * Wildcards become channel parameters: `im.default.receive.>` is `im.default.receive.{topic}`.
  */
 import { headerNote } from './header.js'
-import { ENVELOPE_TYPE, LIFECYCLE_TYPE } from './model.js'
-import type { HubDefinition, HubModel, PublicationModel, SubjectParameter, SubscriptionModel, TypeRef } from './model.js'
+import { ENVELOPE_TYPE, eventType, LIFECYCLE_TYPE, PRESENCE_ERROR_TYPE } from './model.js'
+import type { HubDefinition, HubModel, OperationModel, PublicationModel, SubjectParameter, SubscriptionModel, TypeRef } from './model.js'
+import { describeEvent, describeOperation, operationTypes } from './own-subjects.js'
 import { declarationSchema, schemaRef, toSchema } from './json-schema.js'
 import type { JsonSchema } from './json-schema.js'
 import { typeClosure } from './type-closure.js'
@@ -20,11 +21,24 @@ interface Channel {
   readonly action: 'send' | 'receive'
   readonly summary: string
   readonly payload: JsonSchema
+  /** For a request: the answer, sent to the request's NATS reply subject. */
+  readonly reply?: JsonSchema
 }
 
 export function emitAsyncApi(model: HubModel): string {
-  const channels = model.hubs.flatMap((hub) => [...hub.subscriptions.map((s) => subscribed(hub, s, model)), ...hub.publications.map((p) => published(hub, p, model))])
-  const roots: TypeRef[] = [{ kind: 'ref', name: LIFECYCLE_TYPE }, ...model.hubs.flatMap((h) => [...h.subscriptions.map((s) => s.payload), ...h.publications.flatMap((p) => (p.kind === 'invocation' ? p.invocations.map((i) => i.args) : []))])]
+  const channels = model.hubs.flatMap((hub) => [
+    ...hub.subscriptions.map((s) => subscribed(hub, s, model)),
+    ...hub.publications.map((p) => published(hub, p, model)),
+    ...(hub.operations ?? []).map((o) => served(hub, o, model)),
+  ])
+  const roots: TypeRef[] = [
+    { kind: 'ref', name: LIFECYCLE_TYPE },
+    ...model.hubs.flatMap((h) => [
+      ...h.subscriptions.map((s) => s.payload),
+      ...h.publications.flatMap((p): TypeRef[] => (p.kind === 'invocation' ? p.invocations.map((i) => i.args) : [{ kind: 'ref', name: eventType(p.kind) }])),
+      ...operationTypes(h.operations ?? []),
+    ]),
+  ]
   const schemas = typeClosure(roots, model.types).filter((d) => !d.typeParameters || d.typeParameters.length === 0)
   const document = {
     'x-generated': headerNote(`${model.hubsDir}/`),
@@ -35,19 +49,27 @@ export function emitAsyncApi(model: HubModel): string {
       description: 'The NATS subjects of the IMService hubs. Operations are from IMService\'s side: receive = services publish and IMService subscribes; send = IMService publishes and services subscribe. Payloads are UTF-8 JSON.',
     },
     defaultContentType: 'application/json',
-    channels: Object.fromEntries(channels.map((ch) => [ch.id, {
-      address: address(ch.subject, ch.parameters),
-      messages: { [ch.id]: { $ref: `#/components/messages/${ch.id}` } },
-      ...(ch.parameters.length > 0 ? { parameters: Object.fromEntries(ch.parameters.map((p) => [p.name, { description: p.wildcard === '>' ? 'one or more subject tokens' : 'one subject token' }])) } : {}),
-    }])),
+    channels: Object.fromEntries(channels.flatMap((ch) => [
+      [ch.id, {
+        address: address(ch.subject, ch.parameters),
+        messages: { [ch.id]: { $ref: `#/components/messages/${ch.id}` } },
+        ...(ch.parameters.length > 0 ? { parameters: Object.fromEntries(ch.parameters.map((p) => [p.name, { description: p.wildcard === '>' ? 'one or more subject tokens' : 'one subject token' }])) } : {}),
+      }],
+      // The answer goes to the request's own reply subject, which has no fixed address.
+      ...(ch.reply ? [[`${ch.id}.reply`, { address: null, messages: { [`${ch.id}.reply`]: { $ref: `#/components/messages/${ch.id}.reply` } } }]] : []),
+    ])),
     operations: Object.fromEntries(channels.map((ch) => [ch.id, {
       action: ch.action,
       channel: { $ref: `#/channels/${ch.id}` },
       summary: ch.summary,
       messages: [{ $ref: `#/channels/${ch.id}/messages/${ch.id}` }],
+      ...(ch.reply ? { reply: { address: { description: "the request's NATS reply subject", location: '$message.header#/replyTo' }, channel: { $ref: `#/channels/${ch.id}.reply` }, messages: [{ $ref: `#/channels/${ch.id}.reply/messages/${ch.id}.reply` }] } } : {}),
     }])),
     components: {
-      messages: Object.fromEntries(channels.map((ch) => [ch.id, { name: ch.id, contentType: 'application/json', payload: ch.payload }])),
+      messages: Object.fromEntries(channels.flatMap((ch) => [
+        [ch.id, { name: ch.id, contentType: 'application/json', payload: ch.payload }],
+        ...(ch.reply ? [[`${ch.id}.reply`, { name: `${ch.id}.reply`, contentType: 'application/json', payload: ch.reply }]] : []),
+      ])),
       schemas: Object.fromEntries(schemas.map((d) => [d.name, declarationSchema(d, model.types)])),
     },
   }
@@ -61,13 +83,24 @@ function subscribed(hub: HubDefinition, s: SubscriptionModel, model: HubModel): 
 function published(hub: HubDefinition, p: PublicationModel, model: HubModel): Channel {
   const id = `${hub.name}.${p.name}`
   if (p.kind !== 'invocation') {
-    return { id, subject: p.subject, parameters: p.parameters, action: 'send', summary: `A connection to ${hub.className} ${p.kind === 'connected' ? 'opened' : 'closed'}.`, payload: schemaRef(LIFECYCLE_TYPE) }
+    const text = describeEvent(p.kind, hub.className)
+    return { id, subject: p.subject, parameters: p.parameters, action: 'send', summary: `${text[0]!.toUpperCase()}${text.slice(1)}.`, payload: schemaRef(eventType(p.kind)) }
   }
   const envelope = model.types[ENVELOPE_TYPE]
   const base = envelope ? (declarationSchema(envelope, model.types) as { properties?: Record<string, JsonSchema> }) : {}
   const variants = p.invocations.map((i) => ({ ...base, properties: { ...base.properties, method: { const: i.method }, args: toSchema(i.args, model.types) } }))
   const methods = p.invocations.map((i) => `${hub.className}.${i.method}`).join(', ')
   return { id, subject: p.subject, parameters: p.parameters, action: 'send', summary: `Each invocation of ${methods}, forwarded.`, payload: variants.length === 1 ? variants[0]! : { oneOf: variants } }
+}
+
+/** A presence request (answered) or command IMService serves for the hub. */
+function served(hub: HubDefinition, o: OperationModel, model: HubModel): Channel {
+  const id = `${hub.name}.${o.name}`
+  const text = describeOperation(o)
+  const summary = `${text[0]!.toUpperCase()}${text.slice(1)}.`
+  if (o.kind === 'command') return { id, subject: o.subject, parameters: [], action: 'receive', summary, payload: toSchema(o.payload, model.types) }
+  const reply = { oneOf: [toSchema(o.answer, model.types), schemaRef(PRESENCE_ERROR_TYPE)] }
+  return { id, subject: o.subject, parameters: [], action: 'receive', summary: `${summary} A NATS request; the answer, or an error for a malformed request, goes to its reply subject.`, payload: toSchema(o.request, model.types), reply }
 }
 
 /** `im.chat.room.*.post` -> `im.chat.room.{token1}.post`. */

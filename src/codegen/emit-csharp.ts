@@ -6,9 +6,10 @@
  */
 import { csIdentifier, csString, CsharpTypes, summary } from './csharp-types.js'
 import { headerLines } from './header.js'
-import { ENVELOPE_TYPE, LIFECYCLE_TYPE } from './model.js'
-import type { HubDefinition, HubModel, PublicationModel } from './model.js'
+import { ENVELOPE_TYPE, eventType, LIFECYCLE_TYPE } from './model.js'
+import type { HubDefinition, HubModel, OperationModel, PublicationModel } from './model.js'
 import { pascalCase } from './names.js'
+import { describeEvent, describeOperation, operationTypes } from './own-subjects.js'
 
 export function csharpFileName(hub: HubDefinition): string {
   return `dotnet/${hub.className}.cs`
@@ -19,6 +20,9 @@ export function emitCsharp(hub: HubDefinition, model: HubModel): string {
   const types = new CsharpTypes(model.types)
   types.map({ kind: 'ref', name: ENVELOPE_TYPE }, ENVELOPE_TYPE)
   types.map({ kind: 'ref', name: LIFECYCLE_TYPE }, LIFECYCLE_TYPE)
+  for (const p of hub.publications) if (p.kind !== 'invocation') types.map({ kind: 'ref', name: eventType(p.kind) }, eventType(p.kind))
+  const operations = hub.operations ?? []
+  for (const type of operationTypes(operations)) if (type.kind === 'ref') types.map(type, type.name)
   const payloads = hub.subscriptions.map((s) => types.map(s.payload, `${pascalCase(s.handler)}Payload`))
   types.flush()
 
@@ -53,6 +57,12 @@ export function emitCsharp(hub: HubDefinition, model: HubModel): string {
   for (const p of hub.publications) {
     lines.push(`    /// <summary>IMService publishes: ${describe(p, c)}.</summary>`, `    public const string ${constant(p.name)} = ${csString(p.subject)};`)
   }
+  const operationConstants = operations.map((o) => {
+    const name = constant(o.name)
+    const who = o.kind === 'request' ? 'Services ask (NATS request), IMService answers' : 'Services publish, IMService acts'
+    lines.push(`    /// <summary>${who}: ${escapeXml(describeOperation(o))}.</summary>`, `    public const string ${name} = ${csString(o.subject)};`)
+    return name
+  })
   lines.push('}')
 
   lines.push(
@@ -75,6 +85,8 @@ export function emitCsharp(hub: HubDefinition, model: HubModel): string {
       `        nats.PublishAsync(${subject}, JsonSerializer.SerializeToUtf8Bytes(payload, JsonOptions), headers: headers, cancellationToken: cancellationToken);`,
     )
   })
+  operations.forEach((o, i) => lines.push('', ...operationMethod(o, `${c}Subjects.${operationConstants[i]}`)))
+  if (operations.some((o) => o.kind === 'request')) lines.push('', ...READ_ANSWER)
   if (hub.subscriptions.some((s) => s.parameters.length > 0)) {
     lines.push(
       '',
@@ -95,7 +107,46 @@ export function emitCsharp(hub: HubDefinition, model: HubModel): string {
 }
 
 function describe(p: PublicationModel, hubClass: string): string {
-  if (p.kind === 'connected') return `a connection opened (${LIFECYCLE_TYPE})`
-  if (p.kind !== 'invocation') return `a connection closed (${LIFECYCLE_TYPE})`
+  if (p.kind !== 'invocation') return `${escapeXml(describeEvent(p.kind, hubClass))} (${eventType(p.kind)})`
   return `each invocation of ${p.invocations.map((i) => `${hubClass}.${i.method}`).join(', ')} (${ENVELOPE_TYPE})`
+}
+
+/** An extension method over NATS.Net for a presence request or command. */
+function operationMethod(o: OperationModel, subject: string): string[] {
+  const pascal = pascalCase(o.name)
+  if (o.kind === 'command') {
+    const payload = o.payload.kind === 'ref' ? o.payload.name : 'object'
+    return [
+      ...summary(`Publishes to ${o.subject}: ${describeOperation(o)}.`, '    '),
+      `    public static ValueTask Publish${pascal}Async(this INatsConnection nats, ${payload} payload, NatsHeaders? headers = null, CancellationToken cancellationToken = default) =>`,
+      `        nats.PublishAsync(${subject}, JsonSerializer.SerializeToUtf8Bytes(payload, JsonOptions), headers: headers, cancellationToken: cancellationToken);`,
+    ]
+  }
+  const request = o.request.kind === 'ref' ? o.request.name : 'object'
+  const answer = o.answer.kind === 'ref' ? o.answer.name : 'JsonElement'
+  return [
+    ...summary(`Asks ${o.subject}: ${describeOperation(o)}. Throws InvalidOperationException with IMService's text when it refuses the request as malformed.`, '    '),
+    `    public static async ValueTask<${answer}> Request${pascal}Async(this INatsConnection nats, ${request} request, CancellationToken cancellationToken = default)`,
+    '    {',
+    `        var reply = await nats.RequestAsync<byte[], byte[]>(${subject}, JsonSerializer.SerializeToUtf8Bytes(request, JsonOptions), cancellationToken: cancellationToken);`,
+    `        return ReadAnswer<${answer}>(reply.Data);`,
+    '    }',
+  ]
+}
+
+const READ_ANSWER = [
+  '    private static T ReadAnswer<T>(byte[]? data)',
+  '    {',
+  '        if (data is null || data.Length == 0) throw new InvalidOperationException("IMService sent an empty answer.");',
+  '        using (var document = JsonDocument.Parse(data))',
+  '        {',
+  '            var root = document.RootElement;',
+  '            if (root.ValueKind == JsonValueKind.Object && root.TryGetProperty("error", out var error)) throw new InvalidOperationException(error.GetString());',
+  '        }',
+  '        return JsonSerializer.Deserialize<T>(data, JsonOptions) ?? throw new InvalidOperationException("IMService sent an empty answer.");',
+  '    }',
+]
+
+function escapeXml(text: string): string {
+  return text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;')
 }

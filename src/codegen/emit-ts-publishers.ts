@@ -7,8 +7,9 @@
  * DateTimeOffset and byte[].
  */
 import { headerLines } from './header.js'
-import { ENVELOPE_TYPE, LIFECYCLE_TYPE } from './model.js'
-import type { HubDefinition, HubModel, PublicationModel, SubjectParameter, SubscriptionModel, TypeRef } from './model.js'
+import { ENVELOPE_TYPE, eventType, LIFECYCLE_TYPE, PRESENCE_ERROR_TYPE } from './model.js'
+import { describeEvent, describeOperation, operationTypes } from './own-subjects.js'
+import type { HubDefinition, HubModel, OperationModel, PublicationModel, SubjectParameter, SubscriptionModel, TypeRef } from './model.js'
 import { jsDoc, pascalCase, propertyKey, tsString } from './names.js'
 import { printDeclaration, printTuple, printType } from './ts-printer.js'
 import { typeClosure } from './type-closure.js'
@@ -24,14 +25,25 @@ export function emitTsPublishers(hub: HubDefinition, model: HubModel): string {
   const c = hub.className
   const envelope: TypeRef = { kind: 'ref', name: ENVELOPE_TYPE }
   const lifecycle: TypeRef = { kind: 'ref', name: LIFECYCLE_TYPE }
-  const publishes = hub.subscriptions.length > 0
+  const operations = hub.operations ?? []
+  const requests = operations.some((o) => o.kind === 'request')
+  const publishes = hub.subscriptions.length > 0 || operations.some((o) => o.kind === 'command')
   const wildcards = [...hub.subscriptions, ...hub.publications].some((x) => x.parameters.length > 0)
-  const roots = [envelope, lifecycle, ...hub.subscriptions.map((s) => s.payload), ...hub.publications.flatMap((p) => (p.kind === 'invocation' ? p.invocations.map((i) => i.args) : []))]
+  const events = [...new Set(hub.publications.flatMap((p) => (p.kind === 'invocation' ? [] : [eventType(p.kind)])))].map((name): TypeRef => ({ kind: 'ref', name }))
+  const roots = [
+    envelope,
+    lifecycle,
+    ...events,
+    ...hub.subscriptions.map((s) => s.payload),
+    ...hub.publications.flatMap((p) => (p.kind === 'invocation' ? p.invocations.map((i) => i.args) : [])),
+    ...operationTypes(operations),
+  ]
+  const natsTypes = ['Msg', 'NatsConnection', ...(publishes ? ['PublishOptions'] : []), ...(requests ? ['RequestOptions'] : []), 'Subscription']
   const lines: string[] = [
     ...headerLines(hub.file),
     // Only what the file uses, so it passes noUnusedLocals in the consumer's project.
-    ...(publishes ? ["import { jetstream } from '@nats-io/jetstream'", "import type { JetStreamPublishOptions, PubAck } from '@nats-io/jetstream'"] : []),
-    `import type { Msg, NatsConnection, ${publishes ? 'PublishOptions, ' : ''}Subscription } from '@nats-io/transport-node'`,
+    ...(hub.subscriptions.length > 0 ? ["import { jetstream } from '@nats-io/jetstream'", "import type { JetStreamPublishOptions, PubAck } from '@nats-io/jetstream'"] : []),
+    `import type { ${natsTypes.join(', ')} } from '@nats-io/transport-node'`,
   ]
   for (const declaration of typeClosure(roots, model.types)) lines.push('', ...printDeclaration(declaration))
   const shapes = new WireShapes(model.types)
@@ -54,10 +66,12 @@ export function emitTsPublishers(hub: HubDefinition, model: HubModel): string {
   )
   for (const s of hub.subscriptions) lines.push(`  /** Services publish; IMService runs ${c}.${s.handler}. */`, `  ${propertyKey(s.handler)}: ${tsString(s.subject)},`)
   for (const p of hub.publications) lines.push(`  /** IMService publishes: ${describe(p, c)}. */`, `  ${propertyKey(p.name)}: ${tsString(p.subject)},`)
-  lines.push('} as const', '', ...SUBSCRIBER_OPTIONS, ...(wildcards ? FILL_SUBJECT : []), ...SUBSCRIBE_JSON)
+  for (const o of operations) lines.push(`  /** ${o.kind === 'request' ? 'Services ask (NATS request), IMService answers' : 'Services publish, IMService acts'}: ${describeOperation(o)}. */`, `  ${propertyKey(o.name)}: ${tsString(o.subject)},`)
+  lines.push('} as const', '', ...SUBSCRIBER_OPTIONS, ...(wildcards ? FILL_SUBJECT : []), ...SUBSCRIBE_JSON, ...(requests ? READ_ANSWER : []))
 
   for (const s of hub.subscriptions) lines.push('', ...publisher(c, s, payloadShapes.get(s)))
   for (const p of hub.publications) lines.push('', ...subscriber(c, p, argsShapes.get(p) ?? []))
+  for (const o of operations) lines.push('', ...operation(o))
   return lines.join('\n') + '\n'
 }
 
@@ -99,7 +113,7 @@ function publisher(hubClass: string, s: SubscriptionModel, shape: WireShape | un
 function subscriber(hubClass: string, p: PublicationModel, argsShapes: readonly [string, WireShape][]): string[] {
   const name = `subscribe${pascalCase(p.name)}`
   // Methods forwarded to one subject arrive on one subscription, told apart by `method`.
-  const value = p.kind === 'invocation' ? p.invocations.map((i) => `ForwardedInvocation<${tsString(i.method)}, ${argsType(i.args)}>`).join(' | ') : LIFECYCLE_TYPE
+  const value = p.kind === 'invocation' ? p.invocations.map((i) => `ForwardedInvocation<${tsString(i.method)}, ${argsType(i.args)}>`).join(' | ') : eventType(p.kind)
   const tokenOptions = p.parameters.map((t) => `readonly ${t.name}?: string`).join('; ')
   const optionsType = tokenOptions ? `SubscriberOptions & { ${tokenOptions} }` : 'SubscriberOptions'
   const subject = p.parameters.length === 0 ? tsString(p.subject) : `fillSubject(${tsString(p.subject)}, [${p.parameters.map((t) => `options.${t.name}`).join(', ')}])`
@@ -115,9 +129,26 @@ function subscriber(hubClass: string, p: PublicationModel, argsShapes: readonly 
 }
 
 function describe(p: PublicationModel, hubClass: string): string {
-  if (p.kind === 'connected') return `a connection to ${hubClass} opened`
-  if (p.kind !== 'invocation') return `a connection to ${hubClass} closed`
+  if (p.kind !== 'invocation') return describeEvent(p.kind, hubClass)
   return `each invocation of ${p.invocations.map((i) => `${hubClass}.${i.method}`).join(', ')}`
+}
+
+function operation(o: OperationModel): string[] {
+  const pascal = pascalCase(o.name)
+  if (o.kind === 'command') {
+    return [
+      ...jsDoc(`Publishes to \`${o.subject}\`: ${describeOperation(o)}. A malformed payload is dropped (and answered with a ${PRESENCE_ERROR_TYPE} when sent as a request).`),
+      `export function publish${pascal}(nc: NatsConnection, payload: ${printType(o.payload)}, options?: PublishOptions): void {`,
+      `  nc.publish(${tsString(o.subject)}, JSON.stringify(payload), options)`,
+      '}',
+    ]
+  }
+  return [
+    ...jsDoc(`Asks \`${o.subject}\`: ${describeOperation(o)}. Rejects with IMService's error text when it refuses the request as malformed, and as the NATS client does when no node answers in time (default 5 s).`),
+    `export async function request${pascal}(nc: NatsConnection, request: ${printType(o.request)}, options?: Partial<RequestOptions>): Promise<${printType(o.answer)}> {`,
+    `  return readAnswer<${printType(o.answer)}>(await nc.request(${tsString(o.subject)}, JSON.stringify(request), { timeout: 5000, ...options }))`,
+    '}',
+  ]
 }
 
 function describeToken(t: SubjectParameter): string {
@@ -165,6 +196,18 @@ const FILL_SUBJECT = [
   "  }).join('.')",
   '}',
   '',
+]
+
+const READ_ANSWER = [
+  '',
+  `/** An answer, or its ${PRESENCE_ERROR_TYPE} thrown as an Error whose \`code\` says why. */`,
+  'function readAnswer<T>(msg: Msg): T {',
+  `  const answer = msg.json<T | ${PRESENCE_ERROR_TYPE}>()`,
+  "  if (typeof answer === 'object' && answer !== null && 'error' in answer && 'code' in answer) {",
+  `    throw Object.assign(new Error(answer.error), { code: answer.code })`,
+  '  }',
+  '  return answer as T',
+  '}',
 ]
 
 const SUBSCRIBE_JSON = [

@@ -133,7 +133,18 @@ export type PublicationModel =
       /** The hub methods whose invocations are published here, by method name. */
       readonly invocations: readonly InvocationModel[]
     }
-  | { readonly kind: 'connected' | 'disconnected'; readonly name: string; readonly subject: string; readonly parameters: readonly SubjectParameter[] }
+  | { readonly kind: EventKind; readonly name: string; readonly subject: string; readonly parameters: readonly SubjectParameter[] }
+
+/** Events IMService publishes of its own: a connection opened or closed, a user came online or went offline. */
+export type EventKind = 'connected' | 'disconnected' | 'online' | 'offline'
+
+/**
+ * A subject IMService serves for every hub besides the hub's own: services ask (`request`,
+ * answered on the NATS reply subject) or command (`command`, a plain publish). Presence today.
+ */
+export type OperationModel =
+  | { readonly kind: 'request'; readonly name: string; readonly subject: string; readonly request: TypeRef; readonly answer: TypeRef }
+  | { readonly kind: 'command'; readonly name: string; readonly subject: string; readonly payload: TypeRef }
 
 /** One hub method forwarded to a subject (`@Forward`, or `this.forward(...)` in its body). */
 export interface InvocationModel {
@@ -162,6 +173,8 @@ export interface HubDefinition {
   readonly clientMethods: readonly ClientMethodModel[]
   readonly subscriptions: readonly SubscriptionModel[]
   readonly publications: readonly PublicationModel[]
+  /** Requests and commands of IMService itself (absent in models written before there were any). */
+  readonly operations?: readonly OperationModel[]
 }
 
 export interface HubModel {
@@ -177,3 +190,36 @@ export interface HubModel {
 /** Names of the types IMService publishes itself; always present in `types`. */
 export const ENVELOPE_TYPE = 'InvocationEnvelope'
 export const LIFECYCLE_TYPE = 'LifecycleEvent'
+export const PRESENCE_EVENT_TYPE = 'UserPresenceEvent'
+export const PRESENCE_ERROR_TYPE = 'PresenceError'
+/** Every type IMService's own subjects use, read from src/hub/envelope.ts. */
+export const OWN_TYPES = [
+  ENVELOPE_TYPE,
+  LIFECYCLE_TYPE,
+  PRESENCE_EVENT_TYPE,
+  PRESENCE_ERROR_TYPE,
+  'PresenceUserRequest',
+  'PresenceUserAnswer',
+  'PresenceUsersRequest',
+  'PresenceUsersAnswer',
+  'PresenceGroupRequest',
+  'PresenceGroupAnswer',
+  'DisconnectRequest',
+] as const
+
+/** The document type of an event IMService publishes. */
+export function eventType(kind: EventKind): string {
+  return kind === 'online' || kind === 'offline' ? PRESENCE_EVENT_TYPE : LIFECYCLE_TYPE
+}
+
+/** The requests and commands every hub serves (presence), in subject order. */
+export function hubOperations(hubName: string): OperationModel[] {
+  const ref = (name: string): TypeRef => ({ kind: 'ref', name })
+  const prefix = `im.${hubName}`
+  return [
+    { kind: 'command', name: 'disconnect', subject: `${prefix}.disconnect`, payload: ref('DisconnectRequest') },
+    { kind: 'request', name: 'presenceGroup', subject: `${prefix}.presence.group`, request: ref('PresenceGroupRequest'), answer: ref('PresenceGroupAnswer') },
+    { kind: 'request', name: 'presenceUser', subject: `${prefix}.presence.user`, request: ref('PresenceUserRequest'), answer: ref('PresenceUserAnswer') },
+    { kind: 'request', name: 'presenceUsers', subject: `${prefix}.presence.users`, request: ref('PresenceUsersRequest'), answer: ref('PresenceUsersAnswer') },
+  ]
+}

@@ -209,6 +209,12 @@ export interface PresenceConfig {
    * three intervals counts as gone: its users go offline within about four intervals.
    */
   readonly leaseMs: number
+  /**
+   * How long after a user's last connection on a node closes the node publishes `offline` (when
+   * it was the user's last node), in ms (IM_PRESENCE_OFFLINE_DELAY_MS, default 1000). A reload or
+   * reconnect within it publishes nothing and writes nothing.
+   */
+  readonly offlineDelayMs: number
 }
 
 /**

@@ -1,4 +1,4 @@
-/** The JSON documents IMService publishes for services: invocation envelopes and lifecycle events. */
+/** The JSON documents IMService publishes for services: invocation envelopes, lifecycle events, and (re-exported) the presence documents. */
 
 /** Published for a client invocation that is forwarded to the services. */
 export interface InvocationEnvelope {
@@ -24,3 +24,19 @@ export interface LifecycleEvent {
   readonly node: string
   readonly timestamp: string
 }
+
+// The presence subjects' documents live with the code that reads and writes them; `im generate`
+// reads them from here, with the rest of what IMService sends and takes.
+export type {
+  DisconnectRequest,
+  PresenceConnection,
+  PresenceError,
+  PresenceGroupAnswer,
+  PresenceGroupRequest,
+  PresenceUserAnswer,
+  PresenceUserCount,
+  PresenceUserRequest,
+  PresenceUsersAnswer,
+  PresenceUsersRequest,
+  UserPresenceEvent,
+} from '../lifetime/presence/presence-types.js'

@@ -25,6 +25,8 @@ export interface HubPresenceOptions {
   readonly node: string
   readonly leaseMs: number
   readonly gatherTimeoutMs: number
+  /** See UserPresenceEvents. */
+  readonly offlineDelayMs: number
   /** A malformed request or command (for metrics). */
   readonly refused: () => void
   readonly logger: Logger
@@ -61,6 +63,7 @@ export class HubPresence implements UserTransitions {
           lifetime: () => this.lifetime!,
           roster: () => this.roster,
           retryMs: options.leaseMs,
+          offlineDelayMs: options.offlineDelayMs,
           logger: options.logger,
         })
       : undefined
@@ -89,13 +92,14 @@ export class HubPresence implements UserTransitions {
     this.sweepTimer.unref()
   }
 
-  stop(): void {
+  /** Stops answering, and writes what this node's closed connections changed (at most `timeoutMs`). */
+  async stop(timeoutMs: number): Promise<void> {
     clearTimeout(this.sweepTimer)
-    this.stopStatus?.()
     this.roster.stop()
     this.queries?.stop()
     this.disconnects?.stop()
-    this.events?.stop()
+    await this.events?.stop(timeoutMs)
+    this.stopStatus?.()
   }
 
   private onStatus(status: BusStatus): void {

@@ -4,6 +4,7 @@
  */
 import type { DeliverableConnection, LifetimeManager } from '../lifetime-manager.js'
 import type { PresenceQuery } from './presence-requests.js'
+import type { PresenceConnection, PresenceGroupAnswer, PresenceUserAnswer, PresenceUsersAnswer } from './presence-types.js'
 
 /** What presence needs of a connection (HubConnection has it). */
 export interface PresentConnection extends DeliverableConnection {
@@ -13,23 +14,14 @@ export interface PresentConnection extends DeliverableConnection {
   close(options: { error?: string; allowReconnect?: boolean }): void
 }
 
-export interface ConnectionInfo {
-  readonly connectionId: string
-  readonly node: string
-  readonly transport: string
-  readonly connectedAt: string
-}
 
 /** One node's part. `users` maps user id to its connections on the node (users asked about only). */
 export type NodePart =
-  | { readonly kind: 'user'; readonly connections: readonly ConnectionInfo[] }
+  | { readonly kind: 'user'; readonly connections: readonly PresenceConnection[] }
   | { readonly kind: 'users'; readonly counts: Readonly<Record<string, number>> }
   | { readonly kind: 'group'; readonly connections: number; readonly users: readonly string[] }
 
-export type PresenceAnswer =
-  | { readonly userId: string; readonly online: boolean; readonly connections: readonly ConnectionInfo[] }
-  | { readonly users: ReadonlyArray<{ readonly userId: string; readonly online: boolean; readonly connections: number }> }
-  | { readonly group: string; readonly connections: number; readonly users: readonly string[] }
+export type PresenceAnswer = PresenceUserAnswer | PresenceUsersAnswer | PresenceGroupAnswer
 
 export function localPart(query: PresenceQuery, lifetime: LifetimeManager<PresentConnection>, node: string): NodePart {
   switch (query.kind) {

@@ -26,6 +26,11 @@ export interface UserPresenceEventsOptions {
   readonly roster: () => NodeRoster
   /** Pause before writes that failed (NATS down, JetStream busy) are tried again. */
   readonly retryMs: number
+  /**
+   * How long a user's last connection here must stay closed before this node takes itself out
+   * of the user's entry: a reload or a reconnect within it writes nothing and publishes nothing.
+   */
+  readonly offlineDelayMs: number
   readonly logger: Logger
 }
 
@@ -47,6 +52,10 @@ export class UserPresenceEvents implements UserTransitions {
   private readonly again = new Set<string>()
   private readonly failed = new Set<string>()
   private retry: NodeJS.Timeout | undefined
+  private resweep: NodeJS.Timeout | undefined
+  /** Users whose last connection here closed, with when the delay before writing it ends. */
+  private readonly leaving = new Map<string, number>()
+  private leaveTimer: NodeJS.Timeout | undefined
   private stopped = false
 
   constructor(private readonly options: UserPresenceEventsOptions) {}
@@ -56,12 +65,43 @@ export class UserPresenceEvents implements UserTransitions {
   }
 
   left(userId: string): void {
-    this.reconcile(userId)
+    if (this.options.offlineDelayMs === 0) return this.reconcile(userId)
+    // Insertion order is due order (one delay for all): the head is always the next due.
+    this.leaving.delete(userId)
+    this.leaving.set(userId, Date.now() + this.options.offlineDelayMs)
+    this.leaveTimer ??= setTimeout(() => this.leaveDue(), this.options.offlineDelayMs)
   }
 
-  stop(): void {
+  /**
+   * The node stops: writes the departures still waiting out their delay now (its connections are
+   * closed by then), waits at most `timeoutMs` for the writes under way, then stops for good.
+   */
+  async stop(timeoutMs: number): Promise<void> {
+    clearTimeout(this.leaveTimer)
+    this.leaveTimer = undefined
+    const leaving = [...this.leaving.keys()]
+    this.leaving.clear()
+    for (const userId of leaving) this.reconcile(userId)
+    const deadline = Date.now() + timeoutMs
+    while (this.running.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10))
     this.stopped = true
     clearTimeout(this.retry)
+    clearTimeout(this.resweep)
+  }
+
+  /** Writes the departures whose delay has passed, and waits for the next. */
+  private leaveDue(): void {
+    this.leaveTimer = undefined
+    const now = Date.now()
+    for (const [userId, due] of this.leaving) {
+      if (due > now) {
+        this.leaveTimer = setTimeout(() => this.leaveDue(), due - now)
+        return
+      }
+      this.leaving.delete(userId)
+      // Back meanwhile: nothing to write.
+      if (this.options.lifetime().connectionsOf(userId) === undefined) this.reconcile(userId)
+    }
   }
 
   /**
@@ -88,7 +128,10 @@ export class UserPresenceEvents implements UserTransitions {
         swept++
       }
     } catch (error) {
-      this.options.logger.warn('presence sweep failed; the next one tries again', { error })
+      this.options.logger.warn('presence sweep failed; trying again', { error })
+      clearTimeout(this.resweep)
+      this.resweep = setTimeout(() => void this.sweep(), this.options.retryMs)
+      this.resweep.unref()
     }
     if (swept > 0) this.options.logger.info('presence entries of gone nodes swept', { users: swept })
   }

@@ -85,15 +85,26 @@ describe('subjects', () => {
     ])
   })
 
-  it('publishes @Forward invocations with their arguments as a tuple, plus lifecycle events', () => {
+  it('publishes @Forward invocations with their arguments as a tuple, plus lifecycle and presence events', () => {
     expect(chat.publications.map((p) => [p.kind, p.name, p.subject])).toEqual([
       ['connected', 'connected', 'im.chat.connected'],
       ['disconnected', 'disconnected', 'im.chat.disconnected'],
+      ['offline', 'userOffline', 'im.chat.user.offline'],
+      ['online', 'userOnline', 'im.chat.user.online'],
       ['invocation', 'report', 'svc.chat.report'],
     ])
-    expect(chat.publications[2]).toMatchObject({
+    expect(chat.publications[4]).toMatchObject({
       invocations: [{ method: 'report', topic: false, args: { kind: 'tuple', elements: [{ name: 'messageId', type: str }, { name: 'form', type: { kind: 'ref', name: 'ReportForm' } }] } }],
     })
+  })
+
+  it('names the presence requests and the disconnect command every hub serves', () => {
+    expect(chat.operations?.map((o) => [o.kind, o.name, o.subject])).toEqual([
+      ['command', 'disconnect', 'im.chat.disconnect'],
+      ['request', 'presenceGroup', 'im.chat.presence.group'],
+      ['request', 'presenceUser', 'im.chat.presence.user'],
+      ['request', 'presenceUsers', 'im.chat.presence.users'],
+    ])
   })
 
   it('reads this.forward(`...${x}`) calls in method bodies as subjects with named wildcards', () => {
@@ -115,10 +126,11 @@ describe('subjects', () => {
 })
 
 describe('types', () => {
-  it('carries every referenced named type, imported ones included, plus the envelope types', () => {
+  it('carries every referenced named type, imported ones included, plus the envelope and presence types', () => {
     expect(Object.keys(model.types)).toEqual([
-      'Announcement', 'Author', 'ChatMessage', 'History', 'InvocationEnvelope', 'LifecycleEvent', 'Mood', 'Order', 'OrderLine',
-      'Page', 'Priority', 'Reaction', 'ReportForm', 'Result', 'RoomPost',
+      'Announcement', 'Author', 'ChatMessage', 'DisconnectRequest', 'History', 'InvocationEnvelope', 'LifecycleEvent', 'Mood', 'Order', 'OrderLine',
+      'Page', 'PresenceConnection', 'PresenceError', 'PresenceGroupAnswer', 'PresenceGroupRequest', 'PresenceUserAnswer', 'PresenceUserCount',
+      'PresenceUserRequest', 'PresenceUsersAnswer', 'PresenceUsersRequest', 'Priority', 'Reaction', 'ReportForm', 'Result', 'RoomPost', 'UserPresenceEvent',
     ])
     expect(model.types.Author!.file).toBe('test/fixtures/codegen/shared/types.ts')
   })

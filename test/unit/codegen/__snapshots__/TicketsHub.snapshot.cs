@@ -32,6 +32,50 @@ public sealed record LifecycleEvent
     public required string ConnectionId { get; init; }
 }
 
+public sealed record UserPresenceEvent
+{
+    [JsonPropertyName("userId")]
+    public required string UserId { get; init; }
+
+    [JsonPropertyName("timestamp")]
+    public required string Timestamp { get; init; }
+}
+
+public sealed record DisconnectRequest
+{
+    [JsonPropertyName("userId")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? UserId { get; init; }
+
+    [JsonPropertyName("reason")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Reason { get; init; }
+}
+
+public sealed record PresenceUserRequest
+{
+    [JsonPropertyName("userId")]
+    public required string UserId { get; init; }
+}
+
+public sealed record PresenceUserAnswer
+{
+    [JsonPropertyName("userId")]
+    public required string UserId { get; init; }
+
+    [JsonPropertyName("online")]
+    public required bool Online { get; init; }
+}
+
+public sealed record PresenceError
+{
+    [JsonPropertyName("error")]
+    public required string Error { get; init; }
+
+    [JsonPropertyName("code")]
+    public required string Code { get; init; }
+}
+
 /// <summary>
 /// A support ticket.
 /// </summary>
@@ -84,12 +128,18 @@ public static class TicketsHubSubjects
 {
     /// <summary>Services publish; IMService runs TicketsHub.changed.</summary>
     public const string Changed = "im.tickets.changed.*";
-    /// <summary>IMService publishes: a connection opened (LifecycleEvent).</summary>
+    /// <summary>IMService publishes: a connection to TicketsHub opened (LifecycleEvent).</summary>
     public const string Connected = "im.tickets.connected";
-    /// <summary>IMService publishes: a connection closed (LifecycleEvent).</summary>
+    /// <summary>IMService publishes: a connection to TicketsHub closed (LifecycleEvent).</summary>
     public const string Disconnected = "im.tickets.disconnected";
+    /// <summary>IMService publishes: a user's first connection to TicketsHub in the cluster opened (UserPresenceEvent).</summary>
+    public const string UserOnline = "im.tickets.user.online";
     /// <summary>IMService publishes: each invocation of TicketsHub.assign (InvocationEnvelope).</summary>
     public const string Assign = "svc.tickets.assign";
+    /// <summary>Services publish, IMService acts: close connections of users or by id, with a reason, for good.</summary>
+    public const string Disconnect = "im.tickets.disconnect";
+    /// <summary>Services ask (NATS request), IMService answers: where a user is connected, every node's connections.</summary>
+    public const string PresenceUser = "im.tickets.presence.user";
 }
 
 /// <summary>Publishes to the subjects TicketsHub subscribes to, the way IMService expects the payloads.</summary>
@@ -102,6 +152,32 @@ public static class TicketsHubPublishers
     /// </summary>
     public static ValueTask PublishChangedAsync(this INatsConnection nats, string token1, Ticket payload, NatsHeaders? headers = null, CancellationToken cancellationToken = default) =>
         nats.PublishAsync(FillSubject(TicketsHubSubjects.Changed, token1), JsonSerializer.SerializeToUtf8Bytes(payload, JsonOptions), headers: headers, cancellationToken: cancellationToken);
+
+    /// <summary>
+    /// Publishes to im.tickets.disconnect: close connections of users or by id, with a reason, for good.
+    /// </summary>
+    public static ValueTask PublishDisconnectAsync(this INatsConnection nats, DisconnectRequest payload, NatsHeaders? headers = null, CancellationToken cancellationToken = default) =>
+        nats.PublishAsync(TicketsHubSubjects.Disconnect, JsonSerializer.SerializeToUtf8Bytes(payload, JsonOptions), headers: headers, cancellationToken: cancellationToken);
+
+    /// <summary>
+    /// Asks im.tickets.presence.user: where a user is connected, every node's connections. Throws InvalidOperationException with IMService's text when it refuses the request as malformed.
+    /// </summary>
+    public static async ValueTask<PresenceUserAnswer> RequestPresenceUserAsync(this INatsConnection nats, PresenceUserRequest request, CancellationToken cancellationToken = default)
+    {
+        var reply = await nats.RequestAsync<byte[], byte[]>(TicketsHubSubjects.PresenceUser, JsonSerializer.SerializeToUtf8Bytes(request, JsonOptions), cancellationToken: cancellationToken);
+        return ReadAnswer<PresenceUserAnswer>(reply.Data);
+    }
+
+    private static T ReadAnswer<T>(byte[]? data)
+    {
+        if (data is null || data.Length == 0) throw new InvalidOperationException("IMService sent an empty answer.");
+        using (var document = JsonDocument.Parse(data))
+        {
+            var root = document.RootElement;
+            if (root.ValueKind == JsonValueKind.Object && root.TryGetProperty("error", out var error)) throw new InvalidOperationException(error.GetString());
+        }
+        return JsonSerializer.Deserialize<T>(data, JsonOptions) ?? throw new InvalidOperationException("IMService sent an empty answer.");
+    }
 
     private static string FillSubject(string pattern, params string[] values)
     {

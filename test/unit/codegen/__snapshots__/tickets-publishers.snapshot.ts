@@ -2,7 +2,12 @@
 // Edit the hub, then run: npm run generate
 import { jetstream } from '@nats-io/jetstream'
 import type { JetStreamPublishOptions, PubAck } from '@nats-io/jetstream'
-import type { Msg, NatsConnection, PublishOptions, Subscription } from '@nats-io/transport-node'
+import type { Msg, NatsConnection, PublishOptions, RequestOptions, Subscription } from '@nats-io/transport-node'
+
+export interface DisconnectRequest {
+  readonly userId?: string
+  readonly reason?: string
+}
 
 export interface InvocationEnvelope {
   readonly hub: string
@@ -13,6 +18,20 @@ export interface InvocationEnvelope {
 
 export interface LifecycleEvent {
   readonly connectionId: string
+}
+
+export interface PresenceError {
+  readonly error: string
+  readonly code: 'invalid_request'
+}
+
+export interface PresenceUserAnswer {
+  readonly userId: string
+  readonly online: boolean
+}
+
+export interface PresenceUserRequest {
+  readonly userId: string
 }
 
 export const Severity = {
@@ -31,6 +50,11 @@ export interface Ticket {
   labels: { [key: string]: string }
   history: { at: Date; note: string }[]
   thumbnail?: Uint8Array | null
+}
+
+export interface UserPresenceEvent {
+  readonly userId: string
+  readonly timestamp: string
 }
 
 /** Where Dates and Uint8Arrays sit in a value: JSON carries them as ISO 8601 and base64 strings. */
@@ -143,8 +167,14 @@ export const TicketsHubSubjects = {
   connected: 'im.tickets.connected',
   /** IMService publishes: a connection to TicketsHub closed. */
   disconnected: 'im.tickets.disconnected',
+  /** IMService publishes: a user's first connection to TicketsHub in the cluster opened. */
+  userOnline: 'im.tickets.user.online',
   /** IMService publishes: each invocation of TicketsHub.assign. */
   assign: 'svc.tickets.assign',
+  /** Services publish, IMService acts: close connections of users or by id, with a reason, for good. */
+  disconnect: 'im.tickets.disconnect',
+  /** Services ask (NATS request), IMService answers: where a user is connected, every node's connections. */
+  presenceUser: 'im.tickets.presence.user',
 } as const
 
 export interface SubscriberOptions {
@@ -189,6 +219,15 @@ function subscribeJson<T>(nc: NatsConnection, subject: string, handler: (message
   })
 }
 
+/** An answer, or its PresenceError thrown as an Error whose `code` says why. */
+function readAnswer<T>(msg: Msg): T {
+  const answer = msg.json<T | PresenceError>()
+  if (typeof answer === 'object' && answer !== null && 'error' in answer && 'code' in answer) {
+    throw Object.assign(new Error(answer.error), { code: answer.code })
+  }
+  return answer as T
+}
+
 /** Publishes to `im.tickets.changed.*`: IMService runs TicketsHub.changed with the payload. */
 export function publishChanged(nc: NatsConnection, token1: string, payload: Ticket, options?: PublishOptions): void {
   nc.publish(fillSubject('im.tickets.changed.*', [token1]), JSON.stringify(toWire(payload, { ref: 'Ticket' })), options)
@@ -209,7 +248,22 @@ export function subscribeDisconnected(nc: NatsConnection, handler: (message: Lif
   return subscribeJson(nc, 'im.tickets.disconnected', handler, options)
 }
 
+/** Subscribes to `im.tickets.user.online`: a user's first connection to TicketsHub in the cluster opened. */
+export function subscribeUserOnline(nc: NatsConnection, handler: (message: UserPresenceEvent, msg: Msg) => void | Promise<void>, options: SubscriberOptions = {}): Subscription {
+  return subscribeJson(nc, 'im.tickets.user.online', handler, options)
+}
+
 /** Subscribes to `svc.tickets.assign`: each invocation of TicketsHub.assign. */
 export function subscribeAssign(nc: NatsConnection, handler: (message: ForwardedInvocation<'assign', [ticketId: string, agent?: string, due?: Date]>, msg: Msg) => void | Promise<void>, options: SubscriberOptions = {}): Subscription {
   return subscribeJson<ForwardedInvocation<'assign', [ticketId: string, agent?: string, due?: Date]>>(nc, 'svc.tickets.assign', (message, msg) => handler(reviveArgs(message, { assign: { tuple: [0, 0, 'date'] } }), msg), options)
+}
+
+/** Publishes to `im.tickets.disconnect`: close connections of users or by id, with a reason, for good. A malformed payload is dropped (and answered with a PresenceError when sent as a request). */
+export function publishDisconnect(nc: NatsConnection, payload: DisconnectRequest, options?: PublishOptions): void {
+  nc.publish('im.tickets.disconnect', JSON.stringify(payload), options)
+}
+
+/** Asks `im.tickets.presence.user`: where a user is connected, every node's connections. Rejects with IMService's error text when it refuses the request as malformed, and as the NATS client does when no node answers in time (default 5 s). */
+export async function requestPresenceUser(nc: NatsConnection, request: PresenceUserRequest, options?: Partial<RequestOptions>): Promise<PresenceUserAnswer> {
+  return readAnswer<PresenceUserAnswer>(await nc.request('im.tickets.presence.user', JSON.stringify(request), { timeout: 5000, ...options }))
 }
