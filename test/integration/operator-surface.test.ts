@@ -22,7 +22,7 @@ const EVIL = 'https://evil.example'
 const APP = 'https://app.example.com'
 const CORS_REFUSED = (origin: string): string =>
   `Cross-origin request refused: the origin '${origin}' is not in this server's allowed origins (IM_CORS_ORIGINS (corsOrigins in im.config.ts)).`
-const SERVICE_SUBJECTS = 'im.default.send, im.default.send.*, im.default.groups.*, im.default.watch.>'
+const SERVICE_SUBJECTS = 'im.default.send, im.default.send.*, im.default.groups.*, im.default.watch.>, im.default.disconnect'
 
 /** A hub that takes service messages on a subject of its own, as hub authors write them. */
 @Hub({ name: 'news' })
@@ -192,7 +192,7 @@ describe('POST /api/publish', () => {
     expect((await publish(server.url, 'im.news.flash', { text: 'extra' })).status).toBe(202)
     expect(await inbox.next()).toEqual(['extra'])
     const refused = await publish(server.url, 'im.news.other', {})
-    expect(await refused.text()).toContain(`it takes ${SERVICE_SUBJECTS}, im.news.send, im.news.send.*, im.news.groups.*, im.news.watch.>, im.news.flash (`)
+    expect(await refused.text()).toContain(`it takes ${SERVICE_SUBJECTS}, im.news.send, im.news.send.*, im.news.groups.*, im.news.watch.>, im.news.disconnect, im.news.flash (`)
     await client.stop()
   })
 

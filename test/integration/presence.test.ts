@@ -139,7 +139,12 @@ describe('presence requests', () => {
 
   it('a malformed request changes nothing: the user asked about stays connected and reachable', async () => {
     const fay = await on(nodeA, 'fay')
+    const refused = (): number => nodeA.metrics.get('presence_requests_refused') + nodeB.metrics.get('presence_requests_refused')
+    const before = refused()
     await ask('im.default.disconnect', { userId: 'fay', reason: 5 })
+    // Every node hears a disconnect, and each counts the refusal.
+    await eventually(async () => refused(), (n) => n === before + 2)
+    expect(refused()).toBe(before + 2)
     const inbox = new Inbox(fay, 'hello')
     await service.publish('im.default.send.user', { userId: 'fay', method: 'hello', args: [1] })
     expect(await inbox.next()).toEqual([1])

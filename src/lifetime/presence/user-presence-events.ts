@@ -42,6 +42,8 @@ interface Entry {
 
 /** Tries of one reconcile before it counts as failed (each lost race costs one). */
 const MAX_ATTEMPTS = 16
+/** Users written at once: a reconnect with 100k users here must not fire 100k requests at once. */
+const MAX_IN_FLIGHT = 64
 const encoder = new TextEncoder()
 const decoder = new TextDecoder()
 
@@ -50,6 +52,8 @@ export class UserPresenceEvents implements UserTransitions {
   private readonly written = new Map<string, Entry | undefined>()
   private readonly running = new Set<string>()
   private readonly again = new Set<string>()
+  /** Users waiting for a free slot, in arrival order. */
+  private readonly queued = new Set<string>()
   private readonly failed = new Set<string>()
   private retry: NodeJS.Timeout | undefined
   private resweep: NodeJS.Timeout | undefined
@@ -83,7 +87,7 @@ export class UserPresenceEvents implements UserTransitions {
     this.leaving.clear()
     for (const userId of leaving) this.reconcile(userId)
     const deadline = Date.now() + timeoutMs
-    while (this.running.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10))
+    while (this.running.size + this.queued.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10))
     this.stopped = true
     clearTimeout(this.retry)
     clearTimeout(this.resweep)
@@ -157,6 +161,10 @@ export class UserPresenceEvents implements UserTransitions {
       this.again.add(userId)
       return
     }
+    if (this.running.size >= MAX_IN_FLIGHT) {
+      this.queued.add(userId)
+      return
+    }
     this.running.add(userId)
     void (async () => {
       try {
@@ -170,6 +178,11 @@ export class UserPresenceEvents implements UserTransitions {
         this.retry ??= setTimeout(() => this.retryFailed(), this.options.retryMs)
       } finally {
         this.running.delete(userId)
+        const next = this.queued.values().next()
+        if (!next.done) {
+          this.queued.delete(next.value)
+          this.reconcile(next.value)
+        }
       }
     })()
   }
