@@ -80,6 +80,11 @@ try {
     const after = await varz()
     console.log(`${name}: ${percentiles(samples)}; bus per request: ${((after.in - before.in) / count).toFixed(1)} in, ${((after.out - before.out) / count).toFixed(1)} out (heartbeats included)`)
   }
+  // The reference of the same moment: a NATS request answered at once by a responder in this process.
+  const echo = await connect({ servers: natsUrl, name: 'presence-bench-echo' })
+  echo.subscribe('presence.bench.echo', { callback: (_, m) => void m.respond(m.data) })
+  await echo.flush()
+  await measure('reference: NATS echo request', requests, () => ({ userId: 'x' }), 'presence.bench.echo')
   await measure('presence.user', requests, (i) => ({ userId: userId((i * 7919) % total) }), 'im.default.presence.user')
   const ids = Array.from({ length: 1000 }, (_, i) => userId((i * 13) % (total + 200)))
   await measure('presence.users (1000 ids)', Math.max(20, Math.floor(requests / 5)), () => ({ userIds: ids }), 'im.default.presence.users')
@@ -109,6 +114,7 @@ try {
   const cycle = { in: (after.in - before.in - quietPerMs.in * ms) / 200, out: (after.out - before.out - quietPerMs.out * ms) / 200 }
   console.log(`connect + disconnect of a user with no other connection: ${cycle.in.toFixed(1)} messages in, ${cycle.out.toFixed(1)} out per user (online ${seen.online}/200, offline ${seen.offline}/200 events heard; heartbeats subtracted: ${(quietPerMs.in * 1000).toFixed(1)}/s in)`)
   await nc.close()
+  await echo.close()
 } finally {
   for (const ws of sockets) ws.terminate()
   await Promise.all(nodes.map((node) => node.stop()))

@@ -140,10 +140,17 @@ public sealed record PresenceGroupAnswer
     public required double Connections { get; init; }
 
     /// <summary>
-    /// The signed-in users with a connection in the group, sorted.
+    /// The signed-in users with a connection in the group, sorted; at most 10,000.
     /// </summary>
     [JsonPropertyName("users")]
     public required IReadOnlyList<string> Users { get; init; }
+
+    /// <summary>
+    /// Present, true, when the group has more users than `users` lists.
+    /// </summary>
+    [JsonPropertyName("usersTruncated")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public bool? UsersTruncated { get; init; }
 }
 
 /// <summary>

@@ -101,8 +101,10 @@ export interface PresenceError {
 export interface PresenceGroupAnswer {
   readonly group: string
   readonly connections: number
-  /** The signed-in users with a connection in the group, sorted. */
+  /** The signed-in users with a connection in the group, sorted; at most 10,000. */
   readonly users: string[]
+  /** Present, true, when the group has more users than `users` lists. */
+  readonly usersTruncated?: true
 }
 
 /** Request on `im.<hub>.presence.group`. */

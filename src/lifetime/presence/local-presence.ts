@@ -19,7 +19,13 @@ export interface PresentConnection extends DeliverableConnection {
 export type NodePart =
   | { readonly kind: 'user'; readonly connections: readonly PresenceConnection[] }
   | { readonly kind: 'users'; readonly counts: Readonly<Record<string, number>> }
-  | { readonly kind: 'group'; readonly connections: number; readonly users: readonly string[] }
+  | { readonly kind: 'group'; readonly connections: number; readonly users: readonly string[]; readonly truncated?: true }
+
+/**
+ * Most users a group answer lists: with ids of up to 1,024 characters a longer list could pass
+ * NATS's default max_payload of 1 MiB, and the node's part would be lost.
+ */
+export const MAX_GROUP_USERS = 10_000
 
 export type PresenceAnswer = PresenceUserAnswer | PresenceUsersAnswer | PresenceGroupAnswer
 
@@ -45,8 +51,13 @@ export function localPart(query: PresenceQuery, lifetime: LifetimeManager<Presen
     case 'group': {
       const members = lifetime.membersOf(query.group) ?? new Set<PresentConnection>()
       const users = new Set<string>()
-      for (const member of members) if (member.userId !== undefined) users.add(member.userId)
-      return { kind: 'group', connections: members.size, users: [...users] }
+      let truncated = false
+      for (const member of members) {
+        if (member.userId === undefined || users.has(member.userId)) continue
+        if (users.size === MAX_GROUP_USERS) truncated = true
+        else users.add(member.userId)
+      }
+      return { kind: 'group', connections: members.size, users: [...users], ...(truncated ? { truncated: true as const } : {}) }
     }
   }
 }
@@ -73,13 +84,17 @@ export function combine(query: PresenceQuery, parts: readonly NodePart[]): Prese
     }
     case 'group': {
       let connections = 0
+      let truncated = false
       const users = new Set<string>()
       for (const part of parts) {
         if (part.kind !== 'group') continue
         connections += part.connections
+        truncated ||= part.truncated === true
         for (const user of part.users) users.add(user)
       }
-      return { group: query.group, connections, users: [...users].sort() }
+      const sorted = [...users].sort()
+      if (sorted.length > MAX_GROUP_USERS) truncated = true
+      return { group: query.group, connections, users: sorted.slice(0, MAX_GROUP_USERS), ...(truncated ? { usersTruncated: true as const } : {}) }
     }
   }
 }

@@ -79,7 +79,9 @@ export class PresenceQueries {
       timer = setTimeout(resolve, this.options.gatherTimeoutMs)
     })
     const ask = encoder.encode(JSON.stringify({ from: tag, query }))
-    bus.publish(subjects.ask, ask, { reply: `${subjects.answers(tag)}.${id}`, confirm: false }).catch((error: unknown) => {
+    // Sent at the end of this turn (a publish someone waits for), not after the few milliseconds
+    // an unconfirmed one may wait to share a write: a question crosses the bus three times.
+    bus.publish(subjects.ask, ask, { reply: `${subjects.answers(tag)}.${id}` }).catch((error: unknown) => {
       this.options.logger.debug('presence question not sent', { error })
       this.gatherings.get(id)?.done()
     })
@@ -134,7 +136,7 @@ export class PresenceQueries {
   }
 
   private reply(subject: string, body: unknown): void {
-    this.options.bus.publish(subject, encoder.encode(JSON.stringify(body)), { confirm: false }).catch((error: unknown) => {
+    this.options.bus.publish(subject, encoder.encode(JSON.stringify(body))).catch((error: unknown) => {
       this.options.logger.debug('presence answer not sent', { subject, error })
     })
   }

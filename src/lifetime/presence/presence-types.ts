@@ -54,8 +54,10 @@ export interface PresenceGroupRequest {
 export interface PresenceGroupAnswer {
   readonly group: string
   readonly connections: number
-  /** The signed-in users with a connection in the group, sorted. */
+  /** The signed-in users with a connection in the group, sorted; at most 10,000. */
   readonly users: readonly string[]
+  /** Present, true, when the group has more users than `users` lists. */
+  readonly usersTruncated?: true
 }
 
 /** Answer to a malformed presence request (or a disconnect sent as a request). */

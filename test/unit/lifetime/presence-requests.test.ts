@@ -49,3 +49,16 @@ describe('combine', () => {
     expect(answer).toEqual({ group: 'g', connections: 5, users: ['bob', 'eve'] })
   })
 })
+
+describe('group answers', () => {
+  it('list at most 10,000 users and say when there are more', () => {
+    const many = (from: number) => Array.from({ length: 6000 }, (_, i) => `user-${String(from + i).padStart(6, '0')}`)
+    const answer = combine({ kind: 'group', group: 'big' }, [
+      { kind: 'group', connections: 6000, users: many(0) },
+      { kind: 'group', connections: 6000, users: many(6000) },
+    ])
+    expect(answer).toMatchObject({ group: 'big', connections: 12000, usersTruncated: true })
+    expect('users' in answer && answer.users.length).toBe(10000)
+    expect(combine({ kind: 'group', group: 'small' }, [{ kind: 'group', connections: 1, users: ['a'] }])).toEqual({ group: 'small', connections: 1, users: ['a'] })
+  })
+})
