@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ImNode } from '../../bench/chaos/node-process.js'
 import { DefaultHub } from '../../hubs/default-hub.js'
-import { connectClient } from '../support/clients.js'
+import { closed, connectClient } from '../support/clients.js'
 import type { TestClient } from '../support/clients.js'
 import { startNatsServer } from '../support/nats-server.js'
 import type { NatsServer } from '../support/nats-server.js'
@@ -72,5 +72,44 @@ describe('presence after a node is killed', () => {
     await clients[2]!.stop()
     expect((await offline.next()).json).toMatchObject({ userId: 'on-both' })
     expect(offline.messages.map((m) => (m.json as { userId: string }).userId)).toEqual(['only-there', 'on-both'])
+  })
+})
+
+describe('presence when a node stops gracefully', () => {
+  it('publishes offline for its users as it stops, without waiting for the others to count it gone', async () => {
+    // Heartbeats so rare that only the stopping node itself can explain a prompt offline event.
+    const config = { jwt: { secret: TEST_JWT_SECRET }, presence: { leaseMs: 60_000 } }
+    const staying = await startTestServer({ natsUrl: nats.url, hubs: [DefaultHub], config: { ...config, nodeId: 'staying' } })
+    const leaving = await startTestServer({ natsUrl: nats.url, hubs: [DefaultHub], config: { ...config, nodeId: 'leaving' } })
+    try {
+      await Promise.all([untilSubscribed(staying), untilSubscribed(leaving)])
+      const online = await service.listen('im.default.user.online')
+      const offline = await service.listen('im.default.user.offline')
+      await on(leaving.hubUrl(), 'pat')
+      expect((await online.next()).json).toMatchObject({ userId: 'pat' })
+      await leaving.close()
+      expect((await offline.next(3000)).json).toMatchObject({ userId: 'pat' })
+    } finally {
+      await Promise.all([staying.close(), leaving.close()])
+    }
+  })
+})
+
+describe('presence on the embedded bus', () => {
+  it('closes connections named by a disconnect POSTed to /api/publish', async () => {
+    const server = await startTestServer({ config: { jwt: { secret: TEST_JWT_SECRET } } })
+    try {
+      const client = await on(server.hubUrl(), 'quin')
+      const end = closed(client)
+      const res = await fetch(`${server.url}/api/publish`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ subject: 'im.default.disconnect', payload: { userId: 'quin', reason: 'maintenance' } }),
+      })
+      expect(res.status).toBe(202)
+      expect((await end)?.message).toBe('Server returned an error on close: maintenance')
+    } finally {
+      await server.close()
+    }
   })
 })

@@ -34,11 +34,11 @@ export class NodeRoster {
   private timer: NodeJS.Timeout | undefined
   private readonly now: () => number
   private readonly beat: Uint8Array
-  readonly startedAt: number
+  /** Since when this node hears the bus without a break; undefined while it does not. */
+  private listeningSince: number | undefined
 
   constructor(private readonly options: NodeRosterOptions) {
     this.now = options.now ?? Date.now
-    this.startedAt = this.now()
     this.beat = encoder.encode(JSON.stringify({ tag: options.tag }))
   }
 
@@ -59,13 +59,28 @@ export class NodeRoster {
     return [this.options.tag, ...this.heard.keys()]
   }
 
-  /** True when this node has listened long enough to have heard every node that is alive. */
+  /**
+   * True when this node has heard the bus, without a break, long enough to have heard every node
+   * that is alive: only then may a node it does not know count as gone.
+   */
   get settled(): boolean {
-    return this.now() - this.startedAt >= LEASES_TO_DEATH * this.options.leaseMs
+    return this.listeningSince !== undefined && this.now() - this.listeningSince >= LEASES_TO_DEATH * this.options.leaseMs
   }
 
-  /** Says "alive", and lets go of the nodes not heard for too long. */
+  /**
+   * Says "alive", and lets go of the nodes not heard for too long. While this node itself is cut
+   * off from the bus, silence proves nothing about the others: nobody is let go, and once it hears
+   * again every node gets a fresh LEASES_TO_DEATH intervals to be heard.
+   */
   tick(): void {
+    if (this.options.bus.status().state !== 'connected') {
+      this.listeningSince = undefined
+      return
+    }
+    if (this.listeningSince === undefined) {
+      this.listeningSince = this.now()
+      for (const tag of this.heard.keys()) this.heard.set(tag, this.listeningSince)
+    }
     this.options.bus.publish(this.options.subject, this.beat, { confirm: false }).catch(() => undefined)
     const deadline = this.now() - LEASES_TO_DEATH * this.options.leaseMs
     for (const [tag, at] of this.heard) {

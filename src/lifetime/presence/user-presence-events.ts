@@ -117,11 +117,16 @@ export class UserPresenceEvents implements UserTransitions {
     for (const userId of [...this.options.lifetime().userIds(), ...this.written.keys()]) this.reconcile(userId)
   }
 
-  /** Takes every tag the roster does not count alive out of the table (only the lowest tag alive does). */
+  /**
+   * Takes every tag the roster does not count alive out of the table (only the lowest tag alive
+   * does), once the roster has heard the bus long enough to know every live node.
+   */
   async sweep(): Promise<void> {
     const roster = this.options.roster()
+    if (this.stopped) return
+    if (!roster.settled) return this.sweepLater()
     const alive = roster.alive()
-    if (this.stopped || [...alive].sort()[0] !== this.options.tag) return
+    if ([...alive].sort()[0] !== this.options.tag) return
     const live = new Set(alive)
     let swept = 0
     try {
@@ -133,11 +138,15 @@ export class UserPresenceEvents implements UserTransitions {
       }
     } catch (error) {
       this.options.logger.warn('presence sweep failed; trying again', { error })
-      clearTimeout(this.resweep)
-      this.resweep = setTimeout(() => void this.sweep(), this.options.retryMs)
-      this.resweep.unref()
+      this.sweepLater()
     }
     if (swept > 0) this.options.logger.info('presence entries of gone nodes swept', { users: swept })
+  }
+
+  private sweepLater(): void {
+    clearTimeout(this.resweep)
+    this.resweep = setTimeout(() => void this.sweep(), this.options.retryMs)
+    this.resweep.unref()
   }
 
   private async takeOut(key: string, entry: Entry, live: ReadonlySet<string>): Promise<void> {

@@ -30,13 +30,13 @@ afterEach(async () => {
   await bus?.close()
 })
 
-function setup(store: VersionedStore = new MemoryVersionedStore(), alive: string[] = ['node-a', 'node-b']) {
+function setup(store: VersionedStore = new MemoryVersionedStore(), alive: string[] = ['node-a', 'node-b'], settled = { value: true }) {
   bus = new EmbeddedBus()
   const events: Array<{ subject: string; userId: string }> = []
   for (const subject of [SUBJECTS.online, SUBJECTS.offline]) {
     bus.subscribe(subject, (m) => void events.push({ subject: m.subject.endsWith('online') ? 'online' : 'offline', userId: JSON.parse(new TextDecoder().decode(m.data)).userId }))
   }
-  const roster = { alive: () => alive } as unknown as NodeRoster
+  const roster = { alive: () => alive, get settled() { return settled.value } } as unknown as NodeRoster
   const node = (tag: string, offlineDelayMs = 0) => {
     let lifetime: LifetimeManager<PresentConnection>
     const presence = new UserPresenceEvents({ bus, store, subjects: SUBJECTS, tag, lifetime: () => lifetime, roster: () => roster, retryMs: 10, offlineDelayMs, logger: silentLogger })
@@ -112,6 +112,21 @@ describe('UserPresenceEvents', () => {
     expect(count('offline', 'eve')).toBe(0)
     expect(JSON.parse(new TextDecoder().decode((await store.get(keyOf('eve')))!.value))).toEqual(['node-a'])
     expect(await store.get(keyOf('dee'))).toBeUndefined()
+  })
+
+  it('does not sweep before it has heard the bus long enough to know every live node', async () => {
+    const store = new MemoryVersionedStore()
+    const settled = { value: false }
+    const { node, count } = setup(store, ['node-a'], settled)
+    const a = node('node-a')
+    await store.create(keyOf('gil'), new TextEncoder().encode(JSON.stringify(['node-unheard'])))
+    await a.presence.sweep()
+    expect(await store.get(keyOf('gil'))).toBeDefined()
+    settled.value = true
+    // The sweep put off comes back by itself.
+    await vi.waitFor(async () => expect(await store.get(keyOf('gil'))).toBeUndefined(), WAIT)
+    await vi.waitFor(() => expect(count('offline', 'gil')).toBe(1), WAIT)
+    await a.presence.stop(100)
   })
 
   it('leaves the sweep to the lowest tag alive', async () => {
