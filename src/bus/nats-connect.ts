@@ -95,6 +95,10 @@ export function dialNats(servers: NatsServerList, options: DialOptions): Promise
     maxReconnectAttempts: -1,
     waitOnFirstConnect: false,
     reconnectTimeWait: options.reconnectWaitMs ?? 2000,
+    // nats.js makes an Error per request up front, to keep the caller's stack for a later failure;
+    // every failure we report is our own ImError with its own text, and that stack costs more
+    // than the rest of a request (presence writes one at each user's first and last connection).
+    noAsyncTraces: true,
     token: options.token ?? servers.token,
     user: options.user ?? servers.user,
     pass: options.pass ?? servers.pass,

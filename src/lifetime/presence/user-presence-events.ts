@@ -42,6 +42,8 @@ interface Entry {
 
 /** Tries of one reconcile before it counts as failed (each lost race costs one). */
 const MAX_ATTEMPTS = 16
+/** How long a transition waits for others to share its write to NATS. */
+const BATCH_MS = 5
 /** Users written at once: a reconnect with 100k users here must not fire 100k requests at once. */
 const MAX_IN_FLIGHT = 64
 const encoder = new TextEncoder()
@@ -52,6 +54,9 @@ export class UserPresenceEvents implements UserTransitions {
   private readonly written = new Map<string, Entry | undefined>()
   private readonly running = new Set<string>()
   private readonly again = new Set<string>()
+  /** Users waiting for the batch to start (see soon). */
+  private readonly batch = new Set<string>()
+  private batchTimer: NodeJS.Timeout | undefined
   /** Users waiting for a free slot, in arrival order. */
   private readonly queued = new Set<string>()
   private readonly failed = new Set<string>()
@@ -65,11 +70,28 @@ export class UserPresenceEvents implements UserTransitions {
   constructor(private readonly options: UserPresenceEventsOptions) {}
 
   arrived(userId: string): void {
-    this.reconcile(userId)
+    // Back within the delay: the departure is forgotten, and the next one waits a whole delay again.
+    if (this.leaving.delete(userId)) return
+    this.soon(userId)
+  }
+
+  /**
+   * Reconciles within BATCH_MS, together with the other users of that moment: their requests
+   * leave in one socket write and their answers come back together, where one write per connect
+   * cost more than the request itself.
+   */
+  private soon(userId: string): void {
+    this.batch.add(userId)
+    this.batchTimer ??= setTimeout(() => {
+      this.batchTimer = undefined
+      const users = [...this.batch]
+      this.batch.clear()
+      for (const user of users) this.reconcile(user)
+    }, BATCH_MS)
   }
 
   left(userId: string): void {
-    if (this.options.offlineDelayMs === 0) return this.reconcile(userId)
+    if (this.options.offlineDelayMs === 0) return this.soon(userId)
     // Insertion order is due order (one delay for all): the head is always the next due.
     this.leaving.delete(userId)
     this.leaving.set(userId, Date.now() + this.options.offlineDelayMs)
@@ -82,9 +104,11 @@ export class UserPresenceEvents implements UserTransitions {
    */
   async stop(timeoutMs: number): Promise<void> {
     clearTimeout(this.leaveTimer)
-    this.leaveTimer = undefined
-    const leaving = [...this.leaving.keys()]
+    clearTimeout(this.batchTimer)
+    this.leaveTimer = this.batchTimer = undefined
+    const leaving = [...this.leaving.keys(), ...this.batch]
     this.leaving.clear()
+    this.batch.clear()
     for (const userId of leaving) this.reconcile(userId)
     const deadline = Date.now() + timeoutMs
     while (this.running.size + this.queued.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10))
@@ -98,7 +122,8 @@ export class UserPresenceEvents implements UserTransitions {
     this.leaveTimer = undefined
     const now = Date.now()
     for (const [userId, due] of this.leaving) {
-      if (due > now) {
+      // Those due within a batch's time go now, together (see soon).
+      if (due > now + BATCH_MS) {
         this.leaveTimer = setTimeout(() => this.leaveDue(), due - now)
         return
       }

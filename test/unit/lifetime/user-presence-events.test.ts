@@ -97,6 +97,27 @@ describe('UserPresenceEvents', () => {
     expect(count('offline', 'cid')).toBe(0)
   })
 
+  it('waits a whole delay after the last departure, not after the first', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] })
+    const { node, count, store } = setup()
+    const a = node('node-a', 1000)
+    const first = new Present('c1', 'dan', json)
+    a.lifetime.add(first)
+    await vi.waitFor(() => expect(count('online', 'dan')).toBe(1), WAIT)
+    a.lifetime.remove(first)
+    await vi.advanceTimersByTimeAsync(500)
+    const second = new Present('c2', 'dan', json)
+    a.lifetime.add(second)
+    await vi.advanceTimersByTimeAsync(100)
+    a.lifetime.remove(second)
+    // A whole delay after the first departure, but not after the last one: still written in.
+    await vi.advanceTimersByTimeAsync(500)
+    expect(await store.get(keyOf('dan'))).toBeDefined()
+    await vi.advanceTimersByTimeAsync(600)
+    await vi.waitFor(() => expect(count('offline', 'dan')).toBe(1), WAIT)
+    expect(await store.get(keyOf('dan'))).toBeUndefined()
+  })
+
   it('sweeps a gone node out of every entry, announcing the users it alone held', async () => {
     const store = new MemoryVersionedStore()
     const { node, count, alive } = setup(store, ['node-a', 'node-b'])
