@@ -108,7 +108,7 @@ export interface Bus {
    * names where it lives (a JetStream stream), `prefix` the subjects of its keys. Absent on a bus
    * that cannot share one.
    */
-  versionedStore?(name: string, prefix: string): VersionedStore
+  versionedStore?(name: string, prefix: string, options?: { readonly replicas?: number }): VersionedStore
   /** Called on every state change. Returns a function that removes the listener. */
   onStatusChange(listener: (status: BusStatus) => void): () => void
   /** Drains subscriptions and closes for good. */

@@ -29,6 +29,8 @@ export interface JetStreamVersionedStoreOptions {
   readonly connection: () => NatsConnection | undefined
   /** Bound on each JetStream call, in ms. */
   readonly timeoutMs: number
+  /** Replicas of the stream when it is created. */
+  readonly replicas: number
 }
 
 export class JetStreamVersionedStore implements VersionedStore {
@@ -51,7 +53,7 @@ export class JetStreamVersionedStore implements VersionedStore {
       storage: StorageType.File,
       discard: DiscardPolicy.Old,
       max_msgs_per_subject: 1,
-      num_replicas: 1,
+      num_replicas: this.options.replicas,
     })
   }
 

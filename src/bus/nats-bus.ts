@@ -187,9 +187,9 @@ export class NatsBus implements Bus {
     }
   }
 
-  versionedStore(name: string, prefix: string): VersionedStore {
+  versionedStore(name: string, prefix: string, options: { readonly replicas?: number } = {}): VersionedStore {
     const timeoutMs = this.#options.jetstream?.publishTimeoutMs ?? 5000
-    return new JetStreamVersionedStore({ stream: name, prefix, timeoutMs, connection: () => (this.#state === 'connected' ? this.#nc : undefined) })
+    return new JetStreamVersionedStore({ stream: name, prefix, timeoutMs, replicas: options.replicas ?? 1, connection: () => (this.#state === 'connected' ? this.#nc : undefined) })
   }
 
   async ready(): Promise<void> {

@@ -215,6 +215,11 @@ export interface PresenceConfig {
    * reconnect within it publishes nothing and writes nothing.
    */
   readonly offlineDelayMs: number
+  /**
+   * Replicas of the `IM_PRESENCE_<hub>` stream when IMService creates it (IM_PRESENCE_STREAM_REPLICAS,
+   * default 1); 3 in a NATS cluster of three or more servers, so that the table outlives one server.
+   */
+  readonly streamReplicas: number
 }
 
 /**

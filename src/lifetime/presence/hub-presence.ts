@@ -27,6 +27,8 @@ export interface HubPresenceOptions {
   readonly gatherTimeoutMs: number
   /** See UserPresenceEvents. */
   readonly offlineDelayMs: number
+  /** Replicas of the presence stream when it is created. */
+  readonly streamReplicas: number
   /** A malformed request or command (for metrics). */
   readonly refused: () => void
   readonly logger: Logger
@@ -53,7 +55,7 @@ export class HubPresence implements UserTransitions {
       gone: () => void this.events?.sweep(),
       logger: options.logger,
     })
-    const store = (this.store = options.bus.versionedStore?.(`IM_PRESENCE_${options.hub}`, options.subjects.state))
+    const store = (this.store = options.bus.versionedStore?.(`IM_PRESENCE_${options.hub}`, options.subjects.state, { replicas: options.streamReplicas }))
     this.events = store
       ? new UserPresenceEvents({
           bus: options.bus,

@@ -113,6 +113,7 @@ describe('resolveConfig environment overrides', () => {
     ['IM_PRESENCE_GATHER_TIMEOUT_MS', '250', (c) => c.presence.gatherTimeoutMs, 250],
     ['IM_PRESENCE_LEASE_MS', '500', (c) => c.presence.leaseMs, 500],
     ['IM_PRESENCE_OFFLINE_DELAY_MS', '0', (c) => c.presence.offlineDelayMs, 0],
+    ['IM_PRESENCE_STREAM_REPLICAS', '3', (c) => c.presence.streamReplicas, 3],
     ['IM_TOPIC_AUTHORIZER', 'true', (c) => c.topics.authorizer.enabled, true],
     ['IM_TOPIC_AUTHORIZER_TIMEOUT_MS', '250', (c) => c.topics.authorizer.timeoutMs, 250],
     ['IM_TOPIC_AUTHORIZER_CACHE_TTL_MS', '0', (c) => c.topics.authorizer.cacheTtlMs, 0],
