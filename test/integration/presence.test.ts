@@ -1,5 +1,5 @@
 /**
- * Presence across two nodes on one NATS, as a service sees it: where a user is connected, who is
+ * Presence across two and three nodes on one NATS, as a service sees it: where a user is connected, who is
  * in a group, closing connections by user or id, and online/offline events once per user for the
  * whole cluster. Malformed requests get a precise error and change nothing.
  */
@@ -21,6 +21,7 @@ import type { UserPresenceEvent } from '../../generated/publishers/default.js'
 let nats: NatsServer
 let nodeA: TestServer
 let nodeB: TestServer
+let nodeC: TestServer
 let service: TestService
 const clients: TestClient[] = []
 
@@ -67,18 +68,19 @@ async function presenceOf(userId: string, connections: number): Promise<any> {
 beforeAll(async () => {
   nats = await startNatsServer({ jetstream: true })
   const config = { jwt: { secret: TEST_JWT_SECRET }, presence: { leaseMs: 200 } }
-  ;[nodeA, nodeB] = await Promise.all([
+  ;[nodeA, nodeB, nodeC] = await Promise.all([
     startTestServer({ natsUrl: nats.url, hubs: [DefaultHub], config: { ...config, nodeId: 'node-a' } }),
     startTestServer({ natsUrl: nats.url, hubs: [DefaultHub], config: { ...config, nodeId: 'node-b' } }),
+    startTestServer({ natsUrl: nats.url, hubs: [DefaultHub], config: { ...config, nodeId: 'node-c' } }),
   ])
-  await Promise.all([untilSubscribed(nodeA), untilSubscribed(nodeB)])
+  await Promise.all([untilSubscribed(nodeA), untilSubscribed(nodeB), untilSubscribed(nodeC)])
   service = await TestService.connect(nats.url)
 })
 
 afterAll(async () => {
   await Promise.all(clients.map((c) => c.stop()))
   await service?.[Symbol.asyncDispose]()
-  await Promise.all([nodeA?.close(), nodeB?.close()])
+  await Promise.all([nodeA?.close(), nodeB?.close(), nodeC?.close()])
   await nats?.stop()
 })
 
@@ -215,6 +217,23 @@ describe('online and offline events', () => {
     await marker.stop()
     await eventOf(offline, 'lea')
     expect([countOf(online, 'kim'), countOf(offline, 'kim')]).toEqual([1, 1])
+  })
+})
+
+describe('online and offline events under races', () => {
+  it('three nodes seeing a user arrive at the same moment, and leave at the same moment, announce each once', async () => {
+    const online = await service.listen('im.default.user.online')
+    const offline = await service.listen('im.default.user.offline')
+    const all = await Promise.all([nodeA, nodeB, nodeC, nodeA, nodeB, nodeC].map((node) => on(node, 'rae')))
+    await eventOf(online, 'rae')
+    expect((await presenceOf('rae', 6)).connections.map((c: { node: string }) => c.node).sort()).toEqual(['node-a', 'node-a', 'node-b', 'node-b', 'node-c', 'node-c'])
+    await Promise.all(all.map((c) => c.stop()))
+    await eventOf(offline, 'rae')
+    const marker = await on(nodeC, 'sam')
+    await eventOf(online, 'sam')
+    await marker.stop()
+    await eventOf(offline, 'sam')
+    expect([countOf(online, 'rae'), countOf(offline, 'rae')]).toEqual([1, 1])
   })
 })
 
