@@ -53,12 +53,43 @@ try {
       ws.once('message', () => resolve(ws))
       ws.once('error', reject)
     })
+  // Bus messages of one user's connect and disconnect, on the idle cluster: 200 users, one after another.
+  const online = nc.subscribe('im.default.user.online')
+  const offline = nc.subscribe('im.default.user.offline')
+  const quietStart = await varz()
+  const quietFrom = Date.now()
+  await new Promise((resolve) => setTimeout(resolve, 3000))
+  const quiet = await varz()
+  const quietPerMs = { in: (quiet.in - quietStart.in) / (Date.now() - quietFrom), out: (quiet.out - quietStart.out) / (Date.now() - quietFrom) }
+  const cycleFrom = Date.now()
+  const before = await varz()
+  const fresh: WebSocket[] = []
+  for (let k = 0; k < 200; k++) fresh.push(await open(nodes[k % NODES]!, tokens[total + k]!))
+  for (const ws of fresh) ws.close()
+  const seen = { online: 0, offline: 0 }
+  const deadline = Date.now() + 20_000
+  const count = async (sub: typeof online, key: 'online' | 'offline'): Promise<void> => {
+    for await (const _ of sub) if (++seen[key] === 200) break
+  }
+  await Promise.race([Promise.all([count(online, 'online'), count(offline, 'offline')]), new Promise((resolve) => setTimeout(resolve, deadline - Date.now()))])
+  const after = await varz()
+  const ms = Date.now() - cycleFrom
+  const cycle = { in: (after.in - before.in - quietPerMs.in * ms) / 200, out: (after.out - before.out - quietPerMs.out * ms) / 200 }
+  console.log(`connect + disconnect of a user with no other connection: ${cycle.in.toFixed(1)} messages in, ${cycle.out.toFixed(1)} out per user (online ${seen.online}/200, offline ${seen.offline}/200 events heard; heartbeats subtracted: ${(quietPerMs.in * 1000).toFixed(1)}/s in)`)
+  // Every user's online event, so that the questions are asked once the table is written (a burst
+  // of connects leaves writes queued for a while; they would be counted with the questions).
+  let announced = 0
+  const announcements = nc.subscribe('im.default.user.online', { callback: () => void announced++ })
+  await nc.flush()
   const opened = Date.now()
   for (let start = 0; start < total; start += 200) {
     const batch = await Promise.all(Array.from({ length: Math.min(200, total - start) }, (_, k) => open(nodes[(start + k) % NODES]!, tokens[start + k]!)))
     sockets.push(...batch)
   }
   console.log(`opened ${sockets.length} connections (${perNode} per node, one user each) in ${Date.now() - opened} ms`)
+  for (const deadline = Date.now() + 60_000; announced < total && Date.now() < deadline; ) await new Promise((resolve) => setTimeout(resolve, 50))
+  announcements.unsubscribe()
+  console.log(`online events: ${announced} of ${total}, the last ${Date.now() - opened} ms after the first connect`)
   for (let i = 0; i < total; i += 10) nc.publish('im.default.groups.add', JSON.stringify({ group: 'room-1', userId: userId(i) }))
   await nc.flush()
 
@@ -90,29 +121,6 @@ try {
   await measure('presence.users (1000 ids)', Math.max(20, Math.floor(requests / 5)), () => ({ userIds: ids }), 'im.default.presence.users')
   await measure('presence.group (a tenth of all)', Math.max(20, Math.floor(requests / 5)), () => ({ group: 'room-1' }), 'im.default.presence.group')
 
-  // Bus messages of one user's connect and disconnect: 200 new users, one after another.
-  const online = nc.subscribe('im.default.user.online')
-  const offline = nc.subscribe('im.default.user.offline')
-  const quietStart = await varz()
-  const quietFrom = Date.now()
-  await new Promise((resolve) => setTimeout(resolve, 3000))
-  const quiet = await varz()
-  const quietPerMs = { in: (quiet.in - quietStart.in) / (Date.now() - quietFrom), out: (quiet.out - quietStart.out) / (Date.now() - quietFrom) }
-  const cycleFrom = Date.now()
-  const before = await varz()
-  const fresh: WebSocket[] = []
-  for (let k = 0; k < 200; k++) fresh.push(await open(nodes[k % NODES]!, tokens[total + k]!))
-  for (const ws of fresh) ws.close()
-  const seen = { online: 0, offline: 0 }
-  const deadline = Date.now() + 20_000
-  const count = async (sub: typeof online, key: 'online' | 'offline'): Promise<void> => {
-    for await (const _ of sub) if (++seen[key] === 200) break
-  }
-  await Promise.race([Promise.all([count(online, 'online'), count(offline, 'offline')]), new Promise((resolve) => setTimeout(resolve, deadline - Date.now()))])
-  const after = await varz()
-  const ms = Date.now() - cycleFrom
-  const cycle = { in: (after.in - before.in - quietPerMs.in * ms) / 200, out: (after.out - before.out - quietPerMs.out * ms) / 200 }
-  console.log(`connect + disconnect of a user with no other connection: ${cycle.in.toFixed(1)} messages in, ${cycle.out.toFixed(1)} out per user (online ${seen.online}/200, offline ${seen.offline}/200 events heard; heartbeats subtracted: ${(quietPerMs.in * 1000).toFixed(1)}/s in)`)
   await nc.close()
   await echo.close()
 } finally {
