@@ -27,6 +27,7 @@ import { ClientResults } from './hub/client-results.js'
 import { StreamBufferPool } from './hub/client-streams.js'
 import { ClusterDelivery } from './lifetime/cluster-delivery.js'
 import { LifetimeManager } from './lifetime/lifetime-manager.js'
+import { OFFLINE_HUB, offlineDeliveryFor } from './server/offline-delivery.js'
 import { WatchFanout } from './lifetime/watch-fanout.js'
 import { rateLimitLogger, silentLogger } from './logger.js'
 import type { Logger } from './logger.js'
@@ -105,10 +106,17 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
   const watchFanout = new WatchFanout({ bus, maxSubjects: config.hubs.maxWatchedSubjects })
   const watches = new WatchStreams({ fanout: watchFanout, maxPerConnection: config.hubs.maxWatchesPerConnection, bufferSize: WATCH_BUFFER, metrics })
   const clientStreamPool = new StreamBufferPool(config.hubs.maxStreamBufferBytesPerNode)
+  let offline: ReturnType<typeof offlineDeliveryFor>
+  try {
+    offline = offlineDeliveryFor({ bus, jetstream: config.jetstream, maxPayloadSize: config.hubs.maxServicePayloadSize, logger }, descriptors)
+  } catch (error) {
+    if (!options.bus) await bus.close()
+    throw error
+  }
   const outbound = { capHeaders: config.nats.capHeaders, envelopeCasing: config.hubs.envelopeCasing, ids: new CapIdGenerator(config.nodeId) }
   const endpoints = descriptors.map((descriptor) => {
     const subjects = hubSubjects(descriptor.name)
-    const lifetime = new LifetimeManager<HubConnection>({ maxGroupsPerConnection: config.hubs.maxGroupsPerConnection })
+    const lifetime = new LifetimeManager<HubConnection>({ maxGroupsPerConnection: config.hubs.maxGroupsPerConnection, ...(descriptor.name === OFFLINE_HUB && offline ? { durable: offline.gate } : {}) })
     lifetimes.push(lifetime)
     const cluster = new ClusterDelivery({ bus, local: lifetime, subject: subjects.deliver, logger })
     cluster.start()
@@ -291,6 +299,7 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
     })
   }
   sweeper.start()
+  offline?.start()
   const port = (http.address() as AddressInfo).port
 
   let closing: Promise<void> | undefined
@@ -316,6 +325,7 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
         for (const lifetime of lifetimes) lifetime.dispose()
         http.closeAllConnections()
         await httpClosed
+        await offline?.close()
         await bus.close()
         if (internalHttp) {
           const internalClosed = new Promise<void>((resolve) => internalHttp.close(() => resolve()))

@@ -78,6 +78,11 @@ export interface UserPayload {
   collapseWindowMs?: number
   userId?: string
   userIds?: string[]
+  /**
+   * Keep the message for those of the users who are offline and deliver it when they next connect
+   * (offline delivery, when the node enables it); it then takes no spreading or collapsing.
+   */
+  durable?: boolean
 }
 
 /** A forwarded invocation: the InvocationEnvelope of one hub method, with its arguments typed. */

@@ -9,6 +9,8 @@ export interface BusMessage {
   readonly headers?: ReadonlyMap<string, string>
   /** Where a request wants its answer (NATS request/reply): publish the reply there. */
   readonly reply?: string
+  /** The message's sequence in the JetStream stream it was taken from; absent for core NATS. */
+  readonly sequence?: number
 }
 
 /**

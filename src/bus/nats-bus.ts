@@ -92,6 +92,11 @@ export class NatsBus implements Bus {
       : undefined
   }
 
+  /** The current NATS connection, for parts that use JetStream directly (offline delivery); undefined before the first connect. */
+  get connection(): NatsConnection | undefined {
+    return this.#closing ? undefined : this.#nc
+  }
+
   /** Stream messages skipped as repeats (redeliveries, publisher retries) on this connection. */
   get duplicatesSkipped(): number {
     return this.#routing?.duplicatesSkipped ?? 0

@@ -183,7 +183,7 @@ export class StreamFeed {
     let result: void | Promise<unknown> = undefined
     try {
       // Called here, in stream order; only the acknowledgement waits for the handler.
-      result = this.#options.deliver({ subject: message.subject, data: message.data, ...(headers ? { headers } : {}) })
+      result = this.#options.deliver({ subject: message.subject, data: message.data, sequence: message.seq, ...(headers ? { headers } : {}) })
     } catch (error) {
       this.#options.logger.error('bus handler threw; the subscription goes on', { subject: message.subject, error })
     }

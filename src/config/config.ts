@@ -196,6 +196,25 @@ export interface JetStreamConfig {
   readonly maxAgeMs: number
   /** A node's consumer unread this long is deleted by the server, in ms (default 3 600 000). */
   readonly consumerInactiveMs: number
+  /** Offline delivery of durable user messages (`"durable": true` on `im.default.send.user`). */
+  readonly offline: OfflineDeliveryConfig
+}
+
+/**
+ * Offline delivery, opt-in: durable user messages for users with no connection are kept in
+ * JetStream and delivered when the user next connects. Needs `stream` to hold `im.default.send.user`.
+ */
+export interface OfflineDeliveryConfig {
+  /** IM_OFFLINE_DELIVERY; default false. */
+  readonly enabled: boolean
+  /** How long a message is kept, in ms (IM_OFFLINE_TTL_MS; default 7 days). */
+  readonly ttlMs: number
+  /** Messages kept per user; past it the oldest is dropped (IM_OFFLINE_MAX_PER_USER; default 1000). */
+  readonly maxPerUser: number
+  /** The stream that keeps them (IM_OFFLINE_STREAM; default IM_OFFLINE). */
+  readonly stream: string
+  /** The KV bucket of the per-user delivery cursors (IM_OFFLINE_CURSOR_BUCKET; default im-offline-cursors). */
+  readonly cursorBucket: string
 }
 
 /**

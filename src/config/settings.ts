@@ -14,7 +14,7 @@ import { MAX_CLIENT_RESULT_TIMEOUT_MS } from './config.js'
 import { DEFAULT_NATS_URL, defaultNodeId } from './defaults.js'
 import { HUB_TRANSPORTS, origins, pathPrefix, transports } from './http-setting-kinds.js'
 import { natsUrls } from './nats-urls.js'
-import { DEFAULT_STREAM_SUBJECTS, streamName, subjectList } from './resolve-jetstream-config.js'
+import { DEFAULT_STREAM_SUBJECTS, kvBucketName, streamName, subjectList } from './resolve-jetstream-config.js'
 import { hs256Secret, httpUrl, pemPublicKey } from './resolve-jwt-config.js'
 import { defaultTopicRules, topicRules } from './resolve-topics-config.js'
 import { flag, integer, matching, oneOf, secret, text } from './setting-kinds.js'
@@ -106,6 +106,11 @@ export const SETTINGS = [
   setting('jetstream.duplicateWindowMs', { env: 'IM_JETSTREAM_DUPLICATE_WINDOW_MS', kind: integer(100, MAX_TIMER_MS), default: 300_000, doc: 'duplicate window of a stream IMService creates, and how long a node remembers message ids; 5 minutes so that a publisher retrying after DotNetCore.CAP\'s first scheduled retry (about 4 minutes after a failure) is still deduplicated' }),
   setting('jetstream.maxAgeMs', { env: 'IM_JETSTREAM_MAX_AGE_MS', kind: integer(1000, MAX_JETSTREAM_MS), default: HOUR_MS, doc: 'how long a stream IMService creates keeps messages' }),
   setting('jetstream.consumerInactiveMs', { env: 'IM_JETSTREAM_CONSUMER_INACTIVE_MS', kind: integer(1000, MAX_JETSTREAM_MS), default: HOUR_MS, doc: "the server deletes a node's consumer unread this long" }),
+  setting('jetstream.offline.enabled', { env: 'IM_OFFLINE_DELIVERY', kind: flag(), default: false, doc: 'keep `"durable": true` messages of `im.default.send.user` for users with no connection and deliver them, once and in order, when the user next connects; needs `jetstream.stream` holding `im.default.send.user`; see [Offline delivery](reliability.md#offline-delivery)' }),
+  setting('jetstream.offline.ttlMs', { env: 'IM_OFFLINE_TTL_MS', kind: integer(1000, MAX_JETSTREAM_MS), default: 7 * 24 * HOUR_MS, doc: 'how long a kept message waits for its user' }),
+  setting('jetstream.offline.maxPerUser', { env: 'IM_OFFLINE_MAX_PER_USER', kind: integer(1, 1_000_000), default: 1000, doc: 'messages kept per user; one more drops the oldest' }),
+  setting('jetstream.offline.stream', { env: 'IM_OFFLINE_STREAM', kind: streamName(), default: 'IM_OFFLINE', doc: 'stream IMService creates to keep them (subjects `im.default.offline.>`)' }),
+  setting('jetstream.offline.cursorBucket', { env: 'IM_OFFLINE_CURSOR_BUCKET', kind: kvBucketName(), default: 'im-offline-cursors', doc: 'KV bucket IMService creates for the per-user delivery cursors' }),
   // The authorizer comes before the rules: a rule saying 'authorizer' needs it on.
   setting('topics.authorizer.enabled', { env: 'IM_TOPIC_AUTHORIZER', kind: flag(), default: false, doc: 'ask the authorizer service on `im.<hub>.authorize` for rules that say `authorizer` and for topics no rule matches' }),
   setting('topics.authorizer.timeoutMs', { env: 'IM_TOPIC_AUTHORIZER_TIMEOUT_MS', kind: integer(10, 60_000), default: 1000, doc: 'wait for its answer; no answer refuses' }),

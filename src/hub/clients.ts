@@ -95,7 +95,7 @@ function merged(shaping: DeliveryShaping | undefined, more: DeliveryShaping | un
   const all = { ...shaping, ...more }
   const problem = shapingProblem(all)
   if (problem) throw new ImError(ImErrorCode.InvalidPayload, problem)
-  return !all.spreadMs && all.collapseKey === undefined ? undefined : all
+  return !all.spreadMs && all.collapseKey === undefined && all.durableSequence === undefined ? undefined : all
 }
 
 /** Where no invoker is given (tests of sending alone): every invoke says so. */

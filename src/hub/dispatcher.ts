@@ -108,7 +108,7 @@ export class HubDispatcher implements InvocationHandler {
   onMovedHere(connection: HubConnection, groups: readonly string[]): void {
     if (!this.states.has(connection)) {
       this.states.set(connection, this.newState(connection))
-      this.options.lifetime.add(connection)
+      this.options.lifetime.add(connection, 'moved')
       this.options.metrics.inc('connections_moved_in')
     }
     for (const group of groups) {

@@ -69,6 +69,8 @@ export interface HubBus {
 export interface SubscriptionContext {
   readonly subject: string
   readonly headers?: ReadonlyMap<string, string>
+  /** The message's sequence in the JetStream stream it came from (`jetstream.stream`); absent from core NATS. */
+  readonly sequence?: number
 }
 
 /**

@@ -64,7 +64,7 @@ function deliver(options: SubscriptionOptions, subscription: SubscriptionDescrip
     return drop(`payload does not match the type of ${subscription.propertyKey}: ${path === '' ? 'the payload' : `'${path}'`} ${problem}`)
   }
   const hub = options.instances.forSubscriptions() as unknown as Record<string, (p: unknown, c: SubscriptionContext) => unknown>
-  const context: SubscriptionContext = { subject: message.subject, headers: message.headers }
+  const context: SubscriptionContext = { subject: message.subject, headers: message.headers, ...(message.sequence !== undefined ? { sequence: message.sequence } : {}) }
   try {
     const result = hub[subscription.propertyKey]!(bound ? bound.value : payload, context)
     options.metrics.inc('bus_messages_handled')
