@@ -17,8 +17,8 @@ export interface SendMessage {
    * durable message read with its context: for `withDelivery`.
    */
   readonly delivery?: DeliveryShaping
-  /** `"durable": true`: a user message kept for users who are offline (offline delivery). */
-  readonly durable: boolean
+  /** `"durable": true`: a user message kept for users who are offline (offline delivery); absent otherwise. */
+  readonly durable?: true
 }
 
 export interface GroupMembershipMessage {
@@ -120,14 +120,14 @@ export function readSendMessage(payload: unknown, context?: { readonly sequence?
   let delivery = readShaping(fields)
   if (durable && delivery) invalid('a "durable" message is delivered at once and in order: it takes no "spreadMs", "collapseKey" or "collapseWindowMs"')
   if (durable && context?.sequence !== undefined) delivery = { durableSequence: context.sequence }
-  return delivery ? { method, args, excludeConnectionIds, delivery, durable } : { method, args, excludeConnectionIds, durable }
+  return { method, args, excludeConnectionIds, ...(delivery ? { delivery } : {}), ...(durable ? { durable } : {}) }
 }
 
-function readDurable(fields: Fields): boolean {
+function readDurable(fields: Fields): true | undefined {
   const value = fields.get('durable')
-  if (value === undefined || value === null) return false
-  if (typeof value !== 'boolean') invalid(`"durable" must be true or false, not ${JSON.stringify(value)?.slice(0, 40) ?? typeof value}`)
-  return value
+  if (value === undefined || value === null) return undefined
+  if (typeof value !== 'boolean') invalid(`"durable" must be true or false, not ${JSON.stringify(value).slice(0, 40)}`)
+  return value || undefined
 }
 
 function readShaping(fields: Fields): DeliveryShaping | undefined {
