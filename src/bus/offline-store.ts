@@ -12,7 +12,7 @@
  * A user's key is the base64url form of the user id: any id becomes a valid subject token and KV key.
  */
 import { Buffer } from 'node:buffer'
-import { DeliverPolicy, DiscardPolicy, JetStreamApiCodes, JetStreamApiError, RetentionPolicy, StorageType, jetstream, jetstreamManager } from '@nats-io/jetstream'
+import { AckPolicy, DeliverPolicy, DiscardPolicy, JetStreamApiCodes, JetStreamApiError, RetentionPolicy, StorageType, jetstream, jetstreamManager } from '@nats-io/jetstream'
 import type { JetStreamClient, JetStreamManager, StreamConfig } from '@nats-io/jetstream'
 import { headers } from '@nats-io/transport-node'
 import type { NatsConnection } from '@nats-io/transport-node'
@@ -46,6 +46,8 @@ export const SOURCE_SEQUENCE_HEADER = 'Im-Source-Sequence'
 const NANOS_PER_MS = 1_000_000
 /** Compare-and-set attempts on one cursor before giving up (another node keeps winning). */
 const MAX_CURSOR_ATTEMPTS = 10
+/** A replay's consumer left behind (its node died mid-read) is removed by the server after this. */
+const READER_IDLE_MS = 10_000
 
 export function userKey(userId: string): string {
   return Buffer.from(userId, 'utf8').toString('base64url')
@@ -141,21 +143,33 @@ export class OfflineStore {
 
   /**
    * The user's kept messages whose source sequence is above `after` and at most `upTo`, in source
-   * order, read up to the store sequence `until` (see `newest`) through one short-lived ordered
-   * consumer on the user's subject, which the server forgets once it is done.
+   * order. Read through one short-lived consumer on the user's subject, deleted once read (and
+   * forgotten by the server after a few seconds should this node die meanwhile).
    */
-  async pending(userId: string, after: number, upTo: number, until: number): Promise<StoredMessage[]> {
-    const consumer = await this.#js.consumers.get(this.#settings.stream, { filter_subjects: this.subjectOf(userId), deliver_policy: DeliverPolicy.All })
-    const messages = await consumer.fetch({ max_messages: this.#settings.maxPerUser, expires: this.#settings.timeoutMs ?? 5000 })
+  async pending(userId: string, after: number, upTo: number): Promise<StoredMessage[]> {
+    const jsm = await this.#manager()
+    const { stream } = this.#settings
+    const info = await jsm.consumers.add(stream, {
+      filter_subject: this.subjectOf(userId),
+      ack_policy: AckPolicy.None,
+      deliver_policy: DeliverPolicy.All,
+      inactive_threshold: READER_IDLE_MS * NANOS_PER_MS,
+      mem_storage: true,
+      num_replicas: 1,
+    })
     const found: StoredMessage[] = []
     try {
+      if (info.num_pending === 0) return found
+      const consumer = await this.#js.consumers.get(stream, info.name)
+      const messages = await consumer.fetch({ max_messages: info.num_pending, expires: this.#settings.timeoutMs ?? 5000 })
+      let read = 0
       for await (const message of messages) {
         const sourceSequence = sourceSequenceOf(message.headers?.get(SOURCE_SEQUENCE_HEADER))
         if (sourceSequence > after && sourceSequence <= upTo) found.push({ sourceSequence, data: message.data })
-        if (message.seq >= until) break
+        if (++read >= info.num_pending) break
       }
     } finally {
-      await messages.close().catch(() => undefined)
+      void jsm.consumers.delete(stream, info.name).catch(() => undefined)
     }
     // Copies made by two nodes' sorters may land out of order; delivery follows the capturing stream.
     return found.sort((a, b) => a.sourceSequence - b.sourceSequence)

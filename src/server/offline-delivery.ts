@@ -102,8 +102,10 @@ export class OfflineDelivery implements DurableSource {
     const upTo = await sorter.sortedUpTo(seenUpTo, SORT_WAIT_MS)
     if (upTo === undefined) throw new ImError(ImErrorCode.BusTimeout, `the offline sorter did not reach sequence ${seenUpTo} within ${SORT_WAIT_MS} ms`)
     const [cursor, newest] = await Promise.all([store.cursor(userId), store.newest(userId)])
-    if (newest.sourceSequence <= cursor.sequence) return []
-    const kept = await store.pending(userId, cursor.sequence, upTo, newest.storeSequence)
+    // A cursor move of this node still on its way counts already (a quick reconnect to this node).
+    const after = Math.max(cursor.sequence, this.#cursorWrites.get(userId)?.target ?? 0)
+    if (newest.sourceSequence <= after) return []
+    const kept = await store.pending(userId, after, upTo)
     const messages: ReplayedMessage[] = []
     for (const { sourceSequence, data } of kept) {
       const message = this.#read(data)
