@@ -170,7 +170,7 @@ describe('offline delivery', () => {
     sendUser('liam', 'notify', ['refused'], { durable: 'yes' })
     await settle(liam, 'liam')
     expect(notify.received).toEqual([])
-    expect(lines.join('\n')).toMatch(/dropped a message on im\.default\.send\.user: .*durable.*(boolean|true or false)/)
+    expect(lines.join('\n')).toContain("dropped a message on im.default.send.user: payload does not match the type of sendToUsers: '/durable' must be boolean")
     // Only the sentinel was kept.
     await untilKept(1)
   })
