@@ -225,6 +225,7 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
         watches_open: watchFanout.stats.watchers,
         watch_subscriptions: watchFanout.stats.subjects,
         watch_payloads_not_json_total: watchFanout.stats.payloadsNotJson,
+        ...(offline ? { offline_replays_running: offline.gate.replaying, offline_messages_sorted: offline.sorted } : {}),
       }
     },
   })

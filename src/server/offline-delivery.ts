@@ -7,6 +7,7 @@
 import { jetstreamManager } from '@nats-io/jetstream'
 import type { NatsConnection } from '@nats-io/transport-node'
 import type { Bus } from '../bus/bus.js'
+import { subjectCovers } from '../bus/subjects.js'
 import { NatsBus } from '../bus/nats-bus.js'
 import { OfflineSorter } from '../bus/offline-sorter.js'
 import { OfflineStore } from '../bus/offline-store.js'
@@ -183,6 +184,9 @@ export class OfflineDelivery implements DurableSource {
     // What the stream captured before this node's feed started is never handled live here: the
     // first replays wait until the sorter is past it.
     const captured = await (await jetstreamManager(nc, { checkAPI: false })).streams.info(source)
+    if (!(captured.config.subjects ?? []).some((pattern) => subjectCovers(pattern, OFFLINE_SOURCE_SUBJECT))) {
+      throw new ImError(ImErrorCode.ConfigInvalid, `stream ${source} exists but does not hold ${OFFLINE_SOURCE_SUBJECT}, so nothing could be kept: add the subject to it or name another stream`)
+    }
     this.gate.seen(captured.state.last_seq)
     const sorter = new OfflineSorter(nc, {
       store,

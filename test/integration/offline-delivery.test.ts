@@ -77,6 +77,9 @@ describe('offline delivery', () => {
     for (let i = 1; i <= 3; i++) expect(await notify.next()).toEqual([i])
     await settle(carol, 'carol')
     expect(notify.received).toEqual([[1], [2], [3]])
+    // The cluster's one sorter copied each message once, whichever node took it.
+    const sorted = async (server: TestServer): Promise<number> => Number(/^im_offline_messages_sorted (\d+)$/m.exec(await (await fetch(`${server.url}/metrics`)).text())?.[1])
+    await vi.waitFor(async () => expect((await sorted(a)) + (await sorted(b))).toBe(4), WAIT)
     // The other node delivers nothing again to a second connection of hers.
     const { connection: again, notify: repeated } = await client(a, 'carol')
     await settle(again, 'carol')
@@ -177,6 +180,17 @@ describe('offline delivery', () => {
 })
 
 describe('offline delivery set-up', () => {
+  it('says precisely why it cannot keep anything when the existing stream does not hold the user subject', async () => {
+    await fixture.jsm.streams.add({ name: 'IM_DEFAULT', subjects: ['im.default.send', 'im.default.groups.>'] })
+    const lines: string[] = []
+    await fixture.node({ config: config(), logger: capture(lines) })
+    await vi.waitFor(
+      () => expect(lines.join('\n')).toContain('offline delivery cannot start: stream IM_DEFAULT exists but does not hold im.default.send.user, so nothing could be kept: add the subject to it or name another stream'),
+      WAIT,
+    )
+  })
+
+
   it('refuses to start on the embedded bus, saying it needs NATS with JetStream', async () => {
     const { startTestServer } = await import('../support/im-server.js')
     await expect(startTestServer({ config: config() })).rejects.toThrow(/offline delivery \(IM_OFFLINE_DELIVERY\) needs NATS with JetStream/)
