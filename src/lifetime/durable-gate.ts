@@ -3,8 +3,9 @@
  * the order of the stream that captured it, whether it comes live or from the offline store.
  *
  * - When a signed-in user's connection opens, the messages kept for the user while away are read
- *   (DurableSource.replay) without holding up the handshake; live durable messages for that
- *   connection wait meanwhile, and go out after the replayed ones, skipping those replayed.
+ *   (DurableSource.replay) without holding up the handshake; what is pushed to that connection
+ *   meanwhile waits, and goes out after the replayed messages, in its order, minus the durable
+ *   messages the replay gave.
  * - Every durable message handed to a connection moves the user's cursor (DurableSource.delivered),
  *   so the next connection, on any node, does not get it again.
  * - When the store cannot be read, the waiting messages go out and the connection stops moving the
@@ -39,7 +40,8 @@ export interface DurableGateOptions {
 }
 
 interface Held {
-  readonly sequence: number
+  /** Undefined for a message that is not durable: it always goes out. */
+  readonly sequence: number | undefined
   readonly frame: string | Uint8Array
 }
 
@@ -59,6 +61,8 @@ export class DurableGate {
   readonly #states = new Map<DeliverableConnection, GateState>()
   /** The highest durable sequence this node has handled. */
   #seen = 0
+  /** Connections whose replay runs: while 0, other pushes skip the gate entirely. */
+  #holding = 0
 
   constructor(options: DurableGateOptions) {
     this.#options = options
@@ -66,9 +70,16 @@ export class DurableGate {
 
   /** Connections whose replay is still running, for tests and metrics. */
   get replaying(): number {
-    let count = 0
-    for (const state of this.#states.values()) if (state.held) count++
-    return count
+    return this.#holding
+  }
+
+  /** Pushes that are not durable: at once, unless the connection's replay runs. */
+  push(connection: DeliverableConnection, frame: string | Uint8Array): void {
+    if (this.#holding > 0) {
+      const state = this.#states.get(connection)
+      if (state?.held) return this.#hold(connection, state, undefined, frame)
+    }
+    connection.sendFrame(frame)
   }
 
   /** A durable message handled by this node (delivered here or not). */
@@ -81,7 +92,7 @@ export class DurableGate {
     const userId = connection.userId
     if (userId === undefined) return
     const state: GateState = { held: [], last: 0, synced: true }
-    this.#states.set(connection, state)
+    this.#set(connection, state)
     this.#options.source.replay(userId, this.#seen).then(
       (messages) => this.#finish(connection, state, messages),
       (error: unknown) => {
@@ -96,26 +107,35 @@ export class DurableGate {
 
   /** A connection taken over from another node: it was connected all along and replays nothing. */
   moved(connection: DeliverableConnection): void {
-    if (connection.userId !== undefined) this.#states.set(connection, { held: undefined, last: 0, synced: true })
+    if (connection.userId !== undefined) this.#set(connection, { held: undefined, last: 0, synced: true })
   }
 
   removed(connection: DeliverableConnection): void {
-    this.#states.delete(connection)
+    this.#set(connection, undefined)
+  }
+
+  #set(connection: DeliverableConnection, state: GateState | undefined): void {
+    const previous = this.#states.get(connection)
+    if (previous) this.#release(previous)
+    if (state) this.#states.set(connection, state)
+    else this.#states.delete(connection)
+    if (state?.held) this.#holding++
   }
 
   /** Sends a durable message to one of its recipients now, or after the connection's replay. */
   offer(connection: DeliverableConnection, sequence: number, frame: string | Uint8Array): void {
     const state = this.#states.get(connection)
     if (!state) return this.#send(connection, undefined, sequence, frame)
-    if (state.held) {
-      state.held.push({ sequence, frame })
-      if (state.held.length > (this.#options.maxHeld ?? DEFAULT_MAX_HELD)) {
-        this.#options.logger.warn('offline replay is too slow; sending the live messages it held', { connectionId: connection.connectionId })
-        this.#giveUp(connection, state)
-      }
-      return
-    }
+    if (state.held) return this.#hold(connection, state, sequence, frame)
     if (sequence > state.last) this.#send(connection, state, sequence, frame)
+  }
+
+  #hold(connection: DeliverableConnection, state: GateState, sequence: number | undefined, frame: string | Uint8Array): void {
+    state.held!.push({ sequence, frame })
+    if (state.held!.length > (this.#options.maxHeld ?? DEFAULT_MAX_HELD)) {
+      this.#options.logger.warn('offline replay is too slow; sending the live messages it held', { connectionId: connection.connectionId })
+      this.#giveUp(connection, state)
+    }
   }
 
   #send(connection: DeliverableConnection, state: GateState | undefined, sequence: number, frame: string | Uint8Array): void {
@@ -134,11 +154,13 @@ export class DurableGate {
       last = message.sequence
     }
     for (const held of state.held) {
-      if (held.sequence <= last) continue
+      if (held.sequence !== undefined) {
+        if (held.sequence <= last) continue
+        last = held.sequence
+      }
       connection.sendFrame(held.frame)
-      last = held.sequence
     }
-    state.held = undefined
+    this.#release(state)
     if (last > state.last) {
       state.last = last
       this.#options.source.delivered(connection.userId!, last)
@@ -149,11 +171,18 @@ export class DurableGate {
     if (this.#states.get(connection) !== state) return
     state.synced = false
     const held = state.held ?? []
-    state.held = undefined
+    this.#release(state)
     for (const message of held) {
-      if (message.sequence <= state.last) continue
+      if (message.sequence !== undefined) {
+        if (message.sequence <= state.last) continue
+        state.last = message.sequence
+      }
       connection.sendFrame(message.frame)
-      state.last = message.sequence
     }
+  }
+
+  #release(state: GateState): void {
+    if (state.held) this.#holding--
+    state.held = undefined
   }
 }

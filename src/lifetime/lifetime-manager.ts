@@ -114,7 +114,11 @@ export class LifetimeManager<C extends DeliverableConnection = DeliverableConnec
   private deliverSpread(target: DeliveryTarget, method: string, args: readonly unknown[], spreadMs: number): number {
     const message: InvocationMessage = { type: MessageType.Invocation, target: method, arguments: args as unknown[] }
     const frames = new FrameCache(message)
-    const push = (connection: DeliverableConnection): void => connection.sendFrame(frames.for(connection.protocol))
+    const gate = this.durable
+    // With offline delivery, a connection whose replay runs gets its pushes after the replayed messages.
+    const push = gate
+      ? (connection: DeliverableConnection): void => gate.push(connection, frames.for(connection.protocol))
+      : (connection: DeliverableConnection): void => connection.sendFrame(frames.for(connection.protocol))
     if (spreadMs === 0) return this.forEachRecipient(target, push)
     const recipients: C[] = []
     this.forEachRecipient(target, (connection) => recipients.push(connection))

@@ -86,7 +86,7 @@ describe('offline delivery', () => {
     expect(repeated.received).toEqual([])
   })
 
-  it('delivers them over Server-Sent Events and long polling alike, before the live messages that follow', async () => {
+  it('delivers them over Server-Sent Events and long polling alike, before the live messages that follow, durable or not', async () => {
     await node()
     for (const [user, transport] of [['dave', signalR.HttpTransportType.ServerSentEvents], ['erin', signalR.HttpTransportType.LongPolling]] as const) {
       const server = await node()
@@ -94,9 +94,10 @@ describe('offline delivery', () => {
       sendUser(user, 'notify', ['kept-2'])
       const { connection, notify } = await client(server, user, transport)
       sendUser(user, 'notify', ['live'])
-      expect([await notify.next(), await notify.next(), await notify.next()]).toEqual([['kept-1'], ['kept-2'], ['live']])
+      sendUser(user, 'notify', ['live, not durable'], {})
+      expect([await notify.next(), await notify.next(), await notify.next(), await notify.next()]).toEqual([['kept-1'], ['kept-2'], ['live'], ['live, not durable']])
       await settle(connection, user)
-      expect(notify.received).toHaveLength(3)
+      expect(notify.received).toHaveLength(4)
     }
   })
 

@@ -30,7 +30,7 @@ const received = (connection: FakeConnection): unknown[] =>
 
 function setUp() {
   const source = new FakeSource()
-  const gate = new DurableGate({ source, logger: silentLogger, maxHeld: 3 })
+  const gate = new DurableGate({ source, logger: silentLogger, maxHeld: 4 })
   const lifetime = new LifetimeManager<FakeConnection>({ durable: gate })
   return { source, gate, lifetime }
 }
@@ -46,22 +46,25 @@ describe('DurableGate', () => {
     expect(source.replays[0]).toMatchObject({ userId: 'ann', seenUpTo: 4 })
     lifetime.deliver(users(['ann']), 'm', ['live-6'], { durableSequence: 6 })
     lifetime.deliver(users(['ann']), 'm', ['live-7'], { durableSequence: 7 })
-    // Non-durable messages keep today's meaning: at once.
-    lifetime.deliver(users(['ann']), 'plain', ['now'])
-    expect(received(ann)).toEqual(['plain:now'])
+    // What is not durable waits too, so that it keeps its order with the replayed messages.
+    lifetime.deliver(users(['ann']), 'plain', ['held'])
+    lifetime.deliver({ kind: 'all' }, 'broadcast', ['held'])
+    expect(received(ann)).toEqual([])
 
     source.replays[0]!.resolve([
       { sequence: 2, method: 'm', args: ['kept-2'] },
       { sequence: 6, method: 'm', args: ['kept-6'] },
     ])
     await flush()
-    expect(received(ann)).toEqual(['plain:now', 'm:kept-2', 'm:kept-6', 'm:live-7'])
+    expect(received(ann)).toEqual(['m:kept-2', 'm:kept-6', 'm:live-7', 'plain:held', 'broadcast:held'])
     expect(source.cursor.get('ann')).toBe(7)
+    lifetime.deliver(users(['ann']), 'plain', ['now'])
+    expect(received(ann).at(-1)).toBe('plain:now')
 
     // A live message the replay already gave (the feed behind the sorter) is not sent again.
     lifetime.deliver(users(['ann']), 'm', ['live-6'], { durableSequence: 6 })
     lifetime.deliver(users(['ann']), 'm', ['live-8'], { durableSequence: 8 })
-    expect(received(ann).slice(4)).toEqual(['m:live-8'])
+    expect(received(ann).slice(6)).toEqual(['m:live-8'])
     expect(source.cursor.get('ann')).toBe(8)
   })
 
@@ -93,8 +96,8 @@ describe('DurableGate', () => {
     const { source, lifetime } = setUp()
     const dan = new FakeConnection('c5', 'dan', protocol)
     lifetime.add(dan)
-    for (let sequence = 1; sequence <= 4; sequence++) lifetime.deliver(users(['dan']), 'm', [sequence], { durableSequence: sequence })
-    expect(received(dan)).toEqual(['m:1', 'm:2', 'm:3', 'm:4'])
+    for (let sequence = 1; sequence <= 5; sequence++) lifetime.deliver(users(['dan']), 'm', [sequence], { durableSequence: sequence })
+    expect(received(dan)).toEqual(['m:1', 'm:2', 'm:3', 'm:4', 'm:5'])
     source.replays[0]!.resolve([{ sequence: 1, method: 'm', args: ['late'] }])
     expect(source.cursor.has('dan')).toBe(false)
   })
