@@ -27,6 +27,8 @@ export interface OfflineSorterOptions {
   readonly ttlMs: number
   /** Redelivery of a message whose copies were not confirmed within this, in ms (default 30 000). */
   readonly ackWaitMs?: number
+  /** The capturing stream is gone (it may be made anew, numbering from 1): the store must be set up again. */
+  readonly sourceGone: () => void
 }
 
 const NANOS_PER_MS = 1_000_000
@@ -120,12 +122,12 @@ export class OfflineSorter {
   }
 
   async #sort(message: JsMsg): Promise<void> {
-    const { store, sourceStream, ttlMs, recipients, logger } = this.#options
+    const { store, ttlMs, recipients, logger } = this.#options
     const users = recipients(message.data)
     const ageMs = Date.now() - message.info.timestampNanos / NANOS_PER_MS
     if (!users || users.length === 0 || ageMs > ttlMs) return message.ack()
     try {
-      for (const userId of new Set(users)) await store.append(userId, sourceStream, message.seq, message.data)
+      for (const userId of new Set(users)) await store.append(userId, message.seq, message.data)
       this.copied++
       message.ack()
     } catch (error) {
@@ -134,12 +136,12 @@ export class OfflineSorter {
     }
   }
 
-  /** The consumer was deleted (or the stream): make it again. */
+  /** The consumer was deleted: make it again. The stream: hand over (its sequences start anew). */
   async #watch(messages: ConsumerMessages, jsm: JetStreamManager): Promise<void> {
     for await (const status of messages.status()) {
       if (this.#stopped) return
-      if (status.type !== 'consumer_not_found' && status.type !== 'consumer_deleted' && status.type !== 'stream_not_found') continue
-      this.#floor = 0
+      if (status.type === 'stream_not_found') return this.#options.sourceGone()
+      if (status.type !== 'consumer_not_found' && status.type !== 'consumer_deleted') continue
       await this.#ensureConsumer(jsm).catch((error: unknown) => this.#options.logger.warn('offline delivery: sorter consumer could not be made again; retrying', { error }))
     }
   }

@@ -58,6 +58,8 @@ export class OfflineStore {
   readonly #settings: OfflineStoreSettings
   readonly #js: JetStreamClient
   #jsm: JetStreamManager | undefined
+  /** The capturing stream and its creation time (`ensure`): part of each copy's message id. */
+  #sourceId = ''
 
   constructor(nc: NatsConnection, settings: OfflineStoreSettings) {
     this.#nc = nc
@@ -74,12 +76,21 @@ export class OfflineStore {
     return `im.${this.#settings.hub}.offline.${userKey(userId)}`
   }
 
-  /** Creates both streams, or brings their limits in line with the settings (they are ours). */
-  async ensure(): Promise<void> {
+  /**
+   * Creates both streams, or brings their limits in line with the settings (they are ours).
+   * `source` names the capturing stream and when it was created: a capturing stream made anew
+   * numbers from 1 again, below every cursor, and what was kept is numbered in the old one's
+   * sequences, so both the kept messages and the cursors are dropped (new messages would otherwise
+   * be skipped as delivered). Resolves true when that happened.
+   */
+  async ensure(source: { readonly stream: string; readonly created: string }): Promise<boolean> {
     const { stream, cursorBucket, ttlMs, maxPerUser, duplicateWindowMs, hub } = this.#settings
     const maxAge = ttlMs * NANOS_PER_MS
-    await this.#ensureStream({
+    const description = `durable user messages captured by stream ${source.stream} created ${source.created}`
+    this.#sourceId = `${source.stream}@${source.created}`
+    const before = await this.#ensureStream({
       name: stream,
+      description,
       subjects: [`im.${hub}.offline.>`],
       retention: RetentionPolicy.Limits,
       storage: StorageType.File,
@@ -103,9 +114,15 @@ export class OfflineStore {
       deny_delete: true,
       allow_direct: true,
     })
+    if (before?.description === undefined || before.description === description) return false
+    const jsm = await this.#manager()
+    await jsm.streams.purge(stream)
+    await jsm.streams.purge(`KV_${cursorBucket}`)
+    return true
   }
 
-  async #ensureStream(config: Partial<StreamConfig> & { name: string }): Promise<void> {
+  /** Resolves with the configuration the stream had before, undefined when it was created. */
+  async #ensureStream(config: Partial<StreamConfig> & { name: string }): Promise<Partial<StreamConfig> | undefined> {
     const jsm = await this.#manager()
     const existing = await jsm.streams.info(config.name).catch((error: unknown) => {
       if (error instanceof JetStreamApiError && error.code === JetStreamApiCodes.StreamNotFound) return undefined
@@ -113,18 +130,19 @@ export class OfflineStore {
     })
     if (!existing) {
       await jsm.streams.add(config)
-      return
+      return undefined
     }
     const current = existing.config as unknown as Record<string, unknown>
     const differs = Object.entries(config).some(([key, value]) => JSON.stringify(current[key]) !== JSON.stringify(value))
     if (differs) await jsm.streams.update(config.name, { ...existing.config, ...config })
+    return existing.config
   }
 
   /** Keeps one copy of a captured message for one user; a copy already kept is not kept twice. */
-  async append(userId: string, sourceStream: string, sourceSequence: number, data: Uint8Array): Promise<void> {
+  async append(userId: string, sourceSequence: number, data: Uint8Array): Promise<void> {
     const hdrs = headers()
     hdrs.set(SOURCE_SEQUENCE_HEADER, String(sourceSequence))
-    await this.#js.publish(this.subjectOf(userId), data, { msgID: `${sourceStream}:${sourceSequence}:${userKey(userId)}`, headers: hdrs })
+    await this.#js.publish(this.subjectOf(userId), data, { msgID: `${this.#sourceId}:${sourceSequence}:${userKey(userId)}`, headers: hdrs })
   }
 
   /** The user's cursor (0 when none) and the revision to compare against when moving it. */

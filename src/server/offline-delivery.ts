@@ -63,6 +63,8 @@ export class OfflineDelivery implements DurableSource {
   #nc: NatsConnection | undefined
   #store: OfflineStore | undefined
   #sorter: OfflineSorter | undefined
+  /** The capturing stream's last sequence when the sorter started: what this node's feed may never have handled. */
+  #backlog = 0
   #retry: NodeJS.Timeout | undefined
   #unlisten: (() => void) | undefined
   #closed = false
@@ -100,8 +102,10 @@ export class OfflineDelivery implements DurableSource {
     const store = this.#store
     const sorter = this.#sorter
     if (!store || !sorter) throw new ImError(ImErrorCode.BusUnavailable, 'the offline store is not ready')
-    const upTo = await sorter.sortedUpTo(seenUpTo, SORT_WAIT_MS)
-    if (upTo === undefined) throw new ImError(ImErrorCode.BusTimeout, `the offline sorter did not reach sequence ${seenUpTo} within ${SORT_WAIT_MS} ms`)
+    // A connection that opened before the set-up ended must also wait for the backlog.
+    const needed = Math.max(seenUpTo, this.#backlog)
+    const upTo = await sorter.sortedUpTo(needed, SORT_WAIT_MS)
+    if (upTo === undefined) throw new ImError(ImErrorCode.BusTimeout, `the offline sorter did not reach sequence ${needed} within ${SORT_WAIT_MS} ms`)
     const [cursor, newest] = await Promise.all([store.cursor(userId), store.newest(userId)])
     // A cursor move of this node still on its way counts already (a quick reconnect to this node).
     const after = Math.max(cursor.sequence, this.#cursorWrites.get(userId)?.target ?? 0)
@@ -165,13 +169,17 @@ export class OfflineDelivery implements DurableSource {
     void this.#sorter?.stop()
     this.#store = undefined
     this.#sorter = undefined
-    void this.#build(nc).catch((error: unknown) => {
-      if (this.#closed || this.#nc !== nc) return
-      this.#options.logger.error(`offline delivery cannot start: ${error instanceof Error ? error.message : String(error)}; retrying in ${RETRY_MS / 1000} s`)
-      this.#nc = undefined
-      this.#retry = setTimeout(() => this.#setUp(), RETRY_MS)
-      this.#retry.unref()
-    })
+    void this.#build(nc).catch((error: unknown) => this.#rebuild(nc, `offline delivery cannot start: ${error instanceof Error ? error.message : String(error)}`))
+  }
+
+  /** Sets everything up again on the same connection after a pause; until then connections replay nothing. */
+  #rebuild(nc: NatsConnection, reason: string): void {
+    if (this.#closed || this.#nc !== nc) return
+    this.#options.logger.error(`${reason}; retrying in ${RETRY_MS / 1000} s`)
+    this.#nc = undefined
+    clearTimeout(this.#retry)
+    this.#retry = setTimeout(() => this.#setUp(), RETRY_MS)
+    this.#retry.unref()
   }
 
   async #build(nc: NatsConnection): Promise<void> {
@@ -179,15 +187,17 @@ export class OfflineDelivery implements DurableSource {
     const source = jetstream.stream!
     // The stream feed makes the capturing stream on connect.
     await bus.ready()
-    const store = new OfflineStore(nc, { hub: OFFLINE_HUB, ...jetstream.offline, duplicateWindowMs: jetstream.duplicateWindowMs })
-    await store.ensure()
-    // What the stream captured before this node's feed started is never handled live here: the
-    // first replays wait until the sorter is past it.
     const captured = await (await jetstreamManager(nc, { checkAPI: false })).streams.info(source)
     if (!(captured.config.subjects ?? []).some((pattern) => subjectCovers(pattern, OFFLINE_SOURCE_SUBJECT))) {
       throw new ImError(ImErrorCode.ConfigInvalid, `stream ${source} exists but does not hold ${OFFLINE_SOURCE_SUBJECT}, so nothing could be kept: add the subject to it or name another stream`)
     }
-    this.gate.seen(captured.state.last_seq)
+    const store = new OfflineStore(nc, { hub: OFFLINE_HUB, ...jetstream.offline, duplicateWindowMs: jetstream.duplicateWindowMs })
+    if (await store.ensure({ stream: source, created: captured.created })) {
+      logger.warn(`offline delivery: stream ${source} was made anew since the cursors were written; they are reset, so messages kept before may be delivered again`)
+    }
+    // What the stream captured before this node's feed started is never handled live here: the
+    // first replays wait until the sorter is past it.
+    this.#backlog = captured.state.last_seq
     const sorter = new OfflineSorter(nc, {
       store,
       sourceStream: source,
@@ -196,6 +206,7 @@ export class OfflineDelivery implements DurableSource {
       recipients: (data) => this.#read(data)?.users,
       logger,
       ttlMs: jetstream.offline.ttlMs,
+      sourceGone: () => this.#rebuild(nc, `stream ${source} is gone`),
     })
     await sorter.start()
     if (this.#closed || this.#nc !== nc) return void (await sorter.stop())

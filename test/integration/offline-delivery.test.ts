@@ -175,6 +175,28 @@ describe('offline delivery', () => {
     expect(notify.received).toEqual([])
   })
 
+  it('starts over when the capturing stream is made anew, so that its new sequences are not taken as delivered', async () => {
+    const before = await node()
+    const first = await client(before, 'mia')
+    sendUser('mia', 'notify', ['old'])
+    expect(await first.notify.next()).toEqual(['old'])
+    await untilKept(1)
+    await first.connection.stop()
+    await before.close()
+    await fixture.jsm.streams.delete('IM_DEFAULT')
+
+    const lines: string[] = []
+    const after = await node({ config: config(), logger: capture(lines) })
+    expect(lines.join('\n')).toContain('offline delivery: stream IM_DEFAULT was made anew since the cursors were written; they are reset')
+    sendUser('mia', 'notify', ['new'])
+    await fixture.nc.flush()
+    await vi.waitFor(async () => expect(await sortedBy(after)).toBe(1), WAIT)
+    const { connection, notify } = await client(after, 'mia')
+    expect(await notify.next()).toEqual(['new'])
+    await settle(connection, 'mia')
+    expect(notify.received).toEqual([['new']])
+  })
+
   it('refuses a durable value that is not a boolean, saying so, and keeps nothing', async () => {
     const lines: string[] = []
     const server = await node({ config: config(), logger: capture(lines) })
