@@ -42,10 +42,14 @@ export interface StoredMessage {
 
 /** The capturing stream's sequence of a kept message. */
 export const SOURCE_SEQUENCE_HEADER = 'Im-Source-Sequence'
+/** The highest source sequence kept for the user when this copy was appended, this one included. */
+export const HIGHEST_SEQUENCE_HEADER = 'Im-Highest-Sequence'
 
 const NANOS_PER_MS = 1_000_000
 /** Compare-and-set attempts on one cursor before giving up (another node keeps winning). */
 const MAX_CURSOR_ATTEMPTS = 10
+/** Tries of one copy while other copies for the same user keep landing first. */
+const MAX_APPEND_ATTEMPTS = 20
 /** A replay's consumer left behind (its node died mid-read) is removed by the server after this. */
 const READER_IDLE_MS = 10_000
 
@@ -138,11 +142,30 @@ export class OfflineStore {
     return existing.config
   }
 
-  /** Keeps one copy of a captured message for one user; a copy already kept is not kept twice. */
+  /**
+   * Keeps one copy of a captured message for one user; a copy already kept is not kept twice.
+   * Copies made by two nodes at once may land out of order, so each copy also carries the highest
+   * source sequence kept for the user so far, and is appended only on top of the copy it read
+   * that from (compare-and-set on the subject's last sequence): a connect then learns from the
+   * newest copy alone whether anything is new.
+   */
   async append(userId: string, sourceSequence: number, data: Uint8Array): Promise<void> {
-    const hdrs = headers()
-    hdrs.set(SOURCE_SEQUENCE_HEADER, String(sourceSequence))
-    await this.#js.publish(this.subjectOf(userId), data, { msgID: `${this.#sourceId}:${sourceSequence}:${userKey(userId)}`, headers: hdrs })
+    const subject = this.subjectOf(userId)
+    const msgID = `${this.#sourceId}:${sourceSequence}:${userKey(userId)}`
+    for (let attempt = 1; ; attempt++) {
+      const newest = await this.newest(userId)
+      const hdrs = headers()
+      hdrs.set(SOURCE_SEQUENCE_HEADER, String(sourceSequence))
+      hdrs.set(HIGHEST_SEQUENCE_HEADER, String(Math.max(sourceSequence, newest.highestSequence)))
+      try {
+        await this.#js.publish(subject, data, { msgID, headers: hdrs, expect: { lastSubjectSequence: newest.storeSequence } })
+        return
+      } catch (error) {
+        // Another copy for this user landed meanwhile: read it and try again on top of it.
+        if (attempt < MAX_APPEND_ATTEMPTS && error instanceof JetStreamApiError && error.code === JetStreamApiCodes.StreamWrongLastSequence) continue
+        throw error
+      }
+    }
   }
 
   /** The user's cursor (0 when none) and the revision to compare against when moving it. */
@@ -153,10 +176,15 @@ export class OfflineStore {
     return { sequence: Number.isSafeInteger(sequence) && sequence > 0 ? sequence : 0, revision: entry.seq }
   }
 
-  /** The user's newest kept message: its source sequence and its sequence in the store (0 and 0 when none). */
-  async newest(userId: string): Promise<{ readonly sourceSequence: number; readonly storeSequence: number }> {
+  /**
+   * The user's newest kept copy: the highest source sequence kept for the user (possibly of a
+   * message dropped since) and the copy's sequence in the store; 0 and 0 when nothing is kept.
+   */
+  async newest(userId: string): Promise<{ readonly highestSequence: number; readonly storeSequence: number }> {
     const entry = await (await this.#manager()).direct.getMessage(this.#settings.stream, { last_by_subj: this.subjectOf(userId) })
-    return entry ? { sourceSequence: sourceSequenceOf(entry.header.get(SOURCE_SEQUENCE_HEADER)), storeSequence: entry.seq } : { sourceSequence: 0, storeSequence: 0 }
+    if (!entry) return { highestSequence: 0, storeSequence: 0 }
+    const highest = Math.max(sourceSequenceOf(entry.header.get(HIGHEST_SEQUENCE_HEADER)), sourceSequenceOf(entry.header.get(SOURCE_SEQUENCE_HEADER)))
+    return { highestSequence: highest, storeSequence: entry.seq }
   }
 
   /**

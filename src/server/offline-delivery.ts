@@ -109,7 +109,7 @@ export class OfflineDelivery implements DurableSource {
     const [cursor, newest] = await Promise.all([store.cursor(userId), store.newest(userId)])
     // A cursor move of this node still on its way counts already (a quick reconnect to this node).
     const after = Math.max(cursor.sequence, this.#cursorWrites.get(userId)?.target ?? 0)
-    if (newest.sourceSequence <= after) return []
+    if (newest.highestSequence <= after) return []
     const kept = await store.pending(userId, after, upTo)
     const messages: ReplayedMessage[] = []
     for (const { sourceSequence, data } of kept) {
