@@ -62,7 +62,7 @@ export class OfflineStore {
   readonly #settings: OfflineStoreSettings
   readonly #js: JetStreamClient
   #jsm: JetStreamManager | undefined
-  /** The capturing stream and its creation time (`ensure`): part of each copy's message id. */
+  /** When the capturing stream was created (`ensure`): part of each copy's message id. */
   #sourceId = ''
 
   constructor(nc: NatsConnection, settings: OfflineStoreSettings) {
@@ -91,7 +91,8 @@ export class OfflineStore {
     const { stream, cursorBucket, ttlMs, maxPerUser, duplicateWindowMs, hub } = this.#settings
     const maxAge = ttlMs * NANOS_PER_MS
     const description = `durable user messages captured by stream ${source.stream} created ${source.created}`
-    this.#sourceId = `${source.stream}@${source.created}`
+    // Short: it is stored with every copy. Milliseconds tell two streams of one name apart.
+    this.#sourceId = (Date.parse(source.created) || 0).toString(36)
     const before = await this.#ensureStream({
       name: stream,
       description,
