@@ -168,6 +168,31 @@ describe('relaying', () => {
     expect((await fetch(`${nodes[1]!.hubUrl()}?id=${encodeURIComponent('*.>abc')}`)).status).toBe(404)
   })
 
+  it('answers 503 while the node that issued a token does not answer, and 404 once it has stopped', async () => {
+    // A node that hangs: it listens on its subject and never answers.
+    const hung = service.nc.subscribe('im.default.node.ZZZZZZ')
+    await service.nc.flush()
+    const slow = await fetch(`${nodes[1]!.hubUrl()}?id=ZZZZZZnotatoken`)
+    expect([slow.status, await slow.text()]).toEqual([503, 'The server holding this connection did not answer in time; try again.'])
+    hung.unsubscribe()
+    await service.nc.flush()
+    const gone = await fetch(`${nodes[1]!.hubUrl()}?id=ZZZZZZnotatoken`)
+    expect([gone.status, await gone.text()]).toEqual([404, 'No Connection with that ID'])
+  })
+
+  it('drops a control message it cannot read and goes on answering the other nodes', async () => {
+    const body = (await (await fetch(`${nodes[0]!.hubUrl()}/negotiate?negotiateVersion=1`, { method: 'POST', headers: { Authorization: `Bearer ${await tokenFor('owner')}` } })).json()) as {
+      connectionToken: string
+    }
+    const tag = body.connectionToken.slice(0, 6)
+    for (const garbage of ['not json', '{"op":"claim"}', '{"op":"take","token":"x","by":"*.>"}', '[]']) {
+      await service.publishRaw(`im.default.node.${tag}`, garbage)
+    }
+    // The node that issued the token still hands it over to the other one.
+    const opened = await fetch(`${nodes[1]!.hubUrl()}?id=${body.connectionToken}`, { headers: { Authorization: `Bearer ${await tokenFor('owner')}` } })
+    expect(opened.status).toBe(200)
+  })
+
   it('a WebSocket negotiated on one node opens on the other', async () => {
     const body = (await (await fetch(`${nodes[0]!.hubUrl('/hubs/echo')}/negotiate?negotiateVersion=1`, { method: 'POST' })).json()) as { connectionId: string; connectionToken: string }
     const ws = await import('ws')
