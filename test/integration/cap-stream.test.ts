@@ -7,8 +7,9 @@
  */
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
+import { StorageType, jetstreamManager } from '@nats-io/jetstream'
 import { connect } from '@nats-io/transport-node'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { Inbox, connectClient, withTimeout } from '../support/clients.js'
 import type { TestClient } from '../support/clients.js'
 import { capPublish, capStream } from '../support/cap.js'
@@ -45,8 +46,13 @@ async function consumersOf(stream: string): Promise<string[]> {
 }
 
 /** `im serve` in a child process; resolves when it exits. */
+/** The environment of a CLI run: none of the machine's IM_* settings. */
+function cliBase(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('IM_')))
+}
+
 function serve(env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('IM_')))
+  const base = cliBase()
   return withTimeout(
     new Promise((resolve) => {
       const child = spawn(process.execPath, [BIN, 'serve'], { cwd: ROOT, env: { ...base, ...env } })
@@ -140,6 +146,31 @@ describe('an im stream made by CAP subscribers', () => {
       "- if no DotNetCore.CAP subscriber (or other consumer) still reads these subjects from stream im, remove them from it: nats stream edit im --subjects 'im.default.receive.orders.created'\n",
     )
     expect(error.message).toContain("nats stream edit im --subjects 'im.default.receive.orders.created,im.default.send,im.default.send.>,im.default.groups.>'")
+  })
+})
+
+describe('im serve and a conflict found once NATS answers', () => {
+  it('exits with the message when NATS comes up after the banner with the conflicting stream', async () => {
+    const port = await freePort()
+    const nats = await startNatsServer({ jetstream: true, port })
+    fixture.onCleanup(() => nats.stop())
+    const setup = await connect({ servers: nats.url })
+    await (await jetstreamManager(setup)).streams.add({ name: 'im', subjects: ['im.default.send'], storage: StorageType.File })
+    await setup.close()
+    await nats.kill('SIGTERM')
+
+    const env = { IM_NATS_URL: nats.url, IM_PORT: String(await freePort()), IM_HOST: '127.0.0.1', IM_JETSTREAM_STREAM: 'IMSERVICE', IM_NATS_RECONNECT_WAIT_MS: '100' }
+    const child = spawn(process.execPath, [BIN, 'serve'], { cwd: ROOT, env: { ...cliBase(), ...env } })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d) => (stdout += d))
+    child.stderr.on('data', (d) => (stderr += d))
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve))
+    fixture.onCleanup(async () => child.kill())
+    await vi.waitFor(() => expect(stdout).toContain('IMService listening'), { timeout: 15_000, interval: 50 })
+    await nats.restart()
+    expect(await withTimeout(exited, 20_000, 'im serve to exit')).toBe(1)
+    expect(stderr).toContain('im: JetStream stream IMSERVICE does not exist and cannot be created: NATS lets no two streams hold one subject, and stream im (file storage) holds im.default.send,')
   })
 })
 
