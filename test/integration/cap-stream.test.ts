@@ -13,7 +13,9 @@ import { describe, expect, it, vi } from 'vitest'
 import { Inbox, connectClient, withTimeout } from '../support/clients.js'
 import type { TestClient } from '../support/clients.js'
 import { capPublish, capStream } from '../support/cap.js'
-import { startTestServer, untilSubscribed } from '../support/im-server.js'
+import { DefaultHub } from '../../hubs/default-hub.js'
+import { startServer } from '../../src/server.js'
+import { startTestServer, testConfig, untilSubscribed } from '../support/im-server.js'
 import type { TestServer } from '../support/im-server.js'
 import { jetStreamFixture } from '../support/jetstream-fixture.js'
 import { freePort, startNatsServer } from '../support/nats-server.js'
@@ -135,6 +137,22 @@ describe('an im stream made by CAP subscribers', () => {
     expect(run.code).toBe(1)
     expect(run.stderr).toContain(`im: ${(error as Error).message}`)
     expect(run.stdout).not.toContain('IMService listening')
+  })
+
+  it('makes startServer reject, leaving NATS, when NATS answered before it returned', async () => {
+    await using nats = await startNatsServer({ jetstream: true, monitoring: true })
+    const service = await connect({ servers: nats.url })
+    fixture.onCleanup(() => service.close())
+    await capStream(await jetstreamManager(service), 'im', ['im.default.send'])
+    const config = testConfig({ natsUrl: nats.url, config: { jetstream: { stream: 'IMSERVICE' } } })
+    // Not explicit: one attempt, connected before startServer goes on (as `npm start` finds a local NATS).
+    const starting = startServer({ config: { ...config, nats: { ...config.nats, explicit: false } }, hubs: [DefaultHub] })
+    await expect(starting).rejects.toMatchObject({ code: 'IM_STREAM_CONFLICT', message: expect.stringContaining('JetStream stream IMSERVICE does not exist and cannot be created') })
+    // Its NATS connection is gone: only the test's own service connection is left.
+    await vi.waitFor(async () => {
+      const connz = (await (await fetch(`${nats.monitorUrl}/connz`)).json()) as { num_connections: number }
+      expect(connz.num_connections).toBe(1)
+    }, { timeout: 5000, interval: 50 })
   })
 
   it('names the stream to edit when it holds subjects of its own besides ours', async () => {
