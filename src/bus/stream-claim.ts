@@ -12,9 +12,12 @@
  *   claim fails with IM_STREAM_CONFLICT, naming each stream, what it holds and what to change.
  */
 import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream'
-import type { JetStreamManager, StreamInfo } from '@nats-io/jetstream'
+import type { JetStreamManager, StreamConfig, StreamInfo } from '@nats-io/jetstream'
 import { ImError, ImErrorCode } from '../errors.js'
 import { subjectCovers, subjectsOverlap } from './subjects.js'
+
+/** The server's error code for a new stream whose subjects another stream holds. */
+const SUBJECTS_OVERLAP = 10065
 
 export interface StreamChoice {
   /** The stream to read. */
@@ -27,13 +30,35 @@ export interface StreamChoice {
 export async function claimStream(jsm: JetStreamManager, stream: string, subjects: readonly string[]): Promise<StreamChoice> {
   const own = await streamInfo(jsm, stream)
   if (own) return { name: stream, info: own }
-  const holders = await streamsHolding(jsm, subjects)
+  // Without the right to list streams, creating ours tells the same (see createStream).
+  const holders = await streamsHolding(jsm, subjects).catch(() => [])
   if (holders.length === 0) return { name: stream, info: undefined }
   const only = holders[0]!
   if (holders.length === 1 && subjects.every((subject) => subjectsOf(only).some((pattern) => subjectCovers(pattern, subject)))) {
     return { name: only.config.name, info: only }
   }
   throw new ImError(ImErrorCode.StreamConflict, conflictMessage(stream, subjects, holders))
+}
+
+/**
+ * Creates our stream. Another stream may have taken some of its subjects since `claimStream`
+ * looked, or this node may not list streams: that is a conflict too, never an outage.
+ */
+export async function createStream(jsm: JetStreamManager, config: Partial<StreamConfig> & { name: string; subjects: string[] }): Promise<void> {
+  try {
+    await jsm.streams.add(config)
+  } catch (error) {
+    if (!(error instanceof JetStreamApiError && error.code === SUBJECTS_OVERLAP)) throw error
+    const holders = await streamsHolding(jsm, config.subjects).catch(() => [])
+    throw new ImError(
+      ImErrorCode.StreamConflict,
+      holders.length > 0
+        ? conflictMessage(config.name, config.subjects, holders)
+        : `JetStream stream ${config.name} does not exist and cannot be created: another stream holds some of ${config.subjects.join(', ')} ` +
+            `(the server says: ${error.message}), and this node may not list streams to name it. Find it with: nats stream ls`,
+      { cause: error },
+    )
+  }
 }
 
 /** The streams whose subjects overlap any of `subjects`, by name. */

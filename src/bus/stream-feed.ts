@@ -22,7 +22,7 @@ import type { Logger } from '../logger.js'
 import type { BusMessage } from './bus.js'
 import { DedupWindow } from './dedup-window.js'
 import { headersToMap } from './headers.js'
-import { claimStream, supportsFilterSubjects } from './stream-claim.js'
+import { claimStream, createStream, supportsFilterSubjects } from './stream-claim.js'
 import { subjectCovers, subjectMatches } from './subjects.js'
 
 export interface StreamFeedSettings {
@@ -110,7 +110,7 @@ export class StreamFeed {
     const { name, info: existing } = await claimStream(jsm, stream, subjects)
     this.#stream = name
     if (!existing) {
-      await jsm.streams.add({
+      await createStream(jsm, {
         name: stream,
         subjects: [...subjects],
         storage: StorageType.File,

@@ -155,6 +155,27 @@ describe('an im stream made by CAP subscribers', () => {
     }, { timeout: 5000, interval: 50 })
   })
 
+  it('still refuses, with what it knows, when the node may not list streams', async () => {
+    const config = [
+      'authorization { users = [',
+      '  { user: admin, password: admin }',
+      '  { user: im, password: im, permissions: { publish: { allow: [">"], deny: ["$JS.API.STREAM.NAMES"] } } }',
+      '] }',
+    ].join('\n')
+    await using nats = await startNatsServer({ jetstream: true, config })
+    const admin = await connect({ servers: nats.url, user: 'admin', pass: 'admin' })
+    fixture.onCleanup(() => admin.close())
+    await capStream(await jetstreamManager(admin), 'im', ['im.default.send'])
+    const refused = await startTestServer({ natsUrl: nats.url, config: { nats: { user: 'im', pass: 'im' }, jetstream: { stream: 'IMSERVICE' } } })
+    fixture.onCleanup(() => refused.close())
+    const error = await untilSubscribed(refused, 20_000).then(() => expect.fail('the node started'), (e: unknown) => e as Error)
+    expect(error).toMatchObject({ code: 'IM_STREAM_CONFLICT' })
+    expect(error.message).toBe(
+      'JetStream stream IMSERVICE does not exist and cannot be created: another stream holds some of im.default.send, im.default.send.>, im.default.groups.> ' +
+        '(the server says: subjects overlap with an existing stream), and this node may not list streams to name it. Find it with: nats stream ls',
+    )
+  })
+
   it('names the stream to edit when it holds subjects of its own besides ours', async () => {
     await capStream(fixture.jsm, 'im', ['im.default.send.user', 'im.default.receive.orders.created'])
     const refused = await startTestServer({ natsUrl: fixture.nats.url, config: { jetstream: { stream: 'IMSERVICE' } } })
