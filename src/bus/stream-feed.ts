@@ -73,16 +73,17 @@ export class StreamFeed {
     this.#dedup = new DedupWindow({ windowMs: options.duplicateWindowMs, maxKeys: MAX_REMEMBERED })
   }
 
-  /**
-   * Creates or verifies the stream and this node's consumer, then starts consuming. Resolves with
-   * the configured subjects the stream holds (the others must come from core NATS); rejects when
-   * JetStream cannot be used at all.
-   */
   /** The stream read (known once `start` resolved). */
   get streamName(): string {
     return this.#stream
   }
 
+  /**
+   * Creates or verifies the stream and this node's consumer, then starts consuming. Resolves with
+   * the configured subjects the stream holds (the others must come from core NATS); rejects when
+   * JetStream cannot be used at all, or with IM_STREAM_CONFLICT when other streams hold some of
+   * our subjects and ours is missing.
+   */
   async start(): Promise<readonly string[]> {
     const jsm = await jetstreamManager(this.#nc, { checkAPI: false })
     const held = await this.#ensureStream(jsm)

@@ -114,7 +114,8 @@ export class StreamRouting {
       const conflict = isImError(error, ImErrorCode.StreamConflict)
       logger.error(
         conflict
-          ? `${reasonOf(error)}\nUntil then this node takes ${settings.subjects.join(', ')} from core NATS (at most once, no catch-up), reports itself not ready, and checks again in ${Math.round(wait / 1000)} s`
+          ? `${reasonOf(error)}\n(A node that is starting stops here. One already serving takes ${settings.subjects.join(', ')} from core NATS meanwhile ` +
+              `(at most once, no catch-up), reports itself not ready, and checks again in ${Math.round(wait / 1000)} s.)`
           : `JetStream stream ${settings.stream} cannot be used: ${reasonOf(error)}. Taking ${settings.subjects.join(', ')} from core NATS ` +
               `(at most once, no catch-up); trying the stream again in ${Math.round(wait / 1000)} s`,
       )
