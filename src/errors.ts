@@ -11,6 +11,11 @@ export const ImErrorCode = {
   CodegenUnsupported: 'IM_CODEGEN_UNSUPPORTED',
   /** The message bus (NATS) is not connected, so the message could not be handed over. */
   BusUnavailable: 'IM_BUS_UNAVAILABLE',
+  /**
+   * The configured JetStream stream cannot be created because other streams hold some of its
+   * subjects; the message names them and what to change (found at start-up).
+   */
+  StreamConflict: 'IM_STREAM_CONFLICT',
   /** A request found no subscriber to answer it (NATS "no responders"). */
   BusNoResponders: 'IM_BUS_NO_RESPONDERS',
   /** A request reached a subscriber, but no answer came in time. */

@@ -281,7 +281,12 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
         if (!url || !internalAdmin.handle(req, res, url)) sendText(res, 404, 'Not found: the internal listener serves /healthz, /healthz/live, /healthz/ready, /metrics and /api/publish only.')
       })
     : undefined
-  await bus.ready()
+  // A stream conflict found while starting is a configuration error: nothing listens yet, so
+  // leaving NATS is all there is to undo.
+  await bus.ready().catch(async (error: unknown) => {
+    await bus.close()
+    throw error
+  })
   await listen(http, config.port, config.host)
   if (internalHttp) {
     await listen(internalHttp, config.internalPort ?? 0, config.internalHost).catch(async (error: unknown) => {

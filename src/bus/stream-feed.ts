@@ -5,6 +5,8 @@
  *
  * - The stream is created when missing and verified when present: one made by someone else is
  *   never changed, and the log says which of our subjects it does not hold (those stay on core).
+ *   When it is missing and another stream holds our subjects, StreamClaim decides: that stream
+ *   is read as it is, or start-up is refused.
  * - Each node reads through its own durable consumer, so every node sees every message (a
  *   broadcast reaches each node's connections). The consumer starts at new messages when it is
  *   first made, resumes from its ack floor after an outage or a restart with the same node id,
@@ -20,7 +22,8 @@ import type { Logger } from '../logger.js'
 import type { BusMessage } from './bus.js'
 import { DedupWindow } from './dedup-window.js'
 import { headersToMap } from './headers.js'
-import { subjectCovers } from './subjects.js'
+import { claimStream, createStream, supportsFilterSubjects } from './stream-claim.js'
+import { subjectCovers, subjectMatches } from './subjects.js'
 
 export interface StreamFeedSettings {
   /** The stream to create or verify and to consume. */
@@ -56,26 +59,37 @@ export class StreamFeed {
   #messages: ConsumerMessages | undefined
   #stopped = false
   #repairing: Promise<void> | undefined
+  /** The stream read: the configured one, or the stream that held our subjects in its place. */
+  #stream: string
+  /** Our subjects the stream holds; anything else it carries is acknowledged and skipped. */
+  #held: readonly string[] = []
   /** Messages skipped as repeats, for tests and metrics. */
   duplicatesSkipped = 0
 
   constructor(nc: NatsConnection, options: StreamFeedOptions) {
     this.#nc = nc
     this.#options = options
+    this.#stream = options.stream
     this.#dedup = new DedupWindow({ windowMs: options.duplicateWindowMs, maxKeys: MAX_REMEMBERED })
+  }
+
+  /** The stream read (known once `start` resolved). */
+  get streamName(): string {
+    return this.#stream
   }
 
   /**
    * Creates or verifies the stream and this node's consumer, then starts consuming. Resolves with
    * the configured subjects the stream holds (the others must come from core NATS); rejects when
-   * JetStream cannot be used at all.
+   * JetStream cannot be used at all, or with IM_STREAM_CONFLICT when other streams hold some of
+   * our subjects and ours is missing.
    */
   async start(): Promise<readonly string[]> {
     const jsm = await jetstreamManager(this.#nc, { checkAPI: false })
     const held = await this.#ensureStream(jsm)
     if (held.length === 0) return held
     await this.#ensureConsumer(jsm, held)
-    const consumer = await jetstream(this.#nc).consumers.get(this.#options.stream, this.#options.consumer)
+    const consumer = await jetstream(this.#nc).consumers.get(this.#stream, this.#options.consumer)
     const messages = await consumer.consume({ max_messages: 256 })
     if (this.#stopped) {
       await messages.close()
@@ -94,12 +108,10 @@ export class StreamFeed {
 
   async #ensureStream(jsm: JetStreamManager): Promise<readonly string[]> {
     const { stream, subjects, logger } = this.#options
-    const existing = await jsm.streams.info(stream).catch((error: unknown) => {
-      if (isApiError(error, JetStreamApiCodes.StreamNotFound)) return undefined
-      throw error
-    })
+    const { name, info: existing } = await claimStream(jsm, stream, subjects)
+    this.#stream = name
     if (!existing) {
-      await jsm.streams.add({
+      await createStream(jsm, {
         name: stream,
         subjects: [...subjects],
         storage: StorageType.File,
@@ -109,18 +121,27 @@ export class StreamFeed {
         duplicate_window: this.#options.duplicateWindowMs * NANOS_PER_MS,
       })
       logger.info(`JetStream stream ${stream} created for ${subjects.join(', ')}`)
+      this.#held = subjects
       return subjects
     }
-    return this.#verify(existing)
+    this.#held = this.#verify(existing)
+    return this.#held
   }
 
   /** A stream someone else made is used as it is: we only say what it lacks. */
   #verify(info: StreamInfo): readonly string[] {
-    const { stream, subjects, logger } = this.#options
+    const { subjects, logger } = this.#options
+    const stream = info.config.name
     const theirs = info.config.subjects ?? []
     const held = subjects.filter((subject) => theirs.some((pattern) => subjectCovers(pattern, subject)))
     const missing = subjects.filter((subject) => !held.includes(subject))
-    if (missing.length === 0) {
+    if (stream !== this.#options.stream) {
+      logger.warn(
+        `JetStream stream ${this.#options.stream} does not exist; stream ${stream} (${info.config.storage} storage, made by someone else, e.g. DotNetCore.CAP subscribers) ` +
+          `holds ${subjects.join(', ')}, so IMService reads that one as it is. Set jetstream.stream to ${stream} to say so.`,
+        { streamSubjects: theirs },
+      )
+    } else if (missing.length === 0) {
       logger.info(`JetStream stream ${stream} exists and holds ${subjects.join(', ')}; using it as it is`, { streamSubjects: theirs })
     } else {
       logger.error(
@@ -129,11 +150,19 @@ export class StreamFeed {
         { streamSubjects: theirs },
       )
     }
+    const windowMs = (info.config.duplicate_window ?? 0) / NANOS_PER_MS
+    if (windowMs < this.#options.duplicateWindowMs) {
+      logger.warn(
+        `JetStream stream ${stream} drops a repeated Nats-Msg-Id only within ${Math.round(windowMs / 1000)} s; IMService nodes skip repeats within ` +
+          `${Math.round(this.#options.duplicateWindowMs / 1000)} s, but other readers of the stream get a later retry twice. Raise it with: nats stream edit ${stream} --dupe-window ${Math.ceil(this.#options.duplicateWindowMs / 1000)}s`,
+      )
+    }
     return held
   }
 
   async #ensureConsumer(jsm: JetStreamManager, held: readonly string[]): Promise<void> {
-    const { stream, consumer, logger } = this.#options
+    const { consumer, logger } = this.#options
+    const stream = this.#stream
     const existing = await jsm.consumers.info(stream, consumer).catch((error: unknown) => {
       if (isApiError(error, JetStreamApiCodes.ConsumerNotFound)) return undefined
       throw error
@@ -146,12 +175,16 @@ export class StreamFeed {
     }
     const theirs = (await jsm.streams.info(stream)).config.subjects ?? []
     // Read the whole stream when it holds nothing else; one filter works on every server; several
-    // need nats-server 2.10.
+    // need nats-server 2.10. Before that the consumer reads the whole stream and #handle skips
+    // other subjects: one consumer per subject would lose the order between, say, a group add and
+    // the next send to that group.
     const filter: Partial<ConsumerConfig> = theirs.every((pattern) => held.some((subject) => subjectCovers(subject, pattern)))
       ? {}
       : held.length === 1
         ? { filter_subject: held[0] }
-        : { filter_subjects: [...held] }
+        : supportsFilterSubjects(this.#nc.info?.version)
+          ? { filter_subjects: [...held] }
+          : {}
     await jsm.consumers.add(stream, {
       durable_name: consumer,
       ack_policy: AckPolicy.Explicit,
@@ -172,6 +205,11 @@ export class StreamFeed {
   }
 
   #handle(message: JsMsg): void {
+    if (!this.#held.some((pattern) => subjectMatches(pattern, message.subject))) {
+      // Another reader's subject on a stream we share: not ours to deliver.
+      message.ack()
+      return
+    }
     const headers = headersToMap(message.headers)
     const id = headers?.get('Nats-Msg-Id') ?? headers?.get('cap-msg-id')
     if (this.#dedup.seenBefore(`seq:${message.seq}`, id === undefined ? undefined : `id:${id}`)) {

@@ -6,9 +6,13 @@
  * the stream also captures core publishes on its subjects, so taking them from core too would push
  * each message twice. Queue subscriptions stay on core (a per-node consumer would hand each message
  * to every node, not one). When JetStream cannot be used the node says so and takes everything from
- * core NATS (at most once, no catch-up), retrying the stream in the background.
+ * core NATS (at most once, no catch-up), retrying the stream in the background. A stream conflict
+ * (IM_STREAM_CONFLICT: our stream is missing and others hold our subjects) is a configuration
+ * error, not an outage: `settled()` rejects with it, which stops a node that is starting; a node
+ * already serving says so at every retry and reports itself not ready until it is resolved.
  */
 import type { NatsConnection } from '@nats-io/transport-node'
+import { isImError, ImErrorCode } from '../errors.js'
 import type { Logger } from '../logger.js'
 import type { BusMessage, StreamStatus } from './bus.js'
 import { StreamFeed } from './stream-feed.js'
@@ -58,7 +62,7 @@ export class StreamRouting {
 
   /** Where the stream set-up stands, for readiness. */
   status(): StreamStatus {
-    const name = this.#options.settings.stream
+    const name = this.#feed?.streamName ?? this.#options.settings.stream
     return this.#pending ? { name, state: 'starting' } : { name, ...this.#outcome }
   }
 
@@ -84,7 +88,7 @@ export class StreamRouting {
     this.#stopFeed()
     this.#held = []
     this.#pending = true
-    this.#settled = this.#start(nc, 0)
+    this.#settled = quiet(this.#start(nc, 0))
   }
 
   async close(): Promise<void> {
@@ -103,20 +107,25 @@ export class StreamRouting {
       if (this.#feed !== feed || this.#stopped) return void (await feed.stop())
       this.#held = held
       this.#outcome = held.length > 0 ? { state: 'ready' } : { state: 'unavailable', reason: `it holds none of ${settings.subjects.join(', ')}` }
-      if (attempt > 0) logger.info(`JetStream is usable again: ${held.join(', ')} now come from stream ${settings.stream}`)
+      if (attempt > 0) logger.info(`JetStream is usable again: ${held.join(', ')} now come from stream ${feed.streamName}`)
     } catch (error) {
       if (this.#feed !== feed || this.#stopped) return
       const wait = Math.min(RETRY_MAX_MS, RETRY_START_MS * 2 ** Math.min(attempt, 10))
+      const conflict = isImError(error, ImErrorCode.StreamConflict)
       logger.error(
-        `JetStream stream ${settings.stream} cannot be used: ${reasonOf(error)}. Taking ${settings.subjects.join(', ')} from core NATS ` +
-          `(at most once, no catch-up); trying the stream again in ${Math.round(wait / 1000)} s`,
+        conflict
+          ? `${reasonOf(error)}\n(A node that is starting stops here. One already serving takes ${settings.subjects.join(', ')} from core NATS meanwhile ` +
+              `(at most once, no catch-up), reports itself not ready, and checks again in ${Math.round(wait / 1000)} s.)`
+          : `JetStream stream ${settings.stream} cannot be used: ${reasonOf(error)}. Taking ${settings.subjects.join(', ')} from core NATS ` +
+              `(at most once, no catch-up); trying the stream again in ${Math.round(wait / 1000)} s`,
       )
       this.#held = []
       this.#outcome = { state: 'unavailable', reason: reasonOf(error) }
       this.#retry = setTimeout(() => {
-        if (this.#feed === feed && !this.#stopped && !nc.isClosed()) this.#settled = this.#start(nc, attempt + 1)
+        if (this.#feed === feed && !this.#stopped && !nc.isClosed()) this.#settled = quiet(this.#start(nc, attempt + 1))
       }, wait)
       this.#retry.unref()
+      if (conflict) throw error
     } finally {
       if (this.#feed === feed) {
         this.#pending = false
@@ -131,6 +140,12 @@ export class StreamRouting {
     this.#skippedBefore += this.#feed?.duplicatesSkipped ?? 0
     this.#feed = undefined
   }
+}
+
+/** The same promise, marked handled: only `settled()` callers see a rejection. */
+function quiet(promise: Promise<void>): Promise<void> {
+  promise.catch(() => undefined)
+  return promise
 }
 
 function reasonOf(error: unknown): string {
