@@ -87,6 +87,11 @@ export class StreamFeed {
   #held: readonly string[] = []
   /** When the last message or heartbeat came. */
   #lastLife = Date.now()
+  /** When the last message came, and when the stream last answered a look-up (see #probeStream). */
+  #lastMessage = Date.now()
+  #streamAnswered = 0
+  #probing = false
+  #jsm: JetStreamManager | undefined
   /** Why and since when the consumer is stalled; undefined while it delivers. */
   #stall: { readonly reason: string; readonly since: number } | undefined
   #reopening: Promise<void> | undefined
@@ -156,15 +161,37 @@ export class StreamFeed {
 
   #checkLife(): void {
     if (this.#stopped || this.#nc.isClosed()) return
-    const silentMs = Date.now() - this.#lastLife
+    const now = Date.now()
+    const silentMs = now - this.#lastLife
     if (silentMs > STALL_AFTER_HEARTBEATS * this.#heartbeatMs) this.#stalled(`no message or heartbeat for ${silentMs} ms`)
+    if (now - this.#lastMessage > this.#heartbeatMs || this.#stall) void this.#probeStream()
+  }
+
+  /**
+   * A consumer whose leader lives sends heartbeats even while its stream has lost its leader and
+   * stores nothing: heartbeats alone cannot tell "no traffic" from "no stream". So while no
+   * message comes, the stream is looked up once per heartbeat (answered by its leader); no answer
+   * within a heartbeat stalls the feed, and only an answer ends a stall.
+   */
+  async #probeStream(): Promise<void> {
+    if (this.#probing) return
+    this.#probing = true
+    try {
+      this.#jsm ??= await jetstreamManager(this.#nc, { checkAPI: false, timeout: this.#heartbeatMs })
+      await this.#jsm.streams.info(this.#options.stream)
+      this.#streamAnswered = Date.now()
+    } catch (error) {
+      if (!this.#stopped && !this.#nc.isClosed()) this.#stalled(`stream ${this.#options.stream} does not answer: ${error instanceof Error ? error.message : String(error)}`)
+    } finally {
+      this.#probing = false
+    }
   }
 
   /** A message or heartbeat came; `caughtUp` when nothing waits behind it in the stream. */
   #alive(caughtUp: boolean): void {
     this.#lastLife = Date.now()
     const stall = this.#stall
-    if (!stall || !caughtUp || this.#reopening) return
+    if (!stall || !caughtUp || this.#reopening || this.#streamAnswered < stall.since) return
     this.#stall = undefined
     this.#options.logger.info(`JetStream consumer ${this.#options.consumer} on ${this.#options.stream} delivers again and has caught up, ${Date.now() - stall.since} ms after it stalled`)
     this.#options.health?.({ healthy: true })
@@ -288,6 +315,7 @@ export class StreamFeed {
   }
 
   #handle(message: JsMsg): void {
+    this.#lastMessage = Date.now()
     this.#alive(message.info.pending === 0)
     const headers = headersToMap(message.headers)
     const id = headers?.get('Nats-Msg-Id') ?? headers?.get('cap-msg-id')
