@@ -92,6 +92,8 @@ export class StreamFeed {
   #streamAnswered = 0
   #probing = false
   #jsm: JetStreamManager | undefined
+  /** Stream sequence of the last message handled: a consumer made again starts after it. */
+  #lastSeq = 0
   /** Why and since when the consumer is stalled; undefined while it delivers. */
   #stall: { readonly reason: string; readonly since: number } | undefined
   #reopening: Promise<void> | undefined
@@ -219,6 +221,7 @@ export class StreamFeed {
         await this.#ensureConsumer(jsm, this.#held).catch(async (error: unknown) => {
           // The stream itself is gone (deleted, or lost with its only replica's store): make it again.
           if (!isApiError(error, JetStreamApiCodes.StreamNotFound)) throw error
+          this.#lastSeq = 0
           await this.#ensureStream(jsm)
           await this.#ensureConsumer(jsm, this.#held)
         })
@@ -285,7 +288,10 @@ export class StreamFeed {
       })
       return
     }
-    const theirs = (await jsm.streams.info(stream)).config.subjects ?? []
+    const info = await jsm.streams.info(stream)
+    const theirs = info.config.subjects ?? []
+    // A stream numbered below what we handled is another one (deleted and made again).
+    if (info.state.last_seq < this.#lastSeq) this.#lastSeq = 0
     // Read the whole stream when it holds nothing else; one filter works on every server; several
     // need nats-server 2.10.
     const filter: Partial<ConsumerConfig> = theirs.every((pattern) => held.some((subject) => subjectCovers(subject, pattern)))
@@ -296,12 +302,14 @@ export class StreamFeed {
     await jsm.consumers.add(stream, {
       durable_name: consumer,
       ack_policy: AckPolicy.Explicit,
-      deliver_policy: DeliverPolicy.New,
+      // A consumer lost while this node runs (deleted, idle past its threshold) starts again right
+      // after the last message handled, so nothing stored meanwhile is skipped.
+      ...(this.#lastSeq > 0 ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: this.#lastSeq + 1 } : { deliver_policy: DeliverPolicy.New }),
       ack_wait: (this.#options.ackWaitMs ?? 30_000) * NANOS_PER_MS,
       inactive_threshold: this.#options.inactiveThresholdMs * NANOS_PER_MS,
       ...filter,
     })
-    logger.info(`JetStream consumer ${consumer} on ${stream} created; it starts at new messages`)
+    logger.info(`JetStream consumer ${consumer} on ${stream} created; it starts ${this.#lastSeq > 0 ? `after stream sequence ${this.#lastSeq}` : 'at new messages'}`)
   }
 
   async #read(messages: ConsumerMessages): Promise<void> {
@@ -316,6 +324,7 @@ export class StreamFeed {
 
   #handle(message: JsMsg): void {
     this.#lastMessage = Date.now()
+    this.#lastSeq = Math.max(this.#lastSeq, message.seq)
     this.#alive(message.info.pending === 0)
     const headers = headersToMap(message.headers)
     const id = headers?.get('Nats-Msg-Id') ?? headers?.get('cap-msg-id')
@@ -355,6 +364,7 @@ export class StreamFeed {
         case 'stream_not_found':
           // A new stream numbers its messages from 1 again: sequences seen before mean nothing.
           this.#dedup = new DedupWindow({ windowMs: this.#options.duplicateWindowMs, maxKeys: MAX_REMEMBERED })
+          this.#lastSeq = 0
           this.#stalled('the stream is gone')
           break
         case 'consumer_not_found':
