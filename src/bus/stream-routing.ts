@@ -199,7 +199,13 @@ export class StreamRouting {
 
   #stopCore(): void {
     if (!this.#core) return
-    for (const sub of this.#core.subs) sub.unsubscribe()
+    for (const sub of this.#core.subs) {
+      try {
+        sub.unsubscribe()
+      } catch {
+        // The connection is closed already: its subscriptions went with it.
+      }
+    }
     this.#core = undefined
     this.#ledger.coreServing(false)
   }
