@@ -14,10 +14,11 @@
  *   skipped, so it never becomes a second push.
  * - Pulls live `pullExpiresMs` and the server sends a heartbeat every `heartbeatMs` on a pending
  *   one. With neither a message nor a heartbeat for 2.5 heartbeats (the pull was lost with its
- *   server, the consumer or stream has no leader, or is gone) the consumer counts as stalled: the
- *   feed says so (`health`) and opens it again, creating what is missing, with backoff from 250 ms
- *   to 5 s. It is healthy again once it has caught up (a heartbeat, or a message with nothing
- *   pending behind it).
+ *   server, the consumer has no leader, or is gone), or while idle a stream that does not answer
+ *   a look-up (it has no leader), the consumer counts as stalled: the feed says so (`health`) and
+ *   opens it again, creating what is missing, with backoff from 250 ms to 5 s. It is healthy again
+ *   once it has caught up (a heartbeat, or a message with nothing pending behind it) and the
+ *   stream answers.
  */
 import { setTimeout as delay } from 'node:timers/promises'
 import { AckPolicy, DeliverPolicy, DiscardPolicy, JetStreamApiCodes, JetStreamApiError, RetentionPolicy, StorageType, jetstream, jetstreamManager } from '@nats-io/jetstream'
@@ -219,7 +220,7 @@ export class StreamFeed {
     for (let attempt = 0; !this.#stopped && !this.#nc.isClosed(); attempt++) {
       try {
         await this.#ensureConsumer(jsm, this.#held).catch(async (error: unknown) => {
-          // The stream itself is gone (deleted, or lost with its only replica's store): make it again.
+          // The stream itself is gone (deleted): make it again.
           if (!isApiError(error, JetStreamApiCodes.StreamNotFound)) throw error
           this.#lastSeq = 0
           await this.#ensureStream(jsm)
