@@ -184,7 +184,8 @@ export class StreamFeed {
       await this.#jsm.streams.info(this.#options.stream)
       this.#streamAnswered = Date.now()
     } catch (error) {
-      if (!this.#stopped && !this.#nc.isClosed()) this.#stalled(`stream ${this.#options.stream} does not answer: ${error instanceof Error ? error.message : String(error)}`)
+      // The consumer itself may be fine: it is opened again only when its own heartbeats stop.
+      if (!this.#stopped && !this.#nc.isClosed()) this.#stalled(`stream ${this.#options.stream} does not answer: ${error instanceof Error ? error.message : String(error)}`, false)
     } finally {
       this.#probing = false
     }
@@ -200,15 +201,15 @@ export class StreamFeed {
     this.#options.health?.({ healthy: true })
   }
 
-  /** The consumer does not deliver: say so once, and open it again unless that is under way. */
-  #stalled(reason: string): void {
+  /** The consumer does not deliver: say so once, and open it again (`reopen`) unless that is under way. */
+  #stalled(reason: string, reopen = true): void {
     if (this.#stopped) return
     if (!this.#stall) {
       this.#stall = { reason, since: Date.now() }
-      this.#options.logger.warn(`JetStream consumer ${this.#options.consumer} on ${this.#options.stream} stalled (${reason}); opening it again`)
+      this.#options.logger.warn(`JetStream consumer ${this.#options.consumer} on ${this.#options.stream} stalled (${reason})${reopen ? '; opening it again' : ''}`)
       this.#options.health?.({ healthy: false, reason })
     }
-    this.#reopening ??= this.#reopen().finally(() => (this.#reopening = undefined))
+    if (reopen) this.#reopening ??= this.#reopen().finally(() => (this.#reopening = undefined))
   }
 
   /** Closes the current pull and opens the consumer again, making stream and consumer when missing. */
