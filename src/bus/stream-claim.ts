@@ -13,6 +13,7 @@
  */
 import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream'
 import type { JetStreamManager, StreamConfig, StreamInfo } from '@nats-io/jetstream'
+import type { Logger } from '../logger.js'
 import { ImError, ImErrorCode } from '../errors.js'
 import { subjectCovers, subjectsOverlap } from './subjects.js'
 
@@ -134,3 +135,49 @@ export function supportsFilterSubjects(version: string | undefined): boolean {
   const major = Number(match[1])
   return major > 2 || (major === 2 && Number(match[2]) >= 10)
 }
+
+export interface HeldSubjectsOptions {
+  /** The configured stream name. */
+  readonly stream: string
+  readonly subjects: readonly string[]
+  readonly duplicateWindowMs: number
+  readonly logger: Logger
+}
+
+const NANOS_PER_MS = 1_000_000
+
+/**
+ * Which of our subjects an existing stream holds. A stream someone else made is used as it is:
+ * the log says what it lacks, and when its duplicate window is shorter than ours.
+ */
+export function heldSubjects(info: StreamInfo, options: HeldSubjectsOptions): readonly string[] {
+  const { subjects, logger } = options
+  const stream = info.config.name
+  const theirs = info.config.subjects ?? []
+  const held = subjects.filter((subject) => theirs.some((pattern) => subjectCovers(pattern, subject)))
+  const missing = subjects.filter((subject) => !held.includes(subject))
+  if (stream !== options.stream) {
+    logger.warn(
+      `JetStream stream ${options.stream} does not exist; stream ${stream} (${info.config.storage} storage, made by someone else, e.g. DotNetCore.CAP subscribers) ` +
+        `holds ${subjects.join(', ')}, so IMService reads that one as it is. Set jetstream.stream to ${stream} to say so.`,
+      { streamSubjects: theirs },
+    )
+  } else if (missing.length === 0) {
+    logger.info(`JetStream stream ${stream} exists and holds ${subjects.join(', ')}; using it as it is`, { streamSubjects: theirs })
+  } else {
+    logger.error(
+      `JetStream stream ${stream} exists but does not hold ${missing.join(', ')}; IMService leaves the stream unchanged and ` +
+        `takes ${missing.length === 1 ? 'that subject' : 'those subjects'} from core NATS (no catch-up). Add them to the stream or name another one.`,
+      { streamSubjects: theirs },
+    )
+  }
+  const windowMs = (info.config.duplicate_window ?? 0) / NANOS_PER_MS
+  if (windowMs < options.duplicateWindowMs) {
+    logger.warn(
+      `JetStream stream ${stream} drops a repeated Nats-Msg-Id only within ${Math.round(windowMs / 1000)} s; IMService nodes skip repeats within ` +
+        `${Math.round(options.duplicateWindowMs / 1000)} s, but other readers of the stream get a later retry twice. Raise it with: nats stream edit ${stream} --dupe-window ${Math.ceil(options.duplicateWindowMs / 1000)}s`,
+    )
+  }
+  return held
+}
+

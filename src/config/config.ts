@@ -196,6 +196,18 @@ export interface JetStreamConfig {
   readonly maxAgeMs: number
   /** A node's consumer unread this long is deleted by the server, in ms (default 3 600 000). */
   readonly consumerInactiveMs: number
+  /**
+   * Replicas of a stream IMService creates (IM_JETSTREAM_REPLICAS): 1 to 5, or `auto` (default):
+   * 3 when the NATS cluster reports 3 or more servers, else 1. A stream that exists is not changed.
+   */
+  readonly replicas: number | 'auto'
+  /** Life of one pull request of a node's consumer, in ms (IM_JETSTREAM_PULL_EXPIRES_MS; default 5000). */
+  readonly pullExpiresMs: number
+  /**
+   * Idle heartbeat the server sends on a pending pull, in ms (IM_JETSTREAM_HEARTBEAT_MS; default
+   * 1000). Without a message or a heartbeat for about 2.5 of these the consumer counts as stalled.
+   */
+  readonly heartbeatMs: number
 }
 
 /**

@@ -38,7 +38,7 @@ export function resolveConfig(input: ImConfigInput, env: Env = process.env): ImC
   const jwt = finishJwtConfig({ group: jwtGroup, issuer: read.sourceOf('jwt.issuer'), audience: read.sourceOf('jwt.audience') })
   checkNats(read)
   checkTimeouts(read, tree.hubs)
-  checkJetStreamConfig(tree.jetstream, read.sourceOf('jetstream.subjects'))
+  checkJetStreamConfig(tree.jetstream, read.sourceOf('jetstream.subjects'), read.sourceOf('jetstream.heartbeatMs'), read.sourceOf('jetstream.pullExpiresMs'))
   const config = {
     ...rest,
     // Explicit means someone asked for this NATS: it is retried forever instead of being replaced.

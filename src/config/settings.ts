@@ -14,7 +14,7 @@ import { MAX_CLIENT_RESULT_TIMEOUT_MS } from './config.js'
 import { DEFAULT_NATS_URL, defaultNodeId } from './defaults.js'
 import { HUB_TRANSPORTS, origins, pathPrefix, transports } from './http-setting-kinds.js'
 import { natsUrls } from './nats-urls.js'
-import { DEFAULT_STREAM_SUBJECTS, streamName, subjectList } from './resolve-jetstream-config.js'
+import { DEFAULT_STREAM_SUBJECTS, streamName, streamReplicas, subjectList } from './resolve-jetstream-config.js'
 import { hs256Secret, httpUrl, pemPublicKey } from './resolve-jwt-config.js'
 import { defaultTopicRules, topicRules } from './resolve-topics-config.js'
 import { flag, integer, matching, oneOf, secret, text } from './setting-kinds.js'
@@ -106,6 +106,9 @@ export const SETTINGS = [
   setting('jetstream.duplicateWindowMs', { env: 'IM_JETSTREAM_DUPLICATE_WINDOW_MS', kind: integer(100, MAX_TIMER_MS), default: 300_000, doc: 'duplicate window of a stream IMService creates, and how long a node remembers message ids; 5 minutes so that a publisher retrying after DotNetCore.CAP\'s first scheduled retry (about 4 minutes after a failure) is still deduplicated' }),
   setting('jetstream.maxAgeMs', { env: 'IM_JETSTREAM_MAX_AGE_MS', kind: integer(1000, MAX_JETSTREAM_MS), default: HOUR_MS, doc: 'how long a stream IMService creates keeps messages' }),
   setting('jetstream.consumerInactiveMs', { env: 'IM_JETSTREAM_CONSUMER_INACTIVE_MS', kind: integer(1000, MAX_JETSTREAM_MS), default: HOUR_MS, doc: "the server deletes a node's consumer unread this long" }),
+  setting('jetstream.replicas', { env: 'IM_JETSTREAM_REPLICAS', kind: streamReplicas(), default: 'auto', doc: 'replicas of a stream IMService creates (an existing stream is not changed); `auto`: 3 when the NATS cluster reports 3 or more servers (the `connect_urls` of its INFO), else 1; the choice is logged at start. see [reliability.md](reliability.md#a-nats-server-of-a-cluster-is-lost)' }),
+  setting('jetstream.pullExpiresMs', { env: 'IM_JETSTREAM_PULL_EXPIRES_MS', kind: integer(1000, 60_000), default: 5000, doc: "life of one pull request of a node's consumer; a pull lost with its server is replaced after at most this long" }),
+  setting('jetstream.heartbeatMs', { env: 'IM_JETSTREAM_HEARTBEAT_MS', kind: integer(500, 30_000), default: 1000, doc: "idle heartbeat the server sends on a node's pending pull; with neither a message nor a heartbeat for 2.5 of these the consumer counts as stalled: the node takes the stream's subjects from core NATS (deduplicated) and makes the consumer again, with backoff from 250 ms to 5 s; at most half of `jetstream.pullExpiresMs`" }),
   // The authorizer comes before the rules: a rule saying 'authorizer' needs it on.
   setting('topics.authorizer.enabled', { env: 'IM_TOPIC_AUTHORIZER', kind: flag(), default: false, doc: 'ask the authorizer service on `im.<hub>.authorize` for rules that say `authorizer` and for topics no rule matches' }),
   setting('topics.authorizer.timeoutMs', { env: 'IM_TOPIC_AUTHORIZER_TIMEOUT_MS', kind: integer(10, 60_000), default: 1000, doc: 'wait for its answer; no answer refuses' }),

@@ -65,10 +65,10 @@ export class AdminEndpoints {
   }
 
   private ready(res: ServerResponse): void {
-    const { ready, reasons } = this.readiness()
+    const { ready, reasons, notes } = this.readiness()
     // The server (credential-free) tells an operator which NATS this node uses, ready or not.
     const server = this.options.bus.status().server
-    const where = server !== undefined ? { server } : {}
+    const where = { ...(server !== undefined ? { server } : {}), ...(notes ? { notes } : {}) }
     sendJson(res, ready ? 200 : 503, ready ? { status: 'ready', node: this.options.nodeId, ...where } : { status: 'not ready', node: this.options.nodeId, ...where, reasons })
   }
 
