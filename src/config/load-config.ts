@@ -1,6 +1,6 @@
 /**
  * Turns what im.config.ts says into a complete ImConfig: defaults first, then the IM_* environment
- * overrides, so that one build runs in every environment (DESIGN.md, Configuration). Everything is
+ * overrides, so that one build runs in every environment (docs/configuration.md). Everything is
  * validated here, once, at start-up: the settings table (settings.ts) says what each setting takes;
  * this file adds the rules between settings.
  */

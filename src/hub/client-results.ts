@@ -182,12 +182,12 @@ export class ClientResults implements ClientInvoker {
     const method = fields.get('method')
     const args = fields.get('args') ?? []
     const timeoutMs = fields.get('timeoutms') ?? this.options.defaultTimeoutMs
-    if (typeof connectionId !== 'string' || connectionId === '') throw new Error('"connectionId" must be a non-empty string')
+    if (typeof connectionId !== 'string' || connectionId === '') throw new ImError(ImErrorCode.InvalidPayload, '"connectionId" must be a non-empty string')
     const methodProblem = methodNameProblem(method)
-    if (methodProblem) throw new Error(methodProblem)
-    if (!Array.isArray(args)) throw new Error('"args" must be an array')
+    if (methodProblem) throw new ImError(ImErrorCode.InvalidPayload, methodProblem)
+    if (!Array.isArray(args)) throw new ImError(ImErrorCode.InvalidPayload, '"args" must be an array')
     if (typeof timeoutMs !== 'number' || !(timeoutMs > 0) || timeoutMs > this.options.maxTimeoutMs) {
-      throw new Error(`"timeoutMs" must be a number from 1 to ${this.options.maxTimeoutMs}`)
+      throw new ImError(ImErrorCode.InvalidPayload, `"timeoutMs" must be a number from 1 to ${this.options.maxTimeoutMs}`)
     }
     return { connectionId, method: method as string, args, timeoutMs }
   }
