@@ -289,7 +289,7 @@ export class HubConnection {
   }
 
   private receiveMessages(input: string | Uint8Array): void {
-    const result = this.protocol.parseMessages(input, { maxMessageSize: this.settings.maxMessageSize, measure: true })
+    const result = this.protocol.parseMessages(input, { maxMessageSize: this.settings.maximumReceiveMessageSize, measure: true })
     this.pending = result.rest
     const { messages, sizes } = result
     for (let i = 0; i < messages.length; i++) {

@@ -21,7 +21,7 @@ let server: TestServer
 let bystander: TestClient
 
 beforeAll(async () => {
-  server = await startTestServer({ config: { hubs: { disconnectTimeoutMs: 500 } } })
+  server = await startTestServer({ config: { hubs: { negotiationTimeoutMs: 500 } } })
   bystander = await connectClient(server.hubUrl())
 })
 
@@ -69,7 +69,7 @@ describe('edge guards', () => {
     await bystanderStillWorks()
   })
 
-  it('keeps a flood of unused negotiations small and forgets them after the disconnect timeout', async () => {
+  it('keeps a flood of unused negotiations small and forgets them after the negotiation timeout', async () => {
     gc()
     const before = process.memoryUsage().heapUsed
     const tokens: string[] = []
@@ -79,7 +79,7 @@ describe('edge guards', () => {
     // process's own client side; 4 KB apiece would fail.
     expect(process.memoryUsage().heapUsed - before).toBeLessThan(8 * 1024 * 1024)
     await new Promise((resolve) => setTimeout(resolve, 1200))
-    // Past the disconnect timeout the oldest token opens nothing: it was forgotten.
+    // Past the negotiation timeout the oldest token opens nothing: it was forgotten.
     const stale = new WebSocket(`${server.url.replace('http', 'ws')}/signalr-hubs/default?id=${tokens[0]}`)
     const refused = new Promise<number>((resolve) => stale.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0)))
     stale.on('error', () => {})

@@ -19,7 +19,7 @@ let service: TestService
 
 beforeAll(async () => {
   nats = await startNatsServer()
-  server = await startTestServer({ natsUrl: nats.url, hubs: [DefaultHub, EchoHub], config: { hubs: { disconnectTimeoutMs: 1000 } } })
+  server = await startTestServer({ natsUrl: nats.url, hubs: [DefaultHub, EchoHub], config: { hubs: { statefulReconnectWindowMs: 1000 } } })
   service = await TestService.connect(nats.url)
 })
 

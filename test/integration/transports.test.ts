@@ -26,7 +26,7 @@ beforeAll(async () => {
     natsUrl: nats.url,
     hubs: [DefaultHub, EchoHub],
     // Open topic rules: anonymous clients publish here (topic-access.test.ts covers the rules).
-    config: { jwt: { secret: TEST_JWT_SECRET }, hubs: { longPollTimeoutMs: 400, disconnectTimeoutMs: 600 }, topics: { rules: [{ pattern: '>', watch: 'anyone', publish: 'anyone' }] } },
+    config: { jwt: { secret: TEST_JWT_SECRET }, hubs: { longPollTimeoutMs: 400, longPollIdleTimeoutMs: 600 }, topics: { rules: [{ pattern: '>', watch: 'anyone', publish: 'anyone' }] } },
   })
   service = await TestService.connect(nats.url)
 })
@@ -164,7 +164,7 @@ describe('the HTTP surface', () => {
     expect((await fetch(at(token))).status).toBe(404)
   })
 
-  it('long polling: a client that stops polling is disconnected after the disconnect timeout', async () => {
+  it('long polling: a client that stops polling is disconnected after the long-poll idle timeout', async () => {
     const disconnected = await service.listen('im.default.disconnected')
     const body = (await (await fetch(`${server.hubUrl()}/negotiate?negotiateVersion=1`, { method: 'POST' })).json()) as { connectionId: string; connectionToken: string }
     const token = body.connectionToken

@@ -20,7 +20,7 @@ it('logger redacts secrets inside object fields', () => {
 it('admin publish answers 413 to a body over the limit', async () => {
   const bus = new EmbeddedBus()
   const guard = new PublishGuard({ apiKey: undefined, listener: { host: '127.0.0.1', loopbackOnly: true }, subjects: ['im.default.send'], own: [], isListedOrigin: () => false })
-  const admin = new AdminEndpoints({ bus, metrics: new Metrics(), nodeId: 'n', guard, hubs: () => [], maxPublishBytes: 1024 })
+  const admin = new AdminEndpoints({ bus, metrics: new Metrics(), nodeId: 'n', guard, hubs: () => [], maxServicePayloadSize: 1024 })
   const server = createServer((req, res) => void admin.handle(req, res, new URL(req.url ?? '/', 'http://localhost')))
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
   try {

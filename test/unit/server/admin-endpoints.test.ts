@@ -100,7 +100,7 @@ describe('AdminEndpoints', () => {
       nodeId: 'node-1',
       guard,
       hubs: () => HUBS,
-      maxPublishBytes: 1024,
+      maxServicePayloadSize: 1024,
       operatorPathsElsewhere: options.operatorPathsElsewhere ?? false,
     })
     const published: BusMessage[] = []
