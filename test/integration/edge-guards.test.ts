@@ -1,7 +1,7 @@
 /**
  * Guards at the edge that already held when the node was attacked from the internet, kept as
- * regression tests: oversized headers, an oversized WebSocket frame and a flood of negotiations
- * each cost a bounded amount, and the node goes on serving.
+ * regression tests: oversized headers, an oversized WebSocket frame, a flood of negotiations and
+ * request targets that are no valid path each cost a bounded amount, and the node goes on serving.
  */
 import { connect as tcpConnect } from 'node:net'
 import { setFlagsFromString } from 'node:v8'
@@ -84,6 +84,17 @@ describe('edge guards', () => {
     const refused = new Promise<number>((resolve) => stale.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0)))
     stale.on('error', () => {})
     expect(await withTimeout(refused, 5000, 'the refusal')).toBe(404)
+    await bystanderStillWorks()
+  })
+
+  it('answers a request whose target is not a valid path with 400, and keeps serving', async () => {
+    for (const target of ['//', '//x:99999/a', '//[', 'http://[']) {
+      expect(await rawHttp(`GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`)).toMatch(/^HTTP\/1\.1 400 /)
+    }
+    expect(
+      await rawHttp('GET //x:99999/signalr-hubs/default HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n'),
+    ).toMatch(/^HTTP\/1\.1 400 /)
+    expect((await fetch(`${server.url}/healthz`)).status).toBe(200)
     await bystanderStillWorks()
   })
 })
