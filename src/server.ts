@@ -27,7 +27,8 @@ import { ClientResults } from './hub/client-results.js'
 import { StreamBufferPool } from './hub/client-streams.js'
 import { ClusterDelivery } from './lifetime/cluster-delivery.js'
 import { LifetimeManager } from './lifetime/lifetime-manager.js'
-import { OFFLINE_HUB, offlineDeliveryFor } from './server/offline-delivery.js'
+import { OFFLINE_HUB, createOfflineKeeper } from './bus/offline-keeper.js'
+import { durableRecipients, offlineGate } from './hub/offline-source.js'
 import { WatchFanout } from './lifetime/watch-fanout.js'
 import { rateLimitLogger, silentLogger } from './logger.js'
 import type { Logger } from './logger.js'
@@ -39,9 +40,9 @@ import { AdminEndpoints } from './server/admin-endpoints.js'
 import { Cors } from './server/cors.js'
 import { isLoopbackHost, refuseUpgrade, sendText, setSafeHeaders } from './server/http-util.js'
 import { PublishGuard } from './server/publish-guard.js'
-import { ClusterRouter } from './server/cluster-router.js'
+import { ClusterRouter } from './cluster/cluster-router.js'
 import { ConnectionLimits } from './server/connection-limits.js'
-import { newIncarnation, nodeTag } from './server/connection-registry.js'
+import { newIncarnation, nodeTag } from './cluster/node-tag.js'
 import { checkHubs } from './server/check-hubs.js'
 import { HubEndpoint } from './server/hub-endpoint.js'
 import { RequestAuthenticator } from './server/request-auth.js'
@@ -89,34 +90,31 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
   ])
   const verifier = createTokenVerifier(config.jwt)
   const auth = new RequestAuthenticator(verifier && rememberVerifiedTokens(verifier))
-  const cors = new Cors({ origins: config.corsOrigins, logger, metrics })
+  const cors = new Cors({ corsOrigins: config.corsOrigins, logger, metrics })
+  const { keepAliveIntervalMs, clientTimeoutMs, handshakeTimeoutMs, statefulReconnectWindowMs } = config.hubs
   const sweeper = new ConnectionSweeper({
-    keepAliveIntervalMs: config.hubs.keepAliveIntervalMs,
-    clientTimeoutMs: config.hubs.clientTimeoutMs,
-    handshakeTimeoutMs: config.hubs.handshakeTimeoutMs,
-    reconnectWindowMs: config.hubs.disconnectTimeoutMs,
+    keepAliveIntervalMs,
+    clientTimeoutMs,
+    handshakeTimeoutMs,
+    statefulReconnectWindowMs,
     closeOnTokenExpiry: config.jwt?.closeOnExpiry ?? false,
   })
 
   // New on every start: the tokens of a previous life under the same node id are not this one's.
   const tag = nodeTag(config.nodeId, newIncarnation())
-  const limits = new ConnectionLimits({ perUser: config.hubs.maxConnectionsPerUser, perAddress: config.hubs.maxConnectionsPerAddress })
+  const { maxConnectionsPerUser, maxConnectionsPerAddress, maxWatchedSubjects, maxWatchesPerConnection, maxServicePayloadSize } = config.hubs
+  const limits = new ConnectionLimits({ maxConnectionsPerUser, maxConnectionsPerAddress })
   const lifetimes: LifetimeManager<HubConnection>[] = []
   // One fan-out per node, shared by every hub: watchers of a subject share its bus subscription.
-  const watchFanout = new WatchFanout({ bus, maxSubjects: config.hubs.maxWatchedSubjects })
-  const watches = new WatchStreams({ fanout: watchFanout, maxPerConnection: config.hubs.maxWatchesPerConnection, bufferSize: WATCH_BUFFER, metrics })
+  const watchFanout = new WatchFanout({ bus, maxWatchedSubjects })
+  const watches = new WatchStreams({ fanout: watchFanout, maxWatchesPerConnection, bufferSize: WATCH_BUFFER, metrics })
   const clientStreamPool = new StreamBufferPool(config.hubs.maxStreamBufferBytesPerNode)
-  let offline: ReturnType<typeof offlineDeliveryFor>
-  try {
-    offline = offlineDeliveryFor({ bus, jetstream: config.jetstream, maxPayloadSize: config.hubs.maxServicePayloadSize, logger }, descriptors)
-  } catch (error) {
-    if (!options.bus) await bus.close()
-    throw error
-  }
+  const offline = createOfflineKeeper(bus, config.jetstream, { logger, recipients: durableRecipients(maxServicePayloadSize) })
+  const gate = offline && offlineGate(offline, logger, maxServicePayloadSize)
   const outbound = { capHeaders: config.nats.capHeaders, envelopeCasing: config.hubs.envelopeCasing, ids: new CapIdGenerator(config.nodeId) }
   const endpoints = descriptors.map((descriptor) => {
     const subjects = hubSubjects(descriptor.name)
-    const lifetime = new LifetimeManager<HubConnection>({ maxGroupsPerConnection: config.hubs.maxGroupsPerConnection, ...(descriptor.name === OFFLINE_HUB && offline ? { durable: offline.gate } : {}) })
+    const lifetime = new LifetimeManager<HubConnection>({ maxGroupsPerConnection: config.hubs.maxGroupsPerConnection, ...(descriptor.name === OFFLINE_HUB && gate ? { durable: gate } : {}) })
     lifetimes.push(lifetime)
     const cluster = new ClusterDelivery({ bus, local: lifetime, subject: subjects.deliver, logger })
     cluster.start()
@@ -128,8 +126,9 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
       nodeTag: tag,
       find: (id) => lifetime.get(id),
       handedOver: (id) => endpoint?.isHandedOver(id) ?? false,
-      defaultTimeoutMs: config.hubs.clientResultTimeoutMs,
+      clientResultTimeoutMs: config.hubs.clientResultTimeoutMs,
       maxTimeoutMs: MAX_CLIENT_RESULT_TIMEOUT_MS,
+      relayMarginMs: config.hubs.relayMarginMs,
       logger,
     })
     clientResults.start()
@@ -137,7 +136,7 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
     const durableSubjects = [...config.jetstream.forward, ...[...descriptor.methods.values()].flatMap((m) => (m.forwardDurable && m.forwardSubject ? [m.forwardSubject] : []))]
     const topics = createTopicAccess({ topics: config.topics, authorizerSubject: subjects.authorize, bus, metrics, logger })
     const instances = new HubInstances({ descriptor, bus, nodeId: config.nodeId, cluster, local: lifetime, invoker: clientResults, durableSubjects, topics, watches, outbound })
-    startSubscriptions({ descriptor, instances, bus, logger, metrics, maxPayloadSize: config.hubs.maxServicePayloadSize })
+    startSubscriptions({ descriptor, instances, bus, logger, metrics, maxServicePayloadSize })
     const handler = new HubDispatcher({
       outbound,
       descriptor,
@@ -147,14 +146,14 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
       bus,
       nodeId: config.nodeId,
       enableDetailedErrors: config.hubs.enableDetailedErrors,
-      maxParallelInvocations: config.hubs.maxParallelInvocationsPerClient,
+      maxParallelInvocationsPerClient: config.hubs.maxParallelInvocationsPerClient,
       maxQueuedInvocations: config.hubs.maxQueuedInvocations,
       invocationRate: { perSecond: config.hubs.maxInvocationsPerSecond, burst: config.hubs.invocationBurst },
       clientStreams: {
-        perInvocation: config.hubs.maxStreamsPerInvocation,
-        perConnection: config.hubs.maxClientStreamsPerConnection,
-        itemsPerStream: config.hubs.streamBufferCapacity,
-        bufferBytes: config.hubs.maxStreamBufferBytes,
+        maxStreamsPerInvocation: config.hubs.maxStreamsPerInvocation,
+        maxClientStreamsPerConnection: config.hubs.maxClientStreamsPerConnection,
+        streamBufferCapacity: config.hubs.streamBufferCapacity,
+        maxStreamBufferBytes: config.hubs.maxStreamBufferBytes,
         // While its reading is held the client cannot be heard: the hub methods get as long to
         // take an item as the client has to send one.
         stallMs: config.hubs.clientTimeoutMs,
@@ -170,9 +169,10 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
       auth,
       cors,
       sweeper,
-      maxMessageSize: config.hubs.maximumReceiveMessageSize,
-      disconnectTimeoutMs: config.hubs.disconnectTimeoutMs,
+      maximumReceiveMessageSize: config.hubs.maximumReceiveMessageSize,
+      negotiationTimeoutMs: config.hubs.negotiationTimeoutMs,
       longPollTimeoutMs: config.hubs.longPollTimeoutMs,
+      longPollIdleTimeoutMs: config.hubs.longPollIdleTimeoutMs,
       statefulReconnectBufferSize: config.hubs.allowStatefulReconnects ? config.hubs.statefulReconnectBufferSize : undefined,
       nodeTag: tag,
       router: new ClusterRouter({
@@ -180,7 +180,7 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
         subjectPrefix: subjects.node,
         tag,
         // A relayed long poll may wait its whole timeout before it answers.
-        relayTimeoutMs: config.hubs.longPollTimeoutMs + 5000,
+        relayTimeoutMs: config.hubs.longPollTimeoutMs + config.hubs.relayMarginMs,
         logger,
         metrics,
       }),
@@ -211,7 +211,7 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
     nodeId: config.nodeId,
     guard,
     operatorPathsElsewhere,
-    maxPublishBytes: config.hubs.maxServicePayloadSize,
+    maxServicePayloadSize,
     hubs: () => endpoints.map((e, i) => ({ name: descriptors[i]!.name, path: e.path, connections: e.connectionCount })),
     gauges: () => {
       const sum = (pick: (stats: LifetimeManager['shapingStats']) => number): number => lifetimes.reduce((total, l) => total + pick(l.shapingStats), 0)
@@ -225,7 +225,7 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
         watches_open: watchFanout.stats.watchers,
         watch_subscriptions: watchFanout.stats.subjects,
         watch_payloads_not_json_total: watchFanout.stats.payloadsNotJson,
-        ...(offline ? { offline_replays_running: offline.gate.replaying, offline_messages_sorted: offline.sorted } : {}),
+        ...(offline && gate ? { offline_replays_running: gate.replaying, offline_messages_sorted: offline.sorted } : {}),
       }
     },
   })
@@ -290,7 +290,12 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
         if (!url || !internalAdmin.handle(req, res, url)) sendText(res, 404, 'Not found: the internal listener serves /healthz, /healthz/live, /healthz/ready, /metrics and /api/publish only.')
       })
     : undefined
-  await bus.ready()
+  // A stream conflict found while starting is a configuration error: nothing listens yet, so
+  // leaving NATS is all there is to undo.
+  await bus.ready().catch(async (error: unknown) => {
+    await bus.close()
+    throw error
+  })
   await listen(http, config.port, config.host)
   if (internalHttp) {
     await listen(internalHttp, config.internalPort ?? 0, config.internalHost).catch(async (error: unknown) => {

@@ -32,6 +32,8 @@ export interface OfflineStoreSettings {
   readonly duplicateWindowMs: number
   /** Bound on each JetStream request, in ms (default 5000). */
   readonly timeoutMs?: number
+  /** Replicas of the two streams when IMService creates them (an existing one keeps its own). */
+  readonly replicas?: number
 }
 
 /** One kept message: its sequence in the capturing stream, and the payload as published. */
@@ -134,7 +136,7 @@ export class OfflineStore {
       throw error
     })
     if (!existing) {
-      await jsm.streams.add(config)
+      await jsm.streams.add({ ...config, num_replicas: this.#settings.replicas ?? 1 })
       return undefined
     }
     const current = existing.config as unknown as Record<string, unknown>

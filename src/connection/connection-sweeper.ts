@@ -13,7 +13,7 @@ export interface SweeperOptions {
   readonly clientTimeoutMs: number
   readonly handshakeTimeoutMs: number
   /** How long a connection that lost its transport waits for a stateful reconnect. */
-  readonly reconnectWindowMs: number
+  readonly statefulReconnectWindowMs: number
   /**
    * Close connections whose access token has expired, allowing reconnect, so the client comes
    * back with a fresh token from its accessTokenFactory (ASP.NET Core's CloseOnAuthenticationExpiration).
@@ -52,14 +52,14 @@ export class ConnectionSweeper {
   }
 
   sweep(now: number): void {
-    const { keepAliveIntervalMs, clientTimeoutMs, handshakeTimeoutMs, reconnectWindowMs } = this.options
+    const { keepAliveIntervalMs, clientTimeoutMs, handshakeTimeoutMs, statefulReconnectWindowMs } = this.options
     for (const connection of this.connections) {
       if (connection.state === 'handshake') {
         if (now - connection.createdAt >= handshakeTimeoutMs) connection.failHandshake(HandshakeError.canceled)
         continue
       }
       if (connection.detachedAt !== undefined) {
-        if (now - connection.detachedAt >= reconnectWindowMs) connection.abandon()
+        if (now - connection.detachedAt >= statefulReconnectWindowMs) connection.abandon()
         continue
       }
       if (connection.state !== 'connected') continue

@@ -5,6 +5,7 @@
  * in the InvocationHandler, the reconnect bookkeeping in MessageBuffer.
  */
 import type { Principal } from '../auth/principal.js'
+import { ImError, ImErrorCode } from '../errors.js'
 import { writeHandshakeResponse } from '../protocol/handshake.js'
 import type { HubProtocol } from '../protocol/hub-protocol.js'
 import { CLOSE_ERROR_PREFIX, MessageType, TransferFormat } from '../protocol/messages.js'
@@ -69,7 +70,7 @@ export class HubConnection {
     this.listen(options.transport)
     if (options.movingIn) {
       const protocol = options.settings.protocols.get(options.movingIn.protocol)
-      if (!protocol) throw new Error(`unknown hub protocol ${options.movingIn.protocol}`)
+      if (!protocol) throw new ImError(ImErrorCode.InvalidPayload, `the connection moving in names an unknown hub protocol ${JSON.stringify(options.movingIn.protocol)}`)
       this.selectedProtocol = protocol
       this.binary = protocol.transferFormat === TransferFormat.Binary
       this.state = 'connected'
@@ -92,7 +93,7 @@ export class HubConnection {
 
   /** The hub protocol chosen in the handshake. */
   get protocol(): HubProtocol {
-    if (!this.selectedProtocol) throw new Error('the handshake has not completed')
+    if (!this.selectedProtocol) throw new ImError(ImErrorCode.InvalidOperation, 'the handshake has not completed')
     return this.selectedProtocol
   }
 
@@ -182,7 +183,7 @@ export class HubConnection {
     if (this.state === 'connected') {
       this.send({ type: MessageType.Close, error: options.error, allowReconnect: options.allowReconnect })
     }
-    if (options.error) this.endError = new Error(options.error)
+    if (options.error) this.endError = new ImError(ImErrorCode.ConnectionClosed, options.error)
     this.transport.close()
     this.ended(undefined)
   }
@@ -253,14 +254,14 @@ export class HubConnection {
 
   /** The reconnect window has passed: end for good. */
   abandon(): void {
-    this.ended(new Error('The client did not reconnect in time.'))
+    this.ended(new ImError(ImErrorCode.ConnectionClosed, 'The client did not reconnect in time.'))
   }
 
   /** Fails the handshake with the given error text and ends the connection. */
   failHandshake(error: string): void {
     if (this.state !== 'handshake') return
     this.transport.send(writeHandshakeResponse(error), false)
-    this.endError = new Error(error)
+    this.endError = new ImError(ImErrorCode.ConnectionClosed, error)
     this.transport.close()
     this.ended(undefined)
   }
@@ -288,7 +289,7 @@ export class HubConnection {
   }
 
   private receiveMessages(input: string | Uint8Array): void {
-    const result = this.protocol.parseMessages(input, { maxMessageSize: this.settings.maxMessageSize, measure: true })
+    const result = this.protocol.parseMessages(input, { maxMessageSize: this.settings.maximumReceiveMessageSize, measure: true })
     this.pending = result.rest
     const { messages, sizes } = result
     for (let i = 0; i < messages.length; i++) {

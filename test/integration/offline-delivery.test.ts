@@ -11,6 +11,8 @@ import type { ImConfigInput } from '../../src/config/config.js'
 import type { LogFields, Logger } from '../../src/logger.js'
 import { Inbox, buildClient } from '../support/clients.js'
 import type { TestClient } from '../support/clients.js'
+import { Hub, HubBase, HubMethod } from '../../src/index.js'
+import { startTestServer } from '../support/im-server.js'
 import type { TestServer, TestServerOptions } from '../support/im-server.js'
 import { jetStreamFixture } from '../support/jetstream-fixture.js'
 import { TEST_JWT_SECRET, tokenFor } from '../support/tokens.js'
@@ -19,6 +21,14 @@ const WAIT = { timeout: 10_000, interval: 20 } as const
 const SORTER = 'im-offline-sorter'
 
 const fixture = jetStreamFixture()
+
+@Hub({ name: 'other' })
+class OtherHub extends HubBase {
+  @HubMethod()
+  ping(): string {
+    return 'pong'
+  }
+}
 
 function config(offline: Record<string, unknown> = {}): ImConfigInput {
   return { jwt: { secret: TEST_JWT_SECRET }, jetstream: { stream: 'IM_DEFAULT', offline: { enabled: true, ...offline } } }
@@ -187,7 +197,7 @@ describe('offline delivery', () => {
 
     const lines: string[] = []
     const after = await node({ config: config(), logger: capture(lines) })
-    expect(lines.join('\n')).toContain('offline delivery: stream IM_DEFAULT was made anew since the cursors were written; they are reset')
+    expect(lines.join('\n')).toContain('offline delivery: stream IM_DEFAULT was made anew; the messages kept from the old one and the delivery cursors are dropped')
     sendUser('mia', 'notify', ['new'])
     await fixture.nc.flush()
     await vi.waitFor(async () => expect(await sortedBy(after)).toBe(1), WAIT)
@@ -223,7 +233,12 @@ describe('offline delivery set-up', () => {
 
 
   it('refuses to start on the embedded bus, saying it needs NATS with JetStream', async () => {
-    const { startTestServer } = await import('../support/im-server.js')
-    await expect(startTestServer({ config: config() })).rejects.toThrow(/offline delivery \(IM_OFFLINE_DELIVERY\) needs NATS with JetStream/)
+    await expect(startTestServer({ config: config() })).rejects.toThrow('offline delivery (IM_OFFLINE_DELIVERY) needs NATS with JetStream; this node runs on the embedded bus: set IM_NATS_URL')
+  })
+
+  it('refuses to start without the DefaultHub, whose messages it keeps', async () => {
+    await expect(startTestServer({ natsUrl: fixture.nats.url, hubs: [OtherHub], config: config() })).rejects.toThrow(
+      'offline delivery (IM_OFFLINE_DELIVERY) keeps messages of im.default.send.user for the DefaultHub, which this node does not serve',
+    )
   })
 })

@@ -49,7 +49,7 @@ function sweeperWith(...connections: Array<ReturnType<typeof fakeConnection>>): 
     keepAliveIntervalMs: KEEP_ALIVE,
     clientTimeoutMs: CLIENT_TIMEOUT,
     handshakeTimeoutMs: HANDSHAKE_TIMEOUT,
-    reconnectWindowMs: RECONNECT_WINDOW,
+    statefulReconnectWindowMs: RECONNECT_WINDOW,
   })
   for (const connection of connections) sweeper.add(connection as unknown as HubConnection)
   return sweeper

@@ -1,31 +1,40 @@
 /**
- * Offline delivery of the DefaultHub's durable user messages (docs/reliability.md, "Offline
- * delivery"): puts together the store and the sorter (NATS, bus layer), and the gate that holds a
- * new connection's live durable messages while what was kept for its user is replayed (lifetime
- * layer). Reading kept payloads uses the same reader as the live path, so both deliver alike.
+ * Offline delivery's NATS side for one node (docs/reliability.md, "Offline delivery"): sets up the
+ * store and the cluster's sorter on each NATS connection, reads what was kept for a user who
+ * connects, and moves users' cursors. What the payloads mean is the hub's business: the keeper
+ * gets a reader of recipients and hands out kept payloads as they were published.
  */
 import { jetstreamManager } from '@nats-io/jetstream'
 import type { NatsConnection } from '@nats-io/transport-node'
-import type { Bus } from '../bus/bus.js'
-import { subjectCovers } from '../bus/subjects.js'
-import { NatsBus } from '../bus/nats-bus.js'
-import { OfflineSorter } from '../bus/offline-sorter.js'
-import { OfflineStore } from '../bus/offline-store.js'
-import type { JetStreamConfig } from '../config/config.js'
-import { OFFLINE_SOURCE_SUBJECT } from '../config/resolve-jetstream-config.js'
 import { ImError, ImErrorCode } from '../errors.js'
-import type { HubDescriptor } from '../hub/hub-descriptor.js'
-import { readSendMessage, readTargets } from '../hub/service-message.js'
-import { DurableGate } from '../lifetime/durable-gate.js'
-import type { DurableSource, ReplayedMessage } from '../lifetime/durable-gate.js'
 import type { Logger } from '../logger.js'
+import type { Bus } from './bus.js'
+import { NatsBus } from './nats-bus.js'
+import { OfflineSorter } from './offline-sorter.js'
+import { OfflineStore } from './offline-store.js'
+import type { StoredMessage } from './offline-store.js'
+import { chooseReplicas } from './stream-replicas.js'
+import { subjectCovers } from './subjects.js'
 
-export interface OfflineDeliveryOptions {
-  readonly bus: Bus
-  readonly jetstream: JetStreamConfig
-  /** Payloads larger than this are neither delivered nor kept (bytes). */
-  readonly maxPayloadSize: number
+/** The JetStream settings offline delivery reads (the node's `jetstream` configuration). */
+export interface OfflineJetStreamSettings {
+  /** The stream that captures the hub's user subject. */
+  readonly stream?: string
+  readonly duplicateWindowMs: number
+  readonly replicas: number | 'auto'
+  readonly offline: {
+    readonly enabled: boolean
+    readonly ttlMs: number
+    readonly maxPerUser: number
+    readonly stream: string
+    readonly cursorBucket: string
+  }
+}
+
+export interface OfflineKeeperOptions {
   readonly logger: Logger
+  /** Who a captured payload asks to be kept for; undefined when it does not ask. */
+  readonly recipients: (data: Uint8Array) => readonly string[] | undefined
 }
 
 /** The hub whose `send.user` subject offline delivery serves. */
@@ -36,27 +45,22 @@ export const SORTER_CONSUMER = 'im-offline-sorter'
 const SORT_WAIT_MS = 10_000
 const RETRY_MS = 5000
 
-const decoder = new TextDecoder('utf-8', { fatal: true })
-
 /**
- * Offline delivery for this node, or undefined when it is off. Refuses to start, precisely, where
- * it cannot work: without NATS, or without the DefaultHub.
+ * This node's offline keeper, or undefined when offline delivery is off. Refuses, precisely, on
+ * the embedded bus, which has no JetStream (the DefaultHub's presence is checked with the hubs).
  */
-export function offlineDeliveryFor(options: OfflineDeliveryOptions, descriptors: readonly HubDescriptor[]): OfflineDelivery | undefined {
-  if (!options.jetstream.offline.enabled) return undefined
-  if (!(options.bus instanceof NatsBus)) {
+export function createOfflineKeeper(bus: Bus, jetstream: OfflineJetStreamSettings, options: OfflineKeeperOptions): OfflineKeeper | undefined {
+  if (!jetstream.offline.enabled) return undefined
+  if (!(bus instanceof NatsBus)) {
     throw new ImError(ImErrorCode.ConfigInvalid, 'offline delivery (IM_OFFLINE_DELIVERY) needs NATS with JetStream; this node runs on the embedded bus: set IM_NATS_URL')
   }
-  if (!descriptors.some((d) => d.name === OFFLINE_HUB)) {
-    throw new ImError(ImErrorCode.ConfigInvalid, `offline delivery (IM_OFFLINE_DELIVERY) serves ${OFFLINE_SOURCE_SUBJECT} of the DefaultHub, which this node does not serve`)
-  }
-  const bus = options.bus
-  return new OfflineDelivery(options, () => bus.connection)
+  return new OfflineKeeper(bus, jetstream, options, () => bus.connection)
 }
 
-export class OfflineDelivery implements DurableSource {
-  readonly gate: DurableGate
-  readonly #options: OfflineDeliveryOptions
+export class OfflineKeeper {
+  readonly #bus: Bus
+  readonly #jetstream: OfflineJetStreamSettings
+  readonly #options: OfflineKeeperOptions
   readonly #connection: () => NatsConnection | undefined
   /** The user's cursor target and whether a write is running, per user being written. */
   readonly #cursorWrites = new Map<string, { target: number }>()
@@ -69,10 +73,11 @@ export class OfflineDelivery implements DurableSource {
   #unlisten: (() => void) | undefined
   #closed = false
 
-  constructor(options: OfflineDeliveryOptions, connection: () => NatsConnection | undefined) {
+  constructor(bus: Bus, jetstream: OfflineJetStreamSettings, options: OfflineKeeperOptions, connection: () => NatsConnection | undefined) {
+    this.#bus = bus
+    this.#jetstream = jetstream
     this.#options = options
     this.#connection = connection
-    this.gate = new DurableGate({ source: this, logger: options.logger })
   }
 
   /** Messages this node's sorter copied into the store. */
@@ -82,7 +87,7 @@ export class OfflineDelivery implements DurableSource {
 
   /** Sets up the store and the sorter on each new NATS connection. */
   start(): void {
-    this.#unlisten = this.#options.bus.onStatusChange((status) => {
+    this.#unlisten = this.#bus.onStatusChange((status) => {
       if (status.state === 'connected') this.#setUp()
     })
     this.#setUp()
@@ -95,14 +100,18 @@ export class OfflineDelivery implements DurableSource {
     await this.#sorter?.stop()
   }
 
-  async replay(userId: string, seenUpTo: number): Promise<readonly ReplayedMessage[]> {
+  /**
+   * The user's kept messages above its cursor, in capture order, once the sorter has passed
+   * `seenUpTo` (the highest durable sequence this node had handled when the connection opened)
+   * and what the stream held before this node started. Rejects when that cannot be known.
+   */
+  async kept(userId: string, seenUpTo: number): Promise<readonly StoredMessage[]> {
     // A connection that opens while the node sets offline delivery up waits for it.
     const deadline = Date.now() + SORT_WAIT_MS
     while ((!this.#store || !this.#sorter) && Date.now() < deadline && !this.#closed) await new Promise((resolve) => setTimeout(resolve, 50))
     const store = this.#store
     const sorter = this.#sorter
     if (!store || !sorter) throw new ImError(ImErrorCode.BusUnavailable, 'the offline store is not ready')
-    // A connection that opened before the set-up ended must also wait for the backlog.
     const needed = Math.max(seenUpTo, this.#backlog)
     const upTo = await sorter.sortedUpTo(needed, SORT_WAIT_MS)
     if (upTo === undefined) throw new ImError(ImErrorCode.BusTimeout, `the offline sorter did not reach sequence ${needed} within ${SORT_WAIT_MS} ms`)
@@ -110,15 +119,10 @@ export class OfflineDelivery implements DurableSource {
     // A cursor move of this node still on its way counts already (a quick reconnect to this node).
     const after = Math.max(cursor.sequence, this.#cursorWrites.get(userId)?.target ?? 0)
     if (newest.highestSequence <= after) return []
-    const kept = await store.pending(userId, after, upTo)
-    const messages: ReplayedMessage[] = []
-    for (const { sourceSequence, data } of kept) {
-      const message = this.#read(data)
-      if (message) messages.push({ sequence: sourceSequence, method: message.method, args: message.args })
-    }
-    return messages
+    return store.pending(userId, after, upTo)
   }
 
+  /** The user got everything up to `sequence`: move its cursor there (never back). */
   delivered(userId: string, sequence: number): void {
     const running = this.#cursorWrites.get(userId)
     if (running) {
@@ -148,19 +152,6 @@ export class OfflineDelivery implements DurableSource {
     }
   }
 
-  /** The payload as the live path reads it, when it is a durable user message; otherwise undefined. */
-  #read(data: Uint8Array): { method: string; args: readonly unknown[]; users: readonly string[] } | undefined {
-    if (data.byteLength > this.#options.maxPayloadSize) return undefined
-    try {
-      const payload: unknown = JSON.parse(decoder.decode(data))
-      const message = readSendMessage(payload)
-      if (!message.durable) return undefined
-      return { method: message.method, args: message.args, users: readTargets(payload, 'userId', 'userIds') }
-    } catch {
-      return undefined
-    }
-  }
-
   #setUp(): void {
     const nc = this.#connection()
     if (this.#closed || !nc || nc === this.#nc) return
@@ -183,17 +174,20 @@ export class OfflineDelivery implements DurableSource {
   }
 
   async #build(nc: NatsConnection): Promise<void> {
-    const { jetstream, logger, bus } = this.#options
-    const source = jetstream.stream!
+    const jetstream = this.#jetstream
+    const { logger, recipients } = this.#options
+    const source = jetstream.stream ?? ''
+    const subject = `im.${OFFLINE_HUB}.send.user`
     // The stream feed makes the capturing stream on connect.
-    await bus.ready()
+    await this.#bus.ready()
     const captured = await (await jetstreamManager(nc, { checkAPI: false })).streams.info(source)
-    if (!(captured.config.subjects ?? []).some((pattern) => subjectCovers(pattern, OFFLINE_SOURCE_SUBJECT))) {
-      throw new ImError(ImErrorCode.ConfigInvalid, `stream ${source} exists but does not hold ${OFFLINE_SOURCE_SUBJECT}, so nothing could be kept: add the subject to it or name another stream`)
+    if (!(captured.config.subjects ?? []).some((pattern) => subjectCovers(pattern, subject))) {
+      throw new ImError(ImErrorCode.ConfigInvalid, `stream ${source} exists but does not hold ${subject}, so nothing could be kept: add the subject to it or name another stream`)
     }
-    const store = new OfflineStore(nc, { hub: OFFLINE_HUB, ...jetstream.offline, duplicateWindowMs: jetstream.duplicateWindowMs })
+    const { replicas } = chooseReplicas(nc, jetstream.replicas)
+    const store = new OfflineStore(nc, { hub: OFFLINE_HUB, ...jetstream.offline, duplicateWindowMs: jetstream.duplicateWindowMs, replicas })
     if (await store.ensure({ stream: source, created: captured.created })) {
-      logger.warn(`offline delivery: stream ${source} was made anew since the cursors were written; they are reset, so messages kept before may be delivered again`)
+      logger.warn(`offline delivery: stream ${source} was made anew; the messages kept from the old one and the delivery cursors are dropped`)
     }
     // What the stream captured before this node's feed started is never handled live here: the
     // first replays wait until the sorter is past it.
@@ -201,9 +195,9 @@ export class OfflineDelivery implements DurableSource {
     const sorter = new OfflineSorter(nc, {
       store,
       sourceStream: source,
-      subject: OFFLINE_SOURCE_SUBJECT,
+      subject,
       consumer: SORTER_CONSUMER,
-      recipients: (data) => this.#read(data)?.users,
+      recipients,
       logger,
       ttlMs: jetstream.offline.ttlMs,
       sourceGone: () => this.#rebuild(nc, `stream ${source} is gone`),
@@ -212,6 +206,6 @@ export class OfflineDelivery implements DurableSource {
     if (this.#closed || this.#nc !== nc) return void (await sorter.stop())
     this.#store = store
     this.#sorter = sorter
-    logger.info(`offline delivery: durable messages of ${OFFLINE_SOURCE_SUBJECT} are kept in ${jetstream.offline.stream} for ${jetstream.offline.ttlMs} ms, at most ${jetstream.offline.maxPerUser} per user`)
+    logger.info(`offline delivery: durable messages of ${subject} are kept in ${jetstream.offline.stream} for ${jetstream.offline.ttlMs} ms, at most ${jetstream.offline.maxPerUser} per user`)
   }
 }
