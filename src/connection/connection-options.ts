@@ -28,6 +28,8 @@ export interface ConnectionSettings {
   readonly statefulReconnectBufferSize: number
   /** Called once when a connection has ended (or moved to another node), after the handler heard of it. */
   readonly onEnded?: (connection: HubConnection) => void
+  /** Milliseconds since the epoch; Date.now unless a test drives time itself. */
+  readonly clock?: () => number
 }
 
 export interface HubConnectionOptions {

@@ -1,5 +1,6 @@
 /**
- * What the dispatcher keeps per connection. Everything is made on first use (the caller scope,
+ * What the dispatcher keeps per connection for its calls (the connection's own lifecycle is
+ * HubConnection's). Everything is made on first use (the caller scope,
  * the queue, the rate limiter, the abort signal, the stream maps), since most connections of a
  * gateway never call a method, let alone stream: per-connection memory is what limits a node.
  */
@@ -16,7 +17,7 @@ export interface InvocationLimits {
   readonly burst: number
 }
 
-export class ConnectionState {
+export class ConnectionCalls {
   private scopeMade: CallerScope | undefined
   private queueMade: InvocationQueue | undefined
   private rateMade: RateLimiter | undefined
