@@ -4,14 +4,14 @@
  * transport (stateful reconnect) and move to another node. HubConnection owns its lifecycle:
  * others read the state and ask the connection to act, never set it.
  *
- * ```
- *   handshaking ──handshake accepted──▶ open ◀──────resume────── detached
- *        │                              │  └──transport lost / let go──▶ ▲
- *        │                              │                                │ old node's state adopted
- *        ▼                              ▼                            moving-in (new connection here)
- *     closed ◀──── ended (from every state that has not ended) ──────────┘
- *   moved-away ◀── moved to another node (from open, detached, moving-in)
- * ```
+ * | from                       | to         | when                                                        |
+ * | -------------------------- | ---------- | ----------------------------------------------------------- |
+ * | handshaking                | open       | the handshake is accepted                                   |
+ * | open                       | detached   | the transport is lost (stateful reconnect), or let go at drain |
+ * | detached                   | open       | the client resumes on a new transport (an open one may swap) |
+ * | moving-in                  | detached   | the old node's state is adopted; the client's socket follows |
+ * | every state not ended      | closed     | a refused handshake, a close by either side, a clean end of the transport, the reconnect window passed |
+ * | open, detached, moving-in  | moved-away | handed over to another node, or a move here abandoned       |
  */
 
 export const ConnectionState = {

@@ -47,8 +47,9 @@ export interface HubConnectionOptions {
    */
   readonly stateful?: boolean
   /**
-   * The connection is moving here from another node (connection-move.ts): it starts connected
-   * with this protocol, without a transport, collecting what is sent to it until `completeMove`.
+   * The connection is moving here from another node (connection-move.ts): it starts moving in
+   * (connection-lifecycle.ts) with this protocol, collecting what is sent to it until
+   * `completeMove`; the transport given is a placeholder that is never written to.
    */
   readonly movingIn?: { readonly protocol: string }
 }

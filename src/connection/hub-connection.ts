@@ -20,7 +20,6 @@ import { joinInput } from './input-join.js'
 import { KeepAlive } from './keep-alive.js'
 import { isTracked, MessageBuffer } from './message-buffer.js'
 import { HARD_BOUND_FACTOR, isPast, slowConsumerError, SlowConsumerWatch } from './outbound-bound.js'
-
 import type { ConnectionSettings, HubConnectionOptions } from './connection-options.js'
 
 export type { ConnectionSettings, HubConnectionOptions } from './connection-options.js'
@@ -258,7 +257,7 @@ export class HubConnection {
     if (this.lifecycle.state === MovingIn) this.endMoved()
   }
 
-  /** Ends here for a connection that lives on elsewhere (or never arrived): nobody is told it ended. */
+  /** Ends here for a connection that lives on elsewhere (or never arrived): nobody hears it end. */
   private endMoved(): void {
     if (!this.lifecycle.to(MovedAway, this.now())) return
     this.settings.handler.onMovedAway(this)
@@ -270,7 +269,7 @@ export class HubConnection {
     this.ended(new Error('The client did not reconnect in time.'))
   }
 
-  /** Fails the handshake with the given error text and ends the connection. */
+  /** Fails the handshake with the given error text and ends the connection (the sweeper's handshake timeout). */
   failHandshake(error: string): void {
     if (this.lifecycle.state !== Handshaking) return
     this.currentTransport.send(writeHandshakeResponse(error), false)

@@ -1,8 +1,8 @@
 /**
- * What the dispatcher keeps per connection for its calls (the connection's own lifecycle is
- * HubConnection's). Everything is made on first use (the caller scope,
- * the queue, the rate limiter, the abort signal, the stream maps), since most connections of a
- * gateway never call a method, let alone stream: per-connection memory is what limits a node.
+ * What the dispatcher keeps per connection for its calls (the connection's lifecycle is
+ * HubConnection's own). Everything is made on first use (the caller scope, the queue, the rate
+ * limiter, the abort signal, the stream maps), since most connections of a gateway never call a
+ * method, let alone stream: per-connection memory is what limits a node.
  */
 import type { HubConnection } from '../connection/hub-connection.js'
 import type { CallerScope } from './hub-instances.js'
