@@ -1,8 +1,9 @@
 /**
  * The states of one hub connection and the only transitions between them. A connection is in
  * exactly one state at a time, as a WebSocket's readyState; unlike a WebSocket, it may outlive its
- * transport (stateful reconnect) and move to another node. HubConnection owns its lifecycle:
- * others read the state and ask the connection to act, never set it.
+ * transport (stateful reconnect) and move to another node. HubConnection extends this class and
+ * is the only one that can change its state (`to` is protected): others read the state and ask
+ * the connection to act.
  *
  * | from                       | to         | when                                                        |
  * | -------------------------- | ---------- | ----------------------------------------------------------- |
@@ -56,11 +57,11 @@ export function canMove(from: ConnectionState, to: ConnectionState): boolean {
   return TRANSITIONS[from].includes(to)
 }
 
-export class ConnectionLifecycle {
+export abstract class ConnectionLifecycle {
   private current: ConnectionState
   private transportlessSince: number | undefined
 
-  constructor(initial: typeof Handshaking | typeof MovingIn, now: number) {
+  protected constructor(initial: typeof Handshaking | typeof MovingIn, now: number) {
     this.current = initial
     if (TRANSPORTLESS.has(initial)) this.transportlessSince = now
   }
@@ -78,6 +79,11 @@ export class ConnectionLifecycle {
     return this.current === Closed || this.current === MovedAway
   }
 
+  /** True once the connection has moved to another node (it ended here without ending). */
+  get moved(): boolean {
+    return this.current === MovedAway
+  }
+
   /**
    * Since when the connection has had no transport (detached or moving in), for the reconnect
    * window; a connection that moved in keeps the time it started moving once it is detached.
@@ -87,7 +93,7 @@ export class ConnectionLifecycle {
   }
 
   /** Moves to `next` where the table allows it; false, and nothing changed, where it does not. */
-  to(next: ConnectionState, now: number): boolean {
+  protected enter(next: ConnectionState, now: number): boolean {
     if (!canMove(this.current, next)) return false
     if (!TRANSPORTLESS.has(next)) this.transportlessSince = undefined
     else if (!TRANSPORTLESS.has(this.current)) this.transportlessSince = now

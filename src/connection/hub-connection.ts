@@ -1,5 +1,5 @@
 /**
- * One client connection of a hub, and the one owner of its state: the lifecycle
+ * One client connection of a hub, and the one owner of its state: the lifecycle it extends
  * (connection-lifecycle.ts: handshaking, open, detached, moving in, closed, moved away), the
  * transport it writes to, the protocol, the keep-alive clocks and, with stateful reconnect, the
  * MessageBuffer. Others read it and ask it to act: the sweeper each tick, the hub endpoint on a
@@ -27,13 +27,12 @@ export { ConnectionState } from './connection-lifecycle.js'
 
 const { Handshaking, Open, Detached, MovingIn, Closed, MovedAway } = ConnectionState
 
-export class HubConnection {
+export class HubConnection extends ConnectionLifecycle {
   readonly connectionId: string
   readonly principal: Principal
   readonly createdAt: number
   /** When the access token of this connection expires (ms since the epoch), if it does. */
   readonly expiresAt: number | undefined
-  private readonly lifecycle: ConnectionLifecycle
   private readonly keepAlive: KeepAlive
   /** Made when the transport is first seen past its bound: a client that keeps up never needs one. */
   private slow: SlowConsumerWatch | undefined
@@ -51,6 +50,8 @@ export class HubConnection {
   private readonly stateful: boolean
 
   constructor(options: HubConnectionOptions) {
+    const now = options.settings.clock?.() ?? Date.now()
+    super(options.movingIn ? MovingIn : Handshaking, now)
     this.connectionId = options.connectionId
     this.principal = options.principal
     this.expiresAt = options.expiresAt
@@ -58,37 +59,14 @@ export class HubConnection {
     this.stateful = options.stateful === true
     this.currentTransport = options.transport
     this.openingRequest = options.request
-    this.createdAt = this.now()
-    this.keepAlive = new KeepAlive(this.createdAt)
+    this.createdAt = now
+    this.keepAlive = new KeepAlive(now)
     this.listen(options.transport)
-    if (!options.movingIn) {
-      this.lifecycle = new ConnectionLifecycle(Handshaking, this.createdAt)
-      return
-    }
+    if (!options.movingIn) return
     const protocol = options.settings.protocols.get(options.movingIn.protocol)
     if (!protocol) throw new Error(`unknown hub protocol ${options.movingIn.protocol}`)
     this.useProtocol(protocol)
-    this.lifecycle = new ConnectionLifecycle(MovingIn, this.createdAt)
     this.buffer = new MessageBuffer(options.settings.statefulReconnectBufferSize)
-  }
-
-  get state(): ConnectionState {
-    return this.lifecycle.state
-  }
-
-  /** The handshake has completed and the connection has not ended (open, detached or moving in). */
-  get isConnected(): boolean {
-    return this.lifecycle.isConnected
-  }
-
-  /** True once the connection has moved to another node (it ended here without ending). */
-  get moved(): boolean {
-    return this.lifecycle.state === MovedAway
-  }
-
-  /** Since when the connection has had no transport (detached or moving in), for the reconnect window. */
-  get detachedSince(): number | undefined {
-    return this.lifecycle.detachedSince
   }
 
   get transport(): ServerTransport {
@@ -110,11 +88,11 @@ export class HubConnection {
   }
 
   receive(data: string | Uint8Array): void {
-    if (this.lifecycle.isEnded) return
+    if (this.isEnded) return
     this.keepAlive.heard(this.now())
     const input = this.pending === undefined ? data : joinInput(this.pending, data)
     this.pending = undefined
-    if (this.lifecycle.state === Handshaking) this.receiveHandshake(input)
+    if (this.state === Handshaking) this.receiveHandshake(input)
     else this.receiveMessages(input)
   }
 
@@ -128,12 +106,12 @@ export class HubConnection {
 
   /** Serializes and sends one message. */
   send(message: HubMessage): void {
-    if (this.lifecycle.isConnected) this.emit(this.protocol.writeMessage(message), isTracked(message), false)
+    if (this.isConnected) this.emit(this.protocol.writeMessage(message), isTracked(message), false)
   }
 
   /** Sends an Invocation already serialized with this connection's protocol (a broadcast, say). */
   sendFrame(frame: string | Uint8Array): void {
-    if (this.lifecycle.isConnected) this.emit(frame, true, true)
+    if (this.isConnected) this.emit(frame, true, true)
   }
 
   /** At a sweep: sends a Ping when nothing has gone out for `intervalMs` (ASP.NET Core's KeepAliveTick). */
@@ -159,7 +137,7 @@ export class HubConnection {
    * one that still looks alive (the client may notice a dead socket first; ASP.NET Core swaps too).
    */
   get canResume(): boolean {
-    const state = this.lifecycle.state
+    const state = this.state
     return this.buffer !== undefined && (state === Open || state === Detached)
   }
 
@@ -178,7 +156,7 @@ export class HubConnection {
     // The old transport's events are ignored from now on (see listen).
     old.close()
     const now = this.now()
-    if (this.lifecycle.state === Detached) this.lifecycle.to(Open, now)
+    if (this.state === Detached) this.enter(Open, now)
     this.keepAlive.heard(now)
     this.pending = undefined
     const { sequenceId, frames } = this.buffer.replay()
@@ -191,8 +169,8 @@ export class HubConnection {
    * "Connection closed with an error. <detail>"; `allowReconnect` lets its automatic reconnect run.
    */
   close(options: { error?: string; allowReconnect?: boolean } = {}): void {
-    if (this.lifecycle.isEnded) return
-    if (this.lifecycle.isConnected) {
+    if (this.isEnded) return
+    if (this.isConnected) {
       this.send({ type: MessageType.Close, error: options.error, allowReconnect: options.allowReconnect })
     }
     if (options.error) this.endError = new Error(options.error)
@@ -207,7 +185,7 @@ export class HubConnection {
    */
   suspend(): boolean {
     if (!this.canResume || this.currentTransport.name !== 'WebSockets') return false
-    if (this.lifecycle.state === Open) this.lifecycle.to(Detached, this.now())
+    if (this.state === Open) this.enter(Detached, this.now())
     this.letTransportGo()
     return true
   }
@@ -244,9 +222,9 @@ export class HubConnection {
    * gets them all after its Sequence (see resume).
    */
   completeMove(state: MoveState): void {
-    if (this.lifecycle.state !== MovingIn) return
+    if (this.state !== MovingIn) return
     if (!this.buffer!.adopt(state.buffer, state.mark)) return this.closeBufferFull()
-    this.lifecycle.to(Detached, this.now())
+    this.enter(Detached, this.now())
     for (const invocationId of state.streams) {
       this.send({ type: MessageType.Completion, invocationId, error: 'The stream ended: the connection moved to another server.' })
     }
@@ -254,12 +232,12 @@ export class HubConnection {
 
   /** The move here failed (the old node did not answer): end without anyone hearing of it. */
   abandonMove(): void {
-    if (this.lifecycle.state === MovingIn) this.endMoved()
+    if (this.state === MovingIn) this.endMoved()
   }
 
   /** Ends here for a connection that lives on elsewhere (or never arrived): nobody hears it end. */
   private endMoved(): void {
-    if (!this.lifecycle.to(MovedAway, this.now())) return
+    if (!this.enter(MovedAway, this.now())) return
     this.settings.handler.onMovedAway(this)
     this.settings.onEnded?.(this)
   }
@@ -271,7 +249,7 @@ export class HubConnection {
 
   /** Fails the handshake with the given error text and ends the connection (the sweeper's handshake timeout). */
   failHandshake(error: string): void {
-    if (this.lifecycle.state !== Handshaking) return
+    if (this.state !== Handshaking) return
     this.currentTransport.send(writeHandshakeResponse(error), false)
     this.endError = new Error(error)
     this.currentTransport.close()
@@ -288,7 +266,7 @@ export class HubConnection {
       this.settings.logger.debug('handshake refused', { connectionId: this.connectionId, detail: step.detail ?? step.error })
       return this.failHandshake(step.error)
     }
-    if (!this.lifecycle.to(Open, this.now())) return
+    if (!this.enter(Open, this.now())) return
     this.useProtocol(step.protocol)
     // Stateful reconnect needs both the negotiate opt-in and handshake version 2 (HubConnectionContext).
     if (this.stateful && step.version >= 2) this.buffer = new MessageBuffer(this.settings.statefulReconnectBufferSize)
@@ -325,7 +303,7 @@ export class HubConnection {
    */
   private emit(frame: string | Uint8Array, tracked: boolean, shared: boolean): void {
     if (tracked && this.buffer && !this.buffer.track(frame, shared)) return this.closeBufferFull()
-    if (this.lifecycle.state === Open) this.write(frame)
+    if (this.state === Open) this.write(frame)
   }
 
   /** Past the bound the connection ends cleanly rather than the buffer growing without end. */
@@ -355,7 +333,7 @@ export class HubConnection {
   }
 
   private closeSlowConsumer(): void {
-    if (!this.lifecycle.isConnected || !(this.slow ??= new SlowConsumerWatch()).trip()) return
+    if (!this.isConnected || !(this.slow ??= new SlowConsumerWatch()).trip()) return
     this.settings.onSlowConsumer?.()
     this.settings.logger.info('closing a connection whose client does not read', { connectionId: this.connectionId, bufferedBytes: this.currentTransport.bufferedBytes })
     this.close({ error: slowConsumerError(this.settings.maxBuffered), allowReconnect: true })
@@ -367,16 +345,16 @@ export class HubConnection {
    * HttpConnectionDispatcher keeps it as inactive for the disconnect timeout).
    */
   private transportEnded(error: Error | undefined): void {
-    if (this.buffer && error && this.lifecycle.isConnected) {
-      if (this.lifecycle.state === Open) this.lifecycle.to(Detached, this.now())
+    if (this.buffer && error && this.isConnected) {
+      if (this.state === Open) this.enter(Detached, this.now())
       return
     }
     this.ended(error)
   }
 
   private ended(error: Error | undefined): void {
-    const wasConnected = this.lifecycle.isConnected
-    if (!this.lifecycle.to(Closed, this.now())) return
+    const wasConnected = this.isConnected
+    if (!this.enter(Closed, this.now())) return
     this.pending = undefined
     if (wasConnected) this.settings.handler.onDisconnected(this, error ?? this.endError)
     this.settings.onEnded?.(this)
