@@ -88,22 +88,24 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
   ])
   const verifier = createTokenVerifier(config.jwt)
   const auth = new RequestAuthenticator(verifier && rememberVerifiedTokens(verifier))
-  const cors = new Cors({ origins: config.corsOrigins, logger, metrics })
+  const cors = new Cors({ corsOrigins: config.corsOrigins, logger, metrics })
+  const { keepAliveIntervalMs, clientTimeoutMs, handshakeTimeoutMs, statefulReconnectWindowMs } = config.hubs
   const sweeper = new ConnectionSweeper({
-    keepAliveIntervalMs: config.hubs.keepAliveIntervalMs,
-    clientTimeoutMs: config.hubs.clientTimeoutMs,
-    handshakeTimeoutMs: config.hubs.handshakeTimeoutMs,
-    reconnectWindowMs: config.hubs.disconnectTimeoutMs,
+    keepAliveIntervalMs,
+    clientTimeoutMs,
+    handshakeTimeoutMs,
+    statefulReconnectWindowMs,
     closeOnTokenExpiry: config.jwt?.closeOnExpiry ?? false,
   })
 
   // New on every start: the tokens of a previous life under the same node id are not this one's.
   const tag = nodeTag(config.nodeId, newIncarnation())
-  const limits = new ConnectionLimits({ perUser: config.hubs.maxConnectionsPerUser, perAddress: config.hubs.maxConnectionsPerAddress })
+  const { maxConnectionsPerUser, maxConnectionsPerAddress, maxWatchedSubjects, maxWatchesPerConnection, maxServicePayloadSize } = config.hubs
+  const limits = new ConnectionLimits({ maxConnectionsPerUser, maxConnectionsPerAddress })
   const lifetimes: LifetimeManager<HubConnection>[] = []
   // One fan-out per node, shared by every hub: watchers of a subject share its bus subscription.
-  const watchFanout = new WatchFanout({ bus, maxSubjects: config.hubs.maxWatchedSubjects })
-  const watches = new WatchStreams({ fanout: watchFanout, maxPerConnection: config.hubs.maxWatchesPerConnection, bufferSize: WATCH_BUFFER, metrics })
+  const watchFanout = new WatchFanout({ bus, maxWatchedSubjects })
+  const watches = new WatchStreams({ fanout: watchFanout, maxWatchesPerConnection, bufferSize: WATCH_BUFFER, metrics })
   const clientStreamPool = new StreamBufferPool(config.hubs.maxStreamBufferBytesPerNode)
   const outbound = { capHeaders: config.nats.capHeaders, envelopeCasing: config.hubs.envelopeCasing, ids: new CapIdGenerator(config.nodeId) }
   const endpoints = descriptors.map((descriptor) => {
@@ -120,8 +122,9 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
       nodeTag: tag,
       find: (id) => lifetime.get(id),
       handedOver: (id) => endpoint?.isHandedOver(id) ?? false,
-      defaultTimeoutMs: config.hubs.clientResultTimeoutMs,
+      clientResultTimeoutMs: config.hubs.clientResultTimeoutMs,
       maxTimeoutMs: MAX_CLIENT_RESULT_TIMEOUT_MS,
+      relayMarginMs: config.hubs.relayMarginMs,
       logger,
     })
     clientResults.start()
@@ -129,7 +132,7 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
     const durableSubjects = [...config.jetstream.forward, ...[...descriptor.methods.values()].flatMap((m) => (m.forwardDurable && m.forwardSubject ? [m.forwardSubject] : []))]
     const topics = createTopicAccess({ topics: config.topics, authorizerSubject: subjects.authorize, bus, metrics, logger })
     const instances = new HubInstances({ descriptor, bus, nodeId: config.nodeId, cluster, local: lifetime, invoker: clientResults, durableSubjects, topics, watches, outbound })
-    startSubscriptions({ descriptor, instances, bus, logger, metrics, maxPayloadSize: config.hubs.maxServicePayloadSize })
+    startSubscriptions({ descriptor, instances, bus, logger, metrics, maxServicePayloadSize })
     const handler = new HubDispatcher({
       outbound,
       descriptor,
@@ -139,14 +142,14 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
       bus,
       nodeId: config.nodeId,
       enableDetailedErrors: config.hubs.enableDetailedErrors,
-      maxParallelInvocations: config.hubs.maxParallelInvocationsPerClient,
+      maxParallelInvocationsPerClient: config.hubs.maxParallelInvocationsPerClient,
       maxQueuedInvocations: config.hubs.maxQueuedInvocations,
       invocationRate: { perSecond: config.hubs.maxInvocationsPerSecond, burst: config.hubs.invocationBurst },
       clientStreams: {
-        perInvocation: config.hubs.maxStreamsPerInvocation,
-        perConnection: config.hubs.maxClientStreamsPerConnection,
-        itemsPerStream: config.hubs.streamBufferCapacity,
-        bufferBytes: config.hubs.maxStreamBufferBytes,
+        maxStreamsPerInvocation: config.hubs.maxStreamsPerInvocation,
+        maxClientStreamsPerConnection: config.hubs.maxClientStreamsPerConnection,
+        streamBufferCapacity: config.hubs.streamBufferCapacity,
+        maxStreamBufferBytes: config.hubs.maxStreamBufferBytes,
         // While its reading is held the client cannot be heard: the hub methods get as long to
         // take an item as the client has to send one.
         stallMs: config.hubs.clientTimeoutMs,
@@ -162,9 +165,10 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
       auth,
       cors,
       sweeper,
-      maxMessageSize: config.hubs.maximumReceiveMessageSize,
-      disconnectTimeoutMs: config.hubs.disconnectTimeoutMs,
+      maximumReceiveMessageSize: config.hubs.maximumReceiveMessageSize,
+      negotiationTimeoutMs: config.hubs.negotiationTimeoutMs,
       longPollTimeoutMs: config.hubs.longPollTimeoutMs,
+      longPollIdleTimeoutMs: config.hubs.longPollIdleTimeoutMs,
       statefulReconnectBufferSize: config.hubs.allowStatefulReconnects ? config.hubs.statefulReconnectBufferSize : undefined,
       nodeTag: tag,
       router: new ClusterRouter({
@@ -172,7 +176,7 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
         subjectPrefix: subjects.node,
         tag,
         // A relayed long poll may wait its whole timeout before it answers.
-        relayTimeoutMs: config.hubs.longPollTimeoutMs + 5000,
+        relayTimeoutMs: config.hubs.longPollTimeoutMs + config.hubs.relayMarginMs,
         logger,
         metrics,
       }),
@@ -203,7 +207,7 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
     nodeId: config.nodeId,
     guard,
     operatorPathsElsewhere,
-    maxPublishBytes: config.hubs.maxServicePayloadSize,
+    maxServicePayloadSize,
     hubs: () => endpoints.map((e, i) => ({ name: descriptors[i]!.name, path: e.path, connections: e.connectionCount })),
     gauges: () => {
       const sum = (pick: (stats: LifetimeManager['shapingStats']) => number): number => lifetimes.reduce((total, l) => total + pick(l.shapingStats), 0)
@@ -281,7 +285,12 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
         if (!url || !internalAdmin.handle(req, res, url)) sendText(res, 404, 'Not found: the internal listener serves /healthz, /healthz/live, /healthz/ready, /metrics and /api/publish only.')
       })
     : undefined
-  await bus.ready()
+  // A stream conflict found while starting is a configuration error: nothing listens yet, so
+  // leaving NATS is all there is to undo.
+  await bus.ready().catch(async (error: unknown) => {
+    await bus.close()
+    throw error
+  })
   await listen(http, config.port, config.host)
   if (internalHttp) {
     await listen(internalHttp, config.internalPort ?? 0, config.internalHost).catch(async (error: unknown) => {

@@ -39,13 +39,12 @@ const LAYERS: Readonly<Record<string, LayerRule | undefined>> = {
   bus: { layers: { bus: 'value', errors: 'value', logger: 'value' } },
   auth: { layers: { auth: 'value', errors: 'value', config: 'type' } },
   config: { layers: { config: 'value', errors: 'value' } },
-  transports: { layers: { transports: 'value' } },
+  transports: { layers: { transports: 'value', errors: 'value' } },
   connection: {
     layers: { connection: 'value', protocol: 'value', errors: 'value', logger: 'value', transports: 'type', auth: 'type' },
     forbidden: [WS],
   },
   lifetime: {
-    // errors is allowed so that lifetime can raise ImError, though it does not today.
     layers: { lifetime: 'value', protocol: 'value', errors: 'value', bus: 'type', logger: 'type', connection: 'type' },
     forbidden: [WS],
   },

@@ -41,10 +41,13 @@ export interface BusStatus {
  * `starting`: the stream and this node's consumer are being created or verified on the current
  * connection. `ready`: messages come from the stream. `unavailable`: JetStream cannot be used;
  * the node takes the subjects from core NATS and tries the stream again (`reason` says why).
+ * `recovering`: the stream worked, but this node's consumer stalled (or is catching up after
+ * being unavailable); the node takes the subjects from core NATS, deduplicated against the
+ * stream, until the consumer has caught up.
  */
 export interface StreamStatus {
   readonly name: string
-  readonly state: 'starting' | 'ready' | 'unavailable'
+  readonly state: 'starting' | 'ready' | 'unavailable' | 'recovering'
   readonly reason?: string
 }
 

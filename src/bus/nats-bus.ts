@@ -135,12 +135,13 @@ export class NatsBus implements Bus {
       // nats.js would refuse it when handed over (headers count too); refused here, the caller still hears why.
       const max = nc.info?.max_payload
       const size = data.byteLength + (hdrs ? (hdrs as unknown as { encode(): Uint8Array }).encode().byteLength : 0)
-      if (max !== undefined && size > max) throw new Error(`payload of ${size} bytes with its headers is over the server's max_payload of ${max}`)
+      if (max !== undefined && size > max) throw new ImError(ImErrorCode.BusPublishFailed, `payload of ${size} bytes with its headers is over the server's max_payload of ${max}`)
       const publishOptions = { ...(hdrs ? { headers: hdrs } : {}), ...(options.reply ? { reply: options.reply } : {}) }
       this.#outbox.push(() => nc.publish(subject, data, publishOptions), options.confirm !== false)
     } catch (error) {
       // Closed or draining under our feet: unavailable. Otherwise too large a payload or a header
       // nats.js refuses; nothing was sent either way.
+      if (error instanceof ImError) return Promise.reject(error)
       const code = nc.isClosed() || nc.isDraining() ? ImErrorCode.BusUnavailable : ImErrorCode.BusPublishFailed
       return Promise.reject(new ImError(code, reasonOf(error), { cause: error }))
     }

@@ -3,7 +3,8 @@
  * only key that opens a connection or reaches it over HTTP (long polling and SSE send every
  * request with it): 16 random bytes, never logged, never sent to services (negotiate v1,
  * TransportProtocols.md). A negotiated token whose transport never comes is forgotten after the
- * disconnect timeout, as ASP.NET Core disposes negotiated connections that are never used.
+ * negotiation timeout (`hubs.negotiationTimeoutMs`), as ASP.NET Core disposes negotiated
+ * connections that are never used.
  */
 import type { Principal } from '../auth/principal.js'
 import type { HubConnection } from '../connection/hub-connection.js'

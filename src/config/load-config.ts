@@ -1,6 +1,6 @@
 /**
  * Turns what im.config.ts says into a complete ImConfig: defaults first, then the IM_* environment
- * overrides, so that one build runs in every environment (DESIGN.md, Configuration). Everything is
+ * overrides, so that one build runs in every environment (docs/configuration.md). Everything is
  * validated here, once, at start-up: the settings table (settings.ts) says what each setting takes;
  * this file adds the rules between settings.
  */
@@ -38,7 +38,7 @@ export function resolveConfig(input: ImConfigInput, env: Env = process.env): ImC
   const jwt = finishJwtConfig({ group: jwtGroup, issuer: read.sourceOf('jwt.issuer'), audience: read.sourceOf('jwt.audience') })
   checkNats(read)
   checkTimeouts(read, tree.hubs)
-  checkJetStreamConfig(tree.jetstream, read.sourceOf('jetstream.subjects'))
+  checkJetStreamConfig(tree.jetstream, read.sourceOf('jetstream.subjects'), read.sourceOf('jetstream.heartbeatMs'), read.sourceOf('jetstream.pullExpiresMs'))
   const config = {
     ...rest,
     // Explicit means someone asked for this NATS: it is retried forever instead of being replaced.

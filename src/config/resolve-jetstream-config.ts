@@ -16,6 +16,20 @@ export function streamName(): SettingKind<string> {
   return matching(/^[A-Za-z0-9_-]{1,64}$/, "be a stream name of letters, digits, '_' or '-' (at most 64)", "stream name: letters, digits, '_', '-'")
 }
 
+/** `auto`, or a replica count JetStream accepts (1 to 5). */
+export function streamReplicas(): SettingKind<number | 'auto'> {
+  return {
+    values: 'auto, or 1 to 5',
+    read(source) {
+      const { value } = source
+      if (value === 'auto' || (typeof value === 'string' && value.trim() === 'auto')) return 'auto'
+      const parsed = typeof value === 'number' && !source.fromEnv ? value : typeof value === 'string' && /^\s*\d+\s*$/.test(value) ? Number(value) : Number.NaN
+      if (!Number.isInteger(parsed) || parsed < 1 || parsed > 5) throw invalid(`${source.label} must be auto or an integer from 1 to 5, got ${show(value)}`)
+      return parsed
+    },
+  }
+}
+
 /** NATS subjects, wildcards allowed. */
 export function subjectList(): SettingKind<readonly string[]> {
   return listOf('list of NATS subjects', (subject, source) => {
@@ -25,9 +39,14 @@ export function subjectList(): SettingKind<readonly string[]> {
   })
 }
 
-/** A stream needs subjects to take. */
-export function checkJetStreamConfig(jetstream: JetStreamConfig, subjects: SettingSource | undefined): void {
+/** A stream needs subjects to take; the server refuses a pull whose heartbeat is over half its life. */
+export function checkJetStreamConfig(jetstream: JetStreamConfig, subjects: SettingSource | undefined, heartbeat?: SettingSource, expires?: SettingSource): void {
   if (jetstream.stream !== undefined && jetstream.subjects.length === 0) throw invalid(`${subjects?.label} must name at least one subject when a stream is set`)
+  if (jetstream.heartbeatMs * 2 > jetstream.pullExpiresMs) {
+    throw invalid(
+      `${heartbeat?.label ?? 'IM_JETSTREAM_HEARTBEAT_MS'} (${jetstream.heartbeatMs}) must be at most half of ${expires?.label ?? 'IM_JETSTREAM_PULL_EXPIRES_MS'} (${jetstream.pullExpiresMs})`,
+    )
+  }
 }
 
 /**

@@ -13,7 +13,8 @@ export interface ConnectionSettings {
   /** Hub protocols by handshake name. */
   readonly protocols: ReadonlyMap<string, HubProtocol>
   readonly handler: InvocationHandler
-  readonly maxMessageSize: number
+  /** Largest incoming hub message in bytes (`hubs.maximumReceiveMessageSize`). */
+  readonly maximumReceiveMessageSize: number
   /**
    * A client that leaves more than this many bytes (or messages, where the transport counts them)
    * unread is closed: one slow client must not grow the server's memory.

@@ -16,7 +16,7 @@ export interface SweeperOptions {
   readonly clientTimeoutMs: number
   readonly handshakeTimeoutMs: number
   /** How long a connection that lost its transport waits for a stateful reconnect. */
-  readonly reconnectWindowMs: number
+  readonly statefulReconnectWindowMs: number
   /**
    * Close connections whose access token has expired, allowing reconnect, so the client comes
    * back with a fresh token from its accessTokenFactory (ASP.NET Core's CloseOnAuthenticationExpiration).
@@ -62,7 +62,7 @@ export class ConnectionSweeper {
           break
         case ConnectionState.Detached:
         case ConnectionState.MovingIn:
-          if (now - connection.detachedSince! >= this.options.reconnectWindowMs) connection.abandon()
+          if (now - connection.detachedSince! >= this.options.statefulReconnectWindowMs) connection.abandon()
           break
         case ConnectionState.Open:
           this.sweepOpen(connection, now)

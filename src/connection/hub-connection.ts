@@ -6,6 +6,7 @@
  * resume or at drain, the locator for a move. Hub messages are dispatched by the InvocationHandler.
  */
 import type { Principal } from '../auth/principal.js'
+import { ImError, ImErrorCode } from '../errors.js'
 import { writeHandshakeResponse } from '../protocol/handshake.js'
 import type { HubProtocol } from '../protocol/hub-protocol.js'
 import { CLOSE_ERROR_PREFIX, MessageType, TransferFormat } from '../protocol/messages.js'
@@ -64,7 +65,7 @@ export class HubConnection extends ConnectionLifecycle {
     this.listen(options.transport)
     if (!options.movingIn) return
     const protocol = options.settings.protocols.get(options.movingIn.protocol)
-    if (!protocol) throw new Error(`unknown hub protocol ${options.movingIn.protocol}`)
+    if (!protocol) throw new ImError(ImErrorCode.InvalidPayload, `the connection moving in names an unknown hub protocol ${JSON.stringify(options.movingIn.protocol)}`)
     this.useProtocol(protocol)
     this.buffer = new MessageBuffer(options.settings.statefulReconnectBufferSize)
   }
@@ -83,7 +84,7 @@ export class HubConnection extends ConnectionLifecycle {
 
   /** The hub protocol chosen in the handshake. */
   get protocol(): HubProtocol {
-    if (!this.selectedProtocol) throw new Error('the handshake has not completed')
+    if (!this.selectedProtocol) throw new ImError(ImErrorCode.InvalidOperation, 'the handshake has not completed')
     return this.selectedProtocol
   }
 
@@ -173,7 +174,7 @@ export class HubConnection extends ConnectionLifecycle {
     if (this.isConnected) {
       this.send({ type: MessageType.Close, error: options.error, allowReconnect: options.allowReconnect })
     }
-    if (options.error) this.endError = new Error(options.error)
+    if (options.error) this.endError = new ImError(ImErrorCode.ConnectionClosed, options.error)
     this.currentTransport.close()
     this.ended(undefined)
   }
@@ -244,14 +245,14 @@ export class HubConnection extends ConnectionLifecycle {
 
   /** The reconnect window has passed: end for good. */
   abandon(): void {
-    this.ended(new Error('The client did not reconnect in time.'))
+    this.ended(new ImError(ImErrorCode.ConnectionClosed, 'The client did not reconnect in time.'))
   }
 
   /** Fails the handshake with the given error text and ends the connection (the sweeper's handshake timeout). */
   failHandshake(error: string): void {
     if (this.state !== Handshaking) return
     this.currentTransport.send(writeHandshakeResponse(error), false)
-    this.endError = new Error(error)
+    this.endError = new ImError(ImErrorCode.ConnectionClosed, error)
     this.currentTransport.close()
     this.ended(undefined)
   }
@@ -278,7 +279,7 @@ export class HubConnection extends ConnectionLifecycle {
   }
 
   private receiveMessages(input: string | Uint8Array): void {
-    const parsed = this.protocol.parseMessages(input, { maxMessageSize: this.settings.maxMessageSize, measure: true })
+    const parsed = this.protocol.parseMessages(input, { maxMessageSize: this.settings.maximumReceiveMessageSize, measure: true })
     this.pending = parsed.rest
     handleClientMessages(this, this.buffer, parsed, this.settings)
   }

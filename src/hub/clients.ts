@@ -161,7 +161,7 @@ class Clients {
   }
 
   private needCaller(what: string): string {
-    if (this.callerId === undefined) throw new Error(`clients.${what} is only available inside a hub method invoked by a client`)
+    if (this.callerId === undefined) throw new ImError(ImErrorCode.InvalidOperation, `clients.${what} is only available inside a hub method invoked by a client`)
     return this.callerId
   }
 }

@@ -41,7 +41,7 @@ export interface HubDispatcherOptions {
   /** CAP headers and casing of lifecycle events; without it, neither. */
   readonly outbound?: OutboundFormat
   readonly enableDetailedErrors: boolean
-  readonly maxParallelInvocations: number
+  readonly maxParallelInvocationsPerClient: number
   /** Invocations that may wait behind the running ones. */
   readonly maxQueuedInvocations: number
   /** Token bucket per connection. */
@@ -77,7 +77,7 @@ export class HubDispatcher implements InvocationHandler {
 
   constructor(private readonly options: HubDispatcherOptions) {
     this.subjects = hubSubjects(options.descriptor.name)
-    this.limits = { parallel: options.maxParallelInvocations, ...options.invocationRate }
+    this.limits = { parallel: options.maxParallelInvocationsPerClient, ...options.invocationRate }
   }
 
   onConnected(connection: HubConnection): void {
@@ -276,7 +276,7 @@ export class HubDispatcher implements InvocationHandler {
     if (state.queue.saturated && state.queue.pending >= this.options.maxQueuedInvocations) {
       done()
       this.options.metrics.inc('invocations_queue_full')
-      return answer({ error: InvocationErrors.queueFull(target, this.options.maxQueuedInvocations, this.options.maxParallelInvocations) })
+      return answer({ error: InvocationErrors.queueFull(target, this.options.maxQueuedInvocations, this.options.maxParallelInvocationsPerClient) })
     }
     state.queue.push(() => {
       state.streamsIfAny?.start(streams)

@@ -47,9 +47,11 @@ export interface HubEndpointOptions {
   readonly auth: RequestAuthenticator
   readonly cors: Cors
   readonly sweeper: ConnectionSweeper
-  readonly maxMessageSize: number
-  readonly disconnectTimeoutMs: number
+  readonly maximumReceiveMessageSize: number
+  /** A negotiated token whose transport is not opened within this time is forgotten. */
+  readonly negotiationTimeoutMs: number
   readonly longPollTimeoutMs: number
+  readonly longPollIdleTimeoutMs: number
   /** Unacknowledged bytes kept for stateful reconnect; undefined when it is not offered. */
   readonly statefulReconnectBufferSize: number | undefined
   /** This node's tag, the first characters of every connection id and token it issues. */
@@ -90,12 +92,12 @@ export class HubEndpoint {
   constructor(private readonly options: HubEndpointOptions) {
     this.path = options.descriptor.path
     this.transports = new HubTransports(options.descriptor.transports)
-    this.registry = new ConnectionRegistry(options.disconnectTimeoutMs, options.nodeTag)
-    this.maxBody = Math.max(64 * 1024, options.maxMessageSize * 4)
+    this.registry = new ConnectionRegistry(options.negotiationTimeoutMs, options.nodeTag)
+    this.maxBody = Math.max(64 * 1024, options.maximumReceiveMessageSize * 4)
     this.settings = {
       protocols: options.protocols,
       handler: options.handler,
-      maxMessageSize: options.maxMessageSize,
+      maximumReceiveMessageSize: options.maximumReceiveMessageSize,
       maxBuffered: options.maxBuffered,
       logger: options.logger,
       onSlowConsumer: () => options.metrics.inc('connections_closed_slow_consumer'),
@@ -273,7 +275,7 @@ export class HubEndpoint {
       this.attach(entry, new ServerSentEventsTransport(req, res), address, request)
       return
     }
-    const transport = new LongPollingTransport({ pollTimeoutMs: this.options.longPollTimeoutMs, disconnectTimeoutMs: this.options.disconnectTimeoutMs })
+    const transport = new LongPollingTransport({ longPollTimeoutMs: this.options.longPollTimeoutMs, longPollIdleTimeoutMs: this.options.longPollIdleTimeoutMs })
     this.attach(entry, transport, address, request)
     transport.poll(req, res)
   }

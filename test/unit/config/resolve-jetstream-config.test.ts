@@ -11,7 +11,17 @@ describe('jetstream settings', () => {
       duplicateWindowMs: 300_000,
       maxAgeMs: 3_600_000,
       consumerInactiveMs: 3_600_000,
+      replicas: 'auto',
+      pullExpiresMs: 5000,
+      heartbeatMs: 1000,
     })
+  })
+
+  it('take replicas as auto or 1 to 5, and the pull expiry and heartbeat of the consumer', () => {
+    expect(resolveConfig({ jetstream: { replicas: 3 } }, {}).jetstream.replicas).toBe(3)
+    expect(resolveConfig({}, { IM_JETSTREAM_REPLICAS: '5' }).jetstream.replicas).toBe(5)
+    expect(resolveConfig({ jetstream: { replicas: 1 } }, { IM_JETSTREAM_REPLICAS: 'auto' }).jetstream.replicas).toBe('auto')
+    expect(resolveConfig({}, { IM_JETSTREAM_PULL_EXPIRES_MS: '10000', IM_JETSTREAM_HEARTBEAT_MS: '2000' }).jetstream).toMatchObject({ pullExpiresMs: 10_000, heartbeatMs: 2000 })
   })
 
   it('take the file and let IM_* variables override it', () => {
@@ -32,6 +42,12 @@ describe('jetstream settings', () => {
     [{ IM_JETSTREAM_FORWARD: 'im..receive' }, 'IM_JETSTREAM_FORWARD must list NATS subjects: "im..receive" is not valid'],
     [{ IM_JETSTREAM_SUBJECTS: 'im.>.send' }, 'IM_JETSTREAM_SUBJECTS must list NATS subjects'],
     [{ IM_JETSTREAM_PUBLISH_TIMEOUT_MS: '0' }, 'IM_JETSTREAM_PUBLISH_TIMEOUT_MS must be an integer from 1'],
+    [{ IM_JETSTREAM_REPLICAS: '0' }, 'IM_JETSTREAM_REPLICAS must be auto or an integer from 1 to 5, got "0"'],
+    [{ IM_JETSTREAM_REPLICAS: '6' }, 'IM_JETSTREAM_REPLICAS must be auto or an integer from 1 to 5, got "6"'],
+    [{ IM_JETSTREAM_REPLICAS: 'three' }, 'IM_JETSTREAM_REPLICAS must be auto or an integer from 1 to 5, got "three"'],
+    [{ IM_JETSTREAM_PULL_EXPIRES_MS: '500' }, 'IM_JETSTREAM_PULL_EXPIRES_MS must be an integer from 1000 to 60000'],
+    [{ IM_JETSTREAM_HEARTBEAT_MS: '100' }, 'IM_JETSTREAM_HEARTBEAT_MS must be an integer from 500 to 30000'],
+    [{ IM_JETSTREAM_HEARTBEAT_MS: '3000' }, 'IM_JETSTREAM_HEARTBEAT_MS (3000) must be at most half of IM_JETSTREAM_PULL_EXPIRES_MS (5000)'],
   ])('refuses %j', (env, message) => {
     expect(() => resolveConfig({}, env)).toThrow(expect.objectContaining({ code: ImErrorCode.ConfigInvalid, message: expect.stringContaining(message) }))
   })

@@ -116,7 +116,7 @@ export function harness(options: HarnessOptions = {}): Harness {
       ['messagepack', new MessagePackHubProtocol()],
     ]),
     handler,
-    maxMessageSize: 32 * 1024,
+    maximumReceiveMessageSize: 32 * 1024,
     maxBuffered: options.maxBuffered ?? { bytes: 1000, messages: 100 },
     logger: silentLogger,
     onSlowConsumer: () => counters.slowConsumers++,

@@ -24,7 +24,7 @@ function sweeperWith(harnesses: Harness[], options: Partial<SweeperOptions> = {}
     keepAliveIntervalMs: KEEP_ALIVE,
     clientTimeoutMs: CLIENT_TIMEOUT,
     handshakeTimeoutMs: HANDSHAKE_TIMEOUT,
-    reconnectWindowMs: RECONNECT_WINDOW,
+    statefulReconnectWindowMs: RECONNECT_WINDOW,
     ...options,
   })
   for (const h of harnesses) sweeper.add(h.connection)

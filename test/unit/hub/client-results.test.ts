@@ -14,6 +14,7 @@ import type { HubMessage } from '../../../src/protocol/messages.js'
 
 const TAG = 'node01'
 const ID = `${TAG}connection`
+const RELAY_MARGIN = 100
 
 interface FakeConnection {
   connectionId: string
@@ -39,8 +40,9 @@ function setup(options: { throwOnSend?: boolean } = {}) {
     nodeTag: TAG,
     find: (id) => (id === ID ? (connection as unknown as HubConnection) : undefined),
     handedOver: () => false,
-    defaultTimeoutMs: 1000,
+    clientResultTimeoutMs: 1000,
     maxTimeoutMs: 300_000,
+    relayMarginMs: RELAY_MARGIN,
     logger: silentLogger,
   })
   results.start()
@@ -134,5 +136,18 @@ describe('ClientResults.invoke', () => {
     const { results, bus } = setup()
     buses.push(bus)
     await expect(results.invoke(`${TAG}gone`, 'confirm', [], {})).rejects.toMatchObject({ code: 'IM_CLIENT_NOT_CONNECTED', message: `Connection '${TAG}gone' is not connected.` })
+  })
+
+  it("waits for a node that does not answer the client's time plus the relay margin (hubs.relayMarginMs), then says it timed out", async () => {
+    const { results, bus } = setup()
+    buses.push(bus)
+    const asked: number[] = []
+    const request = bus.request.bind(bus)
+    bus.request = (subject, data, timeoutMs) => {
+      asked.push(timeoutMs)
+      return request(subject, data, timeoutMs)
+    }
+    await expect(results.invoke('other-node-connection', 'confirm', [], { timeoutMs: 50 })).rejects.toMatchObject({ code: 'IM_BUS_TIMEOUT' })
+    expect(asked).toEqual([50 + RELAY_MARGIN])
   })
 })

@@ -51,6 +51,15 @@ describe('readSendMessage', () => {
   ])('refuses %j with the exact problem', (payload, message) => {
     expect(invalidPayload(() => readSendMessage(payload))).toBe(message)
   })
+
+  it('refuses arguments nested deeper than every protocol can carry', () => {
+    let deep: unknown = 1
+    for (let i = 0; i < 70; i++) deep = [deep]
+    expect(invalidPayload(() => readSendMessage({ method: 'm', args: [deep] }))).toBe('"args" are nested deeper than 64 levels')
+    let ok: unknown = 1
+    for (let i = 0; i < 60; i++) ok = [ok]
+    expect(readSendMessage({ method: 'm', args: [ok] }).args).toEqual([ok])
+  })
 })
 
 const METHOD_SHAPE = '"method" must start with a letter, \'_\' or \'$\' and hold only letters, digits and _ $ . : / -'
