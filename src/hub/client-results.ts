@@ -91,7 +91,7 @@ export class ClientResults implements ClientInvoker {
     // "s" + counter, as ASP.NET Core does, so the id can never clash with the client's own ids.
     const invocationId = `s${++this.counter}`
     const reply = new Promise<ClientResultReply>((resolve) => {
-      if (connection.state !== 'connected') return resolve({ error: `Connection '${connection.connectionId}' is not connected.`, code: 'not_connected' })
+      if (!connection.isConnected) return resolve({ error: `Connection '${connection.connectionId}' is not connected.`, code: 'not_connected' })
       const timer = setTimeout(() => this.settle(invocationId, { error: `The client did not answer within ${timeoutMs} ms.`, code: 'timeout' }), timeoutMs)
       this.pending.set(invocationId, { connection, resolve, timer })
       try {

@@ -22,8 +22,7 @@ describe('overlap', () => {
 
 describe('MessageBuffer.adopt', () => {
   it('puts the old node first, then what was collected that it had not sent, numbered on', () => {
-    const collecting = MessageBuffer.collecting(100_000)
-    expect(collecting.isCollecting).toBe(true)
+    const collecting = new MessageBuffer(100_000)
     collecting.track('m5', true)
     collecting.track('m6', true)
     collecting.track('own', false)
@@ -40,7 +39,6 @@ describe('MessageBuffer.adopt', () => {
       3,
     )
     expect(ok).toBe(true)
-    expect(collecting.isCollecting).toBe(false)
     expect(collecting.replay()).toEqual({ sequenceId: 3, frames: ['m3', 'm4', 'm5', 'm6', 'own'] })
     expect(collecting.state().sent).toBe(7)
     // The client's messages go on from where the old node had them.
@@ -49,7 +47,7 @@ describe('MessageBuffer.adopt', () => {
   })
 
   it('looks for the overlap only among frames sent after the mark', () => {
-    const collecting = MessageBuffer.collecting(100_000)
+    const collecting = new MessageBuffer(100_000)
     collecting.track('same', true)
     // 'same' was sent before the offer: the one collected is a new message with the same bytes.
     collecting.adopt({ sent: 2, received: 0, frames: [{ id: 2, frame: 'same', shared: true }] }, 2)
@@ -57,7 +55,7 @@ describe('MessageBuffer.adopt', () => {
   })
 
   it('says when the result is past the limit', () => {
-    const collecting = MessageBuffer.collecting(4)
+    const collecting = new MessageBuffer(4)
     collecting.track('abc', true)
     expect(collecting.adopt({ sent: 1, received: 0, frames: [{ id: 1, frame: 'xy', shared: true }] }, 1)).toBe(false)
   })

@@ -18,7 +18,7 @@ const RELAY_MARGIN = 100
 
 interface FakeConnection {
   connectionId: string
-  state: 'connected' | 'closed'
+  isConnected: boolean
   sent: HubMessage[]
   send(message: HubMessage): void
 }
@@ -26,7 +26,7 @@ interface FakeConnection {
 function setup(options: { throwOnSend?: boolean } = {}) {
   const connection: FakeConnection = {
     connectionId: ID,
-    state: 'connected',
+    isConnected: true,
     sent: [],
     send(message) {
       if (options.throwOnSend) throw new TypeError('Do not know how to serialize a BigInt')
@@ -115,7 +115,7 @@ describe('ClientResults.invoke', () => {
   it('says a closed connection is not connected without sending', async () => {
     const { connection, results, bus } = setup()
     buses.push(bus)
-    connection.state = 'closed'
+    connection.isConnected = false
     const error = await results.invoke(ID, 'confirm', [], {}).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(ImError)
     expect(error).toMatchObject({ code: 'IM_CLIENT_NOT_CONNECTED', message: `Connection '${ID}' is not connected.` })
