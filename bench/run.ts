@@ -81,7 +81,7 @@ try {
   for (const note of result.notes) log(`note: ${note}`)
   log(`wrote ${jsonPath.slice(ROOT.length)}, ${svgPath.slice(ROOT.length)} (and latest.svg) in ${result.seconds?.toFixed(0)} s`)
   if (args.includes('--update-docs')) {
-    const tables = [markdownTable(result, rows), '', "Issue 6's targets, checked:", '', goalsMarkdown(goals), '', 'The counts behind the figures (summed over repetitions):', '', countsMarkdown(counts)].join('\n')
+    const tables = [markdownTable(result, rows), '', 'The performance targets, checked:', '', goalsMarkdown(goals), '', 'The counts behind the figures (summed over repetitions):', '', countsMarkdown(counts)].join('\n')
     updateDocs(result, tables, jsonPath.slice(ROOT.length), svgPath.slice(ROOT.length))
     log('updated docs/performance.md')
   }

@@ -40,6 +40,7 @@ export async function generateCommand(options: GenerateCommandOptions): Promise<
     hubsDir: options.hubs ?? config.hubsDir,
     outDir,
     pathPrefix: config.hubs.pathPrefix,
+    envelopeCasing: config.hubs.envelopeCasing,
     check,
     ...(revision ? { baseline: revision.model ?? null } : {}),
     ...(options.acceptBreaking ? { acceptBreaking: true } : {}),

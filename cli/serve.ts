@@ -16,7 +16,20 @@ export async function serve(options: { config: string; port?: number; host?: str
     return
   }
   const server = await startServer({ config, hubs, logger })
-  await firstConnect(server.bus, 3000)
+  // A stream conflict is a configuration error: the node stops with the message, whether the
+  // first connection comes within the banner's wait or later.
+  const setUp = firstSetUp(server.bus)
+  const early = await Promise.race([setUp.then(() => true), delay(3000)]).catch(async (error: unknown) => {
+    await server.close()
+    throw error
+  })
+  if (early !== true) {
+    setUp.catch(async (error: unknown) => {
+      logger.error(`im: ${error instanceof Error ? error.message : String(error)}`)
+      await server.close()
+      process.exit(1)
+    })
+  }
 
   const out = (line: string): void => void process.stdout.write(line + '\n')
   out(`IMService listening on ${server.url}`)
@@ -46,19 +59,26 @@ export async function serve(options: { config: string; port?: number; host?: str
   process.once('SIGTERM', () => stop('SIGTERM'))
 }
 
-/** Gives a configured NATS a moment to answer so the banner tells the state that matters. */
-async function firstConnect(bus: ImServer['bus'], ms: number): Promise<void> {
-  if (bus.status().state !== 'connecting') return
-  await new Promise<void>((resolve) => {
-    const timer = setTimeout(done, ms)
-    const off = bus.onStatusChange((status) => status.state === 'connected' && done())
-    function done(): void {
-      clearTimeout(timer)
-      off()
-      resolve()
-    }
-  })
+/**
+ * Resolves once the first connection's set-up (the JetStream stream among it) is done; rejects
+ * with what stops the node, such as IM_STREAM_CONFLICT. The banner waits a moment for it so that
+ * it tells the state that matters.
+ */
+async function firstSetUp(bus: ImServer['bus']): Promise<void> {
+  if (bus.status().state === 'connecting') {
+    await new Promise<void>((resolve) => {
+      const off = bus.onStatusChange((status) => {
+        if (status.state !== 'connected' && status.state !== 'closed') return
+        off()
+        resolve()
+      })
+    })
+  }
   await bus.ready()
+}
+
+function delay(ms: number): Promise<false> {
+  return new Promise((resolve) => setTimeout(() => resolve(false), ms).unref())
 }
 
 const LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error', 'silent']

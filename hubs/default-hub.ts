@@ -18,6 +18,7 @@ import {
   readTargets,
   validateTopic,
 } from '../src/index.js'
+import type { SubscriptionContext } from '../src/index.js'
 
 /**
  * A message to deliver: the client method to call and its arguments (`data` is one argument),
@@ -46,6 +47,11 @@ export interface ClientPayload extends DeliveryPayload {
 export interface UserPayload extends DeliveryPayload {
   userId?: string
   userIds?: string[]
+  /**
+   * Keep the message for those of the users who are offline and deliver it when they next connect
+   * (offline delivery, when the node enables it); it then takes no spreading or collapsing.
+   */
+  durable?: boolean
 }
 
 export interface GroupPayload extends DeliveryPayload {
@@ -78,8 +84,8 @@ export class DefaultHub extends HubBase {
   }
 
   @Subscribe('im.default.send.user')
-  async sendToUsers(payload: UserPayload): Promise<void> {
-    const message = readSendMessage(payload)
+  async sendToUsers(payload: UserPayload, context: SubscriptionContext): Promise<void> {
+    const message = readSendMessage(payload, context)
     const ids = readTargets(payload, 'userId', 'userIds')
     await this.clients.users(ids).withDelivery(message.delivery).send(message.method, ...message.args)
   }

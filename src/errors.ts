@@ -11,9 +11,14 @@ export const ImErrorCode = {
   CodegenUnsupported: 'IM_CODEGEN_UNSUPPORTED',
   /** The message bus (NATS) is not connected, so the message could not be handed over. */
   BusUnavailable: 'IM_BUS_UNAVAILABLE',
+  /**
+   * The configured JetStream stream cannot be created because other streams hold some of its
+   * subjects; the message names them and what to change (found at start-up).
+   */
+  StreamConflict: 'IM_STREAM_CONFLICT',
   /** A request found no subscriber to answer it (NATS "no responders"). */
   BusNoResponders: 'IM_BUS_NO_RESPONDERS',
-  /** A request reached a subscriber, but no answer came in time. */
+  /** A request reached a subscriber, but no answer came in time; also a connect or drain of NATS past its bound. */
   BusTimeout: 'IM_BUS_TIMEOUT',
   /** A publish to the bus failed for another reason (payload too large, JetStream refused...). */
   BusPublishFailed: 'IM_BUS_PUBLISH_FAILED',
@@ -31,6 +36,13 @@ export const ImErrorCode = {
   ClientResultTimeout: 'IM_CLIENT_RESULT_TIMEOUT',
   /** A hub method threw an error meant for the client (SignalR's HubException). */
   HubException: 'IM_HUB_EXCEPTION',
+  /** Hub code used something where it does not exist (`this.context` outside a call, `clients.caller` outside an invocation). */
+  InvalidOperation: 'IM_INVALID_OPERATION',
+  /**
+   * A connection ended abnormally: its transport failed, the server closed it with an error, its
+   * handshake failed, or it did not come back within the reconnect window. `onDisconnected` gets it.
+   */
+  ConnectionClosed: 'IM_CONNECTION_CLOSED',
 } as const
 
 export type ImErrorCode = (typeof ImErrorCode)[keyof typeof ImErrorCode]

@@ -28,6 +28,8 @@ import { StreamBufferPool } from './hub/client-streams.js'
 import { ClusterDelivery } from './lifetime/cluster-delivery.js'
 import { LifetimeManager } from './lifetime/lifetime-manager.js'
 import { HubPresence } from './lifetime/presence/hub-presence.js'
+import { OFFLINE_HUB, createOfflineKeeper } from './bus/offline-keeper.js'
+import { durableRecipients, offlineGate } from './hub/offline-source.js'
 import { WatchFanout } from './lifetime/watch-fanout.js'
 import { rateLimitLogger, silentLogger } from './logger.js'
 import type { Logger } from './logger.js'
@@ -39,9 +41,9 @@ import { AdminEndpoints } from './server/admin-endpoints.js'
 import { Cors } from './server/cors.js'
 import { isLoopbackHost, refuseUpgrade, sendText, setSafeHeaders } from './server/http-util.js'
 import { PublishGuard } from './server/publish-guard.js'
-import { ClusterRouter } from './server/cluster-router.js'
+import { ClusterRouter } from './cluster/cluster-router.js'
 import { ConnectionLimits } from './server/connection-limits.js'
-import { newIncarnation, nodeTag } from './server/connection-registry.js'
+import { newIncarnation, nodeTag } from './cluster/node-tag.js'
 import { checkHubs } from './server/check-hubs.js'
 import { HubEndpoint } from './server/hub-endpoint.js'
 import { RequestAuthenticator } from './server/request-auth.js'
@@ -89,35 +91,34 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
   ])
   const verifier = createTokenVerifier(config.jwt)
   const auth = new RequestAuthenticator(verifier && rememberVerifiedTokens(verifier))
-  const cors = new Cors({ origins: config.corsOrigins, logger, metrics })
+  const cors = new Cors({ corsOrigins: config.corsOrigins, logger, metrics })
+  const { keepAliveIntervalMs, clientTimeoutMs, handshakeTimeoutMs, statefulReconnectWindowMs } = config.hubs
   const sweeper = new ConnectionSweeper({
-    keepAliveIntervalMs: config.hubs.keepAliveIntervalMs,
-    clientTimeoutMs: config.hubs.clientTimeoutMs,
-    handshakeTimeoutMs: config.hubs.handshakeTimeoutMs,
-    reconnectWindowMs: config.hubs.disconnectTimeoutMs,
+    keepAliveIntervalMs,
+    clientTimeoutMs,
+    handshakeTimeoutMs,
+    statefulReconnectWindowMs,
     closeOnTokenExpiry: config.jwt?.closeOnExpiry ?? false,
   })
 
   // New on every start: the tokens of a previous life under the same node id are not this one's.
   const tag = nodeTag(config.nodeId, newIncarnation())
-  const limits = new ConnectionLimits({ perUser: config.hubs.maxConnectionsPerUser, perAddress: config.hubs.maxConnectionsPerAddress })
-  const lifetimes: LifetimeManager<HubConnection>[] = []
-  const presences: HubPresence[] = []
+  const { maxConnectionsPerUser, maxConnectionsPerAddress, maxWatchedSubjects, maxWatchesPerConnection, maxServicePayloadSize } = config.hubs
+  const limits = new ConnectionLimits({ maxConnectionsPerUser, maxConnectionsPerAddress })
+  const [lifetimes, presences] = [[] as LifetimeManager<HubConnection>[], [] as HubPresence[]]
   // One fan-out per node, shared by every hub: watchers of a subject share its bus subscription.
-  const watchFanout = new WatchFanout({ bus, maxSubjects: config.hubs.maxWatchedSubjects })
-  const watches = new WatchStreams({ fanout: watchFanout, maxPerConnection: config.hubs.maxWatchesPerConnection, bufferSize: WATCH_BUFFER, metrics })
+  const watchFanout = new WatchFanout({ bus, maxWatchedSubjects })
+  const watches = new WatchStreams({ fanout: watchFanout, maxWatchesPerConnection, bufferSize: WATCH_BUFFER, metrics })
   const clientStreamPool = new StreamBufferPool(config.hubs.maxStreamBufferBytesPerNode)
+  const offline = createOfflineKeeper(bus, config.jetstream, { logger, recipients: durableRecipients(maxServicePayloadSize) })
+  const gate = offline && offlineGate(offline, logger, maxServicePayloadSize)
   const outbound = { capHeaders: config.nats.capHeaders, envelopeCasing: config.hubs.envelopeCasing, ids: new CapIdGenerator(config.nodeId) }
   const endpoints = descriptors.map((descriptor) => {
     const subjects = hubSubjects(descriptor.name)
-    const { presence: presenceConfig } = config
-    const presence = presenceConfig.enabled
-      ? new HubPresence({ bus, hub: descriptor.name, subjects: subjects.presence, tag, node: config.nodeId, ...presenceConfig, refused: () => metrics.inc('presence_requests_refused'), logger })
-      : undefined
-    const lifetime = new LifetimeManager<HubConnection>({ maxGroupsPerConnection: config.hubs.maxGroupsPerConnection, ...(presence ? { users: presence } : {}) })
+    const presence = config.presence.enabled ? new HubPresence({ bus, hub: descriptor.name, subjects: subjects.presence, tag, nodeId: config.nodeId, ...config.presence, replicas: config.jetstream.replicas, refused: () => metrics.inc('presence_requests_refused'), logger }) : undefined
+    const lifetime = new LifetimeManager<HubConnection>({ maxGroupsPerConnection: config.hubs.maxGroupsPerConnection, ...(descriptor.name === OFFLINE_HUB && gate ? { durable: gate } : {}), ...(presence ? { users: presence } : {}) })
     lifetimes.push(lifetime)
-    if (presence) presences.push(presence)
-    presence?.start(lifetime)
+    if (presence) presences.push(presence.start(lifetime))
     const cluster = new ClusterDelivery({ bus, local: lifetime, subject: subjects.deliver, logger })
     cluster.start()
     // Made last, but client results ask it which connections went to another node.
@@ -128,8 +129,9 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
       nodeTag: tag,
       find: (id) => lifetime.get(id),
       handedOver: (id) => endpoint?.isHandedOver(id) ?? false,
-      defaultTimeoutMs: config.hubs.clientResultTimeoutMs,
+      clientResultTimeoutMs: config.hubs.clientResultTimeoutMs,
       maxTimeoutMs: MAX_CLIENT_RESULT_TIMEOUT_MS,
+      relayMarginMs: config.hubs.relayMarginMs,
       logger,
     })
     clientResults.start()
@@ -137,7 +139,7 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
     const durableSubjects = [...config.jetstream.forward, ...[...descriptor.methods.values()].flatMap((m) => (m.forwardDurable && m.forwardSubject ? [m.forwardSubject] : []))]
     const topics = createTopicAccess({ topics: config.topics, authorizerSubject: subjects.authorize, bus, metrics, logger })
     const instances = new HubInstances({ descriptor, bus, nodeId: config.nodeId, cluster, local: lifetime, invoker: clientResults, durableSubjects, topics, watches, outbound })
-    startSubscriptions({ descriptor, instances, bus, logger, metrics, maxPayloadSize: config.hubs.maxServicePayloadSize })
+    startSubscriptions({ descriptor, instances, bus, logger, metrics, maxServicePayloadSize })
     const handler = new HubDispatcher({
       outbound,
       descriptor,
@@ -147,14 +149,14 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
       bus,
       nodeId: config.nodeId,
       enableDetailedErrors: config.hubs.enableDetailedErrors,
-      maxParallelInvocations: config.hubs.maxParallelInvocationsPerClient,
+      maxParallelInvocationsPerClient: config.hubs.maxParallelInvocationsPerClient,
       maxQueuedInvocations: config.hubs.maxQueuedInvocations,
       invocationRate: { perSecond: config.hubs.maxInvocationsPerSecond, burst: config.hubs.invocationBurst },
       clientStreams: {
-        perInvocation: config.hubs.maxStreamsPerInvocation,
-        perConnection: config.hubs.maxClientStreamsPerConnection,
-        itemsPerStream: config.hubs.streamBufferCapacity,
-        bufferBytes: config.hubs.maxStreamBufferBytes,
+        maxStreamsPerInvocation: config.hubs.maxStreamsPerInvocation,
+        maxClientStreamsPerConnection: config.hubs.maxClientStreamsPerConnection,
+        streamBufferCapacity: config.hubs.streamBufferCapacity,
+        maxStreamBufferBytes: config.hubs.maxStreamBufferBytes,
         // While its reading is held the client cannot be heard: the hub methods get as long to
         // take an item as the client has to send one.
         stallMs: config.hubs.clientTimeoutMs,
@@ -170,9 +172,10 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
       auth,
       cors,
       sweeper,
-      maxMessageSize: config.hubs.maximumReceiveMessageSize,
-      disconnectTimeoutMs: config.hubs.disconnectTimeoutMs,
+      maximumReceiveMessageSize: config.hubs.maximumReceiveMessageSize,
+      negotiationTimeoutMs: config.hubs.negotiationTimeoutMs,
       longPollTimeoutMs: config.hubs.longPollTimeoutMs,
+      longPollIdleTimeoutMs: config.hubs.longPollIdleTimeoutMs,
       statefulReconnectBufferSize: config.hubs.allowStatefulReconnects ? config.hubs.statefulReconnectBufferSize : undefined,
       nodeTag: tag,
       router: new ClusterRouter({
@@ -180,7 +183,7 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
         subjectPrefix: subjects.node,
         tag,
         // A relayed long poll may wait its whole timeout before it answers.
-        relayTimeoutMs: config.hubs.longPollTimeoutMs + 5000,
+        relayTimeoutMs: config.hubs.longPollTimeoutMs + config.hubs.relayMarginMs,
         logger,
         metrics,
       }),
@@ -211,7 +214,7 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
     nodeId: config.nodeId,
     guard,
     operatorPathsElsewhere,
-    maxPublishBytes: config.hubs.maxServicePayloadSize,
+    maxServicePayloadSize,
     hubs: () => endpoints.map((e, i) => ({ name: descriptors[i]!.name, path: e.path, connections: e.connectionCount })),
     gauges: () => {
       const sum = (pick: (stats: LifetimeManager['shapingStats']) => number): number => lifetimes.reduce((total, l) => total + pick(l.shapingStats), 0)
@@ -225,6 +228,7 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
         watches_open: watchFanout.stats.watchers,
         watch_subscriptions: watchFanout.stats.subjects,
         watch_payloads_not_json_total: watchFanout.stats.payloadsNotJson,
+        ...(offline && gate ? { offline_replays_running: gate.replaying, offline_messages_sorted: offline.sorted } : {}),
       }
     },
   })
@@ -289,7 +293,12 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
         if (!url || !internalAdmin.handle(req, res, url)) sendText(res, 404, 'Not found: the internal listener serves /healthz, /healthz/live, /healthz/ready, /metrics and /api/publish only.')
       })
     : undefined
-  await bus.ready()
+  // A stream conflict found while starting is a configuration error: nothing listens yet, so
+  // leaving NATS is all there is to undo.
+  await bus.ready().catch(async (error: unknown) => {
+    await bus.close()
+    throw error
+  })
   await listen(http, config.port, config.host)
   if (internalHttp) {
     await listen(internalHttp, config.internalPort ?? 0, config.internalHost).catch(async (error: unknown) => {
@@ -299,6 +308,7 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
     })
   }
   sweeper.start()
+  offline?.start()
   const port = (http.address() as AddressInfo).port
 
   let closing: Promise<void> | undefined
@@ -322,10 +332,10 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
         const httpClosed = new Promise<void>((resolve) => http.close(() => resolve()))
         await Promise.all(endpoints.map((endpoint) => endpoint.drain(config.hubs.shutdownTimeoutMs)))
         for (const lifetime of lifetimes) lifetime.dispose()
-        // Offline events for the users this node held, before NATS is left.
-        await Promise.all(presences.map((presence) => presence.stop(config.hubs.shutdownTimeoutMs)))
+        await Promise.all(presences.map((presence) => presence.stop(config.hubs.shutdownTimeoutMs))) // offline events, before NATS is left
         http.closeAllConnections()
         await httpClosed
+        await offline?.close()
         await bus.close()
         if (internalHttp) {
           const internalClosed = new Promise<void>((resolve) => internalHttp.close(() => resolve()))

@@ -39,13 +39,12 @@ const LAYERS: Readonly<Record<string, LayerRule | undefined>> = {
   bus: { layers: { bus: 'value', errors: 'value', logger: 'value' } },
   auth: { layers: { auth: 'value', errors: 'value', config: 'type' } },
   config: { layers: { config: 'value', errors: 'value' } },
-  transports: { layers: { transports: 'value' } },
+  transports: { layers: { transports: 'value', errors: 'value' } },
   connection: {
     layers: { connection: 'value', protocol: 'value', errors: 'value', logger: 'value', transports: 'type', auth: 'type' },
     forbidden: [WS],
   },
   lifetime: {
-    // errors is allowed so that lifetime can raise ImError, though it does not today.
     layers: { lifetime: 'value', protocol: 'value', errors: 'value', bus: 'type', logger: 'type', connection: 'type' },
     forbidden: [WS],
   },
@@ -65,12 +64,50 @@ const LAYERS: Readonly<Record<string, LayerRule | undefined>> = {
     forbidden: [WS, NATS, NODE_HTTP],
   },
   codegen: { layers: { codegen: 'value', errors: 'value' }, files: ['bus/subjects.ts', 'hub/hub-name.ts', 'hub/binding.ts'] },
-  server: undefined,
-  index: undefined,
+  // Node-to-node routing of connections: speaks to other nodes through the Bus seam only, and
+  // knows connections and transports by their types (the HTTP side stays in server/).
+  cluster: {
+    layers: {
+      cluster: 'value',
+      errors: 'value',
+      auth: 'type',
+      bus: 'type',
+      connection: 'type',
+      transports: 'type',
+      logger: 'type',
+      metrics: 'type',
+    },
+    forbidden: [WS, NATS, NODE_HTTP],
+  },
+  // The HTTP endpoints: they build connections and transports, and reach NATS through bus/ only.
+  server: {
+    layers: {
+      server: 'value',
+      cluster: 'value',
+      auth: 'value',
+      bus: 'value',
+      config: 'type',
+      connection: 'value',
+      errors: 'value',
+      hub: 'value',
+      logger: 'type',
+      metrics: 'type',
+      protocol: 'value',
+      transports: 'value',
+    },
+    // The hub model that type-checks arguments, read at start-up (the last two imported lazily: ts-morph is heavy).
+    files: ['codegen/contract-cache.ts', 'codegen/hub-binders.ts', 'codegen/read-hub-sources.ts'],
+    forbidden: [NATS],
+  },
+  root: undefined,
 }
 
-/** `protocol/messages.ts` -> `protocol`; `errors.ts` -> `errors`; `server.ts` and `server/*` -> `server`. */
+/** The composition root (src/server.ts and the public API in src/index.ts) may import anything. */
+const ROOT_FILES = new Set(['server.ts', 'index.ts'])
+
+/** `protocol/messages.ts` -> `protocol`; `errors.ts` -> `errors`; `server/*` -> `server`; `server.ts` -> `root`. */
 function layerOf(path: string): string {
+  if (ROOT_FILES.has(path)) return 'root'
   const slash = path.indexOf('/')
   return slash >= 0 ? path.slice(0, slash) : path.replace(/\.ts$/, '')
 }

@@ -8,7 +8,7 @@ import { startNatsServer } from '../../test/support/nats-server.js'
 import { check, mb, pool, sleep, until } from './common.js'
 import type { ScenarioResult } from './common.js'
 import { ImNode } from './node-process.js'
-import { RawClient } from './raw-client.js'
+import { ReconnectingClient } from '../lib/reconnecting-client.js'
 
 export interface ChurnOptions {
   readonly rounds: number
@@ -30,8 +30,8 @@ export async function churnScenario(options: ChurnOptions): Promise<ScenarioResu
   const nats = await startNatsServer()
   // The whole round comes from 127.0.0.1: lift the per-address bound (1000) above a round.
   const node = await ImNode.start({ natsUrl: nats.url, nodeId: 'chaos-churn', env: { IM_MAX_CONNECTIONS_PER_ADDRESS: String(options.perRound * 2) } })
-  const opened = (index: number): Promise<RawClient> => {
-    const client = new RawClient({ hubUrl: node.hubUrl(), negotiate: index % 4 === 0 })
+  const opened = (index: number): Promise<ReconnectingClient> => {
+    const client = new ReconnectingClient({ hubUrl: node.hubUrl(), negotiate: index % 4 === 0 })
     return client.connect().then(() => client)
   }
   try {
@@ -51,7 +51,7 @@ export async function churnScenario(options: ChurnOptions): Promise<ScenarioResu
     const rssAfterRound: number[] = []
     const cpuBefore = node.cpuSeconds()
     for (let round = 0; round < options.rounds; round++) {
-      const clients: RawClient[] = []
+      const clients: ReconnectingClient[] = []
       const t0 = performance.now()
       await pool(Array.from({ length: options.perRound }, (_, i) => i), options.concurrency, async (i) => {
         try {

@@ -17,7 +17,7 @@ import { check, CHAOS_JWT_SECRET, ms, OfficialClient, percentile, pool, sleep, t
 import type { ScenarioResult } from './common.js'
 import { ALL, Ledger } from './ledger.js'
 import { ImNode } from './node-process.js'
-import { RawClient } from './raw-client.js'
+import { ReconnectingClient } from '../lib/reconnecting-client.js'
 import { userId } from './traffic.js'
 
 export interface FloodOptions {
@@ -49,8 +49,8 @@ export async function floodScenario(options: FloodOptions): Promise<ScenarioResu
   const latencies = new Map<Phase, number[]>([['before', []], ['slow reader', []], ['invoke flood', []], ['after', []]])
   const phaseOf = new Map<number, Phase>()
   let phase: Phase = 'before'
-  const clients: RawClient[] = []
-  const floodClients: RawClient[] = []
+  const clients: ReconnectingClient[] = []
+  const floodClients: ReconnectingClient[] = []
   let official: OfficialClient | undefined
   const nc = await connect({ servers: nats.url, name: 'chaos-flood-service' })
   const onProbe = (index: number, args: readonly unknown[]): void => {
@@ -61,14 +61,14 @@ export async function floodScenario(options: FloodOptions): Promise<ScenarioResu
   try {
     const bystanderIds = Array.from({ length: bystanderCount }, (_, i) => userId(i))
     await pool(bystanderIds.slice(0, options.bystanders), 20, async (id, i) => {
-      const client = new RawClient({ hubUrl: node.hubUrl(), token: await tokenFor(id), onInvocation: (_, args) => onProbe(i, args) })
+      const client = new ReconnectingClient({ hubUrl: node.hubUrl(), token: await tokenFor(id), onInvocation: (_, args) => onProbe(i, args) })
       await client.connect()
       clients.push(client)
     })
     official = await OfficialClient.start(node.hubUrl(), await tokenFor(bystanderIds[options.bystanders]!), false, (_, args) => onProbe(options.bystanders, args), ['probe'])
     let fastBytes = 0
-    const slow = new RawClient({ hubUrl: node.hubUrl(), token: await tokenFor('flood-slow') })
-    const fast = new RawClient({ hubUrl: node.hubUrl(), token: await tokenFor('flood-fast'), onInvocation: () => void (fastBytes += options.floodPayloadBytes) })
+    const slow = new ReconnectingClient({ hubUrl: node.hubUrl(), token: await tokenFor('flood-slow') })
+    const fast = new ReconnectingClient({ hubUrl: node.hubUrl(), token: await tokenFor('flood-fast'), onInvocation: () => void (fastBytes += options.floodPayloadBytes) })
     floodClients.push(slow, fast)
     await Promise.all([slow.connect(), fast.connect()])
     let reachedNats = 0

@@ -8,7 +8,7 @@ import { CHAOS_JWT_SECRET, check, ledgerFigures, OfficialClient, sleep, tokenFor
 import type { ScenarioResult } from './common.js'
 import { Ledger } from './ledger.js'
 import { ImNode } from './node-process.js'
-import type { RawClient } from './raw-client.js'
+import type { ReconnectingClient } from '../lib/reconnecting-client.js'
 import { capacityFor, connectLedgerClients, connectService, Traffic, userId } from './traffic.js'
 import type { TrafficRates } from './traffic.js'
 
@@ -35,7 +35,7 @@ export async function natsRestartScenario(options: NatsRestartOptions): Promise<
   const total = options.rawClients + options.officialClients
   const seconds = (options.steadyMs + options.downMs + options.afterMs) / 1000
   const ledger = new Ledger(total, capacityFor(options, seconds))
-  const raws: RawClient[] = []
+  const raws: ReconnectingClient[] = []
   const officials: OfficialClient[] = []
   const nc = await connectService(nats.url)
   try {

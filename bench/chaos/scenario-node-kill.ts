@@ -11,7 +11,7 @@ import { CHAOS_JWT_SECRET, check, ledgerFigures, ms, OfficialClient, percentile,
 import type { ScenarioResult } from './common.js'
 import { Ledger } from './ledger.js'
 import { ImNode } from './node-process.js'
-import type { RawClient } from './raw-client.js'
+import type { ReconnectingClient } from '../lib/reconnecting-client.js'
 import { capacityFor, connectLedgerClients, connectService, Traffic, userId } from './traffic.js'
 import type { TrafficRates } from './traffic.js'
 
@@ -39,7 +39,7 @@ export async function nodeKillScenario(options: NodeKillOptions): Promise<Scenar
   const hubUrl = `${balancer.url}/signalr-hubs/default`
   const total = options.rawClients + options.officialClients
   const ledger = new Ledger(total, capacityFor(options, (options.steadyMs + options.afterMs) / 1000))
-  const raws: RawClient[] = []
+  const raws: ReconnectingClient[] = []
   const officials: OfficialClient[] = []
   const nc = await connectService(nats.url)
   try {

@@ -12,7 +12,7 @@ import { CHAOS_JWT_SECRET, check, ledgerFigures, ms, OfficialClient, percentile,
 import type { ScenarioResult } from './common.js'
 import { Ledger } from './ledger.js'
 import { ImNode } from './node-process.js'
-import type { RawClient } from './raw-client.js'
+import type { ReconnectingClient } from '../lib/reconnecting-client.js'
 import { capacityFor, connectLedgerClients, connectService, Traffic, userId } from './traffic.js'
 import type { TrafficRates } from './traffic.js'
 
@@ -38,7 +38,7 @@ export async function rollingRestartScenario(options: RollingRestartOptions): Pr
   const hubUrl = `${balancer.url}/signalr-hubs/default`
   const total = options.rawClients + options.statefulClients
   const ledger = new Ledger(total, capacityFor(options, (options.stepMs * 4) / 1000))
-  const raws: RawClient[] = []
+  const raws: ReconnectingClient[] = []
   const statefuls: OfficialClient[] = []
   const nc = await connectService(nats.url)
   try {

@@ -6,7 +6,7 @@ import { connect } from '@nats-io/transport-node'
 import type { NatsConnection } from '@nats-io/transport-node'
 import { pool } from './common.js'
 import { ALL, Ledger, SeqPublisher } from './ledger.js'
-import { RawClient } from './raw-client.js'
+import { ReconnectingClient } from '../lib/reconnecting-client.js'
 
 const TICK_MS = 10
 
@@ -30,10 +30,10 @@ export function connectService(url: string): Promise<NatsConnection> {
  * Raw clients 0..tokens.length-1 of the ledger, each receiving into its own row, connected 50 at a
  * time; `reconnect` makes them come back the way withAutomaticReconnect() does.
  */
-export async function connectLedgerClients(hubUrl: string, tokens: readonly string[], ledger: Ledger, reconnect: boolean): Promise<RawClient[]> {
-  const clients: RawClient[] = []
+export async function connectLedgerClients(hubUrl: string, tokens: readonly string[], ledger: Ledger, reconnect: boolean): Promise<ReconnectingClient[]> {
+  const clients: ReconnectingClient[] = []
   await pool(tokens, 50, async (token, i) => {
-    const client = new RawClient({ hubUrl, token, reconnect, onInvocation: (_, args) => ledger.receive(i, args[0] as number) })
+    const client = new ReconnectingClient({ hubUrl, token, reconnect, onInvocation: (_, args) => ledger.receive(i, args[0] as number) })
     await client.connect()
     clients[i] = client
   })

@@ -149,7 +149,7 @@ export async function runBench(options: BenchOptions, log: Log): Promise<RunResu
   }
   const idleCounts = options.idleCounts.filter((n) => fits(n, 'idle connections'))
   const broadcastCounts = options.broadcastCounts.filter((n) => fits(n, 'broadcast'))
-  // Issue 6 asks for 10k users (20k connections); one server process cannot hold that here, so the run takes what fits.
+  // The targeted workload is stated for 10k users (20k connections); one server process may not hold that here, so the run takes what fits.
   const targetedUsers = Math.min(options.targetedUsers, Math.floor((maxConnections - options.cohortSize) / 2))
   if (targetedUsers < options.targetedUsers) notes.push(`Targeted delivery with ${targetedUsers} users instead of ${options.targetedUsers}: the open-file limit caps a server at ${maxConnections} connections.`)
   notes.push(

@@ -86,7 +86,7 @@ function goalBars(checks: readonly GoalCheck[], top: number, width: number): str
   const x1 = width - 130
   const scale = (score: number): number => x0 + ((x1 - x0) * Math.min(score, 2)) / 2
   const out = [
-    `<text x="${width / 2}" y="${top + 16}" text-anchor="middle" font-weight="bold">Issue 6's targets: IMService / reference, scaled so the line is the target (longer is better)</text>`,
+    `<text x="${width / 2}" y="${top + 16}" text-anchor="middle" font-weight="bold">Performance targets: IMService / reference, scaled so the line is the target (longer is better)</text>`,
     `<line x1="${scale(1)}" x2="${scale(1)}" y1="${top + 24}" y2="${top + 30 + checks.length * 18}" stroke="#333" stroke-dasharray="3 3"/>`,
   ]
   checks.forEach((check, i) => {

@@ -1,5 +1,5 @@
 /**
- * Issue 6's targets, checked against a run's rows: for each row a target names, the ratio
+ * The performance targets (docs/performance.md), checked against a run's rows: for each row a target names, the ratio
  * IMService / reference (or IMService's own figure, for the absolute p99 bound), the target, and
  * whether it was met. A goal whose row or reference is missing from the run is listed as not
  * measured rather than left out.
@@ -32,7 +32,7 @@ export interface GoalCheck {
 const is = (workload: string | RegExp, metric: string) => (row: Row) =>
   (typeof workload === 'string' ? row.workload === workload : workload.test(row.workload)) && row.metric === metric
 
-/** Issue 6's table, row by row. The idle goal is stated at 10k; a run checks its largest idle N. */
+/** The targets, row by row. The idle goal is stated at 10k; a run checks its largest idle N. */
 export const GOALS: readonly Goal[] = [
   { rows: is('idle', 'server RSS per connection'), label: 'idle: server RSS per connection', versus: 'ws-floor', op: '<=', bound: 1.5 },
   { rows: is('idle', 'server RSS per connection'), label: 'idle: server RSS per connection', versus: 'socketio-redis', op: '<=', bound: 0.6 },

@@ -1,7 +1,9 @@
 /**
- * One minimal raw-protocol client over `ws`, as the load workers run thousands of them: it speaks
+ * The bench's raw-protocol clients over `ws`, as the load workers run thousands of them: each speaks
  * just enough of its protocol to get ready and stay connected, and hands every record it reads to
- * a sink that counts. Three kinds:
+ * a sink that counts. `openSignalR` is the one SignalR connection of the bench: the load workers'
+ * `signalr` clients and the chaos suite's ReconnectingClient (reconnecting-client.ts) both open
+ * theirs with it. Three kinds:
  * - `signalr`: JSON handshake (no negotiate here; churn does its own), records split at 0x1e;
  * - `socketio`: Engine.IO 4 over the WebSocket transport only: the `0{...}` open packet, `40` to
  *   join the default namespace (ready at the server's `40{...}`), `42["tick",...]` events,
@@ -35,6 +37,37 @@ export interface Client {
 /** Where a client's records go: the worker's counters. */
 export interface Sink {
   record(client: Client, record: InboundRecord, now: number): void
+}
+
+/**
+ * Opens a SignalR JSON connection at `url` (ws:, its query already carrying any token or
+ * connection id) and resolves once the server answered the handshake with `{}`; `rest` is what
+ * followed the answer in its frame. Rejects when the server refuses, closes or takes longer than
+ * `timeoutMs`. The socket is returned without listeners: the caller adds its own, `error` included.
+ */
+export function openSignalR(url: string, timeoutMs = CONNECT_TIMEOUT_MS): Promise<{ ws: WebSocket; rest: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, { perMessageDeflate: false, handshakeTimeout: timeoutMs })
+    const fail = (error: Error): void => {
+      clearTimeout(timer)
+      ws.removeAllListeners()
+      ws.on('error', () => undefined)
+      ws.terminate()
+      reject(error)
+    }
+    const timer = setTimeout(() => fail(new Error('handshake timeout')), timeoutMs)
+    ws.once('open', () => ws.send(HANDSHAKE_REQUEST))
+    ws.once('error', fail)
+    ws.once('close', () => fail(new Error('closed before the handshake')))
+    ws.once('message', (data: Buffer) => {
+      const end = data.indexOf(RECORD_SEPARATOR)
+      const answer = data.toString('utf8', 0, end < 0 ? data.length : end)
+      if (answer !== '{}') return fail(new Error(`handshake refused: ${answer}`))
+      clearTimeout(timer)
+      ws.removeAllListeners()
+      resolve({ ws, rest: data.subarray(end + 1) })
+    })
+  })
 }
 
 export function onData(client: Client, data: Buffer, sink: Sink): void {
@@ -77,28 +110,40 @@ function onSocketIo(client: Client, data: Buffer, now: number, sink: Sink): void
   }
 }
 
+function newClient(ws: WebSocket, kind: ClientKind, user: number): Client {
+  return {
+    ws,
+    kind,
+    user,
+    ready: false,
+    lastSeq: -1,
+    received: 0,
+    pending: -1,
+    pendingAt: 0,
+    nextInvocation: 1,
+    reader: kind === 'natsws' ? new NatsStreamReader() : undefined,
+  }
+}
+
 /** Opens one client and resolves once it is ready (handshake answered, namespace joined, subscription synced). */
-export function openOne(url: string, kind: ClientKind, user: number, sink: Sink): Promise<Client> {
+export async function openOne(url: string, kind: ClientKind, user: number, sink: Sink): Promise<Client> {
+  if (kind === 'signalr') {
+    const { ws, rest } = await openSignalR(url)
+    const client = newClient(ws, kind, user)
+    client.ready = true
+    ws.on('error', () => undefined)
+    ws.on('message', (data: Buffer) => onData(client, data, sink))
+    if (rest.length > 0) onData(client, rest, sink)
+    return client
+  }
+  // Socket.IO and NATS speak first (open packet, INFO), and are ready at their own records.
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, { perMessageDeflate: false, handshakeTimeout: CONNECT_TIMEOUT_MS })
-    const client: Client = {
-      ws,
-      kind,
-      user,
-      ready: false,
-      lastSeq: -1,
-      received: 0,
-      pending: -1,
-      pendingAt: 0,
-      nextInvocation: 1,
-      reader: kind === 'natsws' ? new NatsStreamReader() : undefined,
-    }
+    const client = newClient(ws, kind, user)
     const timer = setTimeout(() => {
       ws.terminate()
       reject(new Error('handshake timeout'))
     }, CONNECT_TIMEOUT_MS)
-    // Socket.IO and NATS speak first (open packet, INFO); SignalR waits for the client's handshake.
-    if (kind === 'signalr') ws.on('open', () => ws.send(HANDSHAKE_REQUEST))
     const onMessage = (data: Buffer): void => {
       onData(client, data, sink)
       if (!client.ready) return

@@ -361,6 +361,14 @@ public sealed record UserPayload
     [JsonPropertyName("userIds")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public IReadOnlyList<string>? UserIds { get; init; }
+
+    /// <summary>
+    /// Keep the message for those of the users who are offline and deliver it when they next connect
+    /// (offline delivery, when the node enables it); it then takes no spreading or collapsing.
+    /// </summary>
+    [JsonPropertyName("durable")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public bool? Durable { get; init; }
 }
 
 /// <summary>

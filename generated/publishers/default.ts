@@ -151,6 +151,11 @@ export interface UserPayload {
   collapseWindowMs?: number
   userId?: string
   userIds?: string[]
+  /**
+   * Keep the message for those of the users who are offline and deliver it when they next connect
+   * (offline delivery, when the node enables it); it then takes no spreading or collapsing.
+   */
+  durable?: boolean
 }
 
 /** Published on `im.<hub>.user.online` and `im.<hub>.user.offline`. */

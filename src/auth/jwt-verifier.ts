@@ -27,7 +27,7 @@ export function createTokenVerifier(config: JwtConfig | undefined): TokenVerifie
   const options: JWTVerifyOptions = {
     algorithms: [...source.algorithms],
     clockTolerance: config.clockToleranceSeconds,
-    // jose checks exp only when present; a token without it would never expire (reliability.md §2.1).
+    // jose checks exp only when present; a token without it would never expire.
     requiredClaims: ['exp'],
     ...(config.issuer !== undefined ? { issuer: config.issuer } : {}),
     ...(config.audience !== undefined ? { audience: config.audience } : {}),

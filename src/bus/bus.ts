@@ -11,6 +11,8 @@ export interface BusMessage {
   readonly headers?: ReadonlyMap<string, string>
   /** Where a request wants its answer (NATS request/reply): publish the reply there. */
   readonly reply?: string
+  /** The message's sequence in the JetStream stream it was taken from; absent for core NATS. */
+  readonly sequence?: number
 }
 
 /**
@@ -43,10 +45,13 @@ export interface BusStatus {
  * `starting`: the stream and this node's consumer are being created or verified on the current
  * connection. `ready`: messages come from the stream. `unavailable`: JetStream cannot be used;
  * the node takes the subjects from core NATS and tries the stream again (`reason` says why).
+ * `recovering`: the stream worked, but this node's consumer stalled (or is catching up after
+ * being unavailable); the node takes the subjects from core NATS, deduplicated against the
+ * stream, until the consumer has caught up.
  */
 export interface StreamStatus {
   readonly name: string
-  readonly state: 'starting' | 'ready' | 'unavailable'
+  readonly state: 'starting' | 'ready' | 'unavailable' | 'recovering'
   readonly reason?: string
 }
 
@@ -108,7 +113,7 @@ export interface Bus {
    * names where it lives (a JetStream stream), `prefix` the subjects of its keys. Absent on a bus
    * that cannot share one.
    */
-  versionedStore?(name: string, prefix: string, options?: { readonly replicas?: number }): VersionedStore
+  versionedStore?(name: string, prefix: string, options?: { readonly replicas?: number | 'auto' }): VersionedStore
   /** Called on every state change. Returns a function that removes the listener. */
   onStatusChange(listener: (status: BusStatus) => void): () => void
   /** Drains subscriptions and closes for good. */

@@ -11,6 +11,7 @@ import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream'
 import { headers } from '@nats-io/transport-node'
 import type { NatsConnection } from '@nats-io/transport-node'
 import { ImError, ImErrorCode } from '../errors.js'
+import { chooseReplicas } from './stream-replicas.js'
 import type { VersionedEntry, VersionedStore } from './versioned-store.js'
 
 /** What the JetStream API answers: a result, or `error`. */
@@ -29,8 +30,8 @@ export interface JetStreamVersionedStoreOptions {
   readonly connection: () => NatsConnection | undefined
   /** Bound on each JetStream call, in ms. */
   readonly timeoutMs: number
-  /** Replicas of the stream when it is created. */
-  readonly replicas: number
+  /** Replicas of the stream when it is created; `auto` from the cluster's size (stream-replicas.ts). */
+  readonly replicas: number | 'auto'
 }
 
 export class JetStreamVersionedStore implements VersionedStore {
@@ -53,7 +54,7 @@ export class JetStreamVersionedStore implements VersionedStore {
       storage: StorageType.File,
       discard: DiscardPolicy.Old,
       max_msgs_per_subject: 1,
-      num_replicas: this.options.replicas,
+      num_replicas: chooseReplicas(this.#clients().nc, this.options.replicas).replicas,
     })
   }
 

@@ -94,6 +94,11 @@ export class NatsBus implements Bus {
       : undefined
   }
 
+  /** The current NATS connection, for parts that use JetStream directly (offline delivery); undefined before the first connect. */
+  get connection(): NatsConnection | undefined {
+    return this.#closing ? undefined : this.#nc
+  }
+
   /** Stream messages skipped as repeats (redeliveries, publisher retries) on this connection. */
   get duplicatesSkipped(): number {
     return this.#routing?.duplicatesSkipped ?? 0
@@ -137,12 +142,13 @@ export class NatsBus implements Bus {
       // nats.js would refuse it when handed over (headers count too); refused here, the caller still hears why.
       const max = nc.info?.max_payload
       const size = data.byteLength + (hdrs ? (hdrs as unknown as { encode(): Uint8Array }).encode().byteLength : 0)
-      if (max !== undefined && size > max) throw new Error(`payload of ${size} bytes with its headers is over the server's max_payload of ${max}`)
+      if (max !== undefined && size > max) throw new ImError(ImErrorCode.BusPublishFailed, `payload of ${size} bytes with its headers is over the server's max_payload of ${max}`)
       const publishOptions = { ...(hdrs ? { headers: hdrs } : {}), ...(options.reply ? { reply: options.reply } : {}) }
       this.#outbox.push(() => nc.publish(subject, data, publishOptions), options.confirm !== false)
     } catch (error) {
       // Closed or draining under our feet: unavailable. Otherwise too large a payload or a header
       // nats.js refuses; nothing was sent either way.
+      if (error instanceof ImError) return Promise.reject(error)
       const code = nc.isClosed() || nc.isDraining() ? ImErrorCode.BusUnavailable : ImErrorCode.BusPublishFailed
       return Promise.reject(new ImError(code, reasonOf(error), { cause: error }))
     }
@@ -187,7 +193,7 @@ export class NatsBus implements Bus {
     }
   }
 
-  versionedStore(name: string, prefix: string, options: { readonly replicas?: number } = {}): VersionedStore {
+  versionedStore(name: string, prefix: string, options: { readonly replicas?: number | 'auto' } = {}): VersionedStore {
     const timeoutMs = this.#options.jetstream?.publishTimeoutMs ?? 5000
     return new JetStreamVersionedStore({ stream: name, prefix, timeoutMs, replicas: options.replicas ?? 1, connection: () => (this.#state === 'connected' ? this.#nc : undefined) })
   }

@@ -6,6 +6,7 @@
 import { setTimeout as delay } from 'node:timers/promises'
 import { connect } from '@nats-io/transport-node'
 import type { Authenticator, NatsConnection } from '@nats-io/transport-node'
+import { ImError, ImErrorCode } from '../errors.js'
 import type { NatsTlsMaterial } from './nats-credentials.js'
 
 export interface NatsServerList {
@@ -122,7 +123,7 @@ function explainTlsTimeout(error: unknown, sentCertificate: boolean): unknown {
   const hint = sentCertificate
     ? 'the server may not trust the client certificate (IM_NATS_TLS_CERT, IM_NATS_TLS_KEY): check that its CA signed it'
     : 'the server may require a client certificate: set IM_NATS_TLS_CERT and IM_NATS_TLS_KEY'
-  return new Error(`${error.message} during TLS; ${hint}`, { cause: error })
+  return new ImError(ImErrorCode.BusUnavailable, `${error.message} during TLS; ${hint}`, { cause: error })
 }
 
 const BACKOFF_START_MS = 250
@@ -153,7 +154,7 @@ export async function dialUntilConnected(
 export function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms)
+    timer = setTimeout(() => reject(new ImError(ImErrorCode.BusTimeout, `timed out after ${ms} ms`)), ms)
   })
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
 }

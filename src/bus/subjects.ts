@@ -1,14 +1,16 @@
 /**
- * Pure rules for topics and NATS subjects. No I/O, no imports: the hub layer, the CLI and both bus
- * implementations share them, so a topic that passes here is safe to put in a subject.
+ * Pure rules for topics and NATS subjects. No I/O, and no imports but the error type: the hub
+ * layer, the CLI and both bus implementations share them, so a topic that passes here is safe to
+ * put in a subject.
  *
  * Subject syntax: tokens split on '.', `*` matches one token, `>` one or more trailing tokens
  * (https://docs.nats.io/nats-concepts/subjects). Client-supplied parts are held to the recommended
  * character set [A-Za-z0-9_-]: that excludes wildcards, whitespace,
  * CR/LF (protocol injection) and the reserved `$` prefixes by construction.
  */
+import { ImError, ImErrorCode } from '../errors.js'
 
-/** The longest topic a client may use (DESIGN.md, "The DefaultHub wire contract"). */
+/** The longest topic a client may use, as docs/service-api.md states it for the DefaultHub's topics. */
 export const MAX_TOPIC_LENGTH = 128
 
 /** One or more [A-Za-z0-9_-] tokens joined by '.'. Length is checked separately. */
@@ -139,19 +141,19 @@ export interface PresenceSubjects {
 }
 
 /**
- * The standard subjects of one hub. Throws a plain Error (a definition bug, caught at start-up)
- * when `hubName` is not a single token; `receive` throws when the topic is invalid, so callers
+ * The standard subjects of one hub. Throws IM_HUB_DEFINITION_INVALID (caught at start-up) when
+ * `hubName` is not a single token; `receive` throws when the topic is invalid, so callers
  * validate client topics with `validateTopic` first and turn the reason into a client error.
  */
 export function hubSubjects(hubName: string): HubSubjects {
   if (!TOKEN_PATTERN.test(hubName)) {
-    throw new Error(`hub name must be one token of letters, digits, '_' or '-' (got ${JSON.stringify(hubName)})`)
+    throw new ImError(ImErrorCode.HubDefinitionInvalid, `hub name must be one token of letters, digits, '_' or '-' (got ${JSON.stringify(hubName)})`)
   }
   const prefix = `im.${hubName}`
   return {
     receive(topic: string): string {
       const reason = validateTopic(topic)
-      if (reason !== undefined) throw new Error(`${reason} (hub ${hubName})`)
+      if (reason !== undefined) throw new ImError(ImErrorCode.InvalidTopic, `${reason} (hub ${hubName})`)
       return `${prefix}.receive.${topic}`
     },
     connected: `${prefix}.connected`,

@@ -28,13 +28,25 @@ export function csString(value: string): string {
 
 const JSON_ELEMENT: CsType = { text: 'JsonElement', nullable: false }
 
+/** `connectionId` -> `ConnectionId`: how IMService writes the properties of a PascalCase envelope. */
+export function upperFirst(name: string): string {
+  return name.charAt(0).toUpperCase() + name.slice(1)
+}
+
 /** Collects the C# declarations a set of types needs, records for anonymous objects included. */
 export class CsharpTypes {
   /** Declarations by C# name, in the order they were first needed. */
   readonly declarations = new Map<string, string[]>()
   private readonly pending: [string, () => string[]][] = []
 
-  constructor(private readonly types: Readonly<Record<string, TypeDeclaration>>) {}
+  /**
+   * @param pascalWire records whose properties travel with their first letter upper-cased
+   * (IMService's envelopes under `hubs.envelopeCasing: 'pascal'`), rather than as declared.
+   */
+  constructor(
+    private readonly types: Readonly<Record<string, TypeDeclaration>>,
+    private readonly pascalWire: ReadonlySet<string> = new Set(),
+  ) {}
 
   /** The C# type for `type`; `hint` names a record made for an anonymous object. */
   map(type: TypeRef, hint: string): CsType {
@@ -121,7 +133,8 @@ export class CsharpTypes {
       const type = this.map(p.type, `${name}${pascalCase(p.name)}`)
       const nullable = type.nullable || p.optional === true
       if (i > 0) lines.push('')
-      lines.push(...summary(p.doc, '    '), `    [JsonPropertyName(${csString(p.name)})]`)
+      const wire = this.pascalWire.has(name) ? upperFirst(p.name) : p.name
+      lines.push(...summary(p.doc, '    '), `    [JsonPropertyName(${csString(wire)})]`)
       if (p.optional) lines.push('    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]')
       lines.push(`    public ${p.optional ? '' : 'required '}${type.text}${nullable ? '?' : ''} ${member} { get; init; }`)
     })

@@ -2,12 +2,14 @@
  * HubDefinition -> `generated/dotnet/<Hub>.cs`, for .NET services on NATS.Net: records for the
  * payloads the hub takes and the events IMService publishes, the subjects as constants, and an
  * extension method per @Subscribe subject over `INatsConnection.PublishAsync`. The payload is
- * serialized here with System.Text.Json, so the records' attributes decide the JSON.
+ * serialized here with System.Text.Json, so the records' attributes decide the JSON. The
+ * records of what IMService publishes (InvocationEnvelope, LifecycleEvent) name the properties
+ * as `hubs.envelopeCasing` makes them travel, so they bind under any JsonSerializerOptions.
  */
 import { csIdentifier, csString, CsharpTypes, summary } from './csharp-types.js'
 import { headerLines } from './header.js'
 import { ENVELOPE_TYPE, eventType, LIFECYCLE_TYPE } from './model.js'
-import type { HubDefinition, HubModel, OperationModel, PublicationModel } from './model.js'
+import type { EnvelopeCasing, HubDefinition, HubModel, OperationModel, PublicationModel } from './model.js'
 import { pascalCase } from './names.js'
 import { describeEvent, describeOperation, operationTypes } from './own-subjects.js'
 
@@ -15,9 +17,15 @@ export function csharpFileName(hub: HubDefinition): string {
   return `dotnet/${hub.className}.cs`
 }
 
-export function emitCsharp(hub: HubDefinition, model: HubModel): string {
+export interface CsharpOptions {
+  /** How IMService writes its envelopes and lifecycle events (`hubs.envelopeCasing`); default `camel`. */
+  readonly envelopeCasing?: EnvelopeCasing
+}
+
+export function emitCsharp(hub: HubDefinition, model: HubModel, options: CsharpOptions = {}): string {
   const c = hub.className
-  const types = new CsharpTypes(model.types)
+  const pascal = options.envelopeCasing === 'pascal'
+  const types = new CsharpTypes(model.types, new Set(pascal ? [ENVELOPE_TYPE, LIFECYCLE_TYPE] : []))
   types.map({ kind: 'ref', name: ENVELOPE_TYPE }, ENVELOPE_TYPE)
   types.map({ kind: 'ref', name: LIFECYCLE_TYPE }, LIFECYCLE_TYPE)
   for (const p of hub.publications) if (p.kind !== 'invocation') types.map({ kind: 'ref', name: eventType(p.kind) }, eventType(p.kind))
@@ -28,6 +36,7 @@ export function emitCsharp(hub: HubDefinition, model: HubModel): string {
 
   const lines = [
     ...headerLines(hub.file),
+    ...(pascal ? [`// ${ENVELOPE_TYPE} and ${LIFECYCLE_TYPE} in PascalCase, as hubs.envelopeCasing: 'pascal' has IMService write them.`] : []),
     '#nullable enable',
     'using System;',
     'using System.Collections.Generic;',

@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path'
 import { analyzeHubs } from './analyze.js'
 import { breakingChanges } from './contract-diff.js'
 import type { BreakingChange } from './contract-diff.js'
-import type { HubModel } from './model.js'
+import type { EnvelopeCasing, HubModel } from './model.js'
 import { MODEL_FILE, parseModel, renderOutputs } from './outputs.js'
 import { findStale, writeOutputs } from './write.js'
 import type { StaleFile } from './write.js'
@@ -18,6 +18,8 @@ export interface GenerateOptions {
   /** Paths in headers and the model are relative to this; default the working directory. */
   readonly root?: string
   readonly pathPrefix?: string
+  /** `hubs.envelopeCasing` of the project: the C# records of envelopes and lifecycle events follow it. */
+  readonly envelopeCasing?: EnvelopeCasing
   /** Compare instead of writing. */
   readonly check?: boolean
   /**
@@ -54,7 +56,7 @@ export function generate(options: GenerateOptions): GenerateResult {
   const started = performance.now()
   const outDir = resolve(options.outDir)
   const { model, sourceFiles } = analyzeHubs({ hubsDir: options.hubsDir, ...(options.root ? { root: options.root } : {}), ...(options.pathPrefix ? { pathPrefix: options.pathPrefix } : {}) })
-  const files = renderOutputs(model)
+  const files = renderOutputs(model, { csharp: { envelopeCasing: options.envelopeCasing ?? 'camel' } })
   const committed = options.baseline === undefined ? readCommittedModel(outDir) : options.baseline ?? undefined
   const { breaking, acknowledged } = committed ? splitAcknowledged(breakingChanges(committed, model), committed, model) : { breaking: [], acknowledged: [] }
   const stale = options.check ? findStale(outDir, files) : []

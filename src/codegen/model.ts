@@ -187,6 +187,9 @@ export interface HubModel {
   readonly types: Readonly<Record<string, TypeDeclaration>>
 }
 
+/** Property names of what IMService publishes (`hubs.envelopeCasing`): `connectionId` or `ConnectionId`. */
+export type EnvelopeCasing = 'camel' | 'pascal'
+
 /** Names of the types IMService publishes itself; always present in `types`. */
 export const ENVELOPE_TYPE = 'InvocationEnvelope'
 export const LIFECYCLE_TYPE = 'LifecycleEvent'

@@ -7,17 +7,19 @@ import { csharpFileName, emitCsharp } from './emit-csharp.js'
 import { clientFileName, emitTsClient } from './emit-ts-client.js'
 import { emitTsPublishers, publishersFileName } from './emit-ts-publishers.js'
 import { headerNote } from './header.js'
+import type { CsharpOptions } from './emit-csharp.js'
 import type { HubModel } from './model.js'
 import { compare } from './type-table.js'
 
 export const MODEL_FILE = 'hub-model.json'
 
-export function renderOutputs(model: HubModel): Map<string, string> {
+/** `csharp`: how the C# records name IMService's envelopes (`hubs.envelopeCasing`). */
+export function renderOutputs(model: HubModel, options: { readonly csharp?: CsharpOptions } = {}): Map<string, string> {
   const files: [string, string][] = []
   for (const hub of model.hubs) {
     files.push([clientFileName(hub), emitTsClient(hub, model)])
     files.push([publishersFileName(hub), emitTsPublishers(hub, model)])
-    files.push([csharpFileName(hub), emitCsharp(hub, model)])
+    files.push([csharpFileName(hub), emitCsharp(hub, model, options.csharp)])
   }
   files.push([asyncApiFileName, emitAsyncApi(model)])
   files.push([MODEL_FILE, renderModel(model)])

@@ -84,8 +84,20 @@ export interface HubOptionsConfig {
   readonly clientTimeoutMs: number
   /** Time allowed for the handshake, in ms (default 15 000). */
   readonly handshakeTimeoutMs: number
-  /** A negotiated connection not opened within this time is discarded, in ms (default 15 000). */
+  /**
+   * The default of the three waits below, in ms (default 15 000; ASP.NET Core's DisconnectTimeout,
+   * its one idle timeout). Set one of them to part it from the others.
+   */
   readonly disconnectTimeoutMs: number
+  /** A negotiated connection whose transport is not opened within this time is forgotten, in ms (default `disconnectTimeoutMs`). */
+  readonly negotiationTimeoutMs: number
+  /** A long-polling client that sends no poll for this long has left, in ms (default `disconnectTimeoutMs`). */
+  readonly longPollIdleTimeoutMs: number
+  /**
+   * How long a stateful-reconnect connection whose transport was lost (a network cut, a node
+   * draining) keeps its buffer and waits for its client to come back, in ms (default `disconnectTimeoutMs`).
+   */
+  readonly statefulReconnectWindowMs: number
   /** Invocations a connection may make per second on average (token bucket; default 50). */
   readonly maxInvocationsPerSecond: number
   /** ...and in a burst (default 100). */
@@ -138,6 +150,13 @@ export interface HubOptionsConfig {
   readonly transports: readonly HubTransport[]
   /** How long a long-polling request waits for data before an empty answer, in ms (default 90 000). */
   readonly longPollTimeoutMs: number
+  /**
+   * What a request passed to the node holding a connection may take beyond its own wait, in ms
+   * (default 5000): a NATS round trip and the other node's work. A relayed long poll is given up
+   * after `longPollTimeoutMs` plus this; hub code's client result asked of a connection on another
+   * node after its timeout plus this.
+   */
+  readonly relayMarginMs: number
   /** Add exception details to Completion errors (ASP.NET Core's EnableDetailedErrors); default false. */
   readonly enableDetailedErrors: boolean
   /**
@@ -196,6 +215,37 @@ export interface JetStreamConfig {
   readonly maxAgeMs: number
   /** A node's consumer unread this long is deleted by the server, in ms (default 3 600 000). */
   readonly consumerInactiveMs: number
+  /**
+   * Replicas of a stream IMService creates (IM_JETSTREAM_REPLICAS): 1 to 5, or `auto` (default):
+   * 3 when the NATS cluster reports 3 or more servers, else 1. A stream that exists is not changed.
+   */
+  readonly replicas: number | 'auto'
+  /** Life of one pull request of a node's consumer, in ms (IM_JETSTREAM_PULL_EXPIRES_MS; default 5000). */
+  readonly pullExpiresMs: number
+  /**
+   * Idle heartbeat the server sends on a pending pull, in ms (IM_JETSTREAM_HEARTBEAT_MS; default
+   * 1000). Without a message or a heartbeat for about 2.5 of these the consumer counts as stalled.
+   */
+  readonly heartbeatMs: number
+  /** Offline delivery of durable user messages (`"durable": true` on `im.default.send.user`). */
+  readonly offline: OfflineDeliveryConfig
+}
+
+/**
+ * Offline delivery, opt-in: durable user messages for users with no connection are kept in
+ * JetStream and delivered when the user next connects. Needs `stream` to hold `im.default.send.user`.
+ */
+export interface OfflineDeliveryConfig {
+  /** IM_OFFLINE_DELIVERY; default false. */
+  readonly enabled: boolean
+  /** How long a message is kept, in ms (IM_OFFLINE_TTL_MS; default 7 days). */
+  readonly ttlMs: number
+  /** Messages kept per user; past it the oldest is dropped (IM_OFFLINE_MAX_PER_USER; default 1000). */
+  readonly maxPerUser: number
+  /** The stream that keeps them (IM_OFFLINE_STREAM; default IM_OFFLINE). */
+  readonly stream: string
+  /** The KV bucket of the per-user delivery cursors (IM_OFFLINE_CURSOR_BUCKET; default im-offline-cursors). */
+  readonly cursorBucket: string
 }
 
 /** Presence requests, `im.<hub>.disconnect` and user online/offline events (docs/presence.md). */
@@ -215,11 +265,6 @@ export interface PresenceConfig {
    * reconnect within it publishes nothing and writes nothing.
    */
   readonly offlineDelayMs: number
-  /**
-   * Replicas of the `IM_PRESENCE_<hub>` stream when IMService creates it (IM_PRESENCE_STREAM_REPLICAS,
-   * default 1); 3 in a NATS cluster of three or more servers, so that the table outlives one server.
-   */
-  readonly streamReplicas: number
 }
 
 /**

@@ -19,11 +19,20 @@ export function describeConfig(config: ImConfig): string[] {
     `internal listener: ${config.internalPort !== undefined ? `${config.internalHost}:${config.internalPort} (/healthz, /metrics, /api/publish)` : 'off'}`,
     `hubs: ${config.hubsDir} at ${hubs.pathPrefix || '/'}, generated code in ${config.generatedDir}`,
     `limits: message ${hubs.maximumReceiveMessageSize} B, keep-alive ${hubs.keepAliveIntervalMs} ms, client timeout ${hubs.clientTimeoutMs} ms, ` +
-      `handshake ${hubs.handshakeTimeoutMs} ms, disconnect ${hubs.disconnectTimeoutMs} ms, detailed errors ${hubs.enableDetailedErrors ? 'on' : 'off'}`,
+      `handshake ${hubs.handshakeTimeoutMs} ms, ${describeDisconnect(hubs)}, detailed errors ${hubs.enableDetailedErrors ? 'on' : 'off'}`,
     `topics: ${describeTopics(config.topics)}`,
     // Off by default, and then not worth a line.
     ...(config.jetstream.forward.length > 0 || config.jetstream.stream !== undefined ? [`jetstream: ${describeJetStream(config.jetstream)}`] : []),
   ]
+}
+
+/** One figure while the three waits share the disconnect timeout; each by its name once one is parted. */
+function describeDisconnect(hubs: ImConfig['hubs']): string {
+  const { disconnectTimeoutMs, negotiationTimeoutMs, longPollIdleTimeoutMs, statefulReconnectWindowMs } = hubs
+  if (negotiationTimeoutMs === disconnectTimeoutMs && longPollIdleTimeoutMs === disconnectTimeoutMs && statefulReconnectWindowMs === disconnectTimeoutMs) {
+    return `disconnect ${disconnectTimeoutMs} ms`
+  }
+  return `negotiation ${negotiationTimeoutMs} ms, long-poll idle ${longPollIdleTimeoutMs} ms, reconnect window ${statefulReconnectWindowMs} ms`
 }
 
 function describeOrigins(origins: readonly string[]): string {

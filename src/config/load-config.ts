@@ -1,6 +1,6 @@
 /**
  * Turns what im.config.ts says into a complete ImConfig: defaults first, then the IM_* environment
- * overrides, so that one build runs in every environment (DESIGN.md, Configuration). Everything is
+ * overrides, so that one build runs in every environment (docs/configuration.md). Everything is
  * validated here, once, at start-up: the settings table (settings.ts) says what each setting takes;
  * this file adds the rules between settings.
  */
@@ -11,7 +11,7 @@ import { ImError, ImErrorCode } from '../errors.js'
 import type { HubOptionsConfig, ImConfig, ImConfigInput, JetStreamConfig, JwtConfig, NatsConfig, TopicAuthorizerConfig, TopicRule } from './config.js'
 import { invalid, show, type Env } from './config-values.js'
 import { readSettings, type SettingsRead } from './read-settings.js'
-import { checkJetStreamConfig } from './resolve-jetstream-config.js'
+import { checkJetStreamConfig, checkOfflineDeliveryConfig } from './resolve-jetstream-config.js'
 import { finishJwtConfig } from './resolve-jwt-config.js'
 import { topicRulesSource } from './resolve-topics-config.js'
 import { ENVIRONMENT_ONLY_SETTINGS, NOT_NODE_SETTINGS, SETTINGS } from './settings.js'
@@ -38,7 +38,8 @@ export function resolveConfig(input: ImConfigInput, env: Env = process.env): ImC
   const jwt = finishJwtConfig({ group: jwtGroup, issuer: read.sourceOf('jwt.issuer'), audience: read.sourceOf('jwt.audience') })
   checkNats(read)
   checkTimeouts(read, tree.hubs)
-  checkJetStreamConfig(tree.jetstream, read.sourceOf('jetstream.subjects'))
+  checkJetStreamConfig(tree.jetstream, read.sourceOf('jetstream.subjects'), read.sourceOf('jetstream.heartbeatMs'), read.sourceOf('jetstream.pullExpiresMs'))
+  checkOfflineDeliveryConfig(tree.jetstream, read.sourceOf('jetstream.subjects'), read.sourceOf('jetstream.stream'), read.sourceOf('jetstream.offline.enabled'))
   const config = {
     ...rest,
     // Explicit means someone asked for this NATS: it is retried forever instead of being replaced.

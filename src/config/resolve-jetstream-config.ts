@@ -16,6 +16,25 @@ export function streamName(): SettingKind<string> {
   return matching(/^[A-Za-z0-9_-]{1,64}$/, "be a stream name of letters, digits, '_' or '-' (at most 64)", "stream name: letters, digits, '_', '-'")
 }
 
+/** `auto`, or a replica count JetStream accepts (1 to 5). */
+export function streamReplicas(): SettingKind<number | 'auto'> {
+  return {
+    values: 'auto, or 1 to 5',
+    read(source) {
+      const { value } = source
+      if (value === 'auto' || (typeof value === 'string' && value.trim() === 'auto')) return 'auto'
+      const parsed = typeof value === 'number' && !source.fromEnv ? value : typeof value === 'string' && /^\s*\d+\s*$/.test(value) ? Number(value) : Number.NaN
+      if (!Number.isInteger(parsed) || parsed < 1 || parsed > 5) throw invalid(`${source.label} must be auto or an integer from 1 to 5, got ${show(value)}`)
+      return parsed
+    },
+  }
+}
+
+/** KV bucket names: the stream is `KV_<name>`, the subjects `$KV.<name>.>`. */
+export function kvBucketName(): SettingKind<string> {
+  return matching(/^[A-Za-z0-9_-]{1,61}$/, "be a KV bucket name of letters, digits, '_' or '-' (at most 61)", "bucket name: letters, digits, '_', '-'")
+}
+
 /** NATS subjects, wildcards allowed. */
 export function subjectList(): SettingKind<readonly string[]> {
   return listOf('list of NATS subjects', (subject, source) => {
@@ -25,9 +44,44 @@ export function subjectList(): SettingKind<readonly string[]> {
   })
 }
 
-/** A stream needs subjects to take. */
-export function checkJetStreamConfig(jetstream: JetStreamConfig, subjects: SettingSource | undefined): void {
+/** A stream needs subjects to take; the server refuses a pull whose heartbeat is over half its life. */
+export function checkJetStreamConfig(jetstream: JetStreamConfig, subjects: SettingSource | undefined, heartbeat?: SettingSource, expires?: SettingSource): void {
   if (jetstream.stream !== undefined && jetstream.subjects.length === 0) throw invalid(`${subjects?.label} must name at least one subject when a stream is set`)
+  if (jetstream.heartbeatMs * 2 > jetstream.pullExpiresMs) {
+    throw invalid(
+      `${heartbeat?.label ?? 'IM_JETSTREAM_HEARTBEAT_MS'} (${jetstream.heartbeatMs}) must be at most half of ${expires?.label ?? 'IM_JETSTREAM_PULL_EXPIRES_MS'} (${jetstream.pullExpiresMs})`,
+    )
+  }
+}
+
+/** The subject offline delivery takes durable user messages from. */
+export const OFFLINE_SOURCE_SUBJECT = 'im.default.send.user'
+
+/**
+ * Offline delivery needs a stream that captures the user messages, or those published while no
+ * node runs could not be kept.
+ */
+export function checkOfflineDeliveryConfig(jetstream: JetStreamConfig, subjects: SettingSource | undefined, stream?: SettingSource, offline?: SettingSource): void {
+  if (!jetstream.offline.enabled) return
+  const flag = offline?.label ?? 'IM_OFFLINE_DELIVERY'
+  if (jetstream.stream === undefined) {
+    throw invalid(`${flag} needs a JetStream stream holding ${OFFLINE_SOURCE_SUBJECT}: set ${stream?.label ?? 'IM_JETSTREAM_STREAM'} (its default subjects hold it)`)
+  }
+  if (!jetstream.subjects.some((pattern) => patternCovers(pattern, OFFLINE_SOURCE_SUBJECT))) {
+    throw invalid(`${flag} needs ${OFFLINE_SOURCE_SUBJECT} among ${subjects?.label ?? 'IM_JETSTREAM_SUBJECTS'} (now ${jetstream.subjects.join(', ')})`)
+  }
+  if (jetstream.offline.stream === jetstream.stream) throw invalid(`the offline store stream must not be the stream ${jetstream.stream} that captures the messages`)
+}
+
+/** True when the subject pattern matches the literal `subject`. */
+function patternCovers(pattern: string, subject: string): boolean {
+  const p = pattern.split('.')
+  const s = subject.split('.')
+  for (let i = 0; i < p.length; i++) {
+    if (p[i] === '>') return s.length > i
+    if (i >= s.length || (p[i] !== '*' && p[i] !== s[i])) return false
+  }
+  return p.length === s.length
 }
 
 /**

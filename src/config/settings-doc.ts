@@ -3,6 +3,7 @@
  * two cannot differ: `npm run docs:config` puts it between the markers, and a test fails when the
  * page holds anything else there.
  */
+import { ImError, ImErrorCode } from '../errors.js'
 import type { EnvironmentOnlySetting, Setting } from './setting.js'
 
 export const SETTINGS_DOC_BEGIN = '<!-- settings table: written by `npm run docs:config` from src/config/settings.ts; edit it there -->'
@@ -21,7 +22,7 @@ export function renderSettingsTable(rows: readonly Setting[], environmentOnly: r
 export function withSettingsTable(page: string, table: string): string {
   const begin = page.indexOf(SETTINGS_DOC_BEGIN)
   const end = page.indexOf(SETTINGS_DOC_END)
-  if (begin === -1 || end < begin) throw new Error(`the page has no settings table markers (${SETTINGS_DOC_BEGIN} ... ${SETTINGS_DOC_END})`)
+  if (begin === -1 || end < begin) throw new ImError(ImErrorCode.ConfigInvalid, `the page has no settings table markers (${SETTINGS_DOC_BEGIN} ... ${SETTINGS_DOC_END})`)
   return `${page.slice(0, begin + SETTINGS_DOC_BEGIN.length)}\n${table}\n${page.slice(end)}`
 }
 

@@ -14,10 +14,10 @@ import { MAX_CLIENT_RESULT_TIMEOUT_MS } from './config.js'
 import { DEFAULT_NATS_URL, defaultNodeId } from './defaults.js'
 import { HUB_TRANSPORTS, origins, pathPrefix, transports } from './http-setting-kinds.js'
 import { natsUrls } from './nats-urls.js'
-import { DEFAULT_STREAM_SUBJECTS, streamName, subjectList } from './resolve-jetstream-config.js'
+import { DEFAULT_STREAM_SUBJECTS, kvBucketName, streamName, streamReplicas, subjectList } from './resolve-jetstream-config.js'
 import { hs256Secret, httpUrl, pemPublicKey } from './resolve-jwt-config.js'
 import { defaultTopicRules, topicRules } from './resolve-topics-config.js'
-import { flag, integer, matching, oneOf, secret, text } from './setting-kinds.js'
+import { flag, integer, matching, oneOf, secret, text, type EarlierSettings } from './setting-kinds.js'
 import { setting, type EnvironmentOnlySetting, type SettingKey } from './setting.js'
 
 // setTimeout stores its delay in a signed 32-bit integer; larger values fire at once.
@@ -30,6 +30,7 @@ const GB = 1024 * MB
 const MAX_JETSTREAM_MS = Math.floor(Number.MAX_SAFE_INTEGER / 1_000_000)
 const HOUR_MS = 3_600_000
 const JWT_KEY = 'JWT key source'
+const DISCONNECT_TIMEOUT = (earlier: EarlierSettings): number => earlier.valueOf('hubs.disconnectTimeoutMs') as number
 
 export const SETTINGS = [
   setting('port', { env: 'IM_PORT', kind: PORT, default: 5000, doc: 'HTTP port (0 picks a free one)' }),
@@ -71,7 +72,12 @@ export const SETTINGS = [
   setting('hubs.keepAliveIntervalMs', { env: 'IM_KEEP_ALIVE_MS', kind: integer(1, MAX_TIMER_MS), default: 15_000, doc: 'server ping interval' }),
   setting('hubs.clientTimeoutMs', { env: 'IM_CLIENT_TIMEOUT_MS', kind: integer(1, MAX_TIMER_MS), default: 30_000, doc: 'close a client silent this long; must exceed the keep-alive interval' }),
   setting('hubs.handshakeTimeoutMs', { env: 'IM_HANDSHAKE_TIMEOUT_MS', kind: integer(1, MAX_TIMER_MS), default: 15_000, doc: 'time allowed for the SignalR handshake' }),
-  setting('hubs.disconnectTimeoutMs', { env: 'IM_DISCONNECT_TIMEOUT_MS', kind: integer(1, MAX_TIMER_MS), default: 15_000, doc: 'a negotiated connection not opened within this time is discarded' }),
+  // One default for three waits, under ASP.NET Core's name for its one idle timeout, so that a
+  // configuration written for it keeps working; each wait has its own setting to part it.
+  setting('hubs.disconnectTimeoutMs', { env: 'IM_DISCONNECT_TIMEOUT_MS', kind: integer(1, MAX_TIMER_MS), default: 15_000, doc: 'the default of `hubs.negotiationTimeoutMs`, `hubs.longPollIdleTimeoutMs` and `hubs.statefulReconnectWindowMs` (ASP.NET Core\'s DisconnectTimeout, its one idle timeout); set one of those to part it from the others' }),
+  setting('hubs.negotiationTimeoutMs', { env: 'IM_NEGOTIATION_TIMEOUT_MS', kind: integer(1, MAX_TIMER_MS), default: DISCONNECT_TIMEOUT, defaultText: '`hubs.disconnectTimeoutMs`', doc: 'a negotiated connection whose transport is not opened within this time is forgotten: its token opens nothing any more' }),
+  setting('hubs.longPollIdleTimeoutMs', { env: 'IM_LONG_POLL_IDLE_TIMEOUT_MS', kind: integer(1, MAX_TIMER_MS), default: DISCONNECT_TIMEOUT, defaultText: '`hubs.disconnectTimeoutMs`', doc: 'a long-polling client that sends no poll for this long has left: its connection ends' }),
+  setting('hubs.statefulReconnectWindowMs', { env: 'IM_STATEFUL_RECONNECT_WINDOW_MS', kind: integer(1, MAX_TIMER_MS), default: DISCONNECT_TIMEOUT, defaultText: '`hubs.disconnectTimeoutMs`', doc: 'how long a stateful-reconnect connection whose transport was lost (a network cut, a node draining) keeps its buffer and waits for its client to come back, to this node or another; past it the connection ends' }),
   setting('hubs.maxInvocationsPerSecond', { env: 'IM_MAX_INVOCATIONS_PER_SECOND', kind: integer(1, 1_000_000), default: 50, doc: 'per-connection token bucket, average rate; a call over it fails with `HubException: Too many invocations...`' }),
   setting('hubs.invocationBurst', { env: 'IM_INVOCATION_BURST', kind: integer(1, 1_000_000), default: 100, doc: 'per-connection token bucket, burst' }),
   setting('hubs.maxQueuedInvocations', { env: 'IM_MAX_QUEUED_INVOCATIONS', kind: integer(0, 100_000), default: 32, doc: 'calls that may wait behind the running one on a connection (they run one at a time, as in ASP.NET Core)' }),
@@ -90,6 +96,7 @@ export const SETTINGS = [
   setting('hubs.statefulReconnectBufferSize', { env: 'IM_STATEFUL_RECONNECT_BUFFER', kind: integer(1, 64 * MB), default: 100_000, doc: 'unacknowledged bytes kept per connection; past it the connection closes (clients reconnect)' }),
   setting('hubs.transports', { env: 'IM_TRANSPORTS', kind: transports(), default: HUB_TRANSPORTS, doc: 'transports of every hub that names none in `@Hub({ transports })` (ASP.NET Core\'s `HttpConnectionDispatcherOptions.Transports`), exactly as spelled, comma separated; see [Transports and the request of a connection](#transports-and-the-request-of-a-connection)' }),
   setting('hubs.longPollTimeoutMs', { env: 'IM_LONG_POLL_TIMEOUT_MS', kind: integer(1, MAX_TIMER_MS), default: 90_000, doc: 'how long a long poll waits for data before an empty answer' }),
+  setting('hubs.relayMarginMs', { env: 'IM_RELAY_MARGIN_MS', kind: integer(0, 600_000), default: 5000, doc: "what a request passed to the node holding a connection (no sticky sessions, client results) may take beyond its own wait: a NATS round trip and the other node's work. A relayed long poll is given up after `hubs.longPollTimeoutMs` plus this; hub code's client result asked of a connection on another node after its timeout plus this" }),
   setting('hubs.enableDetailedErrors', { env: 'IM_DETAILED_ERRORS', kind: flag(), default: false, doc: "add exception type and message to Completion errors (ASP.NET Core's EnableDetailedErrors)" }),
   setting('hubs.envelopeCasing', { env: 'IM_ENVELOPE_CASING', kind: oneOf(['camel', 'pascal'] as const), default: 'camel', doc: 'property names of forwarded envelopes and lifecycle events: `camel` (`connectionId`) or `pascal` (`ConnectionId`, which typed C# records bind under System.Text.Json\'s default case-sensitive options, as CAP uses); arguments are sent as the client sent them; see [CAP subscribers](service-api.md#cap-subscribers)' }),
   setting('hubs.maxServicePayloadSize', { env: 'IM_MAX_SERVICE_PAYLOAD_SIZE', kind: integer(KB, 64 * MB), default: MB, doc: 'largest payload taken from NATS (or `POST /api/publish`) for delivery; a larger one is dropped, logged and counted in `im_bus_payloads_dropped_total`' }),
@@ -99,18 +106,25 @@ export const SETTINGS = [
   setting('hubs.maxWatchedSubjects', { env: 'IM_MAX_WATCHED_SUBJECTS', kind: integer(1, 10_000_000), default: 100_000, doc: 'distinct subjects one node watches at once, over all connections; watchers of a subject share one NATS subscription, so this bounds the subscriptions held for watches; a watch of one more subject fails with `HubException: Too many subjects are watched on this node: at most N.`, counted in `im_watches_refused_node_limit_total`' }),
   setting('hubs.shutdownTimeoutMs', { env: 'IM_SHUTDOWN_TIMEOUT_MS', kind: integer(0, MAX_TIMER_MS), default: 5000, doc: 'on SIGTERM, how long the node waits for queued messages to go out and stateful-reconnect clients to move to another node' }),
   setting('jetstream.forward', { env: 'IM_JETSTREAM_FORWARD', kind: subjectList(), default: [], defaultText: '', doc: 'subjects (wildcards allowed) whose forwarded client invocations go through JetStream and complete after the stream stored them; see [Durability with JetStream](service-api.md#durability-with-jetstream)' }),
-  setting('jetstream.stream', { env: 'IM_JETSTREAM_STREAM', kind: streamName(), defaultText: '(off)', doc: 'stream created or verified at start, from which `jetstream.subjects` are taken instead of core NATS' }),
+  setting('jetstream.stream', { env: 'IM_JETSTREAM_STREAM', kind: streamName(), defaultText: '(off)', doc: 'stream created or verified at start, from which `jetstream.subjects` are taken instead of core NATS; when it is missing and another stream (e.g. one made by DotNetCore.CAP subscribers) holds all of those subjects, that stream is read as it is, and when another holds only some, the node does not start (`IM_STREAM_CONFLICT`, see [.NET services](dotnet.md#an-im-stream-made-by-cap-subscribers))' }),
   setting('jetstream.subjects', { env: 'IM_JETSTREAM_SUBJECTS', kind: subjectList(), default: Object.freeze([...DEFAULT_STREAM_SUBJECTS]), doc: 'subjects of that stream' }),
   setting('jetstream.publishTimeoutMs', { env: 'IM_JETSTREAM_PUBLISH_TIMEOUT_MS', kind: integer(1, MAX_TIMER_MS), default: 5000, doc: "wait for the stream's acknowledgement of a durable forward" }),
   // The server refuses a duplicate window under 100 ms or longer than the stream's max age.
   setting('jetstream.duplicateWindowMs', { env: 'IM_JETSTREAM_DUPLICATE_WINDOW_MS', kind: integer(100, MAX_TIMER_MS), default: 300_000, doc: 'duplicate window of a stream IMService creates, and how long a node remembers message ids; 5 minutes so that a publisher retrying after DotNetCore.CAP\'s first scheduled retry (about 4 minutes after a failure) is still deduplicated' }),
   setting('jetstream.maxAgeMs', { env: 'IM_JETSTREAM_MAX_AGE_MS', kind: integer(1000, MAX_JETSTREAM_MS), default: HOUR_MS, doc: 'how long a stream IMService creates keeps messages' }),
   setting('jetstream.consumerInactiveMs', { env: 'IM_JETSTREAM_CONSUMER_INACTIVE_MS', kind: integer(1000, MAX_JETSTREAM_MS), default: HOUR_MS, doc: "the server deletes a node's consumer unread this long" }),
+  setting('jetstream.replicas', { env: 'IM_JETSTREAM_REPLICAS', kind: streamReplicas(), default: 'auto', doc: 'replicas of a stream IMService creates (an existing stream is not changed); `auto`: 3 when the NATS cluster reports 3 or more servers (the `connect_urls` of its INFO), else 1; the choice is logged at start. see [reliability.md](reliability.md#a-nats-server-of-a-cluster-is-lost)' }),
+  setting('jetstream.pullExpiresMs', { env: 'IM_JETSTREAM_PULL_EXPIRES_MS', kind: integer(1000, 60_000), default: 5000, doc: "life of one pull request of a node's consumer; a pull lost with its server is replaced after at most this long" }),
+  setting('jetstream.heartbeatMs', { env: 'IM_JETSTREAM_HEARTBEAT_MS', kind: integer(500, 30_000), default: 1000, doc: "idle heartbeat the server sends on a node's pending pull; with neither a message nor a heartbeat for 2.5 of these the consumer counts as stalled: the node takes the stream's subjects from core NATS (deduplicated) and makes the consumer again, with backoff from 250 ms to 5 s; at most half of `jetstream.pullExpiresMs`" }),
+  setting('jetstream.offline.enabled', { env: 'IM_OFFLINE_DELIVERY', kind: flag(), default: false, doc: 'keep `"durable": true` messages of `im.default.send.user` for users with no connection and deliver them, once and in order, when the user next connects; needs `jetstream.stream` holding `im.default.send.user`; see [Offline delivery](reliability.md#offline-delivery)' }),
+  setting('jetstream.offline.ttlMs', { env: 'IM_OFFLINE_TTL_MS', kind: integer(1000, MAX_JETSTREAM_MS), default: 7 * 24 * HOUR_MS, doc: 'how long a kept message waits for its user' }),
+  setting('jetstream.offline.maxPerUser', { env: 'IM_OFFLINE_MAX_PER_USER', kind: integer(1, 1_000_000), default: 1000, doc: 'messages kept per user; one more drops the oldest' }),
+  setting('jetstream.offline.stream', { env: 'IM_OFFLINE_STREAM', kind: streamName(), default: 'IM_OFFLINE', doc: 'stream IMService creates to keep them (subjects `im.default.offline.>`)' }),
+  setting('jetstream.offline.cursorBucket', { env: 'IM_OFFLINE_CURSOR_BUCKET', kind: kvBucketName(), default: 'im-offline-cursors', doc: 'KV bucket IMService creates for the per-user delivery cursors' }),
   setting('presence.enabled', { env: 'IM_PRESENCE', kind: flag(), default: true, doc: 'serve presence on every hub: the `im.<hub>.presence.*` requests, `im.<hub>.disconnect`, and the `im.<hub>.user.online` / `.offline` events (these need JetStream); a connect never waits on NATS for presence; see [presence.md](presence.md)' }),
   setting('presence.gatherTimeoutMs', { env: 'IM_PRESENCE_GATHER_TIMEOUT_MS', kind: integer(10, 60_000), default: 500, doc: 'how long a presence request waits for the answers of the other nodes alive; past it the answer holds the nodes that answered' }),
   setting('presence.leaseMs', { env: 'IM_PRESENCE_LEASE_MS', kind: integer(100, 3_600_000), default: 2000, doc: "heartbeat interval of a node; a node silent for 3 intervals counts as gone and its users go offline, within about 4 intervals of a crash" }),
   setting('presence.offlineDelayMs', { env: 'IM_PRESENCE_OFFLINE_DELAY_MS', kind: integer(0, 60_000), default: 1000, doc: "how long after a user's last connection closes `im.<hub>.user.offline` is published; a reload or reconnect within it publishes nothing and costs no write (0: at once)" }),
-  setting('presence.streamReplicas', { env: 'IM_PRESENCE_STREAM_REPLICAS', kind: integer(1, 5), default: 1, doc: 'replicas of the `IM_PRESENCE_<hub>` JetStream stream (the online users) when IMService creates it; 3 in a NATS cluster of three or more, so that online/offline events outlive one NATS server; an existing stream is used as it is' }),
   // The authorizer comes before the rules: a rule saying 'authorizer' needs it on.
   setting('topics.authorizer.enabled', { env: 'IM_TOPIC_AUTHORIZER', kind: flag(), default: false, doc: 'ask the authorizer service on `im.<hub>.authorize` for rules that say `authorizer` and for topics no rule matches' }),
   setting('topics.authorizer.timeoutMs', { env: 'IM_TOPIC_AUTHORIZER_TIMEOUT_MS', kind: integer(10, 60_000), default: 1000, doc: 'wait for its answer; no answer refuses' }),

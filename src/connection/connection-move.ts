@@ -17,6 +17,9 @@
  * content, among the frames serialized for many connections (what both nodes can send; a
  * Completion is the holder's alone): a message byte-identical to the one before it, published
  * within the few milliseconds of a move, may reach the client once instead of twice.
+ *
+ * The two requests travel as control messages (src/cluster/control-messages.ts); the node asking
+ * is src/cluster/connection-locator.ts with the hub endpoint, the node answering its locator.
  */
 import type { ServerTransport } from '../transports/transport.js'
 import type { BufferState } from './message-buffer.js'
@@ -38,52 +41,6 @@ export interface MoveState {
   readonly groups: readonly string[]
   /** Server-to-client streams still open: they cannot move, so the new node ends them with an error. */
   readonly streams: readonly string[]
-}
-
-/** A frame as it travels in JSON: text as is, binary (MessagePack) as base64. */
-type WireFrame = string | { readonly b: string }
-
-interface WireState {
-  readonly sent: number
-  readonly received: number
-  readonly mark: number
-  readonly groups: readonly string[]
-  readonly streams: readonly string[]
-  /** [id, frame, 1 when shared] */
-  readonly frames: ReadonlyArray<readonly [number, WireFrame, 0 | 1]>
-}
-
-export function encodeMoveState(state: MoveState): WireState {
-  return {
-    sent: state.buffer.sent,
-    received: state.buffer.received,
-    mark: state.mark,
-    groups: state.groups,
-    streams: state.streams,
-    frames: state.buffer.frames.map(
-      ({ id, frame, shared }) => [id, typeof frame === 'string' ? frame : { b: Buffer.from(frame).toString('base64') }, shared ? 1 : 0] as const,
-    ),
-  }
-}
-
-/** The state in a node's answer; undefined when it is not one (a node of another version, say). */
-export function decodeMoveState(value: unknown): MoveState | undefined {
-  if (typeof value !== 'object' || value === null) return undefined
-  const wire = value as Partial<WireState>
-  if (!isCount(wire.sent) || !isCount(wire.received) || !isCount(wire.mark)) return undefined
-  if (!Array.isArray(wire.groups) || !Array.isArray(wire.streams) || !Array.isArray(wire.frames)) return undefined
-  const frames: { id: number; frame: string | Uint8Array; shared: boolean }[] = []
-  for (const item of wire.frames) {
-    if (!Array.isArray(item) || !isCount(item[0])) return undefined
-    const frame: unknown = item[1]
-    const shared = item[2] === 1
-    if (typeof frame === 'string') frames.push({ id: item[0], frame, shared })
-    else if (typeof frame === 'object' && frame !== null && typeof (frame as { b?: unknown }).b === 'string') {
-      frames.push({ id: item[0], frame: new Uint8Array(Buffer.from((frame as { b: string }).b, 'base64')), shared })
-    } else return undefined
-  }
-  const strings = (list: readonly unknown[]): string[] => list.filter((g): g is string => typeof g === 'string')
-  return { buffer: { sent: wire.sent, received: wire.received, frames }, mark: wire.mark, groups: strings(wire.groups), streams: strings(wire.streams) }
 }
 
 /**
@@ -116,8 +73,4 @@ export function noTransport(): ServerTransport {
 function sameFrame(a: string | Uint8Array, b: string | Uint8Array): boolean {
   if (typeof a === 'string' || typeof b === 'string') return a === b
   return Buffer.compare(a, b) === 0
-}
-
-function isCount(value: unknown): value is number {
-  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0
 }

@@ -13,7 +13,8 @@ export interface ConnectionSettings {
   /** Hub protocols by handshake name. */
   readonly protocols: ReadonlyMap<string, HubProtocol>
   readonly handler: InvocationHandler
-  readonly maxMessageSize: number
+  /** Largest incoming hub message in bytes (`hubs.maximumReceiveMessageSize`). */
+  readonly maximumReceiveMessageSize: number
   /**
    * A client that leaves more than this many bytes (or messages, where the transport counts them)
    * unread is closed: one slow client must not grow the server's memory.
@@ -28,6 +29,8 @@ export interface ConnectionSettings {
   readonly statefulReconnectBufferSize: number
   /** Called once when a connection has ended (or moved to another node), after the handler heard of it. */
   readonly onEnded?: (connection: HubConnection) => void
+  /** Milliseconds since the epoch; Date.now unless a test drives time itself. */
+  readonly clock?: () => number
 }
 
 export interface HubConnectionOptions {
@@ -45,8 +48,9 @@ export interface HubConnectionOptions {
    */
   readonly stateful?: boolean
   /**
-   * The connection is moving here from another node (connection-move.ts): it starts connected
-   * with this protocol, without a transport, collecting what is sent to it until `completeMove`.
+   * The connection is moving here from another node (connection-move.ts): it starts moving in
+   * (connection-lifecycle.ts) with this protocol, collecting what is sent to it until
+   * `completeMove`; the transport given is a placeholder that is never written to.
    */
   readonly movingIn?: { readonly protocol: string }
 }

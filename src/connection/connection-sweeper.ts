@@ -1,11 +1,14 @@
 /**
- * One timer for all connections instead of several per connection: every tick it sends the
- * keep-alive pings that are due, closes connections whose client went silent, and ends
- * handshakes that took too long (HubConnectionContext's KeepAliveTick in ASP.NET Core does the
- * same on a 1 s heartbeat).
+ * One timer for all connections instead of several per connection: every tick it looks at each
+ * connection's state and asks it to act: end a handshake that took too long, abandon a detached
+ * connection whose reconnect window has passed, and for an open one check its token, its
+ * backpressure, its client's silence, the keep-alive ping and the stateful-reconnect Ack
+ * (ASP.NET Core's HubConnectionContext.KeepAliveTick does the same on a 1 s heartbeat). It reads
+ * the connection and calls its methods; it sets nothing on it.
  */
 import { HandshakeError } from '../protocol/handshake.js'
 import { CLOSE_ERROR_PREFIX } from '../protocol/messages.js'
+import { ConnectionState } from './connection-lifecycle.js'
 import type { HubConnection } from './hub-connection.js'
 
 export interface SweeperOptions {
@@ -13,7 +16,7 @@ export interface SweeperOptions {
   readonly clientTimeoutMs: number
   readonly handshakeTimeoutMs: number
   /** How long a connection that lost its transport waits for a stateful reconnect. */
-  readonly reconnectWindowMs: number
+  readonly statefulReconnectWindowMs: number
   /**
    * Close connections whose access token has expired, allowing reconnect, so the client comes
    * back with a fresh token from its accessTokenFactory (ASP.NET Core's CloseOnAuthenticationExpiration).
@@ -52,42 +55,38 @@ export class ConnectionSweeper {
   }
 
   sweep(now: number): void {
-    const { keepAliveIntervalMs, clientTimeoutMs, handshakeTimeoutMs, reconnectWindowMs } = this.options
     for (const connection of this.connections) {
-      if (connection.state === 'handshake') {
-        if (now - connection.createdAt >= handshakeTimeoutMs) connection.failHandshake(HandshakeError.canceled)
-        continue
+      switch (connection.state) {
+        case ConnectionState.Handshaking:
+          if (now - connection.createdAt >= this.options.handshakeTimeoutMs) connection.failHandshake(HandshakeError.canceled)
+          break
+        case ConnectionState.Detached:
+        case ConnectionState.MovingIn:
+          if (now - connection.detachedSince! >= this.options.statefulReconnectWindowMs) connection.abandon()
+          break
+        case ConnectionState.Open:
+          this.sweepOpen(connection, now)
       }
-      if (connection.detachedAt !== undefined) {
-        if (now - connection.detachedAt >= reconnectWindowMs) connection.abandon()
-        continue
-      }
-      if (connection.state !== 'connected') continue
-      if (this.options.closeOnTokenExpiry && connection.expiresAt !== undefined && now >= connection.expiresAt) {
-        connection.close({ allowReconnect: true })
-        continue
-      }
-      connection.checkBackpressure(now)
-      // Long polling has an inherent keep-alive, the poll itself, and its client sends no pings
-      // (TransportProtocols.md): the transport ends an abandoned connection itself.
-      if (connection.state !== 'connected' || connection.transport.name === 'LongPolling') continue
-      // A connection whose reading is held is bounded by its stream stall time instead.
-      if (!connection.receivingHeld && now - connection.lastReceivedAt >= clientTimeoutMs) {
-        connection.close({
-          error: `${CLOSE_ERROR_PREFIX} OperationCanceledException: Client hasn't sent a message/ping within the configured ClientTimeoutInterval.`,
-          allowReconnect: true,
-        })
-        continue
-      }
-      if (connection.wrote) {
-        // Something went out since the last sweep: that keeps the client's server timeout at bay.
-        connection.wrote = false
-        connection.lastPingAt = now
-      } else if (now - connection.lastPingAt >= keepAliveIntervalMs) {
-        connection.sendPing()
-      }
-      // Stateful reconnect acks at most once per tick (ASP.NET Core: once a second).
-      connection.sendAck()
     }
+  }
+
+  private sweepOpen(connection: HubConnection, now: number): void {
+    if (this.options.closeOnTokenExpiry && connection.expiresAt !== undefined && now >= connection.expiresAt) {
+      return connection.close({ allowReconnect: true })
+    }
+    connection.checkBackpressure(now)
+    // Long polling has an inherent keep-alive, the poll itself, and its client sends no pings
+    // (TransportProtocols.md): the transport ends an abandoned connection itself.
+    if (connection.state !== ConnectionState.Open || connection.transport.name === 'LongPolling') return
+    // A connection whose reading is held is bounded by its stream stall time instead (isSilent).
+    if (connection.isSilent(now, this.options.clientTimeoutMs)) {
+      return connection.close({
+        error: `${CLOSE_ERROR_PREFIX} OperationCanceledException: Client hasn't sent a message/ping within the configured ClientTimeoutInterval.`,
+        allowReconnect: true,
+      })
+    }
+    connection.keepAliveTick(now, this.options.keepAliveIntervalMs)
+    // Stateful reconnect acks at most once per tick (ASP.NET Core: once a second).
+    connection.sendAck()
   }
 }

@@ -13,10 +13,10 @@ export type HandshakeStep =
 
 export function handshakeStep(
   input: string | Uint8Array,
-  options: { readonly maxMessageSize: number; readonly protocols: ReadonlyMap<string, HubProtocol> },
+  options: { readonly maximumReceiveMessageSize: number; readonly protocols: ReadonlyMap<string, HubProtocol> },
   supportsBinary: boolean,
 ): HandshakeStep {
-  const parsed = parseHandshakeRequest(input, options.maxMessageSize)
+  const parsed = parseHandshakeRequest(input, options.maximumReceiveMessageSize)
   if (parsed.kind === 'incomplete') return parsed
   if (parsed.kind === 'error') {
     return { kind: 'refused', error: parsed.reason === 'too-large' ? HandshakeError.canceled : HandshakeError.unexpected, detail: parsed.detail }

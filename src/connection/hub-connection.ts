@@ -1,64 +1,58 @@
 /**
- * One client connection of a hub: the handshake, parsing incoming frames, sending, and closing
- * with the Close message SignalR clients expect. With stateful reconnect it also outlives a lost
- * WebSocket until the client comes back on a new one. Timers live in ConnectionSweeper, dispatch
- * in the InvocationHandler, the reconnect bookkeeping in MessageBuffer.
+ * One client connection of a hub, and the one owner of its state: the lifecycle it extends
+ * (connection-lifecycle.ts: handshaking, open, detached, moving in, closed, moved away), the
+ * transport it writes to, the protocol, the keep-alive clocks and, with stateful reconnect, the
+ * MessageBuffer. Others read it and ask it to act: the sweeper each tick, the hub endpoint on a
+ * resume or at drain, the locator for a move. Hub messages are dispatched by the InvocationHandler.
  */
 import type { Principal } from '../auth/principal.js'
+import { ImError, ImErrorCode } from '../errors.js'
 import { writeHandshakeResponse } from '../protocol/handshake.js'
 import type { HubProtocol } from '../protocol/hub-protocol.js'
 import { CLOSE_ERROR_PREFIX, MessageType, TransferFormat } from '../protocol/messages.js'
 import type { HubMessage } from '../protocol/messages.js'
 import type { ServerTransport } from '../transports/transport.js'
+import { ConnectionLifecycle, ConnectionState } from './connection-lifecycle.js'
 import type { MoveOffer, MoveState } from './connection-move.js'
 import type { OpeningRequest } from './opening-request.js'
+import { handleClientMessages } from './client-messages.js'
 import { handshakeStep } from './handshake-step.js'
 import { joinInput } from './input-join.js'
+import { KeepAlive } from './keep-alive.js'
 import { isTracked, MessageBuffer } from './message-buffer.js'
-import { HARD_BOUND_FACTOR, isPast, slowConsumerError } from './outbound-bound.js'
-
+import { HARD_BOUND_FACTOR, isPast, slowConsumerError, SlowConsumerWatch } from './outbound-bound.js'
 import type { ConnectionSettings, HubConnectionOptions } from './connection-options.js'
 
 export type { ConnectionSettings, HubConnectionOptions } from './connection-options.js'
-export type ConnectionState = 'handshake' | 'connected' | 'closed'
+export { ConnectionState } from './connection-lifecycle.js'
 
-export class HubConnection {
+const { Handshaking, Open, Detached, MovingIn, Closed, MovedAway } = ConnectionState
+
+export class HubConnection extends ConnectionLifecycle {
   readonly connectionId: string
   readonly principal: Principal
-  readonly createdAt = Date.now()
-  state: ConnectionState = 'handshake'
-  /** Updated on every message received; read by the sweeper for the client timeout. */
-  lastReceivedAt = this.createdAt
-  /** Last send the sweeper knows of (a ping, or a sweep that found `wrote`): it pings only quiet connections. */
-  lastPingAt = this.createdAt
-  /** Set on every write; the sweeper clears it and counts that tick as a send (as ASP.NET Core's KeepAliveTick). */
-  wrote = false
+  readonly createdAt: number
+  /** When the access token of this connection expires (ms since the epoch), if it does. */
+  readonly expiresAt: number | undefined
+  private readonly keepAlive: KeepAlive
+  /** Made when the transport is first seen past its bound: a client that keeps up never needs one. */
+  private slow: SlowConsumerWatch | undefined
+  /** The start of a message whose rest has not arrived yet. */
+  private pending: string | Uint8Array | undefined
   private selectedProtocol: HubProtocol | undefined
   private binary = false
-  private pending: string | Uint8Array | undefined
   private endError: Error | undefined
   private currentTransport: ServerTransport
   /** The request that opened the current transport (see opening-request.ts). */
   private openingRequest: OpeningRequest | undefined
+  /** Set once the handshake (or a move here) has settled on stateful reconnect. */
   private buffer: MessageBuffer | undefined
-  /** Set while the transport is lost and a stateful reconnect may still come. */
-  detachedAt: number | undefined
-  private closingSlow = false
-  private overBoundSince: number | undefined
-  /** True once the connection has moved to another node (it ended here without ending). */
-  moved = false
-  /**
-   * Set while the server holds back reading from the client (its stream buffers are full): the
-   * client is not silent then, we are not listening, so the client timeout does not run.
-   */
-  receivingHeld = false
-
   private readonly settings: ConnectionSettings
   private readonly stateful: boolean
-  /** When the access token of this connection expires (ms since the epoch), if it does. */
-  readonly expiresAt: number | undefined
 
   constructor(options: HubConnectionOptions) {
+    const now = options.settings.clock?.() ?? Date.now()
+    super(options.movingIn ? MovingIn : Handshaking, now)
     this.connectionId = options.connectionId
     this.principal = options.principal
     this.expiresAt = options.expiresAt
@@ -66,16 +60,14 @@ export class HubConnection {
     this.stateful = options.stateful === true
     this.currentTransport = options.transport
     this.openingRequest = options.request
+    this.createdAt = now
+    this.keepAlive = new KeepAlive(now)
     this.listen(options.transport)
-    if (options.movingIn) {
-      const protocol = options.settings.protocols.get(options.movingIn.protocol)
-      if (!protocol) throw new Error(`unknown hub protocol ${options.movingIn.protocol}`)
-      this.selectedProtocol = protocol
-      this.binary = protocol.transferFormat === TransferFormat.Binary
-      this.state = 'connected'
-      this.detachedAt = Date.now()
-      this.buffer = MessageBuffer.collecting(options.settings.statefulReconnectBufferSize)
-    }
+    if (!options.movingIn) return
+    const protocol = options.settings.protocols.get(options.movingIn.protocol)
+    if (!protocol) throw new ImError(ImErrorCode.InvalidPayload, `the connection moving in names an unknown hub protocol ${JSON.stringify(options.movingIn.protocol)}`)
+    this.useProtocol(protocol)
+    this.buffer = new MessageBuffer(options.settings.statefulReconnectBufferSize)
   }
 
   get transport(): ServerTransport {
@@ -92,16 +84,16 @@ export class HubConnection {
 
   /** The hub protocol chosen in the handshake. */
   get protocol(): HubProtocol {
-    if (!this.selectedProtocol) throw new Error('the handshake has not completed')
+    if (!this.selectedProtocol) throw new ImError(ImErrorCode.InvalidOperation, 'the handshake has not completed')
     return this.selectedProtocol
   }
 
   receive(data: string | Uint8Array): void {
-    if (this.state === 'closed') return
-    this.lastReceivedAt = Date.now()
+    if (this.isEnded) return
+    this.keepAlive.heard(this.now())
     const input = this.pending === undefined ? data : joinInput(this.pending, data)
     this.pending = undefined
-    if (this.state === 'handshake') this.receiveHandshake(input)
+    if (this.state === Handshaking) this.receiveHandshake(input)
     else this.receiveMessages(input)
   }
 
@@ -110,31 +102,29 @@ export class HubConnection {
    * waits in the kernel and in the client. On resume the client timeout starts afresh.
    */
   holdReceiving(held: boolean): void {
-    if (held === this.receivingHeld) return
-    this.receivingHeld = held
-    if (!held) this.lastReceivedAt = Date.now()
-    this.currentTransport.holdReceiving?.(held)
+    if (this.keepAlive.hold(held, this.now())) this.currentTransport.holdReceiving?.(held)
   }
 
   /** Serializes and sends one message. */
   send(message: HubMessage): void {
-    if (this.state !== 'connected') return
-    const frame = this.protocol.writeMessage(message)
-    if (this.buffer && isTracked(message)) this.sendTracked(frame)
-    else if (this.detachedAt === undefined) this.write(frame)
+    if (this.isConnected) this.emit(this.protocol.writeMessage(message), isTracked(message), false)
   }
 
   /** Sends an Invocation already serialized with this connection's protocol (a broadcast, say). */
   sendFrame(frame: string | Uint8Array): void {
-    if (this.state !== 'connected') return
-    if (this.buffer) this.sendTracked(frame, true)
-    else this.write(frame)
+    if (this.isConnected) this.emit(frame, true, true)
   }
 
-  sendPing(): void {
-    this.lastPingAt = Date.now()
+  /** At a sweep: sends a Ping when nothing has gone out for `intervalMs` (ASP.NET Core's KeepAliveTick). */
+  keepAliveTick(now: number, intervalMs: number): void {
+    if (!this.keepAlive.pingDue(now, intervalMs)) return
     this.send({ type: MessageType.Ping })
-    this.wrote = false
+    this.keepAlive.pinged(now)
+  }
+
+  /** True when the client sent nothing for `timeoutMs` while the server was reading. */
+  isSilent(now: number, timeoutMs: number): boolean {
+    return this.keepAlive.silent(now, timeoutMs)
   }
 
   /** Sends an Ack for what arrived since the last one (stateful reconnect; the sweeper calls this every tick). */
@@ -148,7 +138,8 @@ export class HubConnection {
    * one that still looks alive (the client may notice a dead socket first; ASP.NET Core swaps too).
    */
   get canResume(): boolean {
-    return this.state === 'connected' && this.buffer !== undefined && !this.buffer.isCollecting && !this.moved
+    const state = this.state
+    return this.buffer !== undefined && (state === Open || state === Detached)
   }
 
   /**
@@ -162,11 +153,12 @@ export class HubConnection {
     // As ASP.NET Core, the reconnect's request becomes the connection's.
     if (request) this.openingRequest = request
     this.listen(transport)
-    if (this.receivingHeld) transport.holdReceiving?.(true)
+    if (this.keepAlive.receivingHeld) transport.holdReceiving?.(true)
     // The old transport's events are ignored from now on (see listen).
     old.close()
-    this.detachedAt = undefined
-    this.lastReceivedAt = Date.now()
+    const now = this.now()
+    if (this.state === Detached) this.enter(Open, now)
+    this.keepAlive.heard(now)
     this.pending = undefined
     const { sequenceId, frames } = this.buffer.replay()
     transport.send(this.protocol.writeMessage({ type: MessageType.Sequence, sequenceId }), this.binary)
@@ -178,12 +170,12 @@ export class HubConnection {
    * "Connection closed with an error. <detail>"; `allowReconnect` lets its automatic reconnect run.
    */
   close(options: { error?: string; allowReconnect?: boolean } = {}): void {
-    if (this.state === 'closed') return
-    if (this.state === 'connected') {
+    if (this.isEnded) return
+    if (this.isConnected) {
       this.send({ type: MessageType.Close, error: options.error, allowReconnect: options.allowReconnect })
     }
-    if (options.error) this.endError = new Error(options.error)
-    this.transport.close()
+    if (options.error) this.endError = new ImError(ImErrorCode.ConnectionClosed, options.error)
+    this.currentTransport.close()
     this.ended(undefined)
   }
 
@@ -193,8 +185,8 @@ export class HubConnection {
    * and nothing done, for a connection that cannot resume.
    */
   suspend(): boolean {
-    if (!this.canResume || this.transport.name !== 'WebSockets') return false
-    this.detachedAt ??= Date.now()
+    if (!this.canResume || this.currentTransport.name !== 'WebSockets') return false
+    if (this.state === Open) this.enter(Detached, this.now())
     this.letTransportGo()
     return true
   }
@@ -231,8 +223,9 @@ export class HubConnection {
    * gets them all after its Sequence (see resume).
    */
   completeMove(state: MoveState): void {
-    if (!this.buffer?.isCollecting || this.state !== 'connected') return
-    if (!this.buffer.adopt(state.buffer, state.mark)) return this.closeBufferFull()
+    if (this.state !== MovingIn) return
+    if (!this.buffer!.adopt(state.buffer, state.mark)) return this.closeBufferFull()
+    this.enter(Detached, this.now())
     for (const invocationId of state.streams) {
       this.send({ type: MessageType.Completion, invocationId, error: 'The stream ended: the connection moved to another server.' })
     }
@@ -240,33 +233,32 @@ export class HubConnection {
 
   /** The move here failed (the old node did not answer): end without anyone hearing of it. */
   abandonMove(): void {
-    if (this.buffer?.isCollecting && this.state !== 'closed') this.endMoved()
+    if (this.state === MovingIn) this.endMoved()
   }
 
-  /** Ends here for a connection that lives on elsewhere (or never arrived): nobody is told it ended. */
+  /** Ends here for a connection that lives on elsewhere (or never arrived): nobody hears it end. */
   private endMoved(): void {
-    this.moved = true
-    this.state = 'closed'
+    if (!this.enter(MovedAway, this.now())) return
     this.settings.handler.onMovedAway(this)
     this.settings.onEnded?.(this)
   }
 
   /** The reconnect window has passed: end for good. */
   abandon(): void {
-    this.ended(new Error('The client did not reconnect in time.'))
+    this.ended(new ImError(ImErrorCode.ConnectionClosed, 'The client did not reconnect in time.'))
   }
 
-  /** Fails the handshake with the given error text and ends the connection. */
+  /** Fails the handshake with the given error text and ends the connection (the sweeper's handshake timeout). */
   failHandshake(error: string): void {
-    if (this.state !== 'handshake') return
-    this.transport.send(writeHandshakeResponse(error), false)
-    this.endError = new Error(error)
-    this.transport.close()
+    if (this.state !== Handshaking) return
+    this.currentTransport.send(writeHandshakeResponse(error), false)
+    this.endError = new ImError(ImErrorCode.ConnectionClosed, error)
+    this.currentTransport.close()
     this.ended(undefined)
   }
 
   private receiveHandshake(input: string | Uint8Array): void {
-    const step = handshakeStep(input, this.settings, this.transport.supportsBinary)
+    const step = handshakeStep(input, this.settings, this.currentTransport.supportsBinary)
     if (step.kind === 'incomplete') {
       this.pending = input
       return
@@ -275,53 +267,26 @@ export class HubConnection {
       this.settings.logger.debug('handshake refused', { connectionId: this.connectionId, detail: step.detail ?? step.error })
       return this.failHandshake(step.error)
     }
-    this.selectedProtocol = step.protocol
-    this.binary = step.protocol.transferFormat === TransferFormat.Binary
+    if (!this.enter(Open, this.now())) return
+    this.useProtocol(step.protocol)
     // Stateful reconnect needs both the negotiate opt-in and handshake version 2 (HubConnectionContext).
     if (this.stateful && step.version >= 2) this.buffer = new MessageBuffer(this.settings.statefulReconnectBufferSize)
     // The reply travels in the protocol's own format: a binary frame for MessagePack (as .NET does).
     const reply = writeHandshakeResponse()
-    this.transport.send(this.binary ? new TextEncoder().encode(reply) : reply, this.binary)
-    this.state = 'connected'
+    this.currentTransport.send(this.binary ? new TextEncoder().encode(reply) : reply, this.binary)
     this.settings.handler.onConnected(this)
     if (step.rest !== undefined) this.receiveMessages(step.rest)
   }
 
   private receiveMessages(input: string | Uint8Array): void {
-    const result = this.protocol.parseMessages(input, { maxMessageSize: this.settings.maxMessageSize, measure: true })
-    this.pending = result.rest
-    const { messages, sizes } = result
-    for (let i = 0; i < messages.length; i++) {
-      const message = messages[i]!
-      if (this.state !== 'connected') return
-      if (this.buffer && isTracked(message) && !this.buffer.accept()) continue
-      switch (message.type) {
-        case MessageType.Ping:
-          break
-        case MessageType.Ack:
-          this.buffer?.ack(message.sequenceId)
-          break
-        case MessageType.Sequence:
-          if (this.buffer && !this.buffer.resetReceiving(message.sequenceId)) {
-            this.close({ error: `${CLOSE_ERROR_PREFIX} InvalidOperationException: Sequence ID greater than amount of messages we've received.` })
-            return
-          }
-          break
-        case MessageType.Close:
-          // The client is leaving: answer with a plain Close and end (HubConnectionHandler).
-          this.close()
-          return
-        default:
-          this.settings.handler.onMessage(this, message, sizes![i]!)
-      }
-    }
-    if (result.error !== undefined) {
-      this.settings.onInvalidData?.()
-      this.settings.logger.info('closing a connection that sent an invalid message', { connectionId: this.connectionId, detail: result.error })
-      // Unlike .NET without detailed errors, the detail is always given: it names the broken
-      // rule and reveals nothing about the server.
-      this.close({ error: `${CLOSE_ERROR_PREFIX} InvalidDataException: ${result.error}`, allowReconnect: true })
-    }
+    const parsed = this.protocol.parseMessages(input, { maxMessageSize: this.settings.maximumReceiveMessageSize, measure: true })
+    this.pending = parsed.rest
+    handleClientMessages(this, this.buffer, parsed, this.settings)
+  }
+
+  private useProtocol(protocol: HubProtocol): void {
+    this.selectedProtocol = protocol
+    this.binary = protocol.transferFormat === TransferFormat.Binary
   }
 
   private listen(transport: ServerTransport): void {
@@ -333,9 +298,13 @@ export class HubConnection {
     }
   }
 
-  private sendTracked(frame: string | Uint8Array, shared = false): void {
-    if (!this.buffer!.track(frame, shared)) return this.closeBufferFull()
-    if (this.detachedAt === undefined) this.write(frame)
+  /**
+   * With stateful reconnect a tracked frame is buffered until acknowledged; it is written only
+   * while a transport is attached (open), and replayed on resume otherwise.
+   */
+  private emit(frame: string | Uint8Array, tracked: boolean, shared: boolean): void {
+    if (tracked && this.buffer && !this.buffer.track(frame, shared)) return this.closeBufferFull()
+    if (this.state === Open) this.write(frame)
   }
 
   /** Past the bound the connection ends cleanly rather than the buffer growing without end. */
@@ -349,9 +318,9 @@ export class HubConnection {
    * once, so that memory stays bounded whatever the burst.
    */
   private write(frame: string | Uint8Array): void {
-    this.wrote = true
-    this.transport.send(frame, this.binary)
-    if (isPast(this.transport, this.settings.maxBuffered, HARD_BOUND_FACTOR)) this.closeSlowConsumer()
+    this.keepAlive.written()
+    this.currentTransport.send(frame, this.binary)
+    if (isPast(this.currentTransport, this.settings.maxBuffered, HARD_BOUND_FACTOR)) this.closeSlowConsumer()
   }
 
   /**
@@ -359,16 +328,15 @@ export class HubConnection {
    * first seen there is not keeping up, and is closed.
    */
   checkBackpressure(now: number): void {
-    if (!isPast(this.transport, this.settings.maxBuffered)) this.overBoundSince = undefined
-    else if (this.overBoundSince === undefined) this.overBoundSince = now
-    else if (now > this.overBoundSince) this.closeSlowConsumer()
+    const past = isPast(this.currentTransport, this.settings.maxBuffered)
+    if (!past && !this.slow) return
+    if ((this.slow ??= new SlowConsumerWatch()).stillPast(past, now)) this.closeSlowConsumer()
   }
 
   private closeSlowConsumer(): void {
-    if (this.closingSlow || this.state !== 'connected') return
-    this.closingSlow = true
+    if (!this.isConnected || !(this.slow ??= new SlowConsumerWatch()).trip()) return
     this.settings.onSlowConsumer?.()
-    this.settings.logger.info('closing a connection whose client does not read', { connectionId: this.connectionId, bufferedBytes: this.transport.bufferedBytes })
+    this.settings.logger.info('closing a connection whose client does not read', { connectionId: this.connectionId, bufferedBytes: this.currentTransport.bufferedBytes })
     this.close({ error: slowConsumerError(this.settings.maxBuffered), allowReconnect: true })
   }
 
@@ -378,19 +346,22 @@ export class HubConnection {
    * HttpConnectionDispatcher keeps it as inactive for the disconnect timeout).
    */
   private transportEnded(error: Error | undefined): void {
-    if (this.buffer && error && this.state === 'connected') {
-      this.detachedAt = Date.now()
+    if (this.buffer && error && this.isConnected) {
+      if (this.state === Open) this.enter(Detached, this.now())
       return
     }
     this.ended(error)
   }
 
   private ended(error: Error | undefined): void {
-    if (this.state === 'closed') return
-    const wasConnected = this.state === 'connected'
-    this.state = 'closed'
+    const wasConnected = this.isConnected
+    if (!this.enter(Closed, this.now())) return
     this.pending = undefined
     if (wasConnected) this.settings.handler.onDisconnected(this, error ?? this.endError)
     this.settings.onEnded?.(this)
+  }
+
+  private now(): number {
+    return this.settings.clock?.() ?? Date.now()
   }
 }

@@ -48,23 +48,10 @@ export class MessageBuffer {
   /** Id the next tracked message received will have. */
   private receiving = 0
   private lastAckSent = 0
-  /** Set while a connection moving here waits for its old node's state: the ids are provisional. */
-  private collecting = false
   /** Id of the last frame sent before an offer to move the connection away. */
   private mark: number | undefined
 
   constructor(private readonly limitBytes: number) {}
-
-  /** The buffer of a connection moving here (connection-move.ts): it collects until `adopt`. */
-  static collecting(limitBytes: number): MessageBuffer {
-    const buffer = new MessageBuffer(limitBytes)
-    buffer.collecting = true
-    return buffer
-  }
-
-  get isCollecting(): boolean {
-    return this.collecting
-  }
 
   /** Step 1 of a move away: remembers how far the frames have got. */
   markForMove(): void {
@@ -76,13 +63,12 @@ export class MessageBuffer {
   }
 
   /**
-   * A connection moving here gets its old node's state: those frames first, then the ones
+   * A connection moving here (its ids provisional until now) gets its old node's state: those frames first, then the ones
    * collected here that the old node had not sent (the overlap: the first collected frames equal
    * to the last shared ones it sent after `mark`). False when the result passes the limit.
    */
   adopt(state: BufferState, mark: number): boolean {
     const collected = this.buffered
-    this.collecting = false
     this.sent = state.sent
     this.received = this.receiving = state.received
     this.buffered = []

@@ -23,3 +23,26 @@ export function isPast(transport: ServerTransport, bound: OutboundBound, factor 
 export function slowConsumerError(bound: OutboundBound): string {
   return `${CLOSE_ERROR_PREFIX} The client is not reading its messages: more than ${bound.bytes} bytes or ${bound.messages} messages are waiting.`
 }
+
+/**
+ * One connection's watch on a client past its bound: it closes a client still past the bound one
+ * sweep after it was first seen there, and closes it once.
+ */
+export class SlowConsumerWatch {
+  private overBoundSince: number | undefined
+  private tripped = false
+
+  /** At a sweep, with whether the transport is past the bound now: true when it was already at an earlier sweep. */
+  stillPast(past: boolean, now: number): boolean {
+    if (!past) this.overBoundSince = undefined
+    else if (this.overBoundSince === undefined) this.overBoundSince = now
+    else if (now > this.overBoundSince) return true
+    return false
+  }
+
+  /** True the first time only: closing writes a Close message, which must not start a second close. */
+  trip(): boolean {
+    if (this.tripped) return false
+    return (this.tripped = true)
+  }
+}

@@ -13,8 +13,8 @@ import { decodeUtf8 } from '../protocol/json-reader.js'
 import { TransferFormat } from '../protocol/messages.js'
 import type { HubConnection } from './hub-connection.js'
 
-export function postedInput(body: Uint8Array, connection: Pick<HubConnection, 'state' | 'protocol'>): string | Uint8Array {
-  if (connection.state !== 'connected' || connection.protocol.transferFormat === TransferFormat.Binary) return body
+export function postedInput(body: Uint8Array, connection: Pick<HubConnection, 'isConnected' | 'protocol'>): string | Uint8Array {
+  if (!connection.isConnected || connection.protocol.transferFormat === TransferFormat.Binary) return body
   // Bytes that are not UTF-8 stay bytes: the JSON reader refuses them with its own error, and
   // a character cut in two by the end of the body is joined with the next one.
   return decodeUtf8(body) ?? body

@@ -34,9 +34,11 @@ export interface ClientResultsOptions {
    * sessions): that node answers for it, so this one must not say it is not connected.
    */
   readonly handedOver: (connectionId: string) => boolean
-  /** When neither hub code nor the service names one (`hubs.clientResultTimeoutMs`). */
-  readonly defaultTimeoutMs: number
+  /** When neither hub code nor the service names a timeout. */
+  readonly clientResultTimeoutMs: number
   readonly maxTimeoutMs: number
+  /** What the other node's answer may take beyond the client's own time (`hubs.relayMarginMs`). */
+  readonly relayMarginMs: number
   readonly logger: Logger
 }
 
@@ -45,9 +47,6 @@ interface Pending {
   readonly resolve: (reply: ClientResultReply) => void
   readonly timer: NodeJS.Timeout
 }
-
-/** What the other node's answer may take beyond the client's own time (a NATS round trip). */
-const RELAY_MARGIN_MS = 2000
 
 const encoder = new TextEncoder()
 const decoder = new TextDecoder()
@@ -68,7 +67,7 @@ export class ClientResults implements ClientInvoker {
    * the bus's error when the node holding the connection cannot be reached.
    */
   async invoke(connectionId: string, method: string, args: readonly unknown[], options: InvokeOptions): Promise<unknown> {
-    const timeoutMs = options.timeoutMs ?? this.options.defaultTimeoutMs
+    const timeoutMs = options.timeoutMs ?? this.options.clientResultTimeoutMs
     if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > this.options.maxTimeoutMs) {
       throw new ImError(ImErrorCode.InvalidPayload, `invoke: timeoutMs must be an integer from 1 to ${this.options.maxTimeoutMs}, not ${timeoutMs}`)
     }
@@ -92,7 +91,7 @@ export class ClientResults implements ClientInvoker {
     // "s" + counter, as ASP.NET Core does, so the id can never clash with the client's own ids.
     const invocationId = `s${++this.counter}`
     const reply = new Promise<ClientResultReply>((resolve) => {
-      if (connection.state !== 'connected') return resolve({ error: `Connection '${connection.connectionId}' is not connected.`, code: 'not_connected' })
+      if (!connection.isConnected) return resolve({ error: `Connection '${connection.connectionId}' is not connected.`, code: 'not_connected' })
       const timer = setTimeout(() => this.settle(invocationId, { error: `The client did not answer within ${timeoutMs} ms.`, code: 'timeout' }), timeoutMs)
       this.pending.set(invocationId, { connection, resolve, timer })
       try {
@@ -118,7 +117,7 @@ export class ClientResults implements ClientInvoker {
     } catch (error) {
       return { error: `The arguments could not be serialized: ${error instanceof Error ? error.message : String(error)}`, code: 'invalid_request' }
     }
-    const request = this.options.bus.request(this.options.subject, data, timeoutMs + RELAY_MARGIN_MS).then((answer) => readReply(answer))
+    const request = this.options.bus.request(this.options.subject, data, timeoutMs + this.options.relayMarginMs).then((answer) => readReply(answer))
     // Nobody else waits for the answer: an abandoned request is only dropped when it comes.
     return signal ? untilAborted(request, signal, () => {}) : request
   }
@@ -181,13 +180,13 @@ export class ClientResults implements ClientInvoker {
     const connectionId = fields.get('connectionid')
     const method = fields.get('method')
     const args = fields.get('args') ?? []
-    const timeoutMs = fields.get('timeoutms') ?? this.options.defaultTimeoutMs
-    if (typeof connectionId !== 'string' || connectionId === '') throw new Error('"connectionId" must be a non-empty string')
+    const timeoutMs = fields.get('timeoutms') ?? this.options.clientResultTimeoutMs
+    if (typeof connectionId !== 'string' || connectionId === '') throw new ImError(ImErrorCode.InvalidPayload, '"connectionId" must be a non-empty string')
     const methodProblem = methodNameProblem(method)
-    if (methodProblem) throw new Error(methodProblem)
-    if (!Array.isArray(args)) throw new Error('"args" must be an array')
+    if (methodProblem) throw new ImError(ImErrorCode.InvalidPayload, methodProblem)
+    if (!Array.isArray(args)) throw new ImError(ImErrorCode.InvalidPayload, '"args" must be an array')
     if (typeof timeoutMs !== 'number' || !(timeoutMs > 0) || timeoutMs > this.options.maxTimeoutMs) {
-      throw new Error(`"timeoutMs" must be a number from 1 to ${this.options.maxTimeoutMs}`)
+      throw new ImError(ImErrorCode.InvalidPayload, `"timeoutMs" must be a number from 1 to ${this.options.maxTimeoutMs}`)
     }
     return { connectionId, method: method as string, args, timeoutMs }
   }

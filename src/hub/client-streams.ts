@@ -24,13 +24,13 @@ import { InvocationErrors } from './invocation-errors.js'
 
 export interface ClientStreamLimits {
   /** Stream ids one invocation may carry. */
-  readonly perInvocation: number
+  readonly maxStreamsPerInvocation: number
   /** Streams that may be open at once on one connection, queued invocations' included. */
-  readonly perConnection: number
-  /** Items one stream may hold before the reading stops (streamBufferCapacity). */
-  readonly itemsPerStream: number
+  readonly maxClientStreamsPerConnection: number
+  /** Items one stream may hold before the reading stops. */
+  readonly streamBufferCapacity: number
   /** Bytes all the streams of one connection may hold together. */
-  readonly bufferBytes: number
+  readonly maxStreamBufferBytes: number
   /** How long the reading may stay held without the hub methods taking an item. */
   readonly stallMs: number
   /** Whether a refused item's error names the parameter and path (enableDetailedErrors). */
@@ -92,9 +92,9 @@ export class ClientStreams implements StreamOwner {
    */
   register(ids: readonly string[], target: string): ClientStream[] | string {
     if (ids.length === 0) return []
-    const { perInvocation, perConnection } = this.limits
-    if (ids.length > perInvocation) return InvocationErrors.tooManyStreamsPerInvocation(target, ids.length, perInvocation)
-    if (this.streams.size + ids.length > perConnection) return InvocationErrors.tooManyStreamsPerConnection(target, this.streams.size, ids.length, perConnection)
+    const { maxStreamsPerInvocation, maxClientStreamsPerConnection } = this.limits
+    if (ids.length > maxStreamsPerInvocation) return InvocationErrors.tooManyStreamsPerInvocation(target, ids.length, maxStreamsPerInvocation)
+    if (this.streams.size + ids.length > maxClientStreamsPerConnection) return InvocationErrors.tooManyStreamsPerConnection(target, this.streams.size, ids.length, maxClientStreamsPerConnection)
     for (let i = 0; i < ids.length; i++) {
       const id = ids[i]!
       if (this.streams.has(id) || ids.indexOf(id) !== i) return InvocationErrors.streamIdInUse(target, id)
@@ -141,8 +141,8 @@ export class ClientStreams implements StreamOwner {
     stream.push(bound ? bound.value : item, size)
     this.bytes += size
     this.pool.bytes += size
-    if (!stream.running && stream.count > this.limits.itemsPerStream) {
-      this.drop(stream, InvocationErrors.streamItemsBeforeStart(id, this.limits.itemsPerStream))
+    if (!stream.running && stream.count > this.limits.streamBufferCapacity) {
+      this.drop(stream, InvocationErrors.streamItemsBeforeStart(id, this.limits.streamBufferCapacity))
     }
     this.settle(stream)
   }
@@ -183,22 +183,22 @@ export class ClientStreams implements StreamOwner {
 
   /** Holds or resumes the reading after `pushed` got an item (or after items were taken or dropped). */
   private settle(pushed: ClientStream | undefined): void {
-    const { bufferBytes, itemsPerStream } = this.limits
-    const overConnection = this.bytes > bufferBytes
+    const { maxStreamBufferBytes, streamBufferCapacity } = this.limits
+    const overConnection = this.bytes > maxStreamBufferBytes
     const overNode = this.pool.over
     if (overConnection || overNode) {
       // Only running methods free the buffer. A stream whose method waits would keep its bytes
       // while the reading is held, and the running methods may need what the client sent after it.
       const error = overConnection ? InvocationErrors.streamBytesBeforeStart : InvocationErrors.streamNodeBytesBeforeStart
-      const limit = overConnection ? bufferBytes : this.pool.limit
+      const limit = overConnection ? maxStreamBufferBytes : this.pool.limit
       for (const stream of this.streams.values()) {
         if (!stream.running && stream.bytes > 0) this.drop(stream, error(stream.id, limit))
       }
     }
     const full =
-      this.bytes > bufferBytes ||
+      this.bytes > maxStreamBufferBytes ||
       (overNode && this.bytes > 0) ||
-      (pushed !== undefined && !this.held ? pushed.running && pushed.count >= itemsPerStream : this.anyRunningFull())
+      (pushed !== undefined && !this.held ? pushed.running && pushed.count >= streamBufferCapacity : this.anyRunningFull())
     if (full === this.held) return
     this.held = full
     this.receiving.hold(full)
@@ -212,7 +212,7 @@ export class ClientStreams implements StreamOwner {
   }
 
   private anyRunningFull(): boolean {
-    for (const stream of this.streams.values()) if (stream.running && stream.count >= this.limits.itemsPerStream) return true
+    for (const stream of this.streams.values()) if (stream.running && stream.count >= this.limits.streamBufferCapacity) return true
     return false
   }
 

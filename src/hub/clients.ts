@@ -95,7 +95,7 @@ function merged(shaping: DeliveryShaping | undefined, more: DeliveryShaping | un
   const all = { ...shaping, ...more }
   const problem = shapingProblem(all)
   if (problem) throw new ImError(ImErrorCode.InvalidPayload, problem)
-  return !all.spreadMs && all.collapseKey === undefined ? undefined : all
+  return !all.spreadMs && all.collapseKey === undefined && all.durableSequence === undefined ? undefined : all
 }
 
 /** Where no invoker is given (tests of sending alone): every invoke says so. */
@@ -161,7 +161,7 @@ class Clients {
   }
 
   private needCaller(what: string): string {
-    if (this.callerId === undefined) throw new Error(`clients.${what} is only available inside a hub method invoked by a client`)
+    if (this.callerId === undefined) throw new ImError(ImErrorCode.InvalidOperation, `clients.${what} is only available inside a hub method invoked by a client`)
     return this.callerId
   }
 }

@@ -24,8 +24,8 @@ import type { OutboundFormat } from './cap-headers.js'
 import type { HubDescriptor, HubMethodDescriptor } from './hub-descriptor.js'
 import type { CallerScope, HubInstances } from './hub-instances.js'
 import { InvocationErrors } from './invocation-errors.js'
-import { ConnectionState } from './connection-state.js'
-import type { InvocationLimits } from './connection-state.js'
+import { ConnectionCalls } from './connection-calls.js'
+import type { InvocationLimits } from './connection-calls.js'
 import type { HubInvocation } from './hub.js'
 import type { AuthorizeOptions } from './metadata.js'
 import { holdsAnyRole } from './roles.js'
@@ -41,7 +41,7 @@ export interface HubDispatcherOptions {
   /** CAP headers and casing of lifecycle events; without it, neither. */
   readonly outbound?: OutboundFormat
   readonly enableDetailedErrors: boolean
-  readonly maxParallelInvocations: number
+  readonly maxParallelInvocationsPerClient: number
   /** Invocations that may wait behind the running ones. */
   readonly maxQueuedInvocations: number
   /** Token bucket per connection. */
@@ -71,13 +71,13 @@ interface ForwardingHub {
 }
 
 export class HubDispatcher implements InvocationHandler {
-  private readonly states = new Map<HubConnection, ConnectionState>()
+  private readonly states = new Map<HubConnection, ConnectionCalls>()
   private readonly subjects: ReturnType<typeof hubSubjects>
   private readonly limits: InvocationLimits
 
   constructor(private readonly options: HubDispatcherOptions) {
     this.subjects = hubSubjects(options.descriptor.name)
-    this.limits = { parallel: options.maxParallelInvocations, ...options.invocationRate }
+    this.limits = { parallel: options.maxParallelInvocationsPerClient, ...options.invocationRate }
   }
 
   onConnected(connection: HubConnection): void {
@@ -108,7 +108,7 @@ export class HubDispatcher implements InvocationHandler {
   onMovedHere(connection: HubConnection, groups: readonly string[]): void {
     if (!this.states.has(connection)) {
       this.states.set(connection, this.newState(connection))
-      this.options.lifetime.add(connection)
+      this.options.lifetime.add(connection, 'moved')
       this.options.metrics.inc('connections_moved_in')
     }
     for (const group of groups) {
@@ -126,7 +126,7 @@ export class HubDispatcher implements InvocationHandler {
   }
 
   /** Takes the connection out of this node: its calls are aborted, its streams and client results end. */
-  private forget(connection: HubConnection): ConnectionState | undefined {
+  private forget(connection: HubConnection): ConnectionCalls | undefined {
     const state = this.states.get(connection)
     if (!state) return undefined
     this.states.delete(connection)
@@ -145,8 +145,8 @@ export class HubDispatcher implements InvocationHandler {
     return state.outgoingIds()
   }
 
-  private newState(connection: HubConnection): ConnectionState {
-    return new ConnectionState(connection, this.limits, this.makeScope, this.makeStreams)
+  private newState(connection: HubConnection): ConnectionCalls {
+    return new ConnectionCalls(connection, this.limits, this.makeScope, this.makeStreams)
   }
 
   /** Made when a connection first sends an invocation with streams. */
@@ -216,7 +216,7 @@ export class HubDispatcher implements InvocationHandler {
   }
 
   /** Checks an invocation at once (streams must exist before their items arrive), then queues it. */
-  private accept(connection: HubConnection, state: ConnectionState, message: Invocation): void {
+  private accept(connection: HubConnection, state: ConnectionCalls, message: Invocation): void {
     const { invocationId, target } = message
     const answer = (result: Answer): void => this.answer(connection, invocationId, target, result)
     const now = Date.now()
@@ -276,7 +276,7 @@ export class HubDispatcher implements InvocationHandler {
     if (state.queue.saturated && state.queue.pending >= this.options.maxQueuedInvocations) {
       done()
       this.options.metrics.inc('invocations_queue_full')
-      return answer({ error: InvocationErrors.queueFull(target, this.options.maxQueuedInvocations, this.options.maxParallelInvocations) })
+      return answer({ error: InvocationErrors.queueFull(target, this.options.maxQueuedInvocations, this.options.maxParallelInvocationsPerClient) })
     }
     state.queue.push(() => {
       state.streamsIfAny?.start(streams)
@@ -288,13 +288,13 @@ export class HubDispatcher implements InvocationHandler {
    * The client streams of an invocation, registered before it runs (their items may come at
    * once), or the error that refuses it. Most invocations carry none and make nothing.
    */
-  private registerStreams(state: ConnectionState, message: Invocation): readonly ClientStream[] | string {
+  private registerStreams(state: ConnectionCalls, message: Invocation): readonly ClientStream[] | string {
     const ids = message.streamIds
     if (ids === undefined || ids.length === 0) return NO_STREAMS
     return state.streams.register(ids, message.target)
   }
 
-  private async invoke(connection: HubConnection, state: ConnectionState, method: HubMethodDescriptor, message: Invocation, args: unknown[]): Promise<void> {
+  private async invoke(connection: HubConnection, state: ConnectionCalls, method: HubMethodDescriptor, message: Invocation, args: unknown[]): Promise<void> {
     const { invocationId, target } = message
     try {
       // Most methods have no rule: no call object, no await.
@@ -318,7 +318,7 @@ export class HubDispatcher implements InvocationHandler {
   }
 
   /** Server-to-client streams run beside the invocation queue, as in ASP.NET Core. */
-  private startStream(connection: HubConnection, state: ConnectionState, method: HubMethodDescriptor, message: StreamInvocationMessage, args: unknown[], done: () => void): void {
+  private startStream(connection: HubConnection, state: ConnectionCalls, method: HubMethodDescriptor, message: StreamInvocationMessage, args: unknown[], done: () => void): void {
     const { invocationId, target } = message
     if (state.outgoingStream(invocationId)) {
       done()
@@ -340,7 +340,7 @@ export class HubDispatcher implements InvocationHandler {
 
   /** Sends the Completion of a blocking call; a non-blocking call (no id) never gets one (HubProtocol.md). */
   private answer(connection: HubConnection, invocationId: string | undefined, target: string, answer: Answer): void {
-    if (invocationId === undefined || connection.state !== 'connected') return
+    if (invocationId === undefined || !connection.isConnected) return
     try {
       connection.send({ type: MessageType.Completion, invocationId, ...answer })
     } catch (error) {

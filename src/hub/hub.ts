@@ -4,6 +4,7 @@
  * lives for one call: keep no state in fields.
  */
 import type { HttpContextSnapshot } from '../connection/opening-request.js'
+import { ImError, ImErrorCode } from '../errors.js'
 import type { GroupManager } from './clients.js'
 import type { HubClients, UntypedClient } from './client-types.js'
 import type { InvocationEnvelope } from './envelope.js'
@@ -69,6 +70,8 @@ export interface HubBus {
 export interface SubscriptionContext {
   readonly subject: string
   readonly headers?: ReadonlyMap<string, string>
+  /** The message's sequence in the JetStream stream it came from (`jetstream.stream`); absent from core NATS. */
+  readonly sequence?: number
 }
 
 /**
@@ -130,7 +133,7 @@ export abstract class HubBase<TClient extends object = UntypedClient> {
   /** The calling connection; throws outside a client invocation or connection event. */
   get context(): HubCallerContext {
     const context = this[HUB_CALL].context
-    if (!context) throw new Error(`${this.hubName}: this.context is only available in hub methods and connection events`)
+    if (!context) throw new ImError(ImErrorCode.InvalidOperation, `${this.hubName}: this.context is only available in hub methods and connection events`)
     return context
   }
 

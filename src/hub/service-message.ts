@@ -12,8 +12,13 @@ export interface SendMessage {
   readonly method: string
   readonly args: readonly unknown[]
   readonly excludeConnectionIds: readonly string[]
-  /** `spreadMs`, `collapseKey`, `collapseWindowMs` when any is given: for `withDelivery`. */
+  /**
+   * `spreadMs`, `collapseKey`, `collapseWindowMs` when any is given, or the `durableSequence` of a
+   * durable message read with its context: for `withDelivery`.
+   */
   readonly delivery?: DeliveryShaping
+  /** `"durable": true`: a user message kept for users who are offline (offline delivery); absent otherwise. */
+  readonly durable?: true
 }
 
 export interface GroupMembershipMessage {
@@ -87,9 +92,10 @@ function names(fields: Fields, key: string): string[] | undefined {
 
 /**
  * `method` plus `args` (or `data`), and the optional `excludeConnectionIds`, `spreadMs`,
- * `collapseKey` and `collapseWindowMs`.
+ * `collapseKey`, `collapseWindowMs` and `durable`. With the `context` of a durable message taken
+ * from a stream, `delivery` carries its sequence, so that it reaches each connection once.
  */
-export function readSendMessage(payload: unknown): SendMessage {
+export function readSendMessage(payload: unknown, context?: { readonly sequence?: number }): SendMessage {
   const fields = fieldsOf(payload)
   const rawMethod = fields.get('method')
   if (rawMethod === undefined || rawMethod === null) invalid('"method" is missing')
@@ -110,8 +116,18 @@ export function readSendMessage(payload: unknown): SendMessage {
   // the JSON hub protocol reads 64. Refusing deeper arguments keeps "all clients or none".
   if (depthExceeds(args, MAX_ARGS_DEPTH)) invalid(`"args" are nested deeper than ${MAX_ARGS_DEPTH} levels`)
   const excludeConnectionIds = names(fields, 'excludeConnectionIds') ?? []
-  const delivery = readShaping(fields)
-  return delivery ? { method, args, excludeConnectionIds, delivery } : { method, args, excludeConnectionIds }
+  const durable = readDurable(fields)
+  let delivery = readShaping(fields)
+  if (durable && delivery) invalid('a "durable" message is delivered at once and in order: it takes no "spreadMs", "collapseKey" or "collapseWindowMs"')
+  if (durable && context?.sequence !== undefined) delivery = { durableSequence: context.sequence }
+  return { method, args, excludeConnectionIds, ...(delivery ? { delivery } : {}), ...(durable ? { durable } : {}) }
+}
+
+function readDurable(fields: Fields): true | undefined {
+  const value = fields.get('durable')
+  if (value === undefined || value === null) return undefined
+  if (typeof value !== 'boolean') invalid(`"durable" must be true or false, not ${JSON.stringify(value).slice(0, 40)}`)
+  return value || undefined
 }
 
 function readShaping(fields: Fields): DeliveryShaping | undefined {

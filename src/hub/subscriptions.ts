@@ -21,7 +21,7 @@ export interface SubscriptionOptions {
   readonly logger: Logger
   readonly metrics: Metrics
   /** Payloads larger than this are dropped (bytes). */
-  readonly maxPayloadSize: number
+  readonly maxServicePayloadSize: number
 }
 
 const decoder = new TextDecoder('utf-8', { fatal: true })
@@ -48,8 +48,8 @@ function deliver(options: SubscriptionOptions, subscription: SubscriptionDescrip
       ...(cause !== undefined && !isImError(cause) ? { error: cause } : {}),
     })
   }
-  if (message.data.byteLength > options.maxPayloadSize) {
-    return drop(`payload of ${message.data.byteLength} bytes is over the limit of ${options.maxPayloadSize}`)
+  if (message.data.byteLength > options.maxServicePayloadSize) {
+    return drop(`payload of ${message.data.byteLength} bytes is over the limit of ${options.maxServicePayloadSize}`)
   }
   let payload: unknown
   try {
@@ -64,7 +64,7 @@ function deliver(options: SubscriptionOptions, subscription: SubscriptionDescrip
     return drop(`payload does not match the type of ${subscription.propertyKey}: ${path === '' ? 'the payload' : `'${path}'`} ${problem}`)
   }
   const hub = options.instances.forSubscriptions() as unknown as Record<string, (p: unknown, c: SubscriptionContext) => unknown>
-  const context: SubscriptionContext = { subject: message.subject, headers: message.headers }
+  const context: SubscriptionContext = { subject: message.subject, headers: message.headers, ...(message.sequence !== undefined ? { sequence: message.sequence } : {}) }
   try {
     const result = hub[subscription.propertyKey]!(bound ? bound.value : payload, context)
     options.metrics.inc('bus_messages_handled')

@@ -19,7 +19,7 @@ export interface WatchSlots {
 export interface WatchStreamsOptions {
   readonly fanout: WatchFanout
   /** Watches one connection may hold open at once. */
-  readonly maxPerConnection: number
+  readonly maxWatchesPerConnection: number
   /** Payloads one watch may hold for a slow reader before it fails. */
   readonly bufferSize: number
   readonly metrics: Metrics
@@ -36,15 +36,15 @@ export class WatchStreams {
   open(subject: string, signal: AbortSignal, slots: WatchSlots | undefined): AsyncIterable<unknown> {
     const problem = validateTopic(subject)
     if (problem) throw new ImError(ImErrorCode.InvalidTopic, `cannot watch "${subject}": ${problem}`)
-    const { fanout, maxPerConnection, bufferSize, metrics } = this.options
+    const { fanout, maxWatchesPerConnection, bufferSize, metrics } = this.options
     const stream = new ItemStream(bufferSize)
     if (signal.aborted) {
       stream.end()
       return stream
     }
-    if (slots && slots.held >= maxPerConnection) {
+    if (slots && slots.held >= maxWatchesPerConnection) {
       metrics.inc('watches_refused_connection_limit')
-      throw new ImError(ImErrorCode.LimitExceeded, `Too many watches on this connection: at most ${maxPerConnection} may be open at once.`)
+      throw new ImError(ImErrorCode.LimitExceeded, `Too many watches on this connection: at most ${maxWatchesPerConnection} may be open at once.`)
     }
     let open = true
     const close = (): void => {

@@ -16,6 +16,12 @@ export interface DeliveryShaping {
   readonly collapseKey?: string
   /** The collapse window, opened by the first message of a key (1 to 60 000 ms, default 1000). */
   readonly collapseWindowMs?: number
+  /**
+   * Set for a durable user message (offline delivery): its sequence in the stream that captured it,
+   * `SubscriptionContext.sequence`. Each connection of the user gets it once, in that order, and
+   * it moves the user's cursor. It excludes spreading and collapsing.
+   */
+  readonly durableSequence?: number
 }
 
 export const ShapingLimits = {
@@ -30,7 +36,11 @@ export type UncheckedShaping = { readonly [K in keyof DeliveryShaping]?: unknown
 
 /** The first problem with `shaping`, worded for the IM_INVALID_PAYLOAD drop reason; undefined if none. */
 export function shapingProblem(shaping: UncheckedShaping): string | undefined {
-  const { spreadMs, collapseKey, collapseWindowMs } = shaping
+  const { spreadMs, collapseKey, collapseWindowMs, durableSequence } = shaping
+  if (durableSequence !== undefined) {
+    if (typeof durableSequence !== 'number' || !Number.isSafeInteger(durableSequence) || durableSequence < 1) return '"durableSequence" must be a positive integer'
+    if (spreadMs || collapseKey !== undefined) return 'a durable message is delivered at once: it takes no "spreadMs", "collapseKey" or "collapseWindowMs"'
+  }
   if (spreadMs !== undefined && !isIntegerIn(spreadMs, 0, ShapingLimits.maxSpreadMs)) {
     return `"spreadMs" must be an integer from 0 to ${ShapingLimits.maxSpreadMs}`
   }

@@ -11,6 +11,7 @@ import { ImError, ImErrorCode } from '../errors.js'
 import type { Delivery, DeliveryTarget, GroupChange } from './delivery.js'
 import { DeliveryShaper, ShapingLimits } from './delivery-shaping.js'
 import type { DeliveryShaperOptions, DeliveryShaping, ShapingStats } from './delivery-shaping.js'
+import type { DurableGate } from './durable-gate.js'
 
 /** What the lifetime manager needs of a connection. */
 export interface DeliverableConnection {
@@ -26,6 +27,8 @@ export interface LifetimeManagerOptions {
   readonly maxGroupsPerConnection?: number
   /** Bounds of spreading and collapsing (see DeliveryShaper). */
   readonly shaping?: DeliveryShaperOptions
+  /** Offline delivery: durable user messages go through it (once each, after the replay of a new connection). */
+  readonly durable?: DurableGate
   /** Told when a user's first connection on this node opens and when its last one closes. */
   readonly users?: UserTransitions
 }
@@ -44,11 +47,13 @@ export class LifetimeManager<C extends DeliverableConnection = DeliverableConnec
   private readonly maxGroups: number
   private readonly shaper: DeliveryShaper
   private readonly users: UserTransitions | undefined
+  private readonly durable: DurableGate | undefined
 
   constructor(options: LifetimeManagerOptions = {}) {
     this.maxGroups = options.maxGroupsPerConnection ?? 128
     this.shaper = new DeliveryShaper(options.shaping)
     this.users = options.users
+    this.durable = options.durable
   }
 
   /** What spreading and collapsing hold and have refused, for metrics. */
@@ -65,14 +70,19 @@ export class LifetimeManager<C extends DeliverableConnection = DeliverableConnec
     return this.connections.size
   }
 
-  add(connection: C): void {
+  /** `moved`: taken over from another node (stateful reconnect), so nothing kept is replayed to it. */
+  add(connection: C, origin: 'connected' | 'moved' = 'connected'): void {
     this.connections.set(connection.connectionId, connection)
     if (connection.userId !== undefined && addTo(this.byUser, connection.userId, connection)) this.users?.arrived(connection.userId)
+    // In the same turn as the indexing: a durable message handled after it waits for the replay.
+    if (origin === 'moved') this.durable?.moved(connection)
+    else this.durable?.connected(connection)
   }
 
   remove(connection: C): void {
     if (this.connections.get(connection.connectionId) !== connection) return
     this.connections.delete(connection.connectionId)
+    this.durable?.removed(connection)
     if (connection.userId !== undefined && removeFrom(this.byUser, connection.userId, connection)) this.users?.left(connection.userId)
     const groups = this.groupsOf.get(connection.connectionId)
     if (groups) {
@@ -114,6 +124,8 @@ export class LifetimeManager<C extends DeliverableConnection = DeliverableConnec
    * connections got the message or are scheduled to (0 while it waits in a collapse window).
    */
   deliver(target: DeliveryTarget, method: string, args: readonly unknown[], shaping?: DeliveryShaping): number {
+    const durable = shaping?.durableSequence
+    if (durable !== undefined && this.durable && target.kind === 'users') return this.deliverDurable(target, method, args, durable)
     const spreadMs = shaping?.spreadMs ?? 0
     if (shaping?.collapseKey === undefined) return this.deliverSpread(target, method, args, spreadMs)
     // The same key sent to another target is another message (a refresh for tenant A does not
@@ -127,12 +139,24 @@ export class LifetimeManager<C extends DeliverableConnection = DeliverableConnec
   private deliverSpread(target: DeliveryTarget, method: string, args: readonly unknown[], spreadMs: number): number {
     const message: InvocationMessage = { type: MessageType.Invocation, target: method, arguments: args as unknown[] }
     const frames = new FrameCache(message)
-    const push = (connection: DeliverableConnection): void => connection.sendFrame(frames.for(connection.protocol))
+    const gate = this.durable
+    // With offline delivery, a connection whose replay runs gets its pushes after the replayed messages.
+    const push = gate
+      ? (connection: DeliverableConnection): void => gate.push(connection, frames.for(connection.protocol))
+      : (connection: DeliverableConnection): void => connection.sendFrame(frames.for(connection.protocol))
     if (spreadMs === 0) return this.forEachRecipient(target, push)
     const recipients: C[] = []
     this.forEachRecipient(target, (connection) => recipients.push(connection))
     // Recipients are taken now; one that closes before its slice is skipped.
     return this.shaper.spread(recipients, spreadMs, push, (connection) => this.connections.get(connection.connectionId) === connection)
+  }
+
+  /** A durable user message: at once, never spread or collapsed, each connection once (DurableGate). */
+  private deliverDurable(target: DeliveryTarget, method: string, args: readonly unknown[], sequence: number): number {
+    const gate = this.durable!
+    gate.seen(sequence)
+    const frames = new FrameCache({ type: MessageType.Invocation, target: method, arguments: args as unknown[] })
+    return this.forEachRecipient(target, (connection) => gate.offer(connection, sequence, frames.for(connection.protocol)))
   }
 
   /** Calls `visit` once for each of this node's connections that `target` names; returns how many. */

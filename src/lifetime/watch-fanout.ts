@@ -19,7 +19,7 @@ export interface Watcher {
 export interface WatchFanoutOptions {
   readonly bus: Bus
   /** Distinct subjects this node may watch at once, each one bus subscription. */
-  readonly maxSubjects: number
+  readonly maxWatchedSubjects: number
 }
 
 export interface WatchFanoutStats {
@@ -57,8 +57,8 @@ export class WatchFanout {
   add(subject: string, watcher: Watcher): () => void {
     let watched = this.subjects.get(subject)
     if (!watched) {
-      if (this.subjects.size >= this.options.maxSubjects) {
-        throw new ImError(ImErrorCode.LimitExceeded, `Too many subjects are watched on this node: at most ${this.options.maxSubjects}.`)
+      if (this.subjects.size >= this.options.maxWatchedSubjects) {
+        throw new ImError(ImErrorCode.LimitExceeded, `Too many subjects are watched on this node: at most ${this.options.maxWatchedSubjects}.`)
       }
       const watchers = new Set<Watcher>()
       const subscription = this.options.bus.subscribe(subject, (message) => this.fanOut(watchers, message.data))

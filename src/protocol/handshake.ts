@@ -1,7 +1,6 @@
 /**
- * The handshake that opens every hub connection (HubProtocol.md, "Overview"; research
- * signalr-protocol.md §4): the client sends `{"protocol":"json","version":1}` plus 0x1E, always as
- * JSON whatever the hub protocol, and the server answers `{}` or `{"error":"..."}` plus 0x1E.
+ * The handshake that opens every hub connection (HubProtocol.md, "Overview"): the client sends
+ * `{"protocol":"json","version":1}` plus 0x1E, always as JSON whatever the hub protocol, and the server answers `{}` or `{"error":"..."}` plus 0x1E.
  * Parsing follows HandshakeProtocol.cs TryParseRequestMessage (src/SignalR/common/SignalR.Common).
  */
 import { has, readJsonObject } from './json-reader.js'

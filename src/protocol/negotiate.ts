@@ -1,7 +1,7 @@
 /**
- * The negotiate exchange (TransportProtocols.md, "POST [endpoint-base]/negotiate"; research
- * signalr-protocol.md §2). Version selection follows HttpConnectionDispatcher.cs ProcessNegotiate
- * and the payload NegotiateProtocol.cs WriteResponse (src/SignalR/common/Http.Connections*).
+ * The negotiate exchange (TransportProtocols.md, "POST [endpoint-base]/negotiate"). Version
+ * selection follows HttpConnectionDispatcher.cs ProcessNegotiate and the payload
+ * NegotiateProtocol.cs WriteResponse (src/SignalR/common/Http.Connections*).
  */
 export type NegotiateTransport = 'WebSockets' | 'ServerSentEvents' | 'LongPolling'
 export type NegotiateTransferFormat = 'Text' | 'Binary'

@@ -23,7 +23,7 @@ export interface AdminEndpointsOptions {
   readonly operatorPathsElsewhere?: boolean
   readonly hubs: () => ReadonlyArray<{ readonly name: string; readonly path: string; readonly connections: number }>
   /** Largest accepted publish body. */
-  readonly maxPublishBytes: number
+  readonly maxServicePayloadSize: number
   /** Current values to show on /metrics beside the counters (e.g. pending spreads). */
   readonly gauges?: () => Record<string, number>
   /** True once a graceful stop has begun: the node is then never ready. */
@@ -65,10 +65,10 @@ export class AdminEndpoints {
   }
 
   private ready(res: ServerResponse): void {
-    const { ready, reasons } = this.readiness()
+    const { ready, reasons, notes } = this.readiness()
     // The server (credential-free) tells an operator which NATS this node uses, ready or not.
     const server = this.options.bus.status().server
-    const where = server !== undefined ? { server } : {}
+    const where = { ...(server !== undefined ? { server } : {}), ...(notes ? { notes } : {}) }
     sendJson(res, ready ? 200 : 503, ready ? { status: 'ready', node: this.options.nodeId, ...where } : { status: 'not ready', node: this.options.nodeId, ...where, reasons })
   }
 
@@ -111,8 +111,8 @@ export class AdminEndpoints {
       this.options.metrics.inc('publish_refused')
       return sendText(res, 403, refused)
     }
-    const body = await readBody(req, this.options.maxPublishBytes)
-    if (body === undefined) return sendText(res, 413, `The body is larger than ${this.options.maxPublishBytes} bytes.`)
+    const body = await readBody(req, this.options.maxServicePayloadSize)
+    if (body === undefined) return sendText(res, 413, `The body is larger than ${this.options.maxServicePayloadSize} bytes.`)
     let request: { subject?: unknown; payload?: unknown }
     try {
       request = JSON.parse(body.toString('utf8'))

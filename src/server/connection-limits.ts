@@ -4,8 +4,8 @@
  * costs anything, and the other users keep their share.
  */
 export interface ConnectionLimitsOptions {
-  readonly perUser: number
-  readonly perAddress: number
+  readonly maxConnectionsPerUser: number
+  readonly maxConnectionsPerAddress: number
 }
 
 export class ConnectionLimits {
@@ -16,11 +16,11 @@ export class ConnectionLimits {
 
   /** Why a new connection of this user from this address would be refused, if it would. */
   check(userId: string | undefined, address: string | undefined): string | undefined {
-    if (userId !== undefined && (this.byUser.get(userId) ?? 0) >= this.options.perUser) {
-      return `This user already has ${this.options.perUser} connections on this server.`
+    if (userId !== undefined && (this.byUser.get(userId) ?? 0) >= this.options.maxConnectionsPerUser) {
+      return `This user already has ${this.options.maxConnectionsPerUser} connections on this server.`
     }
-    if (address !== undefined && (this.byAddress.get(address) ?? 0) >= this.options.perAddress) {
-      return `This address already has ${this.options.perAddress} connections on this server.`
+    if (address !== undefined && (this.byAddress.get(address) ?? 0) >= this.options.maxConnectionsPerAddress) {
+      return `This address already has ${this.options.maxConnectionsPerAddress} connections on this server.`
     }
     return undefined
   }

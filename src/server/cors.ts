@@ -13,7 +13,7 @@ import { sendText } from './http-util.js'
 
 export interface CorsOptions {
   /** Allowed origins (`https://app.example.com`); `*` alone allows any origin without credentials. */
-  readonly origins: readonly string[]
+  readonly corsOrigins: readonly string[]
   readonly logger?: Logger
   readonly metrics?: Metrics
 }
@@ -33,8 +33,8 @@ export class Cors {
   private readonly reported = new Set<string>()
 
   constructor(private readonly options: CorsOptions) {
-    this.any = options.origins.includes('*')
-    this.listed = new Set(options.origins.filter((o) => o !== '*').map(normalize))
+    this.any = options.corsOrigins.includes('*')
+    this.listed = new Set(options.corsOrigins.filter((o) => o !== '*').map(normalize))
   }
 
   /** True when `origin` is on the explicit list (`*` does not count): for endpoints that are not for browsers. */

@@ -11,7 +11,6 @@ import { expiresAt } from '../auth/principal.js'
 import type { Principal } from '../auth/principal.js'
 import type { ConnectionSweeper } from '../connection/connection-sweeper.js'
 import { noTransport } from '../connection/connection-move.js'
-import type { MoveOffer } from '../connection/connection-move.js'
 import { OpeningRequest } from '../connection/opening-request.js'
 import { postedInput } from '../connection/posted-input.js'
 import { HubConnection } from '../connection/hub-connection.js'
@@ -27,11 +26,13 @@ import { ServerSentEventsTransport } from '../transports/server-sent-events-tran
 import type { ServerTransport } from '../transports/transport.js'
 import { TransportName } from '../transports/transport.js'
 import { WebSocketTransport } from '../transports/websocket-transport.js'
-import type { ClusterRouter } from './cluster-router.js'
-import { ConnectionLocator } from './connection-locator.js'
+import type { ClusterRouter } from '../cluster/cluster-router.js'
+import { ConnectionLocator } from '../cluster/connection-locator.js'
+import { ConnectionRegistry } from '../cluster/connection-registry.js'
+import type { ConnectionEntry } from '../cluster/connection-registry.js'
+import { refusalOf } from '../cluster/located.js'
+import type { Located } from '../cluster/located.js'
 import type { ConnectionLimits } from './connection-limits.js'
-import { ConnectionRegistry } from './connection-registry.js'
-import type { ConnectionEntry } from './connection-registry.js'
 import { HubTransports } from './hub-transports.js'
 import { CapturedResponse, captureRequest, replayRequest, sendRelayed } from './relayed-http.js'
 import type { Cors } from './cors.js'
@@ -46,9 +47,11 @@ export interface HubEndpointOptions {
   readonly auth: RequestAuthenticator
   readonly cors: Cors
   readonly sweeper: ConnectionSweeper
-  readonly maxMessageSize: number
-  readonly disconnectTimeoutMs: number
+  readonly maximumReceiveMessageSize: number
+  /** A negotiated token whose transport is not opened within this time is forgotten. */
+  readonly negotiationTimeoutMs: number
   readonly longPollTimeoutMs: number
+  readonly longPollIdleTimeoutMs: number
   /** Unacknowledged bytes kept for stateful reconnect; undefined when it is not offered. */
   readonly statefulReconnectBufferSize: number | undefined
   /** This node's tag, the first characters of every connection id and token it issues. */
@@ -89,12 +92,12 @@ export class HubEndpoint {
   constructor(private readonly options: HubEndpointOptions) {
     this.path = options.descriptor.path
     this.transports = new HubTransports(options.descriptor.transports)
-    this.registry = new ConnectionRegistry(options.disconnectTimeoutMs, options.nodeTag)
-    this.maxBody = Math.max(64 * 1024, options.maxMessageSize * 4)
+    this.registry = new ConnectionRegistry(options.negotiationTimeoutMs, options.nodeTag)
+    this.maxBody = Math.max(64 * 1024, options.maximumReceiveMessageSize * 4)
     this.settings = {
       protocols: options.protocols,
       handler: options.handler,
-      maxMessageSize: options.maxMessageSize,
+      maximumReceiveMessageSize: options.maximumReceiveMessageSize,
       maxBuffered: options.maxBuffered,
       logger: options.logger,
       onSlowConsumer: () => options.metrics.inc('connections_closed_slow_consumer'),
@@ -174,13 +177,11 @@ export class HubEndpoint {
       if (disabled) return refuseUpgrade(socket, 404, disabled)
       entry = this.registry.anonymousEntry(principal)
     } else {
-      const found = await this.locator.locate(token, principal, true, true)
-      if (typeof found === 'object' && 'offer' in found) return this.moveHere(req, socket, head, token, principal, found, request)
+      const located = await this.locator.locate(token, principal, true, true)
+      if (located.kind === 'movable') return this.moveHere(req, socket, head, token, principal, located, request)
       // A WebSocket cannot be relayed: a connection held by another node is not found here.
-      if (typeof found === 'number' || 'holder' in found) {
-        const status = typeof found === 'number' ? found : 404
-        return refuseUpgrade(socket, status, status === 404 ? 'No Connection with that ID' : '')
-      }
+      if (located.kind !== 'found') return refuseUpgrade(socket, ...refusalOf(located))
+      const found = located.entry
       if (disabled) return refuseUpgrade(socket, 404, disabled)
       // A client coming back after a lost WebSocket (stateful reconnect) resumes its connection.
       if (found.connection?.canResume) {
@@ -214,9 +215,10 @@ export class HubEndpoint {
     if (!token) return sendText(res, 400, 'Connection ID required')
     const principal = await authenticateConnect(this.options, req, query, res)
     if (!principal) return
-    const entry = relayed ? this.locator.find(token, principal) : await this.locator.locate(token, principal, req.method === 'GET')
-    if (typeof entry === 'number') return sendText(res, entry, entry === 404 ? 'No Connection with that ID' : '')
-    if ('holder' in entry) return this.relay(entry.holder, req, res)
+    const found = relayed ? this.locator.find(token, principal) : await this.locator.locate(token, principal, req.method === 'GET')
+    if (found.kind === 'elsewhere') return this.relay(found.holder, req, res)
+    if (found.kind !== 'found') return sendText(res, ...refusalOf(found))
+    const entry = found.entry
     if (req.method === 'GET') return this.receiveGet(req, res, entry, url)
     if (req.method === 'POST') return this.receivePost(req, res, entry)
     if (entry.transport instanceof LongPollingTransport) {
@@ -273,7 +275,7 @@ export class HubEndpoint {
       this.attach(entry, new ServerSentEventsTransport(req, res), address, request)
       return
     }
-    const transport = new LongPollingTransport({ pollTimeoutMs: this.options.longPollTimeoutMs, disconnectTimeoutMs: this.options.disconnectTimeoutMs })
+    const transport = new LongPollingTransport({ longPollTimeoutMs: this.options.longPollTimeoutMs, longPollIdleTimeoutMs: this.options.longPollIdleTimeoutMs })
     this.attach(entry, transport, address, request)
     transport.poll(req, res)
   }
@@ -338,7 +340,7 @@ export class HubEndpoint {
    * (connection-move.ts): collect its deliveries from now on, take its state, then let it resume
    * here. If the holder does not hand it over, the client is refused and reconnects afresh.
    */
-  private async moveHere(req: IncomingMessage, socket: Duplex, head: Buffer, token: string, principal: Principal, found: { offer: MoveOffer; holder: string }, request: OpeningRequest | undefined): Promise<void> {
+  private async moveHere(req: IncomingMessage, socket: Duplex, head: Buffer, token: string, principal: Principal, found: Extract<Located, { kind: 'movable' }>, request: OpeningRequest | undefined): Promise<void> {
     const entry = this.registry.adopt(token, found.offer.connectionId, principal, true)
     let connection: HubConnection
     try {
@@ -348,13 +350,13 @@ export class HubEndpoint {
       return refuseUpgrade(socket, 404, 'No Connection with that ID')
     }
     this.options.handler.onMovedHere(connection, found.offer.groups)
-    const state = await this.options.router.take(found.holder, token)
-    if (!state || socket.destroyed) {
+    const taken = await this.options.router.take(found.holder, token)
+    if (taken.kind !== 'state' || socket.destroyed) {
       connection.abandonMove()
-      return refuseUpgrade(socket, 404, 'No Connection with that ID')
+      return refuseUpgrade(socket, ...refusalOf(taken.kind === 'state' ? { kind: 'missing' } : taken))
     }
-    this.options.handler.onMovedHere(connection, state.groups)
-    connection.completeMove(state)
+    this.options.handler.onMovedHere(connection, taken.state.groups)
+    connection.completeMove(taken.state)
     this.options.router.held(token)
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       const transport = new WebSocketTransport(ws)
@@ -369,8 +371,8 @@ export class HubEndpoint {
     const body = req.method === 'POST' ? await readBody(req, this.maxBody) : Buffer.alloc(0)
     if (body === undefined) return sendText(res, 413, `The request body is larger than ${this.maxBody} bytes.`)
     const answer = await this.options.router.relay(holder, captureRequest(req, body))
-    if (!answer) return sendText(res, 404, 'No Connection with that ID')
-    sendRelayed(res, answer)
+    if (answer.kind !== 'relayed') return sendText(res, ...refusalOf(answer))
+    sendRelayed(res, answer.response)
   }
 
   /** What a connection keeps of the request that opens it; nothing for a hub that never reads it. */

@@ -9,6 +9,8 @@ export interface Readiness {
   readonly ready: boolean
   /** Why the node is not ready, one short sentence each; empty when it is. */
   readonly reasons: readonly string[]
+  /** What an operator should know although the node is ready (it delivers from core NATS); absent when nothing. */
+  readonly notes?: readonly string[]
 }
 
 export interface ReadinessInputs {
@@ -17,7 +19,11 @@ export interface ReadinessInputs {
   readonly draining: boolean
 }
 
-/** Not ready while the bus is not connected, the configured JetStream stream is not in use, or the node drains. */
+/**
+ * Not ready while the bus is not connected, the configured JetStream stream could not be set up,
+ * or the node drains. A stream that worked and stalled leaves the node ready: it delivers from core
+ * NATS meanwhile (a note says so), and a stream outage must not take every node out of a balancer.
+ */
 export function readiness({ bus, draining }: ReadinessInputs): Readiness {
   const reasons: string[] = []
   const server = bus.server === undefined ? '' : ` to ${bus.server}`
@@ -36,9 +42,12 @@ export function readiness({ bus, draining }: ReadinessInputs): Readiness {
   }
   // While the bus is down the stream cannot be reached either: the bus reason says it all.
   const stream = bus.stream
-  if (bus.state === 'connected' && stream !== undefined && stream.state !== 'ready') {
-    reasons.push(stream.state === 'starting' ? `JetStream stream ${stream.name} being set up` : `JetStream stream ${stream.name} unavailable: ${stream.reason ?? 'unknown'}`)
+  const notes: string[] = []
+  if (bus.state === 'connected' && stream !== undefined) {
+    if (stream.state === 'starting') reasons.push(`JetStream stream ${stream.name} being set up`)
+    if (stream.state === 'unavailable') reasons.push(`JetStream stream ${stream.name} unavailable: ${stream.reason ?? 'unknown'}; its subjects come from core NATS`)
+    if (stream.state === 'recovering') notes.push(`JetStream stream ${stream.name} recovering (${stream.reason ?? 'unknown'}); its subjects come from core NATS meanwhile`)
   }
   if (draining) reasons.push('draining')
-  return { ready: reasons.length === 0, reasons }
+  return { ready: reasons.length === 0, reasons, ...(notes.length > 0 ? { notes } : {}) }
 }

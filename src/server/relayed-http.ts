@@ -2,26 +2,12 @@
  * An HTTP request that reached another node, carried over NATS to the node holding its
  * connection, and played there against the same handlers as a local one. The request is a
  * readable stream with the original method, URL and headers; the response is captured and
- * carried back. Only the parts of node:http the hub endpoint uses are provided.
+ * carried back. Only the parts of node:http the hub endpoint uses are provided. The wire form is
+ * in src/cluster/control-messages.ts.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { Readable } from 'node:stream'
-
-/** The wire form of a relayed request or response. */
-export interface RelayedRequest {
-  readonly method: string
-  /** Path and query. */
-  readonly url: string
-  readonly headers: Record<string, string>
-  /** Base64. */
-  readonly body: string
-}
-
-export interface RelayedResponse {
-  readonly status: number
-  readonly headers: Record<string, string>
-  readonly body: string
-}
+import type { RelayedRequest, RelayedResponse } from '../cluster/control-messages.js'
 
 /** Headers a hub endpoint reads; nothing else crosses between nodes. */
 const FORWARDED = ['authorization', 'accept', 'content-type', 'user-agent', 'x-requested-with']

@@ -43,11 +43,13 @@ export async function selectBus(nats: NatsConfig, nodeId: string, logger: Logger
 /** One durable consumer per node, named after it: a node restarted with the same id resumes. */
 function natsJetStream(config: JetStreamConfig | undefined, nodeId: string): NatsJetStreamOptions | undefined {
   if (!config) return undefined
-  const { stream, subjects, duplicateWindowMs, maxAgeMs, consumerInactiveMs, publishTimeoutMs } = config
+  const { stream, subjects, duplicateWindowMs, maxAgeMs, consumerInactiveMs, publishTimeoutMs, replicas, pullExpiresMs, heartbeatMs } = config
   return {
     publishTimeoutMs,
     ...(stream !== undefined
-      ? { feed: { stream, subjects, consumer: `im-${nodeId}`, duplicateWindowMs, maxAgeMs, inactiveThresholdMs: consumerInactiveMs } }
+      ? {
+          feed: { stream, subjects, consumer: `im-${nodeId}`, duplicateWindowMs, maxAgeMs, inactiveThresholdMs: consumerInactiveMs, replicas, pullExpiresMs, heartbeatMs },
+        }
       : {}),
   }
 }

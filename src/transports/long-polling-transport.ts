@@ -1,9 +1,9 @@
 /**
  * Long polling (TransportProtocols.md, Long Polling): the client holds one GET open; whatever the
  * server has queued goes out as that response's body, whole frames only. The first poll answers
- * at once and opens the connection. A poll that waits `pollTimeoutMs` gets an empty 200 and the
+ * at once and opens the connection. A poll that waits `longPollTimeoutMs` gets an empty 200 and the
  * client polls again; a newer poll ends the older one with 204; a closed connection ends its poll
- * with 204. A client that stops polling for `disconnectTimeoutMs` is gone.
+ * with 204. A client that stops polling for `longPollIdleTimeoutMs` is gone.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { ReceiveGate } from './receive-gate.js'
@@ -12,9 +12,9 @@ import { TransportName } from './transport.js'
 
 export interface LongPollingOptions {
   /** How long a poll waits for data before an empty 200 (ASP.NET Core: 90 s). */
-  readonly pollTimeoutMs: number
+  readonly longPollTimeoutMs: number
   /** How long without a poll before the connection counts as abandoned (ASP.NET Core: 15 s). */
-  readonly disconnectTimeoutMs: number
+  readonly longPollIdleTimeoutMs: number
 }
 
 const NO_CACHE = {
@@ -70,7 +70,7 @@ export class LongPollingTransport implements ServerTransport {
       return this.startIdleTimer()
     }
     this.waiting = res
-    this.pollTimer = setTimeout(() => this.finishPoll(200), this.options.pollTimeoutMs)
+    this.pollTimer = setTimeout(() => this.finishPoll(200), this.options.longPollTimeoutMs)
     req.on('close', () => {
       // The client gave up on this poll (it aborts it when it stops): wait for the next one.
       if (this.waiting === res) {
@@ -126,7 +126,7 @@ export class LongPollingTransport implements ServerTransport {
 
   private startIdleTimer(): void {
     clearTimeout(this.idleTimer)
-    this.idleTimer = setTimeout(() => this.ended(), this.options.disconnectTimeoutMs)
+    this.idleTimer = setTimeout(() => this.ended(), this.options.longPollIdleTimeoutMs)
     this.idleTimer.unref()
   }
 

@@ -1,6 +1,8 @@
 /**
- * The seam between a client connection and the way its bytes travel (WebSockets now; Server-Sent
- * Events and long polling slot in behind the same five members).
+ * The seam between a client connection and the way its bytes travel: WebSockets, Server-Sent
+ * Events and long polling each implement it. Besides sending, closing and the two callbacks it
+ * tells the connection what the client has not read yet, and, where the transport can, lets the
+ * connection stop reading from a client that sends too fast.
  */
 export const TransportName = {
   WebSockets: 'WebSockets',
@@ -44,6 +46,6 @@ export interface ServerTransport {
   readonly closed: Promise<void>
   /** Set by the connection: called with each message received. */
   onMessage: ((data: string | Uint8Array) => void) | undefined
-  /** Set by the connection: called once when the transport has ended, with the cause if abnormal. */
+  /** Set by the connection: called once when the transport has ended, with an IM_CONNECTION_CLOSED ImError if abnormal. */
   onClose: ((error?: Error) => void) | undefined
 }

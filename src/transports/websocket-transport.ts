@@ -1,6 +1,7 @@
 /** The WebSockets transport over a `ws` socket (TransportProtocols.md, WebSockets). */
 import type { Socket } from 'node:net'
 import type { WebSocket } from 'ws'
+import { ImError, ImErrorCode } from '../errors.js'
 import { coalesce } from './write-coalescer.js'
 import { frameOf } from './websocket-frame.js'
 import type { ServerTransport } from './transport.js'
@@ -41,11 +42,11 @@ export class WebSocketTransport implements ServerTransport {
 
   /** 1005: the client closed without a code, as the SignalR JS client's stop() does. */
   socketClosed(code: number): void {
-    this.ended(code === NORMAL_CLOSURE || code === 1005 ? undefined : new Error(`WebSocket closed with status code ${code}`))
+    this.ended(code === NORMAL_CLOSURE || code === 1005 ? undefined : new ImError(ImErrorCode.ConnectionClosed, `WebSocket closed with status code ${code}`))
   }
 
   socketFailed(error: Error): void {
-    this.ended(error)
+    this.ended(new ImError(ImErrorCode.ConnectionClosed, `WebSocket failed: ${error.message}`, { cause: error }))
     this.socket.terminate()
   }
 

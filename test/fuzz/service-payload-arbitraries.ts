@@ -8,7 +8,7 @@ import fc from 'fast-check'
 const MAX_NAME = 256
 
 /** The property names of the contract (docs/service-api.md), as documented. */
-export const FIELDS = ['method', 'args', 'data', 'excludeConnectionIds', 'connectionId', 'connectionIds', 'userId', 'userIds', 'group', 'groups', 'spreadMs', 'collapseKey', 'collapseWindowMs'] as const
+export const FIELDS = ['method', 'args', 'data', 'excludeConnectionIds', 'connectionId', 'connectionIds', 'userId', 'userIds', 'group', 'groups', 'spreadMs', 'collapseKey', 'collapseWindowMs', 'durable'] as const
 
 export const anyJson = fc.jsonValue({ maxDepth: 3, stringUnit: 'binary' })
 const name = fc.oneof(fc.string({ minLength: 1, maxLength: 12 }), fc.constantFrom('', 'x'.repeat(MAX_NAME), 'x'.repeat(MAX_NAME + 1)))
@@ -29,6 +29,7 @@ function fieldValue(field: (typeof FIELDS)[number]): fc.Arbitrary<unknown> {
     spreadMs: fc.integer({ min: -1, max: 70_000 }),
     collapseKey: name,
     collapseWindowMs: fc.integer({ min: 0, max: 70_000 }),
+    durable: fc.boolean(),
   }
   return fc.oneof({ weight: 4, arbitrary: right[field] }, { weight: 1, arbitrary: fc.oneof(anyJson, fc.constant(null)) })
 }

@@ -1,8 +1,8 @@
 /**
- * Properties of the readers of what services publish (src/hub/service-message.ts; research
- * reliability.md §3.A, A7): for any JSON a service may send, each reader returns a well-typed value
- * or throws ImError IM_INVALID_PAYLOAD, never another error, never pollutes Object.prototype, and
- * reads property names ignoring case, as a .NET publisher's `{"Method": ..., "Data": ...}` needs.
+ * Properties of the readers of what services publish (src/hub/service-message.ts): for any JSON a
+ * service may send, each reader returns a well-typed value or throws ImError IM_INVALID_PAYLOAD,
+ * never another error, never pollutes Object.prototype, and reads property names ignoring case, as
+ * a .NET publisher's `{"Method": ..., "Data": ...}` needs.
  */
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'

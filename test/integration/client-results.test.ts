@@ -3,43 +3,24 @@
  * `im.<hub>.invoke.client` and gets the client's answer, or a clear error, from whichever node
  * holds the connection.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { DefaultHub } from '../../hubs/default-hub.js'
+import { natsFixture } from '../support/nats-fixture.js'
 import { connectClient } from '../support/clients.js'
-import { startNatsServer } from '../support/nats-server.js'
-import type { NatsServer } from '../support/nats-server.js'
-import { startTestServer } from '../support/im-server.js'
 import type { TestServer } from '../support/im-server.js'
-import { TestService } from '../support/service.js'
 
-let nats: NatsServer
-let nodeA: TestServer
-let nodeB: TestServer
-let service: TestService
-
-beforeAll(async () => {
-  nats = await startNatsServer()
-  ;[nodeA, nodeB] = await Promise.all([
-    startTestServer({ natsUrl: nats.url, hubs: [DefaultHub], config: { nodeId: 'results-a' } }),
-    startTestServer({ natsUrl: nats.url, hubs: [DefaultHub], config: { nodeId: 'results-b' } }),
-  ])
-  service = await TestService.connect(nats.url)
-})
-
-afterAll(async () => {
-  await service?.[Symbol.asyncDispose]()
-  await Promise.all([nodeA?.close(), nodeB?.close()])
-  await nats?.stop()
-})
+const fixture = natsFixture({ nodes: ['results-a', 'results-b'].map((nodeId) => ({ hubs: [DefaultHub], config: { nodeId } })) })
+const nodeA = (): TestServer => fixture.nodes[0]!
+const nodeB = (): TestServer => fixture.nodes[1]!
 
 async function ask(request: Record<string, unknown>): Promise<unknown> {
-  const reply = await service.nc.request('im.default.invoke.client', JSON.stringify(request), { timeout: 5000 })
+  const reply = await fixture.service.nc.request('im.default.invoke.client', JSON.stringify(request), { timeout: 5000 })
   return reply.json()
 }
 
 describe('im.default.invoke.client', () => {
   it("returns the client's answer, from whichever node holds the connection", async () => {
-    for (const node of [nodeA, nodeB]) {
+    for (const node of [nodeA(), nodeB()]) {
       await using c = await connectClient(node.hubUrl())
       c.on('confirm', (question: string, amount: number) => `${question}: ${amount * 2}`)
       expect(await ask({ connectionId: c.connectionId, method: 'confirm', args: ['double', 21] })).toEqual({ result: 'double: 42' })
@@ -47,7 +28,7 @@ describe('im.default.invoke.client', () => {
   })
 
   it('waits for an async handler and takes PascalCase fields', async () => {
-    await using c = await connectClient(nodeB.hubUrl())
+    await using c = await connectClient(nodeB().hubUrl())
     c.on('slowAnswer', async () => {
       await new Promise((resolve) => setTimeout(resolve, 50))
       return { ok: true }
@@ -56,7 +37,7 @@ describe('im.default.invoke.client', () => {
   })
 
   it('reports a client that threw, or that has no handler', async () => {
-    await using c = await connectClient(nodeA.hubUrl())
+    await using c = await connectClient(nodeA().hubUrl())
     c.on('explode', () => {
       throw new Error('from callback')
     })
@@ -65,7 +46,7 @@ describe('im.default.invoke.client', () => {
   })
 
   it('reports a client that does not answer in time', async () => {
-    await using c = await connectClient(nodeA.hubUrl())
+    await using c = await connectClient(nodeA().hubUrl())
     c.on('never', () => new Promise(() => {}))
     expect(await ask({ connectionId: c.connectionId, method: 'never', timeoutMs: 200 })).toEqual({
       error: 'The client did not answer within 200 ms.',
@@ -74,7 +55,7 @@ describe('im.default.invoke.client', () => {
   })
 
   it('reports a connection that is gone, and one that disconnects while asked', async () => {
-    const c = await connectClient(nodeB.hubUrl())
+    const c = await connectClient(nodeB().hubUrl())
     const id = c.connectionId!
     let asked!: () => void
     const wasAsked = new Promise<void>((resolve) => (asked = resolve))

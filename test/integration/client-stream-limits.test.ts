@@ -9,17 +9,16 @@ import * as signalR from '@microsoft/signalr'
 import { MessagePackHubProtocol } from '@microsoft/signalr-protocol-msgpack'
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { DefaultHub } from '../../hubs/default-hub.js'
 import { EchoHub } from '../fixtures/hubs/test-hubs.js'
 import { Hub, HubBase, HubMethod } from '../../src/index.js'
+import { natsFixture } from '../support/nats-fixture.js'
 import { connectClient, withTimeout } from '../support/clients.js'
-import { startNatsServer } from '../support/nats-server.js'
-import type { NatsServer } from '../support/nats-server.js'
 import { startTestServer } from '../support/im-server.js'
-import type { TestServer } from '../support/im-server.js'
 import { RawHubClient } from '../support/raw-hub-client.js'
-import { TestService } from '../support/service.js'
+
+const fixture = natsFixture({ nodes: [{ hubs: [DefaultHub] }] })
 
 setFlagsFromString('--expose-gc')
 const gc = runInNewContext('gc') as () => void
@@ -44,24 +43,8 @@ class StallHub extends HubBase {
   }
 }
 
-let nats: NatsServer
-let server: TestServer
-let service: TestService
-
-beforeAll(async () => {
-  nats = await startNatsServer()
-  server = await startTestServer({ natsUrl: nats.url, hubs: [DefaultHub] })
-  service = await TestService.connect(nats.url)
-})
-
-afterAll(async () => {
-  await service?.[Symbol.asyncDispose]()
-  await server?.close()
-  await nats?.stop()
-})
-
 async function bystanderWorks(): Promise<void> {
-  await using bystander = await connectClient(server.hubUrl())
+  await using bystander = await connectClient(fixture.server.hubUrl())
   await expect(bystander.invoke('publish', 'bystander.ok', 1)).resolves.toBeNull()
 }
 
@@ -83,7 +66,7 @@ function holdTheQueue(client: RawHubClient): void {
 
 describe('stream counts', () => {
   it('refuses invocations with thousands of stream ids, registers none, and drops items sent to them (attack B)', async () => {
-    const client = await RawHubClient.connect(server.hubUrl())
+    const client = await RawHubClient.connect(fixture.server.hubUrl())
     holdTheQueue(client)
     const before = heapAfterGc()
     const calls = 32
@@ -112,13 +95,13 @@ describe('stream counts', () => {
     const growth = heapAfterGc() - before
     // Without the bounds the node kept 96,000 streams and their items (about 40 MB).
     expect(growth).toBeLessThan(8 * MB)
-    expect(server.metrics.get('invocations_streams_refused')).toBeGreaterThanOrEqual(calls)
+    expect(fixture.server.metrics.get('invocations_streams_refused')).toBeGreaterThanOrEqual(calls)
     await bystanderWorks()
     await client.close()
   }, 40_000)
 
   it('refuses a stream past the per-connection bound, counting the streams of queued calls', async () => {
-    const client = await RawHubClient.connect(server.hubUrl())
+    const client = await RawHubClient.connect(fixture.server.hubUrl())
     holdTheQueue(client)
     for (let i = 1; i <= 32; i++) client.send({ type: 1, invocationId: `q${i}`, target: 'publishStream', arguments: ['attack.q'], streamIds: [`s${i}`] })
     expect((await client.completion('q32')).error).toBe(
@@ -151,7 +134,7 @@ describe('stream ids', () => {
 
 describe('stream bytes', () => {
   it('keeps the memory of 20 MB of items sent to a running and 31 queued uploads bounded (attack A)', async () => {
-    const client = await RawHubClient.connect(server.hubUrl())
+    const client = await RawHubClient.connect(fixture.server.hubUrl())
     holdTheQueue(client)
     const ids = ['s0']
     for (let i = 1; i <= 31; i++) {
@@ -176,7 +159,7 @@ describe('stream bytes', () => {
     await bystanderWorks()
     // The running upload goes on; the queued ones were dropped, and say so when they run.
     for (const id of ids) client.send({ type: 3, invocationId: id })
-    expect(server.metrics.get('client_streams_dropped')).toBeGreaterThanOrEqual(31)
+    expect(fixture.server.metrics.get('client_streams_dropped')).toBeGreaterThanOrEqual(31)
     expect((await client.completion('hold', 15_000)).error).toBeUndefined()
     expect((await client.completion('a5', 15_000)).error).toBe(
       "An unexpected error occurred invoking 'publishStream' on the server. HubException: Stream 's5' was dropped: the connection's streams held more than 1048576 bytes before the hub method started.",
@@ -237,9 +220,9 @@ describe('well-behaved uploads', () => {
     ['WebSockets with MessagePack', signalR.HttpTransportType.WebSockets, 3000, new MessagePackHubProtocol()],
   ])('publishStream over %s delivers a burst of items to the services, in order', async (name, transport, count, protocol?: signalR.IHubProtocol) => {
     const topic = `upload.${name.replace(/\W/g, '')}`
-    const listener = await service.listen(`im.default.receive.${topic}`)
-    await using client = await connectClient(server.hubUrl(), { transport, ...(protocol ? { protocol } : {}) })
-    const heldBefore = server.metrics.get('client_streams_reading_held')
+    const listener = await fixture.service.listen(`im.default.receive.${topic}`)
+    await using client = await connectClient(fixture.server.hubUrl(), { transport, ...(protocol ? { protocol } : {}) })
+    const heldBefore = fixture.server.metrics.get('client_streams_reading_held')
     const items = new signalR.Subject<{ seq: number; pad: string }>()
     const result = client.invoke('publishStream', topic, items)
     // Far past the 100 items a stream holds: the node reads as fast as it forwards.
@@ -247,7 +230,7 @@ describe('well-behaved uploads', () => {
     items.complete()
     await expect(withTimeout(result, 30_000, 'the upload to complete')).resolves.toBe(count)
     // Over WebSockets the burst arrives faster than it is forwarded: the node paused reading.
-    if (transport === signalR.HttpTransportType.WebSockets) expect(server.metrics.get('client_streams_reading_held')).toBeGreaterThan(heldBefore)
+    if (transport === signalR.HttpTransportType.WebSockets) expect(fixture.server.metrics.get('client_streams_reading_held')).toBeGreaterThan(heldBefore)
     for (let seq = 0; seq < count; seq++) {
       expect(((await listener.next()).json as { args: [{ seq: number }] }).args[0].seq).toBe(seq)
     }

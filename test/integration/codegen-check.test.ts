@@ -29,8 +29,12 @@ function copyFixtures(into: string): string {
 }
 
 async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return cliWith({}, ...args)
+}
+
+async function cliWith(env: Record<string, string>, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, ['cli/bin.mjs', 'generate', '--hubs', hubs, '--out', out, ...args], { timeout: 60_000 })
+    const { stdout, stderr } = await run(process.execPath, ['cli/bin.mjs', 'generate', '--hubs', hubs, '--out', out, ...args], { timeout: 60_000, env: { ...process.env, ...env } })
     return { code: 0, stdout, stderr }
   } catch (error) {
     const failure = error as { code?: number; stdout?: string; stderr?: string }
@@ -70,6 +74,15 @@ describe('im generate', () => {
     const result = await cli('--check')
     expect(result.stdout).toMatch(/--check: 8 files up to date \(2 hubs, \d+ ms\)/)
     expect(result.code).toBe(0)
+  }, 60_000)
+
+  it("follows hubs.envelopeCasing: with 'pascal' only the C# records of the envelopes change", async () => {
+    generate({ hubsDir: hubs, outDir: out })
+    const result = await cliWith({ IM_ENVELOPE_CASING: 'pascal' }, '--check')
+    expect(result.code).toBe(1)
+    expect(result.stdout).toMatch(/generated files are stale[^\n]*:\n {2}dotnet\/ChatHub\.cs \(changed\)\n {2}dotnet\/OrdersHub\.cs \(changed\)\nRun/)
+    expect(result.stdout).toContain('-    [JsonPropertyName("connectionId")]')
+    expect(result.stdout).toContain('+    [JsonPropertyName("ConnectionId")]')
   }, 60_000)
 
   it('--check fails after a hub method changes, naming each stale file with a diff and the breaking change', async () => {

@@ -1,7 +1,7 @@
 /**
  * Guards at the edge that already held when the node was attacked from the internet, kept as
- * regression tests: oversized headers, an oversized WebSocket frame and a flood of negotiations
- * each cost a bounded amount, and the node goes on serving.
+ * regression tests: oversized headers, an oversized WebSocket frame, a flood of negotiations and
+ * request targets that are no valid path each cost a bounded amount, and the node goes on serving.
  */
 import { connect as tcpConnect } from 'node:net'
 import { setFlagsFromString } from 'node:v8'
@@ -21,7 +21,7 @@ let server: TestServer
 let bystander: TestClient
 
 beforeAll(async () => {
-  server = await startTestServer({ config: { hubs: { disconnectTimeoutMs: 500 } } })
+  server = await startTestServer({ config: { hubs: { negotiationTimeoutMs: 500 } } })
   bystander = await connectClient(server.hubUrl())
 })
 
@@ -69,7 +69,7 @@ describe('edge guards', () => {
     await bystanderStillWorks()
   })
 
-  it('keeps a flood of unused negotiations small and forgets them after the disconnect timeout', async () => {
+  it('keeps a flood of unused negotiations small and forgets them after the negotiation timeout', async () => {
     gc()
     const before = process.memoryUsage().heapUsed
     const tokens: string[] = []
@@ -79,11 +79,22 @@ describe('edge guards', () => {
     // process's own client side; 4 KB apiece would fail.
     expect(process.memoryUsage().heapUsed - before).toBeLessThan(8 * 1024 * 1024)
     await new Promise((resolve) => setTimeout(resolve, 1200))
-    // Past the disconnect timeout the oldest token opens nothing: it was forgotten.
+    // Past the negotiation timeout the oldest token opens nothing: it was forgotten.
     const stale = new WebSocket(`${server.url.replace('http', 'ws')}/signalr-hubs/default?id=${tokens[0]}`)
     const refused = new Promise<number>((resolve) => stale.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0)))
     stale.on('error', () => {})
     expect(await withTimeout(refused, 5000, 'the refusal')).toBe(404)
+    await bystanderStillWorks()
+  })
+
+  it('answers a request whose target is not a valid path with 400, and keeps serving', async () => {
+    for (const target of ['//', '//x:99999/a', '//[', 'http://[']) {
+      expect(await rawHttp(`GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`)).toMatch(/^HTTP\/1\.1 400 /)
+    }
+    expect(
+      await rawHttp('GET //x:99999/signalr-hubs/default HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n'),
+    ).toMatch(/^HTTP\/1\.1 400 /)
+    expect((await fetch(`${server.url}/healthz`)).status).toBe(200)
     await bystanderStillWorks()
   })
 })

@@ -5,46 +5,28 @@
  */
 import * as signalR from '@microsoft/signalr'
 import { MessagePackHubProtocol } from '@microsoft/signalr-protocol-msgpack'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { DefaultHub } from '../../hubs/default-hub.js'
 import { EchoHub } from '../fixtures/hubs/test-hubs.js'
+import { natsFixture } from '../support/nats-fixture.js'
 import { connectClient, Inbox, withTimeout } from '../support/clients.js'
-import { startNatsServer } from '../support/nats-server.js'
-import type { NatsServer } from '../support/nats-server.js'
-import { startTestServer } from '../support/im-server.js'
-import type { TestServer } from '../support/im-server.js'
-import { TestService } from '../support/service.js'
 import { TEST_JWT_SECRET, tokenFor } from '../support/tokens.js'
 
-let nats: NatsServer
-let server: TestServer
-let service: TestService
-
-beforeAll(async () => {
-  nats = await startNatsServer()
-  server = await startTestServer({ natsUrl: nats.url, hubs: [DefaultHub, EchoHub], config: { jwt: { secret: TEST_JWT_SECRET } } })
-  service = await TestService.connect(nats.url)
-})
-
-afterAll(async () => {
-  await service?.[Symbol.asyncDispose]()
-  await server?.close()
-  await nats?.stop()
-})
+const fixture = natsFixture({ nodes: [{ hubs: [DefaultHub, EchoHub], config: { jwt: { secret: TEST_JWT_SECRET } } }] })
 
 describe.each([
   ['WebSockets', signalR.HttpTransportType.WebSockets],
   ['LongPolling', signalR.HttpTransportType.LongPolling],
 ])('MessagePack over %s', (name, transport) => {
   it('round-trips binary data, dates and nested objects', async () => {
-    await using c = await connectClient(server.hubUrl('/hubs/echo'), { transport, protocol: new MessagePackHubProtocol() })
+    await using c = await connectClient(fixture.server.hubUrl('/hubs/echo'), { transport, protocol: new MessagePackHubProtocol() })
     expect(await c.invoke('whoAmI')).toMatchObject({ transport: name })
     const complex = { String: 'hello world', IntArray: [1, 2, 3, 255], ByteArray: new Uint8Array([104, 101, 108, 108, 111]), DateTime: new Date(Date.UTC(2002, 3, 1, 10, 20, 15)) }
     expect(await c.invoke('echo', complex)).toEqual(complex)
   })
 
   it('streams items from the server', async () => {
-    await using c = await connectClient(server.hubUrl('/hubs/echo'), { transport, protocol: new MessagePackHubProtocol() })
+    await using c = await connectClient(fixture.server.hubUrl('/hubs/echo'), { transport, protocol: new MessagePackHubProtocol() })
     const items = await withTimeout(
       new Promise<unknown[]>((resolve, reject) => {
         const seen: unknown[] = []
@@ -57,11 +39,11 @@ describe.each([
   })
 
   it('gets DefaultHub deliveries and publishes to the services', async () => {
-    await using c = await connectClient(server.hubUrl(), { transport, protocol: new MessagePackHubProtocol(), accessToken: await tokenFor(`mp-${name}`) })
+    await using c = await connectClient(fixture.server.hubUrl(), { transport, protocol: new MessagePackHubProtocol(), accessToken: await tokenFor(`mp-${name}`) })
     const inbox = new Inbox(c, 'tick')
-    await service.publish('im.default.send.user', { userId: `mp-${name}`, method: 'tick', args: [1, 'two', { three: 3 }] })
+    await fixture.service.publish('im.default.send.user', { userId: `mp-${name}`, method: 'tick', args: [1, 'two', { three: 3 }] })
     expect(await inbox.next()).toEqual([1, 'two', { three: 3 }])
-    const listener = await service.listen(`im.default.receive.mp.${name}`)
+    const listener = await fixture.service.listen(`im.default.receive.mp.${name}`)
     await c.invoke('publish', `mp.${name}`, { n: 7 })
     expect((await listener.next()).json).toMatchObject({ args: [{ n: 7 }], userId: `mp-${name}` })
   })
@@ -69,17 +51,17 @@ describe.each([
 
 describe('mixed protocols', () => {
   it('a broadcast reaches JSON and MessagePack connections alike', async () => {
-    await using json = await connectClient(server.hubUrl())
-    await using msgpack = await connectClient(server.hubUrl(), { protocol: new MessagePackHubProtocol() })
-    await using msgpack2 = await connectClient(server.hubUrl(), { protocol: new MessagePackHubProtocol() })
+    await using json = await connectClient(fixture.server.hubUrl())
+    await using msgpack = await connectClient(fixture.server.hubUrl(), { protocol: new MessagePackHubProtocol() })
+    await using msgpack2 = await connectClient(fixture.server.hubUrl(), { protocol: new MessagePackHubProtocol() })
     const inboxes = [new Inbox(json, 'mixed'), new Inbox(msgpack, 'mixed'), new Inbox(msgpack2, 'mixed')]
-    await service.publish('im.default.send', { method: 'mixed', args: ['same', 42] })
+    await fixture.service.publish('im.default.send', { method: 'mixed', args: ['same', 42] })
     for (const inbox of inboxes) expect(await inbox.next()).toEqual(['same', 42])
   })
 
   it('refuses MessagePack on Server-Sent Events at the handshake', async () => {
-    const body = (await (await fetch(`${server.hubUrl()}/negotiate?negotiateVersion=1`, { method: 'POST' })).json()) as { connectionToken: string }
-    const at = `${server.hubUrl()}?id=${body.connectionToken}`
+    const body = (await (await fetch(`${fixture.server.hubUrl()}/negotiate?negotiateVersion=1`, { method: 'POST' })).json()) as { connectionToken: string }
+    const at = `${fixture.server.hubUrl()}?id=${body.connectionToken}`
     const controller = new AbortController()
     const stream = await fetch(at, { headers: { Accept: 'text/event-stream' }, signal: controller.signal })
     const reader = stream.body!.getReader()

@@ -4,34 +4,29 @@
  * may land anywhere, and the client works as if it talked to one server.
  */
 import { createServer, request as httpRequest } from 'node:http'
-import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import * as signalR from '@microsoft/signalr'
 import * as signalR1 from 'signalr-1'
 import { MessagePackHubProtocol as MessagePack1 } from 'signalr-1-msgpack'
 import * as signalR6 from 'signalr-6'
 import { MessagePackHubProtocol as MessagePack6 } from 'signalr-6-msgpack'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { DefaultHub } from '../../hubs/default-hub.js'
 import { EchoHub } from '../fixtures/hubs/test-hubs.js'
 import { connectClient, Inbox } from '../support/clients.js'
-import { startNatsServer } from '../support/nats-server.js'
-import type { NatsServer } from '../support/nats-server.js'
-import { startTestServer } from '../support/im-server.js'
 import type { TestServer } from '../support/im-server.js'
-import { TestService } from '../support/service.js'
+import { natsFixture } from '../support/nats-fixture.js'
 import { TEST_JWT_SECRET, tokenFor } from '../support/tokens.js'
 
-let nats: NatsServer
-let nodes: TestServer[]
-let service: TestService
-let balancer: Server
+const fixture = natsFixture({
+  nodes: ['lb-a', 'lb-b'].map((nodeId) => ({ hubs: [DefaultHub, EchoHub], config: { nodeId, jwt: { secret: TEST_JWT_SECRET }, hubs: { longPollTimeoutMs: 1000 } } })),
+})
 let balancerUrl: string
 /** Which node each proxied request went to, in order. */
 const routed: number[] = []
 
 /** A round-robin HTTP proxy with no affinity at all (WebSocket upgrades are not proxied). */
-function startBalancer(targets: TestServer[]): Promise<Server> {
+async function startBalancer(targets: readonly TestServer[]): Promise<{ url: string } & AsyncDisposable> {
   let next = 0
   const proxy = createServer((req, res) => {
     const index = next++ % targets.length
@@ -47,27 +42,18 @@ function startBalancer(targets: TestServer[]): Promise<Server> {
     upstream.on('error', () => res.writeHead(502).end())
     req.pipe(upstream)
   })
-  return new Promise((resolve) => proxy.listen(0, '127.0.0.1', () => resolve(proxy)))
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve))
+  return {
+    url: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`,
+    [Symbol.asyncDispose]: () => {
+      proxy.closeAllConnections()
+      return new Promise<void>((resolve) => proxy.close(() => resolve()))
+    },
+  }
 }
 
 beforeAll(async () => {
-  nats = await startNatsServer()
-  nodes = await Promise.all(
-    ['lb-a', 'lb-b'].map((nodeId) =>
-      startTestServer({ natsUrl: nats.url, hubs: [DefaultHub, EchoHub], config: { nodeId, jwt: { secret: TEST_JWT_SECRET }, hubs: { longPollTimeoutMs: 1000 } } }),
-    ),
-  )
-  service = await TestService.connect(nats.url)
-  balancer = await startBalancer(nodes)
-  balancerUrl = `http://127.0.0.1:${(balancer.address() as AddressInfo).port}`
-})
-
-afterAll(async () => {
-  balancer?.closeAllConnections()
-  await new Promise((resolve) => balancer?.close(resolve))
-  await service?.[Symbol.asyncDispose]()
-  await Promise.all(nodes.map((n) => n.close()))
-  await nats?.stop()
+  balancerUrl = fixture.hold(await startBalancer(fixture.nodes)).url
 })
 
 describe.each([
@@ -79,15 +65,15 @@ describe.each([
     const user = `roamer-${_name}`
     await using c = await connectClient(`${balancerUrl}/signalr-hubs/default`, { transport, accessToken: await tokenFor(user) })
     const inbox = new Inbox(c, 'note')
-    const listener = await service.listen(`im.default.receive.roam.${_name}`)
+    const listener = await fixture.service.listen(`im.default.receive.roam.${_name}`)
     for (let i = 0; i < 4; i++) await c.invoke('publish', `roam.${_name}`, i)
     for (let i = 0; i < 4; i++) expect((await listener.next()).json).toMatchObject({ args: [i], userId: user })
-    for (let i = 0; i < 3; i++) await service.publish('im.default.send.user', { userId: user, method: 'note', args: [i] })
+    for (let i = 0; i < 3; i++) await fixture.service.publish('im.default.send.user', { userId: user, method: 'note', args: [i] })
     for (let i = 0; i < 3; i++) expect(await inbox.next()).toEqual([i])
     // Requests really went to both nodes, and some were served through the other one.
     expect(new Set(routed)).toEqual(new Set([0, 1]))
-    const relayed = nodes.reduce((sum, n) => sum + n.metrics.get('requests_relayed'), 0)
-    const claimed = nodes.reduce((sum, n) => sum + n.metrics.get('connection_claims'), 0)
+    const relayed = fixture.nodes.reduce((sum, n) => sum + n.metrics.get('requests_relayed'), 0)
+    const claimed = fixture.nodes.reduce((sum, n) => sum + n.metrics.get('connection_claims'), 0)
     expect(relayed + claimed).toBeGreaterThan(0)
   })
 
@@ -98,12 +84,12 @@ describe.each([
       .configureLogging(signalR.LogLevel.None)
       .build()
     await connection.start()
-    const relayedBefore = nodes.reduce((sum, n) => sum + n.metrics.get('requests_relayed'), 0)
+    const relayedBefore = fixture.nodes.reduce((sum, n) => sum + n.metrics.get('requests_relayed'), 0)
     const first = (await connection.invoke('getHttpContext')) as { headers: Record<string, string>; query: Record<string, string>; transport: string }
     for (let i = 0; i < 3; i++) await connection.invoke('echo', i)
     const later = await connection.invoke('getHttpContext')
     // Sends (and polls) went through the other node meanwhile; the snapshot stayed the opening request's.
-    expect(nodes.reduce((sum, n) => sum + n.metrics.get('requests_relayed'), 0)).toBeGreaterThan(relayedBefore)
+    expect(fixture.nodes.reduce((sum, n) => sum + n.metrics.get('requests_relayed'), 0)).toBeGreaterThan(relayedBefore)
     expect(later).toEqual(first)
     expect(first).toMatchObject({ transport: _name, headers: { 'x-tenant': 'acme' }, query: { room: _name } })
     expect(JSON.stringify(first)).not.toContain(token)
@@ -138,7 +124,7 @@ describe.each([
   ],
 ])('%s, MessagePack over long polling through the load balancer', (_name, build) => {
   it('invokes with every send relayed or served where it lands', async () => {
-    const relayedBefore = nodes.reduce((sum, n) => sum + n.metrics.get('requests_relayed'), 0)
+    const relayedBefore = fixture.nodes.reduce((sum, n) => sum + n.metrics.get('requests_relayed'), 0)
     const connection = build()
     await connection.start()
     try {
@@ -147,31 +133,56 @@ describe.each([
     } finally {
       await connection.stop()
     }
-    expect(nodes.reduce((sum, n) => sum + n.metrics.get('requests_relayed'), 0)).toBeGreaterThan(relayedBefore)
+    expect(fixture.nodes.reduce((sum, n) => sum + n.metrics.get('requests_relayed'), 0)).toBeGreaterThan(relayedBefore)
   })
 })
 
 describe('relaying', () => {
   it("refuses another user's token on the other node too", async () => {
     const body = (await (
-      await fetch(`${nodes[0]!.hubUrl()}/negotiate?negotiateVersion=1`, { method: 'POST', headers: { Authorization: `Bearer ${await tokenFor('owner')}` } })
+      await fetch(`${fixture.nodes[0]!.hubUrl()}/negotiate?negotiateVersion=1`, { method: 'POST', headers: { Authorization: `Bearer ${await tokenFor('owner')}` } })
     ).json()) as { connectionToken: string }
     const eve = { Authorization: `Bearer ${await tokenFor('eve')}` }
-    expect((await fetch(`${nodes[1]!.hubUrl()}?id=${body.connectionToken}`, { headers: eve })).status).toBe(403)
+    expect((await fetch(`${fixture.nodes[1]!.hubUrl()}?id=${body.connectionToken}`, { headers: eve })).status).toBe(403)
     // The owner can still open it, from the other node.
-    const first = await fetch(`${nodes[1]!.hubUrl()}?id=${body.connectionToken}`, { headers: { Authorization: `Bearer ${await tokenFor('owner')}` } })
+    const first = await fetch(`${fixture.nodes[1]!.hubUrl()}?id=${body.connectionToken}`, { headers: { Authorization: `Bearer ${await tokenFor('owner')}` } })
     expect(first.status).toBe(200)
   })
 
   it('answers 404 for a token no node issued, and for a tag that is not a subject token', async () => {
-    expect((await fetch(`${nodes[1]!.hubUrl()}?id=AAAAAAnotatoken`)).status).toBe(404)
-    expect((await fetch(`${nodes[1]!.hubUrl()}?id=${encodeURIComponent('*.>abc')}`)).status).toBe(404)
+    expect((await fetch(`${fixture.nodes[1]!.hubUrl()}?id=AAAAAAnotatoken`)).status).toBe(404)
+    expect((await fetch(`${fixture.nodes[1]!.hubUrl()}?id=${encodeURIComponent('*.>abc')}`)).status).toBe(404)
+  })
+
+  it('answers 503 while the node that issued a token does not answer, and 404 once it has stopped', async () => {
+    // A node that hangs: it listens on its subject and never answers.
+    const hung = fixture.service.nc.subscribe('im.default.node.ZZZZZZ')
+    await fixture.service.nc.flush()
+    const slow = await fetch(`${fixture.nodes[1]!.hubUrl()}?id=ZZZZZZnotatoken`)
+    expect([slow.status, await slow.text()]).toEqual([503, 'The server holding this connection did not answer in time; try again.'])
+    hung.unsubscribe()
+    await fixture.service.nc.flush()
+    const gone = await fetch(`${fixture.nodes[1]!.hubUrl()}?id=ZZZZZZnotatoken`)
+    expect([gone.status, await gone.text()]).toEqual([404, 'No Connection with that ID'])
+  })
+
+  it('drops a control message it cannot read and goes on answering the other nodes', async () => {
+    const body = (await (await fetch(`${fixture.nodes[0]!.hubUrl()}/negotiate?negotiateVersion=1`, { method: 'POST', headers: { Authorization: `Bearer ${await tokenFor('owner')}` } })).json()) as {
+      connectionToken: string
+    }
+    const tag = body.connectionToken.slice(0, 6)
+    for (const garbage of ['not json', '{"op":"claim"}', '{"op":"take","token":"x","by":"*.>"}', '[]']) {
+      await fixture.service.publishRaw(`im.default.node.${tag}`, garbage)
+    }
+    // The node that issued the token still hands it over to the other one.
+    const opened = await fetch(`${fixture.nodes[1]!.hubUrl()}?id=${body.connectionToken}`, { headers: { Authorization: `Bearer ${await tokenFor('owner')}` } })
+    expect(opened.status).toBe(200)
   })
 
   it('a WebSocket negotiated on one node opens on the other', async () => {
-    const body = (await (await fetch(`${nodes[0]!.hubUrl('/hubs/echo')}/negotiate?negotiateVersion=1`, { method: 'POST' })).json()) as { connectionId: string; connectionToken: string }
+    const body = (await (await fetch(`${fixture.nodes[0]!.hubUrl('/hubs/echo')}/negotiate?negotiateVersion=1`, { method: 'POST' })).json()) as { connectionId: string; connectionToken: string }
     const ws = await import('ws')
-    const socket = new ws.WebSocket(`${nodes[1]!.hubUrl('/hubs/echo').replace('http', 'ws')}?id=${body.connectionToken}`)
+    const socket = new ws.WebSocket(`${fixture.nodes[1]!.hubUrl('/hubs/echo').replace('http', 'ws')}?id=${body.connectionToken}`)
     const frames: string[] = []
     socket.on('message', (d) => frames.push(d.toString()))
     await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject))
@@ -186,6 +197,6 @@ describe('relaying', () => {
 })
 
 it('still serves WebSocket clients directly', async () => {
-  await using c = await connectClient(nodes[1]!.hubUrl('/hubs/echo'))
+  await using c = await connectClient(fixture.nodes[1]!.hubUrl('/hubs/echo'))
   await expect(c.invoke('echo', 'direct')).resolves.toBe('direct')
 })

@@ -157,6 +157,13 @@ describe('cross-origin browser access', () => {
 })
 
 describe('POST /api/publish', () => {
+  it('answers 400 to a payload nested too deeply to write, not 503', async () => {
+    await using server = await startTestServer()
+    const deep = '['.repeat(6000) + ']'.repeat(6000)
+    const response = await fetch(`${server.url}/api/publish`, { method: 'POST', body: `{"subject":"im.default.send","payload":{"method":"m","args":${deep}}}` })
+    expect(response.status).toBe(400)
+  })
+
   it('refuses forged loopback publishes outside the service subjects with 403 and delivers only the service one', async () => {
     await using server = await startTestServer()
     const client = await connectClient(server.hubUrl())

@@ -71,7 +71,7 @@ describe('presence after a node is killed', () => {
     // on-both is still held by the survivor: its last connection closing is the one offline for it.
     await clients[2]!.stop()
     expect((await offline.next()).json).toMatchObject({ userId: 'on-both' })
-    expect(offline.messages.map((m) => (m.json as { userId: string }).userId)).toEqual(['only-there', 'on-both'])
+    expect(offline.received.map((m) => (m.json as { userId: string }).userId)).toEqual(['only-there', 'on-both'])
   })
 })
 

@@ -57,7 +57,7 @@ async function eventOf(listener: Listener, userId: string, timeoutMs = 5000): Pr
 }
 
 function countOf(listener: Listener, userId: string): number {
-  return listener.messages.filter((m) => (m.json as UserPresenceEvent).userId === userId).length
+  return listener.received.filter((m) => (m.json as UserPresenceEvent).userId === userId).length
 }
 
 /** The presence answer once both nodes take part (each hears the other's heartbeat first). */

@@ -6,34 +6,16 @@
  * (skipNegotiation), the group clients are the official @microsoft/signalr client.
  */
 import { performance } from 'node:perf_hooks'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
+import { natsFixture } from '../support/nats-fixture.js'
 import { connectClient, Inbox, withTimeout } from '../support/clients.js'
 import type { TestClient } from '../support/clients.js'
-import { startNatsServer } from '../support/nats-server.js'
-import type { NatsServer } from '../support/nats-server.js'
-import { startTestServer } from '../support/im-server.js'
-import type { TestServer } from '../support/im-server.js'
-import { TestService } from '../support/service.js'
+
+// A thousand connections from one loopback address: above the per-address limit's default.
+const fixture = natsFixture({ nodes: [{ config: { hubs: { maxConnectionsPerAddress: 10_000 } } }] })
 
 const RS = '\u001e'
-
-let nats: NatsServer
-let server: TestServer
-let service: TestService
-
-beforeAll(async () => {
-  nats = await startNatsServer()
-  // A thousand connections from one loopback address: above the per-address limit's default.
-  server = await startTestServer({ natsUrl: nats.url, config: { hubs: { maxConnectionsPerAddress: 10_000 } } })
-  service = await TestService.connect(nats.url)
-})
-
-afterAll(async () => {
-  await service?.[Symbol.asyncDispose]()
-  await server?.close()
-  await nats?.stop()
-})
 
 /**
  * A JSON-protocol client on a bare WebSocket: the handshake and the time at which each
@@ -95,17 +77,17 @@ describe('spreadMs', () => {
   })
 
   it('spreads a broadcast to 1,000 connections over about two seconds', async () => {
-    const url = server.hubUrl().replace(/^http/, 'ws')
+    const url = fixture.server.hubUrl().replace(/^http/, 'ws')
     // In batches, so that a loaded two-core machine is not asked for a thousand handshakes at once.
     for (let opened = 0; opened < COUNT; opened += 100) {
       raw.push(...(await Promise.all(Array.from({ length: Math.min(100, COUNT - opened) }, () => RawClient.connect(url)))))
     }
     // Every connection is in the lifetime manager once an unshaped broadcast has reached it.
-    await service.publish('im.default.send', { method: 'ready' })
+    await fixture.service.publish('im.default.send', { method: 'ready' })
     await Promise.all(raw.map((client) => client.received('ready', 15_000)))
 
     const start = performance.now()
-    await service.publish('im.default.send', { method: 'refresh', args: ['orders'], spreadMs: 2000 })
+    await fixture.service.publish('im.default.send', { method: 'refresh', args: ['orders'], spreadMs: 2000 })
     const arrivals = (await Promise.all(raw.map((client) => client.received('refresh', 15_000)))).map((at) => at - start)
 
     const first = Math.min(...arrivals)
@@ -133,14 +115,14 @@ describe('collapseKey', () => {
   })
 
   it('delivers the last of five messages with the same key once to each group member, once per window', async () => {
-    clients.push(...(await Promise.all(Array.from({ length: 5 }, () => connectClient(server.hubUrl())))))
-    for (const client of clients) await service.publish('im.default.groups.add', { group: 'dashboard', connectionId: client.connectionId })
+    clients.push(...(await Promise.all(Array.from({ length: 5 }, () => connectClient(fixture.server.hubUrl())))))
+    for (const client of clients) await fixture.service.publish('im.default.groups.add', { group: 'dashboard', connectionId: client.connectionId })
     const inboxes = clients.map((client) => new Inbox(client, 'refreshTable'))
     const probes = clients.map((client) => new Inbox(client, 'probe'))
     const started = performance.now()
 
     for (let version = 1; version <= 5; version++) {
-      await service.publish('im.default.send.group', { group: 'dashboard', method: 'refreshTable', args: ['orders', version], collapseKey: 'orders', collapseWindowMs: 1000 })
+      await fixture.service.publish('im.default.send.group', { group: 'dashboard', method: 'refreshTable', args: ['orders', version], collapseKey: 'orders', collapseWindowMs: 1000 })
     }
     for (const inbox of inboxes) expect(await inbox.next(5000)).toEqual(['orders', 5])
     // Held for the window, not delivered as the first message came.
@@ -148,12 +130,12 @@ describe('collapseKey', () => {
 
     // A second window: again one message, the last.
     for (let version = 6; version <= 8; version++) {
-      await service.publish('im.default.send.group', { group: 'dashboard', method: 'refreshTable', args: ['orders', version], collapseKey: 'orders', collapseWindowMs: 1000 })
+      await fixture.service.publish('im.default.send.group', { group: 'dashboard', method: 'refreshTable', args: ['orders', version], collapseKey: 'orders', collapseWindowMs: 1000 })
     }
     for (const inbox of inboxes) expect(await inbox.next(5000)).toEqual(['orders', 8])
 
     // Anything else would have arrived before this unshaped probe, sent after the second window.
-    await service.publish('im.default.send.group', { group: 'dashboard', method: 'probe' })
+    await fixture.service.publish('im.default.send.group', { group: 'dashboard', method: 'probe' })
     for (const probe of probes) await probe.next()
     for (const inbox of inboxes) expect(inbox.received).toEqual([['orders', 5], ['orders', 8]])
   }, 30_000)

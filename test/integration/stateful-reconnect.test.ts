@@ -3,35 +3,17 @@
  * WebSocket comes back on a new one to the same connection, misses no message and gets none twice.
  */
 import * as signalR from '@microsoft/signalr'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { DefaultHub } from '../../hubs/default-hub.js'
 import { EchoHub } from '../fixtures/hubs/test-hubs.js'
+import { natsFixture } from '../support/nats-fixture.js'
 import { numberedWebSocket, withTimeout } from '../support/clients.js'
-import { startNatsServer } from '../support/nats-server.js'
-import type { NatsServer } from '../support/nats-server.js'
-import { startTestServer } from '../support/im-server.js'
-import type { TestServer } from '../support/im-server.js'
-import { TestService } from '../support/service.js'
 
-let nats: NatsServer
-let server: TestServer
-let service: TestService
-
-beforeAll(async () => {
-  nats = await startNatsServer()
-  server = await startTestServer({ natsUrl: nats.url, hubs: [DefaultHub, EchoHub], config: { hubs: { disconnectTimeoutMs: 1000 } } })
-  service = await TestService.connect(nats.url)
-})
-
-afterAll(async () => {
-  await service?.[Symbol.asyncDispose]()
-  await server?.close()
-  await nats?.stop()
-})
+const fixture = natsFixture({ nodes: [{ hubs: [DefaultHub, EchoHub], config: { hubs: { statefulReconnectWindowMs: 1000 } } }] })
 
 function statefulClient(path = '/signalr-hubs/default'): signalR.HubConnection {
   return new signalR.HubConnectionBuilder()
-    .withUrl(server.hubUrl(path), { transport: signalR.HttpTransportType.WebSockets })
+    .withUrl(fixture.server.hubUrl(path), { transport: signalR.HttpTransportType.WebSockets })
     .withStatefulReconnect()
     .configureLogging(signalR.LogLevel.None)
     .build()
@@ -45,10 +27,10 @@ function cutTheWire(connection: signalR.HubConnection): void {
 
 describe('stateful reconnect', () => {
   it('negotiates it when the client asks', async () => {
-    const response = await fetch(`${server.hubUrl()}/negotiate?negotiateVersion=1&useStatefulReconnect=true`, { method: 'POST' })
+    const response = await fetch(`${fixture.server.hubUrl()}/negotiate?negotiateVersion=1&useStatefulReconnect=true`, { method: 'POST' })
     const text = await response.text()
     expect(text.startsWith('{"useStatefulReconnect":true,"negotiateVersion":1,')).toBe(true)
-    const plain = await (await fetch(`${server.hubUrl()}/negotiate?negotiateVersion=1`, { method: 'POST' })).text()
+    const plain = await (await fetch(`${fixture.server.hubUrl()}/negotiate?negotiateVersion=1`, { method: 'POST' })).text()
     expect(plain).not.toContain('useStatefulReconnect')
   })
 
@@ -60,14 +42,14 @@ describe('stateful reconnect', () => {
     connection.onreconnecting(() => (reconnecting = true))
     await connection.start()
     const id = connection.connectionId
-    const disconnected = await service.listen('im.default.disconnected')
+    const disconnected = await fixture.service.listen('im.default.disconnected')
 
-    for (let n = 1; n <= 3; n++) await service.publish('im.default.send', { method: 'seq', args: [n] })
+    for (let n = 1; n <= 3; n++) await fixture.service.publish('im.default.send', { method: 'seq', args: [n] })
     await withTimeout((async () => { while (received.length < 3) await new Promise((r) => setTimeout(r, 10)) })(), 5000, 'the first three')
 
     cutTheWire(connection)
     // These go out while the old socket is dying or gone: the server must buffer and replay them.
-    for (let n = 4; n <= 8; n++) await service.publish('im.default.send', { method: 'seq', args: [n] })
+    for (let n = 4; n <= 8; n++) await fixture.service.publish('im.default.send', { method: 'seq', args: [n] })
     await withTimeout((async () => { while (received.length < 8) await new Promise((r) => setTimeout(r, 10)) })(), 5000, 'all eight')
 
     expect(received).toEqual([1, 2, 3, 4, 5, 6, 7, 8])
@@ -92,7 +74,7 @@ describe('stateful reconnect', () => {
 
   it("gives hub code the reconnect's request after a resume, as ASP.NET Core", async () => {
     const connection = new signalR.HubConnectionBuilder()
-      .withUrl(server.hubUrl('/hubs/echo'), { transport: signalR.HttpTransportType.WebSockets, ...{ WebSocket: numberedWebSocket() } })
+      .withUrl(fixture.server.hubUrl('/hubs/echo'), { transport: signalR.HttpTransportType.WebSockets, ...{ WebSocket: numberedWebSocket() } })
       .withStatefulReconnect()
       .configureLogging(signalR.LogLevel.None)
       .build()
@@ -104,7 +86,7 @@ describe('stateful reconnect', () => {
   })
 
   it('ends the connection when the client does not come back within the window', async () => {
-    const disconnected = await service.listen('im.default.disconnected')
+    const disconnected = await fixture.service.listen('im.default.disconnected')
     const connection = statefulClient()
     // The client's one reconnect attempt will be refused by a constructor that throws.
     await connection.start()

@@ -7,29 +7,11 @@ import * as signalR from '@microsoft/signalr'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DefaultHub } from '../../hubs/default-hub.js'
 import { EchoHub } from '../fixtures/hubs/test-hubs.js'
+import { natsFixture } from '../support/nats-fixture.js'
 import { connectClient, Inbox, withTimeout } from '../support/clients.js'
 import type { TestClient } from '../support/clients.js'
-import { startNatsServer } from '../support/nats-server.js'
-import type { NatsServer } from '../support/nats-server.js'
-import { startTestServer } from '../support/im-server.js'
-import type { TestServer } from '../support/im-server.js'
-import { TestService } from '../support/service.js'
 
-let nats: NatsServer
-let server: TestServer
-let service: TestService
-
-beforeAll(async () => {
-  nats = await startNatsServer()
-  server = await startTestServer({ natsUrl: nats.url, hubs: [DefaultHub, EchoHub] })
-  service = await TestService.connect(nats.url)
-})
-
-afterAll(async () => {
-  await service?.[Symbol.asyncDispose]()
-  await server?.close()
-  await nats?.stop()
-})
+const fixture = natsFixture({ nodes: [{ hubs: [DefaultHub, EchoHub] }] })
 
 interface StreamOutcome {
   items: unknown[]
@@ -59,7 +41,7 @@ describe.each([
 ])('server-to-client streams over %s', (_name, transport) => {
   let client: TestClient
   beforeAll(async () => {
-    client = await connectClient(server.hubUrl('/hubs/echo'), { transport })
+    client = await connectClient(fixture.server.hubUrl('/hubs/echo'), { transport })
   })
   afterAll(async () => {
     await client?.stop()
@@ -93,7 +75,7 @@ describe.each([
 describe('stream errors', () => {
   let client: TestClient
   beforeAll(async () => {
-    client = await connectClient(server.hubUrl('/hubs/echo'))
+    client = await connectClient(fixture.server.hubUrl('/hubs/echo'))
   })
   afterAll(async () => {
     await client?.stop()
@@ -113,7 +95,7 @@ describe('stream errors', () => {
 
 describe('client-to-server streams', () => {
   it('hands a Subject passed to invoke() to the hub method as an AsyncIterable', async () => {
-    await using client = await connectClient(server.hubUrl('/hubs/echo'))
+    await using client = await connectClient(fixture.server.hubUrl('/hubs/echo'))
     const subject = new signalR.Subject<string>()
     const result = client.invoke('concat', subject)
     subject.next('Hello ')
@@ -124,7 +106,7 @@ describe('client-to-server streams', () => {
   })
 
   it("fails the hub method with the client's error when the client stream errs", async () => {
-    await using client = await connectClient(server.hubUrl('/hubs/echo'))
+    await using client = await connectClient(fixture.server.hubUrl('/hubs/echo'))
     const subject = new signalR.Subject<string>()
     const result = client.invoke('concat', subject)
     subject.next('partial')
@@ -135,8 +117,8 @@ describe('client-to-server streams', () => {
 
 describe('DefaultHub streams', () => {
   it('publishStream publishes each item to the services in order and returns the count', async () => {
-    const listener = await service.listen('im.default.receive.sensor.readings')
-    await using client = await connectClient(server.hubUrl())
+    const listener = await fixture.service.listen('im.default.receive.sensor.readings')
+    await using client = await connectClient(fixture.server.hubUrl())
     const subject = new signalR.Subject<{ t: number }>()
     const result = client.invoke('publishStream', 'sensor.readings', subject)
     for (let t = 0; t < 3; t++) subject.next({ t })
@@ -148,14 +130,14 @@ describe('DefaultHub streams', () => {
   })
 
   it('watch streams what services publish on im.default.watch.<topic> until disposed', async () => {
-    await using client = await connectClient(server.hubUrl())
+    await using client = await connectClient(fixture.server.hubUrl())
     const items: unknown[] = []
     const subscription = client.stream('watch', 'prices.eur').subscribe({ next: (item) => items.push(item), complete: () => {}, error: () => {} })
     // The watch subscribes on NATS as the stream starts: publish markers until the first arrives.
     await withTimeout(
       (async () => {
         while (items.length === 0) {
-          await service.publish('im.default.watch.prices.eur', { marker: true })
+          await fixture.service.publish('im.default.watch.prices.eur', { marker: true })
           await new Promise((resolve) => setTimeout(resolve, 20))
         }
       })(),
@@ -163,7 +145,7 @@ describe('DefaultHub streams', () => {
       'the watch to start',
     )
     const start = items.length
-    for (const price of [1.01, 1.02, 1.03]) await service.publish('im.default.watch.prices.eur', { price })
+    for (const price of [1.01, 1.02, 1.03]) await fixture.service.publish('im.default.watch.prices.eur', { price })
     await withTimeout(
       (async () => {
         while (items.length < start + 3) await new Promise((resolve) => setTimeout(resolve, 10))

@@ -6,46 +6,26 @@
  */
 import * as signalR from '@microsoft/signalr'
 import type { Msg, Subscription } from '@nats-io/transport-node'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { DefaultHub } from '../../hubs/default-hub.js'
 import type { ImConfigInput } from '../../src/config/config.js'
 import { createConsoleLogger } from '../../src/logger.js'
 import type { Logger } from '../../src/logger.js'
 import { connectClient, withTimeout } from '../support/clients.js'
 import type { TestClient } from '../support/clients.js'
-import { startNatsServer } from '../support/nats-server.js'
-import type { NatsServer } from '../support/nats-server.js'
-import { startTestServer } from '../support/im-server.js'
 import type { TestServer } from '../support/im-server.js'
-import { TestService } from '../support/service.js'
+import { natsFixture } from '../support/nats-fixture.js'
 import { TEST_JWT_SECRET, tokenFor } from '../support/tokens.js'
 
 const REFUSED = (method: string) => `An unexpected error occurred invoking '${method}' on the server. HubException: `
-let nats: NatsServer
-let service: TestService
-const disposers: Array<() => Promise<unknown>> = []
+const fixture = natsFixture()
 
-beforeAll(async () => {
-  nats = await startNatsServer()
-  service = await TestService.connect(nats.url)
-})
-
-afterAll(async () => {
-  for (const dispose of disposers.reverse()) await dispose().catch(() => {})
-  await service?.[Symbol.asyncDispose]()
-  await nats?.stop()
-})
-
-async function node(config: ImConfigInput, logger?: Logger): Promise<TestServer> {
-  const server = await startTestServer({ natsUrl: nats.url, hubs: [DefaultHub], config, ...(logger ? { logger } : {}) })
-  disposers.push(() => server.close())
-  return server
+function node(config: ImConfigInput, logger?: Logger): Promise<TestServer> {
+  return fixture.node({ hubs: [DefaultHub], config, ...(logger ? { logger } : {}) })
 }
 
 async function client(server: TestServer, userId?: string): Promise<TestClient> {
-  const c = await connectClient(server.hubUrl(), userId ? { accessToken: await tokenFor(userId) } : {})
-  disposers.push(() => c.stop())
-  return c
+  return fixture.hold(await connectClient(server.hubUrl(), userId ? { accessToken: await tokenFor(userId) } : {}))
 }
 
 /** A watch as a frontend holds it: items as they come, and how it ended, if it did. */
@@ -82,7 +62,7 @@ async function started(watch: Watch, subject: string): Promise<void> {
   await withTimeout(
     (async () => {
       while (watch.items.length === 0) {
-        await service.publish(subject, { marker: true })
+        await fixture.service.publish(subject, { marker: true })
         await new Promise((resolve) => setTimeout(resolve, 20))
       }
     })(),
@@ -113,7 +93,7 @@ describe('the default rules with a JWT key', () => {
     const bobs = new Watch(bob, 'user.alice.inbox')
     const anonymouss = new Watch(anonymous, 'user.alice.inbox')
     await started(hers, 'im.default.watch.user.alice.inbox')
-    await service.publish('im.default.watch.user.alice.inbox', { text: 'for alice only' })
+    await fixture.service.publish('im.default.watch.user.alice.inbox', { text: 'for alice only' })
     await withTimeout(until(() => hers.items.length >= 2), 5000, "alice's message")
     expect(hers.items.at(-1)).toEqual({ text: 'for alice only' })
     // Without topic rules both got alice's messages here.
@@ -136,7 +116,7 @@ describe('the default rules with a JWT key', () => {
   })
 
   it('refuses anonymous publish with the reason, before anything reaches NATS, and lets users publish', async () => {
-    const listener = await service.listen('im.default.receive.>')
+    const listener = await fixture.service.listen('im.default.receive.>')
     const [anonymous, bob] = await Promise.all([client(server), client(server, 'bob')])
     const before = await metric(server, 'topic_publish_refused')
     await expect(anonymous.invoke('publish', 'orders.created', 1)).rejects.toThrow(
@@ -165,8 +145,7 @@ describe('configured rules', () => {
         ],
       },
     })
-    const support = await connectClient(server.hubUrl(), { accessToken: await tokenFor('sam', { claims: { roles: ['support'] } }) })
-    disposers.push(() => support.stop())
+    const support = fixture.hold(await connectClient(server.hubUrl(), { accessToken: await tokenFor('sam', { claims: { roles: ['support'] } }) }))
     const eve = await client(server, 'eve')
     const supported = new Watch(support, 'tenant.acme.events')
     await started(supported, 'im.default.watch.tenant.acme.events')
@@ -207,7 +186,7 @@ describe('the authorizer service', () => {
       },
     })
     // The fake authorizer: allows orders.open.*, refuses with a reason, stays silent on orders.slow.
-    authorize = service.nc.subscribe('im.default.authorize', {
+    authorize = fixture.service.nc.subscribe('im.default.authorize', {
       callback: (_error: Error | null, msg: Msg) => {
         const request = msg.json<{ action: string; topic: string; userId: string | null }>()
         asked.push(request)
@@ -216,7 +195,7 @@ describe('the authorizer service', () => {
         msg.respond(JSON.stringify(allow ? { allow: true } : { allow: false, reason: `${request.userId ?? 'anonymous'} has no access to ${request.topic}` }))
       },
     })
-    await service.nc.flush()
+    await fixture.service.nc.flush()
   })
 
   it('is asked with the action, topic, user, claims and connection, and its allow is kept (the second call does not ask)', async () => {
@@ -254,7 +233,7 @@ describe('the authorizer service', () => {
 
   it('refuses when no authorizer listens, with its own text', async () => {
     authorize.unsubscribe()
-    await service.nc.flush()
+    await fixture.service.nc.flush()
     const dora = await client(server, 'dora')
     await expect(dora.invoke('publish', 'orders.open.2', 1)).rejects.toThrow(
       "Not allowed to publish to 'orders.open.2': no authorizer service is listening on im.default.authorize.",

@@ -6,36 +6,22 @@ import * as signalR from '@microsoft/signalr'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DefaultHub } from '../../hubs/default-hub.js'
 import { EchoHub } from '../fixtures/hubs/test-hubs.js'
+import { natsFixture } from '../support/nats-fixture.js'
 import { closed, connectClient, Inbox, withTimeout } from '../support/clients.js'
 import type { TestClient } from '../support/clients.js'
-import { startNatsServer } from '../support/nats-server.js'
-import type { NatsServer } from '../support/nats-server.js'
-import { startTestServer } from '../support/im-server.js'
-import type { TestServer } from '../support/im-server.js'
-import { TestService } from '../support/service.js'
 import { TEST_JWT_SECRET, tokenFor } from '../support/tokens.js'
 
+const fixture = natsFixture({
+  nodes: [
+    {
+      hubs: [DefaultHub, EchoHub],
+      // Open topic rules: anonymous clients publish here (topic-access.test.ts covers the rules).
+      config: { jwt: { secret: TEST_JWT_SECRET }, hubs: { longPollTimeoutMs: 400, longPollIdleTimeoutMs: 600 }, topics: { rules: [{ pattern: '>', watch: 'anyone', publish: 'anyone' }] } },
+    },
+  ],
+})
+
 const { WebSockets, ServerSentEvents, LongPolling } = signalR.HttpTransportType
-let nats: NatsServer
-let server: TestServer
-let service: TestService
-
-beforeAll(async () => {
-  nats = await startNatsServer()
-  server = await startTestServer({
-    natsUrl: nats.url,
-    hubs: [DefaultHub, EchoHub],
-    // Open topic rules: anonymous clients publish here (topic-access.test.ts covers the rules).
-    config: { jwt: { secret: TEST_JWT_SECRET }, hubs: { longPollTimeoutMs: 400, disconnectTimeoutMs: 600 }, topics: { rules: [{ pattern: '>', watch: 'anyone', publish: 'anyone' }] } },
-  })
-  service = await TestService.connect(nats.url)
-})
-
-afterAll(async () => {
-  await service?.[Symbol.asyncDispose]()
-  await server?.close()
-  await nats?.stop()
-})
 
 describe.each([
   ['WebSockets', WebSockets],
@@ -45,8 +31,8 @@ describe.each([
   let anonymous: TestClient
   let alice: TestClient
   beforeAll(async () => {
-    anonymous = await connectClient(server.hubUrl(), { transport })
-    alice = await connectClient(server.hubUrl(), { transport, accessToken: await tokenFor(`alice-${name}`) })
+    anonymous = await connectClient(fixture.server.hubUrl(), { transport })
+    alice = await connectClient(fixture.server.hubUrl(), { transport, accessToken: await tokenFor(`alice-${name}`) })
   })
   afterAll(async () => {
     await anonymous?.stop()
@@ -54,7 +40,7 @@ describe.each([
   })
 
   it('uses that transport and round-trips unicode and a 20 KB argument', async () => {
-    const echo = await connectClient(server.hubUrl('/hubs/echo'), { transport })
+    const echo = await connectClient(fixture.server.hubUrl('/hubs/echo'), { transport })
     expect(await echo.invoke('whoAmI')).toMatchObject({ transport: name })
     await expect(echo.invoke('echo', '你好，世界！')).resolves.toBe('你好，世界！')
     const big = 'x'.repeat(20 * 1024)
@@ -66,23 +52,23 @@ describe.each([
 
   it('gets broadcasts, connection messages, user messages and group messages', async () => {
     const inbox = new Inbox(alice, 'row')
-    await service.publish('im.default.send', { method: 'row', args: ['all'] })
+    await fixture.service.publish('im.default.send', { method: 'row', args: ['all'] })
     expect(await inbox.next()).toEqual(['all'])
-    await service.publish('im.default.send.client', { connectionId: alice.connectionId, method: 'row', data: 'client' })
+    await fixture.service.publish('im.default.send.client', { connectionId: alice.connectionId, method: 'row', data: 'client' })
     expect(await inbox.next()).toEqual(['client'])
-    await service.publish('im.default.send.user', { userId: `alice-${name}`, method: 'row', args: ['user'] })
+    await fixture.service.publish('im.default.send.user', { userId: `alice-${name}`, method: 'row', args: ['user'] })
     expect(await inbox.next()).toEqual(['user'])
-    await service.publish('im.default.groups.add', { group: `g-${name}`, connectionId: alice.connectionId })
-    await service.publish('im.default.send.group', { group: `g-${name}`, method: 'row', args: ['group'] })
+    await fixture.service.publish('im.default.groups.add', { group: `g-${name}`, connectionId: alice.connectionId })
+    await fixture.service.publish('im.default.send.group', { group: `g-${name}`, method: 'row', args: ['group'] })
     expect(await inbox.next()).toEqual(['group'])
   })
 
   it('publishes to the services and gets lifecycle events', async () => {
-    const listener = await service.listen(`im.default.receive.via.${name}`)
+    const listener = await fixture.service.listen(`im.default.receive.via.${name}`)
     await anonymous.invoke('publish', `via.${name}`, 1, 'two')
     expect((await listener.next()).json).toMatchObject({ args: [1, 'two'], connectionId: anonymous.connectionId, userId: null })
-    const connected = await service.listen('im.default.connected')
-    const c = await connectClient(server.hubUrl(), { transport })
+    const connected = await fixture.service.listen('im.default.connected')
+    const c = await connectClient(fixture.server.hubUrl(), { transport })
     expect((await connected.nextFor(c.connectionId)).json).toMatchObject({ connectionId: c.connectionId, transport: name })
     await c.stop()
   })
@@ -106,13 +92,13 @@ describe('fallback', () => {
   }
 
   it('goes from a refused WebSocket to Server-Sent Events', async () => {
-    const c = await connectClient(server.hubUrl('/hubs/echo'), { transport: WebSockets | ServerSentEvents | LongPolling, WebSocket: BrokenWebSocket })
+    const c = await connectClient(fixture.server.hubUrl('/hubs/echo'), { transport: WebSockets | ServerSentEvents | LongPolling, WebSocket: BrokenWebSocket })
     expect(await c.invoke('whoAmI')).toMatchObject({ transport: 'ServerSentEvents' })
     await c.stop()
   })
 
   it('and to long polling when Server-Sent Events fail too', async () => {
-    const c = await connectClient(server.hubUrl('/hubs/echo'), {
+    const c = await connectClient(fixture.server.hubUrl('/hubs/echo'), {
       transport: WebSockets | ServerSentEvents | LongPolling,
       WebSocket: BrokenWebSocket,
       EventSource: BrokenEventSource,
@@ -124,14 +110,14 @@ describe('fallback', () => {
 
 describe('the HTTP surface', () => {
   const negotiate = async (): Promise<string> => {
-    const body = (await (await fetch(`${server.hubUrl()}/negotiate?negotiateVersion=1`, { method: 'POST' })).json()) as { connectionToken: string }
+    const body = (await (await fetch(`${fixture.server.hubUrl()}/negotiate?negotiateVersion=1`, { method: 'POST' })).json()) as { connectionToken: string }
     return body.connectionToken
   }
-  const at = (token: string) => `${server.hubUrl()}?id=${token}`
+  const at = (token: string) => `${fixture.server.hubUrl()}?id=${token}`
   const handshake = (token: string) => fetch(at(token), { method: 'POST', body: '{"protocol":"json","version":1}\u001e', headers: { 'Content-Type': 'text/plain' } })
 
   it('answers a missing id with 400, an unknown one with 404, other methods with 405', async () => {
-    expect([(await fetch(server.hubUrl())).status, await (await fetch(server.hubUrl())).text()]).toEqual([400, 'Connection ID required'])
+    expect([(await fetch(fixture.server.hubUrl())).status, await (await fetch(fixture.server.hubUrl())).text()]).toEqual([400, 'Connection ID required'])
     const unknown = await fetch(at('nope'))
     expect([unknown.status, await unknown.text()]).toEqual([404, 'No Connection with that ID'])
     expect((await fetch(at('nope'), { method: 'PUT' })).status).toBe(405)
@@ -164,9 +150,9 @@ describe('the HTTP surface', () => {
     expect((await fetch(at(token))).status).toBe(404)
   })
 
-  it('long polling: a client that stops polling is disconnected after the disconnect timeout', async () => {
-    const disconnected = await service.listen('im.default.disconnected')
-    const body = (await (await fetch(`${server.hubUrl()}/negotiate?negotiateVersion=1`, { method: 'POST' })).json()) as { connectionId: string; connectionToken: string }
+  it('long polling: a client that stops polling is disconnected after the long-poll idle timeout', async () => {
+    const disconnected = await fixture.service.listen('im.default.disconnected')
+    const body = (await (await fetch(`${fixture.server.hubUrl()}/negotiate?negotiateVersion=1`, { method: 'POST' })).json()) as { connectionId: string; connectionToken: string }
     const token = body.connectionToken
     await fetch(at(token))
     await handshake(token)
@@ -203,10 +189,10 @@ describe('the HTTP surface', () => {
   })
 
   it('a WebSocket connection refuses POST with 405', async () => {
-    const c = await connectClient(server.hubUrl())
-    const body = (await (await fetch(`${server.hubUrl()}/negotiate?negotiateVersion=1`, { method: 'POST' })).json()) as { connectionToken: string }
+    const c = await connectClient(fixture.server.hubUrl())
+    const body = (await (await fetch(`${fixture.server.hubUrl()}/negotiate?negotiateVersion=1`, { method: 'POST' })).json()) as { connectionToken: string }
     const ws = await import('ws')
-    const socket = new ws.WebSocket(`${server.hubUrl().replace('http', 'ws')}?id=${body.connectionToken}`)
+    const socket = new ws.WebSocket(`${fixture.server.hubUrl().replace('http', 'ws')}?id=${body.connectionToken}`)
     await new Promise((resolve) => socket.once('open', resolve))
     const post = await fetch(at(body.connectionToken), { method: 'POST', body: 'x' })
     expect([post.status, await post.text()]).toEqual([405, 'POST requests are not allowed for WebSocket connections.'])
@@ -216,7 +202,7 @@ describe('the HTTP surface', () => {
 
   it("refuses another user's token on every request with 403", async () => {
     const aliceToken = await tokenFor('alice')
-    const body = (await (await fetch(`${server.hubUrl()}/negotiate?negotiateVersion=1`, { method: 'POST', headers: { Authorization: `Bearer ${aliceToken}` } })).json()) as { connectionToken: string }
+    const body = (await (await fetch(`${fixture.server.hubUrl()}/negotiate?negotiateVersion=1`, { method: 'POST', headers: { Authorization: `Bearer ${aliceToken}` } })).json()) as { connectionToken: string }
     const eve = { Authorization: `Bearer ${await tokenFor('eve')}` }
     expect((await fetch(at(body.connectionToken), { headers: eve })).status).toBe(403)
     expect((await fetch(at(body.connectionToken), { method: 'POST', body: 'x', headers: eve })).status).toBe(403)

@@ -6,35 +6,22 @@
  */
 import { MessagePackHubProtocol } from '@microsoft/signalr-protocol-msgpack'
 import type { IHubProtocol } from '@microsoft/signalr'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { Asked, Note, Target } from '../fixtures/hubs/typed-hub.js'
 import { GreeterHub, TypedHub } from '../fixtures/hubs/typed-hub.js'
+import { natsFixture } from '../support/nats-fixture.js'
 import { buildClient, connectClient, Inbox } from '../support/clients.js'
 import type { TestClient } from '../support/clients.js'
-import { startNatsServer } from '../support/nats-server.js'
-import type { NatsServer } from '../support/nats-server.js'
 import { startTestServer } from '../support/im-server.js'
 import type { TestServer } from '../support/im-server.js'
 import { TestService } from '../support/service.js'
 import { TEST_JWT_SECRET, tokenFor } from '../support/tokens.js'
 
-let nats: NatsServer
-let nodeA: TestServer
-let nodeB: TestServer
-
-beforeAll(async () => {
-  nats = await startNatsServer()
-  const config = { jwt: { secret: TEST_JWT_SECRET } }
-  ;[nodeA, nodeB] = await Promise.all([
-    startTestServer({ natsUrl: nats.url, hubs: [TypedHub], config: { ...config, nodeId: 'typed-a' } }),
-    startTestServer({ natsUrl: nats.url, hubs: [TypedHub], config: { ...config, nodeId: 'typed-b' } }),
-  ])
+const fixture = natsFixture({
+  nodes: ['typed-a', 'typed-b'].map((nodeId) => ({ hubs: [TypedHub], config: { nodeId, jwt: { secret: TEST_JWT_SECRET } } })),
 })
-
-afterAll(async () => {
-  await Promise.all([nodeA?.close(), nodeB?.close()])
-  await nats?.stop()
-})
+const nodeA = (): TestServer => fixture.nodes[0]!
+const nodeB = (): TestServer => fixture.nodes[1]!
 
 const protocols: Array<[string, () => IHubProtocol | undefined]> = [
   ['JSON', () => undefined],
@@ -64,9 +51,9 @@ describe.each(protocols)('typed sends over %s', (_, protocol) => {
 
   it.each(cases)('%s reaches exactly the connections it names, on both nodes', async (target, ids, expected) => {
     // Users are unique per case so that other cases' connections are never reached by user.
-    await using me = await connect(nodeA, `me-${target}`, protocol())
-    await using peer = await connect(nodeB, 'peer', protocol())
-    await using friend = await connect(nodeB, 'friend', protocol())
+    await using me = await connect(nodeA(), `me-${target}`, protocol())
+    await using peer = await connect(nodeB(), 'peer', protocol())
+    await using friend = await connect(nodeB(), 'friend', protocol())
     await me.invoke('join', 'room-1')
     await friend.invoke('join', 'room-1')
     await peer.invoke('join', 'room-2')
@@ -86,8 +73,8 @@ describe.each(protocols)('typed sends over %s', (_, protocol) => {
 
 describe.each(protocols)('client results asked by hub code, over %s', (_, protocol) => {
   it("returns the client's answer, from a connection on this node and on the other", async () => {
-    await using asker = await connect(nodeA, 'asker', protocol())
-    for (const node of [nodeA, nodeB]) {
+    await using asker = await connect(nodeA(), 'asker', protocol())
+    for (const node of [nodeA(), nodeB()]) {
       await using answerer = await connect(node, 'answerer', protocol())
       answerer.on('ask', async (question: string) => `${question}? yes`)
       expect(await asker.invoke('askClient', answerer.connectionId, 'ready')).toEqual({ result: 'ready? yes' } satisfies Asked)
@@ -95,14 +82,14 @@ describe.each(protocols)('client results asked by hub code, over %s', (_, protoc
   })
 
   it('asks the calling connection itself, with one invocation at a time (no deadlock)', async () => {
-    await using c = await connect(nodeB, 'self', protocol())
+    await using c = await connect(nodeB(), 'self', protocol())
     c.on('ask', (question: string) => `me: ${question}`)
     expect(await c.invoke('askClient', null, 'who')).toEqual({ result: 'me: who' })
   })
 
   it('rejects with a HubException carrying the client error, on either node', async () => {
-    await using asker = await connect(nodeA, 'asker', protocol())
-    for (const node of [nodeA, nodeB]) {
+    await using asker = await connect(nodeA(), 'asker', protocol())
+    for (const node of [nodeA(), nodeB()]) {
       await using answerer = await connect(node, 'answerer', protocol())
       answerer.on('ask', () => {
         throw new Error('no way')
@@ -116,8 +103,8 @@ describe.each(protocols)('client results asked by hub code, over %s', (_, protoc
   })
 
   it('rejects with IM_CLIENT_RESULT_TIMEOUT when the client does not answer in time, on either node', async () => {
-    await using asker = await connect(nodeA, 'asker', protocol())
-    for (const node of [nodeA, nodeB]) {
+    await using asker = await connect(nodeA(), 'asker', protocol())
+    for (const node of [nodeA(), nodeB()]) {
       await using answerer = await connect(node, 'answerer', protocol())
       answerer.on('ask', () => new Promise(() => {}))
       const id = answerer.connectionId!
@@ -130,8 +117,8 @@ describe.each(protocols)('client results asked by hub code, over %s', (_, protoc
   })
 
   it('rejects with IM_CLIENT_NOT_CONNECTED for a connection that leaves while asked, or is gone', async () => {
-    await using asker = await connect(nodeA, 'asker', protocol())
-    for (const node of [nodeA, nodeB]) {
+    await using asker = await connect(nodeA(), 'asker', protocol())
+    for (const node of [nodeA(), nodeB()]) {
       const answerer = await connect(node, 'answerer', protocol())
       const id = answerer.connectionId!
       let asked!: () => void
@@ -149,7 +136,7 @@ describe.each(protocols)('client results asked by hub code, over %s', (_, protoc
   })
 
   it('refuses a timeout out of bounds before asking anyone', async () => {
-    await using asker = await connect(nodeA, 'asker', protocol())
+    await using asker = await connect(nodeA(), 'asker', protocol())
     expect(await asker.invoke('askClient', asker.connectionId, 'q', 300_001)).toEqual({
       error: 'ImError',
       code: 'IM_INVALID_PAYLOAD',
@@ -162,17 +149,17 @@ describe('a connection negotiated on one node and opened on the other (no sticky
   it('is asked through the node that holds it, by hub code and by services', async () => {
     const token = await tokenFor('roamer')
     const negotiated = (await (
-      await fetch(`${nodeA.hubUrl('/hubs/typed')}/negotiate?negotiateVersion=1`, { method: 'POST', headers: { Authorization: `Bearer ${token}` } })
+      await fetch(`${nodeA().hubUrl('/hubs/typed')}/negotiate?negotiateVersion=1`, { method: 'POST', headers: { Authorization: `Bearer ${token}` } })
     ).json()) as { connectionId: string; connectionToken: string }
     // The WebSocket goes to node B, which takes the connection over from node A.
-    await using roamer = await connectClient(`${nodeB.hubUrl('/hubs/typed')}?id=${negotiated.connectionToken}`, { accessToken: token, skipNegotiation: true })
+    await using roamer = await connectClient(`${nodeB().hubUrl('/hubs/typed')}?id=${negotiated.connectionToken}`, { accessToken: token, skipNegotiation: true })
     roamer.on('ask', (question: string) => `roaming: ${question}`)
     const id = negotiated.connectionId
-    for (const node of [nodeA, nodeB]) {
+    for (const node of [nodeA(), nodeB()]) {
       await using asker = await connect(node, 'asker')
       expect(await asker.invoke('askClient', id, 'where')).toEqual({ result: 'roaming: where' })
     }
-    await using service = await TestService.connect(nats.url)
+    await using service = await TestService.connect(fixture.nats.url)
     const reply = await service.nc.request('im.typed.invoke.client', JSON.stringify({ connectionId: id, method: 'ask', args: ['svc'] }), { timeout: 5000 })
     expect(reply.json()).toEqual({ result: 'roaming: svc' })
   })
@@ -194,13 +181,13 @@ describe('hubs.clientResultTimeoutMs', () => {
 
 describe('invoke from a @Subscribe handler', () => {
   it('asks the connection wherever it is, once, when the handler has a queue', async () => {
-    await using service = await TestService.connect(nats.url)
-    for (const node of [nodeA, nodeB]) {
+    await using service = await TestService.connect(fixture.nats.url)
+    for (const node of [nodeA(), nodeB()]) {
       await using answerer = await connect(node, 'answerer')
       let asked = 0
       answerer.on('ask', (question: string) => `${++asked}: ${question}`)
-      const replies = await service.listen(`test.answers.${node === nodeA ? 'a' : 'b'}`)
-      await service.publish('im.typed.send.ask', { connectionId: answerer.connectionId, question: 'from a service', replyTo: `test.answers.${node === nodeA ? 'a' : 'b'}` })
+      const replies = await service.listen(`test.answers.${node === nodeA() ? 'a' : 'b'}`)
+      await service.publish('im.typed.send.ask', { connectionId: answerer.connectionId, question: 'from a service', replyTo: `test.answers.${node === nodeA() ? 'a' : 'b'}` })
       expect((await replies.next()).json).toEqual({ result: '1: from a service' })
       expect(asked).toBe(1)
     }
@@ -209,8 +196,8 @@ describe('invoke from a @Subscribe handler', () => {
 
 describe('invoke in onConnected', () => {
   it('gets the answer of a client whose handler was registered before start()', async () => {
-    await using node = await startTestServer({ natsUrl: nats.url, hubs: [GreeterHub], config: { jwt: { secret: TEST_JWT_SECRET } } })
-    await using service = await TestService.connect(nats.url)
+    await using node = await startTestServer({ natsUrl: fixture.nats.url, hubs: [GreeterHub], config: { jwt: { secret: TEST_JWT_SECRET } } })
+    await using service = await TestService.connect(fixture.nats.url)
     const greeted = await service.listen('test.greeted.>')
     const c = buildClient(node.hubUrl('/hubs/greeter'), { accessToken: await tokenFor('newcomer') })
     c.on('ask', (question: string) => `newcomer, asked "${question}"`)

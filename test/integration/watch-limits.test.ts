@@ -5,31 +5,18 @@
  * end give back their slot and, with the last watcher of a topic, the subscription.
  */
 import type * as signalR from '@microsoft/signalr'
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { DefaultHub } from '../../hubs/default-hub.js'
 import { Hub, HubBase, HubStream } from '../../src/index.js'
+import { natsFixture } from '../support/nats-fixture.js'
 import { connectClient, withTimeout } from '../support/clients.js'
 import type { TestClient } from '../support/clients.js'
-import { startNatsServer } from '../support/nats-server.js'
-import type { NatsServer } from '../support/nats-server.js'
 import { startTestServer } from '../support/im-server.js'
 import type { TestServer } from '../support/im-server.js'
-import { TestService } from '../support/service.js'
 
 const REFUSED = "An unexpected error occurred invoking 'watch' on the server. HubException: Too many watches on this connection: at most 64 may be open at once."
 
-let nats: NatsServer
-let service: TestService
-
-beforeAll(async () => {
-  nats = await startNatsServer({ monitoring: true })
-  service = await TestService.connect(nats.url)
-})
-
-afterAll(async () => {
-  await service?.[Symbol.asyncDispose]()
-  await nats?.stop()
-})
+const fixture = natsFixture({ nats: { monitoring: true } })
 
 /** One watch as the client sees it: the items it got and how it ended. */
 interface Watch {
@@ -61,7 +48,7 @@ function watch(client: TestClient, topic: string, method = 'watch'): Watch {
 
 /** The subjects the node's own NATS connection subscribes to, as the nats-server reports them. */
 async function nodeSubscriptions(server: TestServer): Promise<string[]> {
-  const res = await fetch(`${nats.monitorUrl}/connz?subs=1&limit=1024`, { signal: AbortSignal.timeout(3000) })
+  const res = await fetch(`${fixture.nats.monitorUrl}/connz?subs=1&limit=1024`, { signal: AbortSignal.timeout(3000) })
   const body = (await res.json()) as { connections?: Array<{ name?: string; subscriptions_list?: string[] }> }
   const connection = body.connections?.find((c) => c.name === `imservice-${server.nodeId}`)
   return connection?.subscriptions_list ?? []
@@ -93,7 +80,7 @@ class RelayHub extends HubBase {
 
 describe('DefaultHub watch limits', () => {
   it('refuses the 65th watch of a connection with a precise error while the first 64 keep receiving', async () => {
-    await using server = await startTestServer({ natsUrl: nats.url })
+    await using server = await startTestServer({ natsUrl: fixture.nats.url })
     await using client = await connectClient(server.hubUrl())
     const watches = Array.from({ length: 64 }, (_, i) => watch(client, `cap.t${i}`))
     await vi.waitFor(async () => expect(await watchSubscriptions(server)).toHaveLength(64), WAIT)
@@ -103,14 +90,14 @@ describe('DefaultHub watch limits', () => {
     expect(await metrics(server)).toMatchObject({ watches_refused_connection_limit_total: 1, watches_open: 64, watch_subscriptions: 64 })
     expect(await watchSubscriptions(server)).not.toContain('im.default.watch.cap.one-too-many')
 
-    for (let i = 0; i < 64; i++) await service.publish(`im.default.watch.cap.t${i}`, { n: i })
+    for (let i = 0; i < 64; i++) await fixture.service.publish(`im.default.watch.cap.t${i}`, { n: i })
     await vi.waitFor(() => expect(watches.map((w) => w.items)).toEqual(watches.map((_, i) => [{ n: i }])), WAIT)
     expect(watches.every((w) => w.error === undefined && !w.completed)).toBe(true)
     await expect(client.invoke('publish', 'still.served')).resolves.toBeNull()
   })
 
   it('gives a slot back when a watch is disposed, and every slot and subscription when the connection closes', async () => {
-    await using server = await startTestServer({ natsUrl: nats.url })
+    await using server = await startTestServer({ natsUrl: fixture.nats.url })
     const client = await connectClient(server.hubUrl())
     const watches = Array.from({ length: 64 }, (_, i) => watch(client, `free.t${i}`))
     await vi.waitFor(async () => expect(await watchSubscriptions(server)).toHaveLength(64), WAIT)
@@ -119,7 +106,7 @@ describe('DefaultHub watch limits', () => {
     await vi.waitFor(async () => expect(await watchSubscriptions(server)).not.toContain('im.default.watch.free.t0'), WAIT)
     const replacement = watch(client, 'free.replacement')
     await vi.waitFor(async () => expect(await watchSubscriptions(server)).toContain('im.default.watch.free.replacement'), WAIT)
-    await service.publish('im.default.watch.free.replacement', 'arrived')
+    await fixture.service.publish('im.default.watch.free.replacement', 'arrived')
     await vi.waitFor(() => expect(replacement.items).toEqual(['arrived']), WAIT)
     // The freed slot was taken again: the connection is back at its bound.
     expect(await withTimeout(watch(client, 'free.again').ended, 5000, 'the refusal')).toBe(REFUSED)
@@ -130,7 +117,7 @@ describe('DefaultHub watch limits', () => {
   })
 
   it('serves 50 watches of one topic from several connections with one NATS subscription', async () => {
-    await using server = await startTestServer({ natsUrl: nats.url })
+    await using server = await startTestServer({ natsUrl: fixture.nats.url })
     const clients = await Promise.all(Array.from({ length: 5 }, () => connectClient(server.hubUrl())))
     try {
       const watches = clients.flatMap((client) => Array.from({ length: 10 }, () => watch(client, 'shared.prices')))
@@ -138,7 +125,7 @@ describe('DefaultHub watch limits', () => {
       await vi.waitFor(async () => expect(await watchSubscriptions(server)).toEqual(['im.default.watch.shared.prices']), WAIT)
       expect((await metrics(server)).watch_subscriptions).toBe(1)
 
-      await service.publish('im.default.watch.shared.prices', { eur: 1.08 })
+      await fixture.service.publish('im.default.watch.shared.prices', { eur: 1.08 })
       await vi.waitFor(() => expect(watches.filter((w) => w.items.length === 1)).toHaveLength(50), WAIT)
       expect(watches.every((w) => JSON.stringify(w.items) === '[{"eur":1.08}]')).toBe(true)
 
@@ -154,11 +141,11 @@ describe('DefaultHub watch limits', () => {
   })
 
   it('ends a watch of hub code with its connection, whatever signal the hub passed', async () => {
-    await using server = await startTestServer({ natsUrl: nats.url, hubs: [DefaultHub, RelayHub] })
+    await using server = await startTestServer({ natsUrl: fixture.nats.url, hubs: [DefaultHub, RelayHub] })
     const client = await connectClient(server.hubUrl('/hubs/relay'))
     const watches = Array.from({ length: 3 }, (_, i) => watch(client, `r${i}`, 'relay'))
     await vi.waitFor(async () => expect(await watchSubscriptions(server, 'relay.')).toHaveLength(3), WAIT)
-    await service.publish('relay.r0', 'relayed')
+    await fixture.service.publish('relay.r0', 'relayed')
     await vi.waitFor(() => expect(watches[0]!.items).toEqual(['relayed']), WAIT)
     // Cancelling one stream ends its watch although nothing was published since.
     watches[1]!.subscription.dispose()
@@ -169,7 +156,7 @@ describe('DefaultHub watch limits', () => {
   })
 
   it('holds a bounded watch flood to 64 watches per connection and keeps nothing once the flooders leave', async () => {
-    await using server = await startTestServer({ natsUrl: nats.url })
+    await using server = await startTestServer({ natsUrl: fixture.nats.url })
     // The hub's own subscriptions (send, groups, deliver...), once the server lists the node's connection.
     const baseline = await vi.waitFor(async () => {
       const subjects = await nodeSubscriptions(server)

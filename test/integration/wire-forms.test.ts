@@ -7,18 +7,14 @@
  */
 import { MessagePackHubProtocol } from '@microsoft/signalr-protocol-msgpack'
 import { ExtData } from '@msgpack/msgpack'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
 import { messagePackHubProtocol } from '../../src/protocol/messagepack-hub-protocol.js'
 import type { HubMessage } from '../../src/protocol/messages.js'
 import { Forward, Hub, HubBase, HubMethod, HubStream, Subscribe } from '../../src/index.js'
+import { natsFixture } from '../support/nats-fixture.js'
 import { connectClient, Inbox, withTimeout } from '../support/clients.js'
 import type { ClientOptions, TestClient } from '../support/clients.js'
-import { startNatsServer } from '../support/nats-server.js'
-import type { NatsServer } from '../support/nats-server.js'
-import { startTestServer } from '../support/im-server.js'
-import type { TestServer } from '../support/im-server.js'
-import { TestService } from '../support/service.js'
 
 const SENT_AT = new Date(Date.UTC(2024, 0, 2, 3, 4, 5, 678))
 const SENT_AT_ISO = '2024-01-02T03:04:05.678Z'
@@ -68,23 +64,9 @@ class WireFormsHub extends HubBase {
   }
 }
 
-let nats: NatsServer
-let server: TestServer
-let service: TestService
+const fixture = natsFixture({ nodes: [{ hubs: [WireFormsHub] }] })
 
-beforeAll(async () => {
-  nats = await startNatsServer()
-  server = await startTestServer({ natsUrl: nats.url, hubs: [WireFormsHub] })
-  service = await TestService.connect(nats.url)
-})
-
-afterAll(async () => {
-  await service?.[Symbol.asyncDispose]()
-  await server?.close()
-  await nats?.stop()
-})
-
-const connect = (options: ClientOptions = {}): Promise<TestClient> => connectClient(server.hubUrl('/hubs/wire-forms'), options)
+const connect = (options: ClientOptions = {}): Promise<TestClient> => connectClient(fixture.server.hubUrl('/hubs/wire-forms'), options)
 
 function streamItems(client: TestClient, method: string): Promise<unknown[]> {
   return withTimeout(
@@ -111,7 +93,7 @@ describe('over JSON (System.Text.Json forms)', () => {
   it('relays a service publish that hub code turned into a Date and bytes', async () => {
     await using c = await connect()
     const inbox = new Inbox(c, 'note')
-    await service.publish('im.wireforms.note', { at: SENT_AT_ISO, data: BYTES_BASE64 })
+    await fixture.service.publish('im.wireforms.note', { at: SENT_AT_ISO, data: BYTES_BASE64 })
     expect(await inbox.next()).toEqual([{ at: SENT_AT_ISO, data: BYTES_BASE64 }])
   })
 
@@ -146,7 +128,7 @@ describe('over MessagePack (timestamp and bin)', () => {
   })
 
   it.each([
-    ['a relayed service publish', () => service.publish('im.wireforms.note', { at: SENT_AT_ISO, data: BYTES_BASE64 })],
+    ['a relayed service publish', () => fixture.service.publish('im.wireforms.note', { at: SENT_AT_ISO, data: BYTES_BASE64 })],
     ['a send from a hub method, although the node-to-node hop is JSON', (c: TestClient) => c.invoke('announce')],
   ])('gets a Date and a Uint8Array from %s', async (_, cause) => {
     await using c = await connect(protocol())
@@ -168,14 +150,14 @@ describe('over MessagePack (timestamp and bin)', () => {
 describe('what IMService forwards to NATS', () => {
   it('carries bytes as base64 and dates as ISO 8601, for .NET services reading byte[] and DateTimeOffset', async () => {
     await using c = await connect()
-    const listener = await service.listen('svc.wireforms.both')
+    const listener = await fixture.service.listen('svc.wireforms.both')
     await c.invoke('forwardBoth')
     expect((await listener.next()).json).toMatchObject({ method: 'forwardBoth', args: [BYTES_BASE64, { at: SENT_AT_ISO }] })
   })
 
   it('forwards what a MessagePack client sent as bin and timestamp in the same JSON forms', async () => {
     await using c = await connect({ protocol: new MessagePackHubProtocol() })
-    const listener = await service.listen('svc.wireforms.upload')
+    const listener = await fixture.service.listen('svc.wireforms.upload')
     await c.invoke('upload', BYTES, SENT_AT)
     expect((await listener.next()).json).toMatchObject({ method: 'upload', args: [BYTES_BASE64, SENT_AT_ISO] })
   })
@@ -190,7 +172,7 @@ describe('a MessagePack timestamp no Date can hold', () => {
   }
 
   it('refuses the invocation with the binder text before the method runs, and the connection goes on', async () => {
-    const ws = new WebSocket(server.hubUrl('/hubs/wire-forms').replace(/^http/, 'ws'))
+    const ws = new WebSocket(fixture.server.hubUrl('/hubs/wire-forms').replace(/^http/, 'ws'))
     const received: HubMessage[] = []
     let pending: Uint8Array = new Uint8Array(0)
     let handshaken = false
@@ -217,7 +199,7 @@ describe('a MessagePack timestamp no Date can hold', () => {
     }
     try {
       ws.send('{"protocol":"messagepack","version":1}\u001e')
-      const listener = await service.listen('svc.wireforms.upload')
+      const listener = await fixture.service.listen('svc.wireforms.upload')
       ws.send(messagePackHubProtocol.writeMessage({ type: 1, invocationId: '1', target: 'upload', arguments: [BYTES, hugeTimestamp()], streamIds: [] }))
       // The binder refuses an invalid Date before the method runs, as ASP.NET's does.
       expect(await completion('1')).toMatchObject({ error: "Failed to invoke 'upload' due to an error on the server." })

@@ -5,6 +5,9 @@
 import * as signalR from '@microsoft/signalr'
 import WebSocket from 'ws'
 import type { ClientOptions as WebSocketOptions } from 'ws'
+import { Recorder, withTimeout } from './recorder.js'
+
+export { withTimeout }
 
 export interface ClientOptions {
   readonly accessToken?: string
@@ -42,41 +45,14 @@ export function buildClient(url: string, options: ClientOptions = {}): TestClien
   return Object.assign(connection, { [Symbol.asyncDispose]: () => connection.stop() })
 }
 
-/** Records the calls of one client method; `next()` waits for the next one. */
-export class Inbox {
-  readonly received: unknown[][] = []
-  private waiters: Array<{ resolve: (args: unknown[]) => void; index: number }> = []
-
+/** Records the calls of one client method (their arguments); `next()` waits for the next one. */
+export class Inbox extends Recorder<unknown[]> {
   constructor(connection: signalR.HubConnection, method: string) {
-    connection.on(method, (...args: unknown[]) => {
-      this.received.push(args)
-      this.waiters = this.waiters.filter((w) => {
-        if (w.index < this.received.length) {
-          w.resolve(this.received[w.index]!)
-          return false
-        }
-        return true
-      })
-    })
+    super(`a call of "${method}"`)
+    connection.on(method, (...args: unknown[]) => this.record(args))
   }
-
-  /** Waits for the n-th message (0-based), by default the one after those already read. */
-  next(timeoutMs = 5000): Promise<unknown[]> {
-    const index = this.read++
-    if (index < this.received.length) return Promise.resolve(this.received[index]!)
-    return withTimeout(new Promise((resolve) => this.waiters.push({ resolve, index })), timeoutMs, `message #${index + 1}`)
-  }
-
-  private read = 0
 }
 
-export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms)
-  })
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
-}
 
 /** Resolves with the error a connection closes with (undefined for a clean close). */
 export function closed(connection: signalR.HubConnection, timeoutMs = 5000): Promise<Error | undefined> {

@@ -4,35 +4,20 @@
  */
 import { connect } from '@nats-io/transport-node'
 import type { NatsConnection, Subscription } from '@nats-io/transport-node'
-import { withTimeout } from './clients.js'
+import { Recorder } from './recorder.js'
 
 export interface ServiceMessage {
   readonly subject: string
   readonly json: unknown
 }
 
-export class Listener {
-  readonly messages: ServiceMessage[] = []
-  private read = 0
-  private wake: (() => void) | undefined
-
-  constructor(private readonly sub: Subscription) {
+/** Records the JSON messages of one subscription; `next()` waits for the next one. */
+export class Listener extends Recorder<ServiceMessage> {
+  constructor(sub: Subscription) {
+    super(`a message on ${sub.getSubject()}`)
     void (async () => {
-      for await (const m of sub) {
-        this.messages.push({ subject: m.subject, json: JSON.parse(m.string()) })
-        this.wake?.()
-      }
+      for await (const m of sub) this.record({ subject: m.subject, json: JSON.parse(m.string()) })
     })()
-  }
-
-  /** The next message not yet read, waiting at most `timeoutMs`. */
-  async next(timeoutMs = 5000): Promise<ServiceMessage> {
-    const index = this.read++
-    const arrived = async (): Promise<ServiceMessage> => {
-      while (this.messages.length <= index) await new Promise<void>((resolve) => (this.wake = resolve))
-      return this.messages[index]!
-    }
-    return withTimeout(arrived(), timeoutMs, `a message on ${this.sub.getSubject()}`)
   }
 
   /**
@@ -40,12 +25,8 @@ export class Listener {
    * without confirmation and may reach a listener a few milliseconds late, after it subscribed
    * for another connection.
    */
-  async nextFor(connectionId: string | null | undefined, timeoutMs = 5000): Promise<ServiceMessage> {
-    const deadline = Date.now() + timeoutMs
-    for (;;) {
-      const message = await this.next(Math.max(1, deadline - Date.now()))
-      if ((message.json as { connectionId?: unknown }).connectionId === connectionId) return message
-    }
+  nextFor(connectionId: string | null | undefined, timeoutMs = 5000): Promise<ServiceMessage> {
+    return this.nextMatching((message) => (message.json as { connectionId?: unknown }).connectionId === connectionId, timeoutMs)
   }
 }
 

@@ -35,6 +35,13 @@ describe('redact', () => {
 })
 
 describe('createConsoleLogger', () => {
+  it('redacts secrets inside object fields', () => {
+    const { logger, lines } = capture()
+    logger.info('m', { request: { url: '/hub?access_token=abc', headers: { authorization: 'Bearer xyz' } } })
+    expect(lines[0]).not.toContain('abc')
+    expect(lines[0]).not.toContain('xyz')
+  })
+
   it('writes one line: ISO time, padded level, message and fields', () => {
     const { logger, lines } = capture()
     logger.info('connected', { connectionId: 'c1', count: 2, ok: true })

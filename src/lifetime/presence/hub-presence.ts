@@ -22,13 +22,13 @@ export interface HubPresenceOptions {
   readonly subjects: PresenceSubjects
   /** This node's tag (new with every start) and name. */
   readonly tag: string
-  readonly node: string
+  readonly nodeId: string
   readonly leaseMs: number
   readonly gatherTimeoutMs: number
   /** See UserPresenceEvents. */
   readonly offlineDelayMs: number
-  /** Replicas of the presence stream when it is created. */
-  readonly streamReplicas: number
+  /** Replicas of the presence stream when it is created (`jetstream.replicas`). */
+  readonly replicas: number | 'auto'
   /** A malformed request or command (for metrics). */
   readonly refused: () => void
   readonly logger: Logger
@@ -55,7 +55,7 @@ export class HubPresence implements UserTransitions {
       gone: () => void this.events?.sweep(),
       logger: options.logger,
     })
-    const store = (this.store = options.bus.versionedStore?.(`IM_PRESENCE_${options.hub}`, options.subjects.state, { replicas: options.streamReplicas }))
+    const store = (this.store = options.bus.versionedStore?.(`IM_PRESENCE_${options.hub}`, options.subjects.state, { replicas: options.replicas }))
     this.events = store
       ? new UserPresenceEvents({
           bus: options.bus,
@@ -79,7 +79,8 @@ export class HubPresence implements UserTransitions {
     if (this.eventsOn) this.events?.left(userId)
   }
 
-  start(lifetime: LifetimeManager<PresentConnection>): void {
+  /** Starts answering for `lifetime`'s connections; returns itself. */
+  start(lifetime: LifetimeManager<PresentConnection>): this {
     const { bus, subjects, logger, refused } = this.options
     this.lifetime = lifetime
     this.roster.start()
@@ -92,6 +93,7 @@ export class HubPresence implements UserTransitions {
     // Entries of nodes that died before this one started are swept once it has heard every live node.
     this.sweepTimer = setTimeout(() => void this.events?.sweep(), this.options.leaseMs * 4)
     this.sweepTimer.unref()
+    return this
   }
 
   /** Stops answering, and writes what this node's closed connections changed (at most `timeoutMs`). */

@@ -20,7 +20,7 @@ export interface PresenceQueriesOptions {
   readonly subjects: PresenceSubjects
   /** This node's tag (its answers subject) and name (in connection entries). */
   readonly tag: string
-  readonly node: string
+  readonly nodeId: string
   readonly lifetime: LifetimeManager<PresentConnection>
   readonly roster: NodeRoster
   readonly gatherTimeoutMs: number
@@ -68,7 +68,7 @@ export class PresenceQueries {
   /** Every node's part of the answer to `query`: this node's at once, the others' as they come. */
   async gather(query: PresenceQuery): Promise<NodePart[]> {
     const { roster, tag, subjects, bus } = this.options
-    const local = localPart(query, this.options.lifetime, this.options.node)
+    const local = localPart(query, this.options.lifetime, this.options.nodeId)
     const others = roster.alive().filter((t) => t !== tag)
     if (others.length === 0) return [local]
     const id = `${++this.nextId}`
@@ -116,7 +116,7 @@ export class PresenceQueries {
       return
     }
     if (ask.from === this.options.tag || !isQuery(ask.query)) return
-    this.reply(message.reply, { tag: this.options.tag, part: localPart(ask.query, this.options.lifetime, this.options.node) })
+    this.reply(message.reply, { tag: this.options.tag, part: localPart(ask.query, this.options.lifetime, this.options.nodeId) })
   }
 
   private onAnswer(message: BusMessage): void {

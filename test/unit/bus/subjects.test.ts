@@ -106,11 +106,11 @@ describe('hubSubjects', () => {
   })
 
   it.each(['', 'a.b', 'a*', '>', 'a b', '$SYS'])('refuses the hub name %j', (name) => {
-    expect(() => hubSubjects(name)).toThrow(/hub name must be one token/)
+    expect(() => hubSubjects(name)).toThrow(expect.objectContaining({ code: 'IM_HUB_DEFINITION_INVALID', message: expect.stringMatching(/^hub name must be one token/) }))
   })
 
   it('refuses an invalid topic in receive()', () => {
-    expect(() => hubSubjects('default').receive('a.>')).toThrow(/wildcards/)
+    expect(() => hubSubjects('default').receive('a.>')).toThrow(expect.objectContaining({ code: 'IM_INVALID_TOPIC', message: expect.stringMatching(/wildcards/) }))
   })
 })
 

@@ -7,7 +7,10 @@ import { emitAsyncApi } from '../../../src/codegen/emit-asyncapi.js'
 import { emitCsharp } from '../../../src/codegen/emit-csharp.js'
 import { emitTsClient } from '../../../src/codegen/emit-ts-client.js'
 import { emitTsPublishers } from '../../../src/codegen/emit-ts-publishers.js'
+import { ENVELOPE_TYPE, LIFECYCLE_TYPE } from '../../../src/codegen/model.js'
+import type { TypeDeclaration } from '../../../src/codegen/model.js'
 import { renderOutputs } from '../../../src/codegen/outputs.js'
+import { pascalKeys } from '../../../src/hub/cap-headers.js'
 import { sampleModel } from '../../fixtures/codegen/model.js'
 
 const hub = sampleModel.hubs[0]!
@@ -46,4 +49,32 @@ describe('emitters', () => {
     expect(client).not.toContain('LifecycleEvent')
     expect(emitTsPublishers(hub, sampleModel)).not.toContain('TicketEvent')
   })
+
+  it("names the properties of InvocationEnvelope and LifecycleEvent as IMService writes them under hubs.envelopeCasing: 'pascal', and nothing else", () => {
+    const camel = emitCsharp(hub, sampleModel)
+    const pascal = emitCsharp(hub, sampleModel, { envelopeCasing: 'pascal' })
+    expect(renderOutputs(sampleModel, { csharp: { envelopeCasing: 'camel' } }).get('dotnet/TicketsHub.cs')).toBe(camel)
+    for (const name of [ENVELOPE_TYPE, LIFECYCLE_TYPE]) {
+      const declared = propertyNames(sampleModel.types[name]!)
+      // What the node sends: the declared names through the same conversion the node applies.
+      const sent = Object.keys(pascalKeys(Object.fromEntries(declared.map((n) => [n, null]))))
+      expect(sent).not.toEqual(declared)
+      expect(jsonNames(pascal, name)).toEqual(sent)
+      expect(jsonNames(camel, name)).toEqual(declared)
+    }
+    // Payloads services publish are read case-insensitively and keep their declared names.
+    expect(jsonNames(pascal, 'Ticket')).toEqual(jsonNames(camel, 'Ticket'))
+    expect(pascal).toContain("// InvocationEnvelope and LifecycleEvent in PascalCase, as hubs.envelopeCasing: 'pascal' has IMService write them.\n")
+    expect(camel).not.toContain('PascalCase')
+  })
 })
+
+function propertyNames(declaration: TypeDeclaration): string[] {
+  return declaration.kind === 'interface' ? declaration.properties.map((p) => p.name) : []
+}
+
+/** The [JsonPropertyName] values of one C# record, in order. */
+function jsonNames(csharp: string, record: string): string[] {
+  const body = csharp.slice(csharp.indexOf(`public sealed record ${record}\n`))
+  return [...body.slice(0, body.indexOf('\n}\n')).matchAll(/\[JsonPropertyName\("([^"]+)"\)\]/g)].map((m) => m[1]!)
+}

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { defaultNodeId, describeConfig, resolveConfig } from '../../../src/config/load-config.js'
 import { defineConfig } from '../../../src/config/define-config.js'
-import type { ImConfigInput } from '../../../src/config/config.js'
+import type { ImConfig, ImConfigInput } from '../../../src/config/config.js'
 import { ImErrorCode } from '../../../src/errors.js'
 
 const SECRET = 'a-test-secret-of-at-least-32-bytes!!'
@@ -29,6 +29,10 @@ describe('resolveConfig defaults', () => {
         clientResultTimeoutMs: 30000,
         handshakeTimeoutMs: 15000,
         disconnectTimeoutMs: 15000,
+        negotiationTimeoutMs: 15000,
+        longPollIdleTimeoutMs: 15000,
+        statefulReconnectWindowMs: 15000,
+        relayMarginMs: 5000,
         enableDetailedErrors: false,
         envelopeCasing: 'camel',
         maxGroupsPerConnection: 128,
@@ -100,6 +104,11 @@ describe('resolveConfig environment overrides', () => {
     ['IM_CLIENT_TIMEOUT_MS', '60000', (c) => c.hubs.clientTimeoutMs, 60000],
     ['IM_HANDSHAKE_TIMEOUT_MS', '1000', (c) => c.hubs.handshakeTimeoutMs, 1000],
     ['IM_DISCONNECT_TIMEOUT_MS', '2000', (c) => c.hubs.disconnectTimeoutMs, 2000],
+    ['IM_NEGOTIATION_TIMEOUT_MS', '3000', (c) => c.hubs.negotiationTimeoutMs, 3000],
+    ['IM_LONG_POLL_IDLE_TIMEOUT_MS', '4000', (c) => c.hubs.longPollIdleTimeoutMs, 4000],
+    ['IM_STATEFUL_RECONNECT_WINDOW_MS', '60000', (c) => c.hubs.statefulReconnectWindowMs, 60000],
+    ['IM_RELAY_MARGIN_MS', '0', (c) => c.hubs.relayMarginMs, 0],
+    ['IM_RELAY_MARGIN_MS', '2000', (c) => c.hubs.relayMarginMs, 2000],
     ['IM_DETAILED_ERRORS', 'true', (c) => c.hubs.enableDetailedErrors, true],
     ['IM_DETAILED_ERRORS', '1', (c) => c.hubs.enableDetailedErrors, true],
     ['IM_DETAILED_ERRORS', 'FALSE', (c) => c.hubs.enableDetailedErrors, false],
@@ -113,7 +122,6 @@ describe('resolveConfig environment overrides', () => {
     ['IM_PRESENCE_GATHER_TIMEOUT_MS', '250', (c) => c.presence.gatherTimeoutMs, 250],
     ['IM_PRESENCE_LEASE_MS', '500', (c) => c.presence.leaseMs, 500],
     ['IM_PRESENCE_OFFLINE_DELAY_MS', '0', (c) => c.presence.offlineDelayMs, 0],
-    ['IM_PRESENCE_STREAM_REPLICAS', '3', (c) => c.presence.streamReplicas, 3],
     ['IM_TOPIC_AUTHORIZER', 'true', (c) => c.topics.authorizer.enabled, true],
     ['IM_TOPIC_AUTHORIZER_TIMEOUT_MS', '250', (c) => c.topics.authorizer.timeoutMs, 250],
     ['IM_TOPIC_AUTHORIZER_CACHE_TTL_MS', '0', (c) => c.topics.authorizer.cacheTtlMs, 0],
@@ -123,6 +131,13 @@ describe('resolveConfig environment overrides', () => {
   // An empty variable counts as unset (IM_PORT="" keeps the default).
   it.each(cases)('%s=%j', (name, value, read, expected) => {
     expect(read(resolveConfig({}, { [name]: value }))).toEqual(expected)
+  })
+
+  it('gives the three waits the disconnect timeout, from the file or the environment, unless one is set on its own', () => {
+    const waits = (c: ImConfig): number[] => [c.hubs.negotiationTimeoutMs, c.hubs.longPollIdleTimeoutMs, c.hubs.statefulReconnectWindowMs]
+    expect(waits(resolveConfig({}, { IM_DISCONNECT_TIMEOUT_MS: '2000' }))).toEqual([2000, 2000, 2000])
+    expect(waits(resolveConfig({ hubs: { disconnectTimeoutMs: 7000 } }, {}))).toEqual([7000, 7000, 7000])
+    expect(waits(resolveConfig({ hubs: { disconnectTimeoutMs: 7000, longPollIdleTimeoutMs: 500 } }, { IM_STATEFUL_RECONNECT_WINDOW_MS: '60000' }))).toEqual([7000, 500, 60000])
   })
 
   it('reads the CAP headers switch and the envelope casing, the environment winning', () => {
@@ -311,6 +326,12 @@ describe('describeConfig', () => {
       'limits: message 32768 B, keep-alive 15000 ms, client timeout 30000 ms, handshake 15000 ms, disconnect 15000 ms, detailed errors off',
       'topics: default rules (no JWT): > watch anyone publish anyone; authorizer off, unmatched topics refused',
     ])
+  })
+
+  it('names each of the three waits once one is parted from the disconnect timeout', () => {
+    expect(describeConfig(resolveConfig({}, { IM_STATEFUL_RECONNECT_WINDOW_MS: '60000' }))).toContain(
+      'limits: message 32768 B, keep-alive 15000 ms, client timeout 30000 ms, handshake 15000 ms, negotiation 15000 ms, long-poll idle 15000 ms, reconnect window 60000 ms, detailed errors off',
+    )
   })
 
   it('lists the topic rules in effect and the authorizer', () => {

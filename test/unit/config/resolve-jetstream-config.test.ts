@@ -11,7 +11,26 @@ describe('jetstream settings', () => {
       duplicateWindowMs: 300_000,
       maxAgeMs: 3_600_000,
       consumerInactiveMs: 3_600_000,
+      replicas: 'auto',
+      pullExpiresMs: 5000,
+      heartbeatMs: 1000,
+      offline: { enabled: false, ttlMs: 604_800_000, maxPerUser: 1000, stream: 'IM_OFFLINE', cursorBucket: 'im-offline-cursors' },
     })
+  })
+
+  it('take replicas as auto or 1 to 5, and the pull expiry and heartbeat of the consumer', () => {
+    expect(resolveConfig({ jetstream: { replicas: 3 } }, {}).jetstream.replicas).toBe(3)
+    expect(resolveConfig({}, { IM_JETSTREAM_REPLICAS: '5' }).jetstream.replicas).toBe(5)
+    expect(resolveConfig({ jetstream: { replicas: 1 } }, { IM_JETSTREAM_REPLICAS: 'auto' }).jetstream.replicas).toBe('auto')
+    expect(resolveConfig({}, { IM_JETSTREAM_PULL_EXPIRES_MS: '10000', IM_JETSTREAM_HEARTBEAT_MS: '2000' }).jetstream).toMatchObject({ pullExpiresMs: 10_000, heartbeatMs: 2000 })
+  })
+
+  it('take the offline delivery settings from the file and IM_OFFLINE_* variables', () => {
+    const config = resolveConfig(
+      { jetstream: { stream: 'IM_DEFAULT', offline: { enabled: true, maxPerUser: 10 } } },
+      { IM_OFFLINE_TTL_MS: '60000', IM_OFFLINE_STREAM: 'KEPT', IM_OFFLINE_CURSOR_BUCKET: 'cursors' },
+    ).jetstream.offline
+    expect(config).toEqual({ enabled: true, ttlMs: 60_000, maxPerUser: 10, stream: 'KEPT', cursorBucket: 'cursors' })
   })
 
   it('take the file and let IM_* variables override it', () => {
@@ -32,6 +51,18 @@ describe('jetstream settings', () => {
     [{ IM_JETSTREAM_FORWARD: 'im..receive' }, 'IM_JETSTREAM_FORWARD must list NATS subjects: "im..receive" is not valid'],
     [{ IM_JETSTREAM_SUBJECTS: 'im.>.send' }, 'IM_JETSTREAM_SUBJECTS must list NATS subjects'],
     [{ IM_JETSTREAM_PUBLISH_TIMEOUT_MS: '0' }, 'IM_JETSTREAM_PUBLISH_TIMEOUT_MS must be an integer from 1'],
+    [{ IM_OFFLINE_DELIVERY: 'true' }, 'IM_OFFLINE_DELIVERY needs a JetStream stream holding im.default.send.user: set IM_JETSTREAM_STREAM (its default subjects hold it)'],
+    [{ IM_OFFLINE_DELIVERY: '1', IM_JETSTREAM_STREAM: 'S', IM_JETSTREAM_SUBJECTS: 'im.default.send, im.default.groups.>' }, 'IM_OFFLINE_DELIVERY needs im.default.send.user among IM_JETSTREAM_SUBJECTS (now im.default.send, im.default.groups.>)'],
+    [{ IM_OFFLINE_DELIVERY: '1', IM_JETSTREAM_STREAM: 'IM_OFFLINE' }, 'the offline store stream must not be the stream IM_OFFLINE that captures the messages'],
+    [{ IM_OFFLINE_MAX_PER_USER: '0' }, 'IM_OFFLINE_MAX_PER_USER must be an integer from 1'],
+    [{ IM_OFFLINE_TTL_MS: '10' }, 'IM_OFFLINE_TTL_MS must be an integer from 1000'],
+    [{ IM_OFFLINE_CURSOR_BUCKET: 'a.b' }, 'IM_OFFLINE_CURSOR_BUCKET must be a KV bucket name'],
+    [{ IM_JETSTREAM_REPLICAS: '0' }, 'IM_JETSTREAM_REPLICAS must be auto or an integer from 1 to 5, got "0"'],
+    [{ IM_JETSTREAM_REPLICAS: '6' }, 'IM_JETSTREAM_REPLICAS must be auto or an integer from 1 to 5, got "6"'],
+    [{ IM_JETSTREAM_REPLICAS: 'three' }, 'IM_JETSTREAM_REPLICAS must be auto or an integer from 1 to 5, got "three"'],
+    [{ IM_JETSTREAM_PULL_EXPIRES_MS: '500' }, 'IM_JETSTREAM_PULL_EXPIRES_MS must be an integer from 1000 to 60000'],
+    [{ IM_JETSTREAM_HEARTBEAT_MS: '100' }, 'IM_JETSTREAM_HEARTBEAT_MS must be an integer from 500 to 30000'],
+    [{ IM_JETSTREAM_HEARTBEAT_MS: '3000' }, 'IM_JETSTREAM_HEARTBEAT_MS (3000) must be at most half of IM_JETSTREAM_PULL_EXPIRES_MS (5000)'],
   ])('refuses %j', (env, message) => {
     expect(() => resolveConfig({}, env)).toThrow(expect.objectContaining({ code: ImErrorCode.ConfigInvalid, message: expect.stringContaining(message) }))
   })

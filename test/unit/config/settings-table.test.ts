@@ -54,7 +54,17 @@ describe('the settings table', () => {
 
   it.each(integerRows)('$row.env: takes $min and $max from the environment and the file, refuses one beyond either', ({ row, min, max }) => {
     // The client timeout must exceed the keep-alive interval: keep each out of the other's way.
-    const room = row.key === 'hubs.keepAliveIntervalMs' ? { IM_CLIENT_TIMEOUT_MS: String(2 ** 31 - 1) } : row.key === 'hubs.clientTimeoutMs' ? { IM_KEEP_ALIVE_MS: '1' } : {}
+    // Likewise a pull must live at least two heartbeats.
+    const room =
+      row.key === 'hubs.keepAliveIntervalMs'
+        ? { IM_CLIENT_TIMEOUT_MS: String(2 ** 31 - 1) }
+        : row.key === 'hubs.clientTimeoutMs'
+          ? { IM_KEEP_ALIVE_MS: '1' }
+          : row.key === 'jetstream.pullExpiresMs'
+            ? { IM_JETSTREAM_HEARTBEAT_MS: '500' }
+            : row.key === 'jetstream.heartbeatMs'
+              ? { IM_JETSTREAM_PULL_EXPIRES_MS: '60000' }
+              : {}
     const env = { ...companions(row), ...room }
     const bounds = row.key === 'hubs.keepAliveIntervalMs' ? [min, max - 1] : row.key === 'hubs.clientTimeoutMs' ? [min + 1, max] : [min, max]
     for (const value of bounds) {

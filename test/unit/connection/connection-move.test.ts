@@ -1,39 +1,8 @@
 import { describe, expect, it } from 'vitest'
-import { decodeMoveState, encodeMoveState, overlap } from '../../../src/connection/connection-move.js'
-import type { MoveState } from '../../../src/connection/connection-move.js'
+import { overlap } from '../../../src/connection/connection-move.js'
 import { MessageBuffer } from '../../../src/connection/message-buffer.js'
 
 const bytes = (...values: number[]): Uint8Array => new Uint8Array(values)
-
-describe('the state of a moving connection', () => {
-  it('travels as JSON and comes back the same, binary frames included', () => {
-    const state: MoveState = {
-      buffer: {
-        sent: 7,
-        received: 3,
-        frames: [
-          { id: 6, frame: '{"type":1,"target":"a","arguments":[1]}\u001e', shared: true },
-          { id: 7, frame: bytes(0x05, 0x95, 0x01, 0x80, 0xc0), shared: false },
-        ],
-      },
-      mark: 5,
-      groups: ['g1', 'g2'],
-      streams: ['4'],
-    }
-    const wire = JSON.parse(JSON.stringify(encodeMoveState(state))) as unknown
-    expect(decodeMoveState(wire)).toEqual(state)
-  })
-
-  it('refuses what is not a state', () => {
-    const good = encodeMoveState({ buffer: { sent: 1, received: 0, frames: [{ id: 1, frame: 'x', shared: true }] }, mark: 0, groups: [], streams: [] })
-    expect(decodeMoveState(undefined)).toBeUndefined()
-    expect(decodeMoveState({ unknown: true })).toBeUndefined()
-    expect(decodeMoveState({ ...good, sent: -1 })).toBeUndefined()
-    expect(decodeMoveState({ ...good, mark: 1.5 })).toBeUndefined()
-    expect(decodeMoveState({ ...good, frames: [[1, 42, 1]] })).toBeUndefined()
-    expect(decodeMoveState({ ...good, streams: 'x' })).toBeUndefined()
-  })
-})
 
 describe('overlap', () => {
   it('is the longest start of what was collected that ends what the holder sent', () => {
@@ -53,8 +22,7 @@ describe('overlap', () => {
 
 describe('MessageBuffer.adopt', () => {
   it('puts the old node first, then what was collected that it had not sent, numbered on', () => {
-    const collecting = MessageBuffer.collecting(100_000)
-    expect(collecting.isCollecting).toBe(true)
+    const collecting = new MessageBuffer(100_000)
     collecting.track('m5', true)
     collecting.track('m6', true)
     collecting.track('own', false)
@@ -71,7 +39,6 @@ describe('MessageBuffer.adopt', () => {
       3,
     )
     expect(ok).toBe(true)
-    expect(collecting.isCollecting).toBe(false)
     expect(collecting.replay()).toEqual({ sequenceId: 3, frames: ['m3', 'm4', 'm5', 'm6', 'own'] })
     expect(collecting.state().sent).toBe(7)
     // The client's messages go on from where the old node had them.
@@ -80,7 +47,7 @@ describe('MessageBuffer.adopt', () => {
   })
 
   it('looks for the overlap only among frames sent after the mark', () => {
-    const collecting = MessageBuffer.collecting(100_000)
+    const collecting = new MessageBuffer(100_000)
     collecting.track('same', true)
     // 'same' was sent before the offer: the one collected is a new message with the same bytes.
     collecting.adopt({ sent: 2, received: 0, frames: [{ id: 2, frame: 'same', shared: true }] }, 2)
@@ -88,7 +55,7 @@ describe('MessageBuffer.adopt', () => {
   })
 
   it('says when the result is past the limit', () => {
-    const collecting = MessageBuffer.collecting(4)
+    const collecting = new MessageBuffer(4)
     collecting.track('abc', true)
     expect(collecting.adopt({ sent: 1, received: 0, frames: [{ id: 1, frame: 'xy', shared: true }] }, 1)).toBe(false)
   })

@@ -3,10 +3,10 @@ import { postedInput } from '../../../src/connection/posted-input.js'
 import { JsonHubProtocol } from '../../../src/protocol/json-hub-protocol.js'
 import { MessagePackHubProtocol } from '../../../src/protocol/messagepack-hub-protocol.js'
 
-const json = { state: 'connected', protocol: new JsonHubProtocol() } as const
-const messagepack = { state: 'connected', protocol: new MessagePackHubProtocol() } as const
+const json = { isConnected: true, protocol: new JsonHubProtocol() } as const
+const messagepack = { isConnected: true, protocol: new MessagePackHubProtocol() } as const
 const handshaking = {
-  state: 'handshake',
+  isConnected: false,
   get protocol(): never {
     throw new Error('the handshake has not completed')
   },

@@ -14,10 +14,11 @@ import type { HubMessage } from '../../../src/protocol/messages.js'
 
 const TAG = 'node01'
 const ID = `${TAG}connection`
+const RELAY_MARGIN = 100
 
 interface FakeConnection {
   connectionId: string
-  state: 'connected' | 'closed'
+  isConnected: boolean
   sent: HubMessage[]
   send(message: HubMessage): void
 }
@@ -25,7 +26,7 @@ interface FakeConnection {
 function setup(options: { throwOnSend?: boolean } = {}) {
   const connection: FakeConnection = {
     connectionId: ID,
-    state: 'connected',
+    isConnected: true,
     sent: [],
     send(message) {
       if (options.throwOnSend) throw new TypeError('Do not know how to serialize a BigInt')
@@ -39,8 +40,9 @@ function setup(options: { throwOnSend?: boolean } = {}) {
     nodeTag: TAG,
     find: (id) => (id === ID ? (connection as unknown as HubConnection) : undefined),
     handedOver: () => false,
-    defaultTimeoutMs: 1000,
+    clientResultTimeoutMs: 1000,
     maxTimeoutMs: 300_000,
+    relayMarginMs: RELAY_MARGIN,
     logger: silentLogger,
   })
   results.start()
@@ -113,7 +115,7 @@ describe('ClientResults.invoke', () => {
   it('says a closed connection is not connected without sending', async () => {
     const { connection, results, bus } = setup()
     buses.push(bus)
-    connection.state = 'closed'
+    connection.isConnected = false
     const error = await results.invoke(ID, 'confirm', [], {}).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(ImError)
     expect(error).toMatchObject({ code: 'IM_CLIENT_NOT_CONNECTED', message: `Connection '${ID}' is not connected.` })
@@ -134,5 +136,18 @@ describe('ClientResults.invoke', () => {
     const { results, bus } = setup()
     buses.push(bus)
     await expect(results.invoke(`${TAG}gone`, 'confirm', [], {})).rejects.toMatchObject({ code: 'IM_CLIENT_NOT_CONNECTED', message: `Connection '${TAG}gone' is not connected.` })
+  })
+
+  it("waits for a node that does not answer the client's time plus the relay margin (hubs.relayMarginMs), then says it timed out", async () => {
+    const { results, bus } = setup()
+    buses.push(bus)
+    const asked: number[] = []
+    const request = bus.request.bind(bus)
+    bus.request = (subject, data, timeoutMs) => {
+      asked.push(timeoutMs)
+      return request(subject, data, timeoutMs)
+    }
+    await expect(results.invoke('other-node-connection', 'confirm', [], { timeoutMs: 50 })).rejects.toMatchObject({ code: 'IM_BUS_TIMEOUT' })
+    expect(asked).toEqual([50 + RELAY_MARGIN])
   })
 })

@@ -3,7 +3,7 @@ import { ClientStreams, StreamBufferPool } from '../../../src/hub/client-streams
 import type { ClientStreamLimits } from '../../../src/hub/client-streams.js'
 import type { ClientStream } from '../../../src/hub/client-stream.js'
 
-const LIMITS: ClientStreamLimits = { perInvocation: 3, perConnection: 4, itemsPerStream: 5, bufferBytes: 1000, stallMs: 1000 }
+const LIMITS: ClientStreamLimits = { maxStreamsPerInvocation: 3, maxClientStreamsPerConnection: 4, streamBufferCapacity: 5, maxStreamBufferBytes: 1000, stallMs: 1000 }
 
 /** ClientStreams with a recorder in place of the connection. */
 function make(
@@ -202,8 +202,8 @@ describe('ClientStreams items', () => {
 describe('ClientStreams on a node past its bound', () => {
   it('counts every connection in the pool, and reads each again once its own methods took what it holds', async () => {
     const pool = new StreamBufferPool(1000)
-    const a = make({ bufferBytes: 10_000 }, pool)
-    const b = make({ bufferBytes: 10_000 }, pool)
+    const a = make({ maxStreamBufferBytes: 10_000 }, pool)
+    const b = make({ maxStreamBufferBytes: 10_000 }, pool)
     const [aStream] = registered(a.streams, ['1'])
     const [bStream] = registered(b.streams, ['1'])
     a.streams.start([aStream!])
@@ -221,8 +221,8 @@ describe('ClientStreams on a node past its bound', () => {
 
   it("drops a waiting method's stream with the node's bound in its error", async () => {
     const pool = new StreamBufferPool(1000)
-    const a = make({ bufferBytes: 10_000 }, pool)
-    const b = make({ bufferBytes: 10_000 }, pool)
+    const a = make({ maxStreamBufferBytes: 10_000 }, pool)
+    const b = make({ maxStreamBufferBytes: 10_000 }, pool)
     const [aStream] = registered(a.streams, ['1'])
     a.streams.start([aStream!])
     a.streams.item('1', 'big', 1200)

@@ -58,7 +58,7 @@ describe('createHubClients', () => {
   ])('refuses %s outside a client invocation, saying where it works', (what, pick) => {
     const { delivery, sends } = recordingDelivery()
     expect(() => pick(createHubClients(delivery))).toThrow(
-      new Error(`clients.${what} is only available inside a hub method invoked by a client`),
+      expect.objectContaining({ code: 'IM_INVALID_OPERATION', message: `clients.${what} is only available inside a hub method invoked by a client` }),
     )
     expect(sends).toEqual([])
   })

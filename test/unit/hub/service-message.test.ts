@@ -48,8 +48,31 @@ describe('readSendMessage', () => {
     [{ method: 'm', excludeConnectionIds: 'a' }, '"excludeConnectionIds" must be an array of non-empty strings'],
     [{ method: 'm', excludeConnectionIds: ['a', ''] }, '"excludeConnectionIds" must be an array of non-empty strings'],
     [{ method: 'm', excludeConnectionIds: [1] }, '"excludeConnectionIds" must be an array of non-empty strings'],
+    [{ method: 'm', durable: 'yes' }, '"durable" must be true or false, not "yes"'],
+    [{ method: 'm', durable: 1 }, '"durable" must be true or false, not 1'],
+    [{ method: 'm', Durable: {} }, '"durable" must be true or false, not {}'],
+    [{ method: 'm', durable: true, spreadMs: 100 }, 'a "durable" message is delivered at once and in order: it takes no "spreadMs", "collapseKey" or "collapseWindowMs"'],
+    [{ method: 'm', durable: true, collapseKey: 'k' }, 'a "durable" message is delivered at once and in order: it takes no "spreadMs", "collapseKey" or "collapseWindowMs"'],
   ])('refuses %j with the exact problem', (payload, message) => {
     expect(invalidPayload(() => readSendMessage(payload))).toBe(message)
+  })
+
+  it('reads "durable", and with the context of a stream message carries its sequence for delivery', () => {
+    expect(readSendMessage({ method: 'm', durable: false })).toEqual({ method: 'm', args: [], excludeConnectionIds: [] })
+    expect(readSendMessage({ method: 'm', durable: true })).toEqual({ method: 'm', args: [], excludeConnectionIds: [], durable: true })
+    expect(readSendMessage({ method: 'm', durable: true }, { sequence: 42 })).toEqual({ method: 'm', args: [], excludeConnectionIds: [], durable: true, delivery: { durableSequence: 42 } })
+    // From core NATS there is no sequence: delivered live like any message.
+    expect(readSendMessage({ method: 'm', durable: true }, {})).toEqual({ method: 'm', args: [], excludeConnectionIds: [], durable: true })
+    expect(readSendMessage({ method: 'm' }, { sequence: 42 })).toEqual({ method: 'm', args: [], excludeConnectionIds: [] })
+  })
+
+  it('refuses arguments nested deeper than every protocol can carry', () => {
+    let deep: unknown = 1
+    for (let i = 0; i < 70; i++) deep = [deep]
+    expect(invalidPayload(() => readSendMessage({ method: 'm', args: [deep] }))).toBe('"args" are nested deeper than 64 levels')
+    let ok: unknown = 1
+    for (let i = 0; i < 60; i++) ok = [ok]
+    expect(readSendMessage({ method: 'm', args: [ok] }).args).toEqual([ok])
   })
 })
 

@@ -13,11 +13,11 @@ afterEach(async () => {
   await bus?.close()
 })
 
-function setup(options: { maxPerConnection?: number; bufferSize?: number; maxSubjects?: number } = {}) {
+function setup(options: { maxWatchesPerConnection?: number; bufferSize?: number; maxWatchedSubjects?: number } = {}) {
   bus = new EmbeddedBus()
-  const fanout = new WatchFanout({ bus, maxSubjects: options.maxSubjects ?? 100 })
+  const fanout = new WatchFanout({ bus, maxWatchedSubjects: options.maxWatchedSubjects ?? 100 })
   const metrics = new Metrics()
-  const watches = new WatchStreams({ fanout, metrics, maxPerConnection: options.maxPerConnection ?? 2, bufferSize: options.bufferSize ?? 100 })
+  const watches = new WatchStreams({ fanout, metrics, maxWatchesPerConnection: options.maxWatchesPerConnection ?? 2, bufferSize: options.bufferSize ?? 100 })
   return { fanout, metrics, watches }
 }
 
@@ -46,7 +46,7 @@ function read(watch: AsyncIterable<unknown>, stopAfter = Infinity) {
 
 describe('WatchStreams', () => {
   it('refuses a watch past the connection bound with a precise error, and counts it', () => {
-    const { watches, metrics } = setup({ maxPerConnection: 2 })
+    const { watches, metrics } = setup({ maxWatchesPerConnection: 2 })
     const slots: WatchSlots = { held: 0 }
     const signal = new AbortController().signal
     watches.open('im.default.watch.a', signal, slots)
@@ -62,7 +62,7 @@ describe('WatchStreams', () => {
   })
 
   it('frees the slot and the subscription when the signal aborts', async () => {
-    const { watches, fanout } = setup({ maxPerConnection: 1 })
+    const { watches, fanout } = setup({ maxWatchesPerConnection: 1 })
     const slots: WatchSlots = { held: 0 }
     const cancel = new AbortController()
     const reader = read(watches.open('im.default.watch.a', cancel.signal, slots))
@@ -109,7 +109,7 @@ describe('WatchStreams', () => {
   })
 
   it('counts a refusal at the node bound and takes no slot for it', () => {
-    const { watches, metrics } = setup({ maxSubjects: 1 })
+    const { watches, metrics } = setup({ maxWatchedSubjects: 1 })
     const slots: WatchSlots = { held: 0 }
     const signal = new AbortController().signal
     watches.open('im.default.watch.a', signal, slots)

@@ -139,6 +139,7 @@ describe('ClusterDelivery on a shared bus', () => {
     ['not JSON', 'not json {'],
     ['JSON null', 'null'],
     ['a number', '42'],
+    ['a send with nothing but its kind', '{"kind":"send"}'],
     ['a send without target', '{"kind":"send","method":"m","args":[]}'],
     ['a send to an unknown target kind', '{"kind":"send","method":"m","args":[],"target":{"kind":"planet"}}'],
     ['a group change naming both a connection and a user', '{"kind":"group","change":{"op":"add","group":"g","connectionId":"c","userId":"u"}}'],

@@ -203,6 +203,10 @@ describe('shaping fields', () => {
     [{ collapseKey: 'k', collapseWindowMs: 0 }, '"collapseWindowMs" must be an integer from 1 to 60000'],
     [{ collapseKey: 'k', collapseWindowMs: 60_001 }, '"collapseWindowMs" must be an integer from 1 to 60000'],
     [{ collapseWindowMs: 500 }, '"collapseWindowMs" needs a "collapseKey"'],
+    [{ durableSequence: 7 }, undefined],
+    [{ durableSequence: 0 }, '"durableSequence" must be a positive integer'],
+    [{ durableSequence: '7' }, '"durableSequence" must be a positive integer'],
+    [{ durableSequence: 7, spreadMs: 10 }, 'a durable message is delivered at once: it takes no "spreadMs", "collapseKey" or "collapseWindowMs"'],
   ])('shapingProblem(%j) is %j', (shaping, problem) => {
     expect(shapingProblem(shaping)).toBe(problem)
   })

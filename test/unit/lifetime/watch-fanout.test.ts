@@ -32,9 +32,9 @@ afterEach(async () => {
   await bus?.close()
 })
 
-function setup(maxSubjects = 100): WatchFanout {
+function setup(maxWatchedSubjects = 100): WatchFanout {
   bus = new CountingBus()
-  return new WatchFanout({ bus, maxSubjects })
+  return new WatchFanout({ bus, maxWatchedSubjects })
 }
 
 async function publish(target: Bus, subject: string, payload: unknown): Promise<void> {

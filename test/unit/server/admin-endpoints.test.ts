@@ -100,7 +100,7 @@ describe('AdminEndpoints', () => {
       nodeId: 'node-1',
       guard,
       hubs: () => HUBS,
-      maxPublishBytes: 1024,
+      maxServicePayloadSize: 1024,
       operatorPathsElsewhere: options.operatorPathsElsewhere ?? false,
     })
     const published: BusMessage[] = []
@@ -184,6 +184,15 @@ describe('AdminEndpoints', () => {
       await vi.waitFor(() => expect(published).toHaveLength(1), WAIT)
       expect(published[0]!.subject).toBe('im.default.send')
       expect(JSON.parse(new TextDecoder().decode(published[0]!.data))).toEqual({ method: 'hello', args: ['world'] })
+    })
+
+    it('answers 413 to a body over the limit', async () => {
+      const { admin, published } = setup()
+      const body = JSON.stringify({ subject: 'im.default.send', payload: 'x'.repeat(2000) })
+      const response = await fetch(`${await serve(admin)}/api/publish`, { method: 'POST', body })
+      expect(response.status).toBe(413)
+      expect(await response.text()).toBe('The body is larger than 1024 bytes.')
+      expect(published).toEqual([])
     })
 
     it('needs no API key even when one is configured', async () => {

@@ -45,12 +45,12 @@ describe('Cors.verdict', () => {
     const headers: Record<string, string> = {}
     if (origin !== undefined) headers.origin = origin
     if (host !== undefined) headers.host = host
-    expect(new Cors({ origins }).verdict(requestWith(headers), '/hub')).toBe(verdict)
+    expect(new Cors({ corsOrigins: origins }).verdict(requestWith(headers), '/hub')).toBe(verdict)
   })
 
   it('isListed counts only named origins, not *', () => {
-    expect(new Cors({ origins: [APP] }).isListed('https://APP.example.com')).toBe(true)
-    expect(new Cors({ origins: ['*'] }).isListed(APP)).toBe(false)
+    expect(new Cors({ corsOrigins: [APP] }).isListed('https://APP.example.com')).toBe(true)
+    expect(new Cors({ corsOrigins: ['*'] }).isListed(APP)).toBe(false)
   })
 
   it.each([
@@ -65,7 +65,7 @@ describe('Cors.verdict', () => {
   it('counts every refusal and logs the first of each origin, naming the setting that allows it', () => {
     const lines: string[] = []
     const metrics = new Metrics()
-    const cors = new Cors({ origins: [], logger: createConsoleLogger({ write: (line) => lines.push(line) }), metrics })
+    const cors = new Cors({ corsOrigins: [], logger: createConsoleLogger({ write: (line) => lines.push(line) }), metrics })
     for (let i = 0; i < 5; i++) cors.verdict(requestWith({ origin: EVIL }), '/signalr-hubs/default')
     cors.verdict(requestWith({ origin: 'https://other.example' }), '/signalr-hubs/default/negotiate')
     expect(metrics.get('cors_refused')).toBe(6)
@@ -79,7 +79,7 @@ describe('Cors.verdict', () => {
     let logged = 0
     const metrics = new Metrics()
     const logger = { debug() {}, info() {}, error() {}, warn: () => void logged++ }
-    const cors = new Cors({ origins: [], logger, metrics })
+    const cors = new Cors({ corsOrigins: [], logger, metrics })
     for (let i = 0; i < 1500; i++) cors.verdict(requestWith({ origin: `https://o${i}.example` }), '/hub')
     expect(logged).toBe(1000)
     expect(metrics.get('cors_refused')).toBe(1500)
@@ -94,7 +94,7 @@ describe('Cors.handle', () => {
 
   /** A loopback server that runs Cors and answers 200 "handler" when told to continue. */
   async function serve(origins: readonly string[]): Promise<(method: string, headers?: Record<string, string>) => Promise<Answer>> {
-    const cors = new Cors({ origins })
+    const cors = new Cors({ corsOrigins: origins })
     const server = createServer((req, res) => {
       if (cors.handle(req, res, '/signalr-hubs/default/negotiate') === 'continue') res.writeHead(200, { 'Content-Type': 'text/plain' }).end('handler')
     })

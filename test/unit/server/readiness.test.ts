@@ -15,10 +15,18 @@ describe('readiness', () => {
     ['draining while connected', nats('connected'), true, ['draining']],
     ['stream in use', nats('connected', { name: 'IM', state: 'ready' }), false, []],
     ['stream being set up', nats('connected', { name: 'IM', state: 'starting' }), false, ['JetStream stream IM being set up']],
-    ['stream unusable', nats('connected', { name: 'IM', state: 'unavailable', reason: 'no JetStream' }), false, ['JetStream stream IM unavailable: no JetStream']],
+    ['stream unusable', nats('connected', { name: 'IM', state: 'unavailable', reason: 'no JetStream' }), false, ['JetStream stream IM unavailable: no JetStream; its subjects come from core NATS']],
     // The bus reason covers the stream: it cannot be reached without NATS.
     ['stream behind a lost bus', nats('reconnecting', { name: 'IM', state: 'unavailable', reason: 'x' }), true, [`bus reconnecting to ${SERVER}`, 'draining']],
   ])('%s', (_, bus, draining, reasons) => {
     expect(readiness({ bus, draining })).toEqual({ ready: reasons.length === 0, reasons })
+  })
+
+  it('stays ready while a stream that worked recovers, with a note that core NATS delivers meanwhile', () => {
+    expect(readiness({ bus: nats('connected', { name: 'IM', state: 'recovering', reason: '2 heartbeats missed' }), draining: false })).toEqual({
+      ready: true,
+      reasons: [],
+      notes: ['JetStream stream IM recovering (2 heartbeats missed); its subjects come from core NATS meanwhile'],
+    })
   })
 })

@@ -82,3 +82,19 @@ it('reads nothing while held, also after a throttle pause ends, and everything o
   expect(got).toEqual(['while held'])
   close()
 })
+
+it('reports a close with an error code as IM_CONNECTION_CLOSED, and a normal close as no error', async () => {
+  for (const [code, expected] of [
+    [4000, { code: 'IM_CONNECTION_CLOSED', message: 'WebSocket closed with status code 4000' }],
+    [1000, undefined],
+  ] as const) {
+    const { client, server, close } = await socketPair()
+    const transport = new WebSocketTransport(server)
+    const ended = new Promise<Error | undefined>((resolve) => (transport.onClose = resolve))
+    client.close(code)
+    const error = await ended
+    if (expected === undefined) expect(error).toBeUndefined()
+    else expect(error).toMatchObject({ name: 'ImError', ...expected })
+    close()
+  }
+})

@@ -2,7 +2,8 @@ import { afterEach, describe, expect, it, vi } from 'vitest'
 import { ANONYMOUS } from '../../../src/auth/principal.js'
 import type { Principal } from '../../../src/auth/principal.js'
 import type { HubConnection } from '../../../src/connection/hub-connection.js'
-import { ConnectionRegistry, newConnectionKey, newIncarnation, nodeTag } from '../../../src/server/connection-registry.js'
+import { ConnectionRegistry } from '../../../src/cluster/connection-registry.js'
+import { nodeTag } from '../../../src/cluster/node-tag.js'
 import type { ServerTransport } from '../../../src/transports/transport.js'
 
 const TAG = nodeTag('node-1')
@@ -22,28 +23,6 @@ describe('ConnectionRegistry', () => {
   afterEach(() => {
     for (const registry of registries.splice(0)) registry.stop()
     vi.useRealTimers()
-  })
-
-  it('derives a six-character base64url tag from the node id, the same on every call', () => {
-    expect(TAG).toMatch(/^[A-Za-z0-9_-]{6}$/)
-    expect(nodeTag('node-1')).toBe(TAG)
-    expect(nodeTag('node-2')).not.toBe(TAG)
-  })
-
-  it('gives each life of a node id its own tag, in the same six-character form', () => {
-    const first = newIncarnation()
-    const second = newIncarnation()
-    expect(second).not.toBe(first)
-    expect(nodeTag('node-1', first)).toMatch(/^[A-Za-z0-9_-]{6}$/)
-    expect(nodeTag('node-1', first)).toBe(nodeTag('node-1', first))
-    expect(nodeTag('node-1', second)).not.toBe(nodeTag('node-1', first))
-    expect(nodeTag('node-1', first)).not.toBe(TAG)
-  })
-
-  it('makes keys of the tag and 16 random bytes in base64url, none twice across pool refills', () => {
-    const keys = new Set(Array.from({ length: 1000 }, () => newConnectionKey(TAG)))
-    expect(keys.size).toBe(1000)
-    for (const key of keys) expect(key).toMatch(KEY)
   })
 
   it('knows by connection id which connections it handed over, until they end or come back', () => {

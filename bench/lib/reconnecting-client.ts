@@ -1,21 +1,22 @@
 /**
- * A minimal SignalR JSON client over `ws`, for the large counts: the official client costs too much
- * CPU per connection on a 2-core box to run hundreds beside the server. It does the handshake,
- * answers keep-alive, reads Invocation/Completion/Close records and, when asked, reconnects the way
- * `withAutomaticReconnect()` does (first retry at once), recording each gap so that messages sent
- * while it had no connection can be told from messages lost while it had one.
+ * The chaos suite's SignalR client, for the large counts: the official client costs too much CPU
+ * per connection on a 2-core box to run hundreds beside the server. It opens its connection with
+ * the bench's one raw SignalR connection (raw-client.ts `openSignalR`), negotiating first when
+ * asked, answers keep-alive, reads Invocation/Completion/Close records and, when asked, reconnects
+ * the way `withAutomaticReconnect()` does (first retry at once), recording each gap so that
+ * messages sent while it had no connection can be told from messages lost while it had one.
  */
 import WebSocket from 'ws'
+import { PING } from './protocol.js'
+import { openSignalR } from './raw-client.js'
 
 const RS = '\u001e'
-const HANDSHAKE = `{"protocol":"json","version":1}${RS}`
-const PING = `{"type":6}${RS}`
 /** Under the server's 30 s client timeout with room to spare. */
 const PING_EVERY_MS = 10_000
 const CONNECT_TIMEOUT_MS = 10_000
 const RETRY_DELAYS_MS = [0, 100, 250, 500, 1000, 2000]
 
-export interface RawClientOptions {
+export interface ReconnectingClientOptions {
   /** `http://host:port/signalr-hubs/default` */
   readonly hubUrl: string
   readonly token?: string
@@ -33,7 +34,7 @@ export interface Gap {
   to?: number
 }
 
-export class RawClient {
+export class ReconnectingClient {
   ws: WebSocket | undefined
   /** Drops seen (a Close message or the socket ending) while we meant to stay connected. */
   drops = 0
@@ -45,7 +46,7 @@ export class RawClient {
   private pinger: NodeJS.Timeout | undefined
   private nextId = 0
 
-  constructor(readonly options: RawClientOptions) {}
+  constructor(readonly options: ReconnectingClientOptions) {}
 
   get connected(): boolean {
     return this.ws?.readyState === WebSocket.OPEN && !this.down
@@ -155,7 +156,7 @@ export class RawClient {
   }
 }
 
-async function openHub(options: RawClientOptions): Promise<WebSocket> {
+async function openHub(options: ReconnectingClientOptions): Promise<WebSocket> {
   const query = new URLSearchParams()
   if (options.negotiate) {
     const res = await fetch(`${options.hubUrl}/negotiate?negotiateVersion=1`, {
@@ -168,32 +169,6 @@ async function openHub(options: RawClientOptions): Promise<WebSocket> {
   }
   if (options.token) query.set('access_token', options.token)
   const qs = query.toString()
-  const url = `${options.hubUrl.replace(/^http/, 'ws')}${qs ? `?${qs}` : ''}`
-  const ws = new WebSocket(url, { perMessageDeflate: false, handshakeTimeout: CONNECT_TIMEOUT_MS })
-  try {
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('handshake timed out')), CONNECT_TIMEOUT_MS)
-      ws.once('error', (error) => {
-        clearTimeout(timer)
-        reject(error)
-      })
-      ws.once('close', () => {
-        clearTimeout(timer)
-        reject(new Error('closed during the handshake'))
-      })
-      ws.once('open', () => ws.send(HANDSHAKE))
-      ws.once('message', (data) => {
-        clearTimeout(timer)
-        const text = data.toString()
-        const first = text.slice(0, text.indexOf(RS))
-        if (first === '{}') resolve()
-        else reject(new Error(`handshake refused: ${first}`))
-      })
-    })
-  } catch (error) {
-    ws.terminate()
-    throw error
-  }
-  ws.removeAllListeners()
+  const { ws } = await openSignalR(`${options.hubUrl.replace(/^http/, 'ws')}${qs ? `?${qs}` : ''}`, CONNECT_TIMEOUT_MS)
   return ws
 }

@@ -3,12 +3,13 @@
  * only key that opens a connection or reaches it over HTTP (long polling and SSE send every
  * request with it): 16 random bytes, never logged, never sent to services (negotiate v1,
  * TransportProtocols.md). A negotiated token whose transport never comes is forgotten after the
- * disconnect timeout, as ASP.NET Core disposes negotiated connections that are never used.
+ * negotiation timeout (`hubs.negotiationTimeoutMs`), as ASP.NET Core disposes negotiated
+ * connections that are never used.
  */
-import { createHash, randomBytes } from 'node:crypto'
 import type { Principal } from '../auth/principal.js'
 import type { HubConnection } from '../connection/hub-connection.js'
 import type { ServerTransport } from '../transports/transport.js'
+import { newConnectionKey } from './node-tag.js'
 
 export interface ConnectionEntry {
   readonly connectionId: string
@@ -22,46 +23,6 @@ export interface ConnectionEntry {
   connection?: HubConnection
   /** The client address its connection counts against (ConnectionLimits), once open. */
   address?: string
-}
-
-/**
- * A connection id or token: the node's tag, then 16 crypto-random bytes in base64url (what
- * ASP.NET Core uses). The tag tells every node which node holds the connection, so that a request
- * for it (a client result, a poll that reached another node) can go there. It is not a secret and
- * grants nothing: the random part is what must match.
- */
-export function newConnectionKey(tag: string): string {
-  return tag + randomSlice().toString('base64url')
-}
-
-/**
- * 16 fresh random bytes, cut from a pool filled 256 keys at a time: one call into the system's
- * random source costs as much as the bytes of many keys (Node pools randomUUID the same way).
- */
-let pool = Buffer.alloc(0)
-let offset = 0
-function randomSlice(): Buffer {
-  if (offset + 16 > pool.length) {
-    pool = randomBytes(16 * 256)
-    offset = 0
-  }
-  return pool.subarray(offset, (offset += 16))
-}
-
-/**
- * Six base64url characters derived from the node id and this process's `incarnation`. A node
- * that restarts under the same id (a StatefulSet pod) gets a new tag: tokens its previous life
- * issued, whose connections moved to other nodes when it drained, must not look like its own,
- * or it would answer for them that they do not exist. The length and alphabet stay what every
- * node reads a tag as, so nodes of an older version still route these tokens.
- */
-export function nodeTag(nodeId: string, incarnation = ''): string {
-  return createHash('sha256').update(incarnation === '' ? nodeId : `${nodeId}\0${incarnation}`).digest('base64url').slice(0, 6)
-}
-
-/** A value no other life of this process shares, for nodeTag. */
-export function newIncarnation(): string {
-  return randomBytes(12).toString('base64url')
 }
 
 export class ConnectionRegistry {

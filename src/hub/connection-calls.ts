@@ -1,7 +1,8 @@
 /**
- * What the dispatcher keeps per connection. Everything is made on first use (the caller scope,
- * the queue, the rate limiter, the abort signal, the stream maps), since most connections of a
- * gateway never call a method, let alone stream: per-connection memory is what limits a node.
+ * What the dispatcher keeps per connection for its calls (the connection's lifecycle is
+ * HubConnection's own). Everything is made on first use (the caller scope, the queue, the rate
+ * limiter, the abort signal, the stream maps), since most connections of a gateway never call a
+ * method, let alone stream: per-connection memory is what limits a node.
  */
 import type { HubConnection } from '../connection/hub-connection.js'
 import type { CallerScope } from './hub-instances.js'
@@ -16,7 +17,7 @@ export interface InvocationLimits {
   readonly burst: number
 }
 
-export class ConnectionState {
+export class ConnectionCalls {
   private scopeMade: CallerScope | undefined
   private queueMade: InvocationQueue | undefined
   private rateMade: RateLimiter | undefined

@@ -1,0 +1,57 @@
+/**
+ * The offline store against a real nats-server with JetStream: copies that land out of order still
+ * leave the newest copy with the highest source sequence and are read back once each, in order;
+ * cursors only move forward, also when several writers race.
+ */
+import { describe, expect, it } from 'vitest'
+import { OfflineStore, userKey } from '../../src/bus/offline-store.js'
+import { jetStreamFixture } from '../support/jetstream-fixture.js'
+
+const fixture = jetStreamFixture()
+const encoder = new TextEncoder()
+const decoder = new TextDecoder()
+
+async function store(): Promise<OfflineStore> {
+  const offline = new OfflineStore(fixture.nc, { hub: 'default', stream: 'IM_OFFLINE', cursorBucket: 'im-offline-cursors', ttlMs: 60_000, maxPerUser: 10, duplicateWindowMs: 60_000 })
+  await offline.ensure({ stream: 'IM_DEFAULT', created: '2026-12-02T00:00:00Z' })
+  return offline
+}
+
+describe('OfflineStore', () => {
+  it('knows the highest source sequence from the newest copy when copies land out of order, and reads each once in order', async () => {
+    const offline = await store()
+    await offline.append('zoe', 11, encoder.encode('eleven'))
+    // Another node's copy of an earlier message lands after it.
+    await offline.append('zoe', 10, encoder.encode('ten'))
+    expect((await offline.newest('zoe')).highestSequence).toBe(11)
+    // The same copy again (a redelivery) is not kept twice; racing copies all land.
+    await offline.append('zoe', 10, encoder.encode('ten'))
+    await Promise.all([12, 14, 13].map((sequence) => offline.append('zoe', sequence, encoder.encode(String(sequence)))))
+    expect((await offline.newest('zoe')).highestSequence).toBe(14)
+    const read = await offline.pending('zoe', 0, 100)
+    expect(read.map((m) => [m.sourceSequence, decoder.decode(m.data)])).toEqual([[10, 'ten'], [11, 'eleven'], [12, '12'], [13, '13'], [14, '14']])
+    expect(await offline.pending('zoe', 12, 100)).toHaveLength(2)
+    expect(await offline.pending('zoe', 0, 10)).toHaveLength(1)
+    expect(offline.subjectOf('zoe')).toBe(`im.default.offline.${userKey('zoe')}`)
+  })
+
+  it('moves a cursor only forward, whatever order racing writers come in', async () => {
+    const offline = await store()
+    expect(await offline.cursor('yan')).toEqual({ sequence: 0, revision: 0 })
+    await Promise.all([5, 9, 7, 3, 8].map((sequence) => offline.advance('yan', sequence)))
+    expect((await offline.cursor('yan')).sequence).toBe(9)
+    await offline.advance('yan', 4)
+    expect((await offline.cursor('yan')).sequence).toBe(9)
+  })
+
+  it('empties the store and the cursors when the capturing stream is a new one', async () => {
+    const offline = await store()
+    await offline.append('xia', 1, encoder.encode('old'))
+    await offline.advance('xia', 1)
+    const again = new OfflineStore(fixture.nc, { hub: 'default', stream: 'IM_OFFLINE', cursorBucket: 'im-offline-cursors', ttlMs: 60_000, maxPerUser: 10, duplicateWindowMs: 60_000 })
+    expect(await again.ensure({ stream: 'IM_DEFAULT', created: '2026-12-02T00:00:00Z' })).toBe(false)
+    expect(await again.ensure({ stream: 'IM_DEFAULT', created: '2026-12-02T01:00:00Z' })).toBe(true)
+    expect((await again.cursor('xia')).sequence).toBe(0)
+    expect((await again.newest('xia')).highestSequence).toBe(0)
+  })
+})
