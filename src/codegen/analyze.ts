@@ -52,7 +52,7 @@ export function analyzeHubs(options: AnalyzeOptions): Analysis {
   for (const name of OWN_TYPES) {
     // Some are re-exported from where the code that reads them lives.
     const declaration = envelopeFile.getExportedDeclarations().get(name)?.find(Node.isInterfaceDeclaration)
-    if (!declaration) throw new Error(`${envelopeFile.getFilePath()} does not export the interface ${name}`)
+    if (!declaration) throw new CodegenError([{ file: envelopeFile.getFilePath(), line: 1, member: '', message: `does not export the interface ${name}: the installed IMService is incomplete` }])
     table.reference(declaration, { node: declaration, member: name })
   }
 

@@ -7,7 +7,7 @@
 import { Node, SyntaxKind, ts } from 'ts-morph'
 import type { Symbol as MorphSymbol, Type, TypeNode, TypeReferenceNode } from 'ts-morph'
 import type { Property, TupleElement, TypeRef } from './model.js'
-import { resolveAlias } from './framework.js'
+import { frameworkRoot, resolveAlias } from './framework.js'
 import type { TypeTable } from './type-table.js'
 
 /** Where a type occurs: the node gives file and line, `member` names it for the author. */
@@ -282,7 +282,11 @@ export function union(types: readonly TypeRef[]): TypeRef {
 /** True for declarations outside the project: TypeScript's lib and node_modules. */
 export function isLibrary(symbol: MorphSymbol | undefined): boolean {
   const file = symbol?.getDeclarations()[0]?.getSourceFile()
-  return !file || file.isFromExternalLibrary() || file.isInNodeModules() || /\/typescript\/lib\/lib\.[^/]*\.d\.ts$/.test(file.getFilePath())
+  if (!file) return true
+  // IMService's own wire types (presence answers and the like) are described like the project's,
+  // also when the framework is an installed package under node_modules.
+  if (file.getFilePath().startsWith(`${frameworkRoot}/`)) return false
+  return file.isFromExternalLibrary() || file.isInNodeModules() || /\/typescript\/lib\/lib\.[^/]*\.d\.ts$/.test(file.getFilePath())
 }
 
 /** The property name as JSON spells it (quotes removed). */

@@ -35,9 +35,10 @@ async function client(server: TestServer): Promise<TestClient> {
   return connection
 }
 
+/** Streams holding service subjects: the presence table each hub keeps (IM_PRESENCE_<hub>) holds none. */
 async function streamNames(): Promise<string[]> {
   const names: string[] = []
-  for await (const name of fixture.jsm.streams.names()) names.push(name)
+  for await (const name of fixture.jsm.streams.names()) if (!name.startsWith('IM_PRESENCE_')) names.push(name)
   return names.sort()
 }
 

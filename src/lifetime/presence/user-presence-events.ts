@@ -12,6 +12,7 @@
 import type { Bus } from '../../bus/bus.js'
 import type { VersionedStore } from '../../bus/versioned-store.js'
 import type { Logger } from '../../logger.js'
+import { ImError, ImErrorCode } from '../../errors.js'
 import type { LifetimeManager, UserTransitions } from '../lifetime-manager.js'
 import type { PresentConnection } from './local-presence.js'
 import type { NodeRoster } from './node-roster.js'
@@ -259,7 +260,7 @@ export class UserPresenceEvents implements UserTransitions {
       // Another node wrote since: read, and try again from what is there now.
       entry = await this.read(key)
     }
-    throw new Error(`the presence entry of a user kept changing over ${MAX_ATTEMPTS} attempts`)
+    throw new ImError(ImErrorCode.BusPublishFailed, `the presence entry of a user kept changing over ${MAX_ATTEMPTS} attempts`)
   }
 
   private async read(key: string): Promise<Entry | undefined> {
