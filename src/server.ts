@@ -45,6 +45,7 @@ import { checkHubs } from './server/check-hubs.js'
 import { HubEndpoint } from './server/hub-endpoint.js'
 import { RequestAuthenticator } from './server/request-auth.js'
 import { selectBus } from './server/select-bus.js'
+import { ClientWrites } from './transports/client-writes.js'
 
 export interface ImServerOptions {
   readonly config: ImConfig
@@ -107,6 +108,8 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
   const watchFanout = new WatchFanout({ bus, maxWatchedSubjects })
   const watches = new WatchStreams({ fanout: watchFanout, maxWatchesPerConnection, bufferSize: WATCH_BUFFER, metrics })
   const clientStreamPool = new StreamBufferPool(config.hubs.maxStreamBufferBytesPerNode)
+  // Every write to a client, on every hub, leaves at this one flush point (see ClientWrites).
+  const writes = new ClientWrites()
   const outbound = { capHeaders: config.nats.capHeaders, envelopeCasing: config.hubs.envelopeCasing, ids: new CapIdGenerator(config.nodeId) }
   const endpoints = descriptors.map((descriptor) => {
     const subjects = hubSubjects(descriptor.name)
@@ -183,6 +186,7 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
       limits,
       maxBuffered: { bytes: config.hubs.maxBufferedBytes, messages: config.hubs.maxBufferedMessages },
       groupsOf: (connectionId) => lifetime.groupsOfConnection(connectionId),
+      writes,
       logger,
       metrics,
     })
