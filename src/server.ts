@@ -48,6 +48,7 @@ import { checkHubs } from './server/check-hubs.js'
 import { HubEndpoint } from './server/hub-endpoint.js'
 import { RequestAuthenticator } from './server/request-auth.js'
 import { selectBus } from './server/select-bus.js'
+import { ClientWrites } from './transports/client-writes.js'
 
 export interface ImServerOptions {
   readonly config: ImConfig
@@ -93,13 +94,7 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
   const auth = new RequestAuthenticator(verifier && rememberVerifiedTokens(verifier))
   const cors = new Cors({ corsOrigins: config.corsOrigins, logger, metrics })
   const { keepAliveIntervalMs, clientTimeoutMs, handshakeTimeoutMs, statefulReconnectWindowMs } = config.hubs
-  const sweeper = new ConnectionSweeper({
-    keepAliveIntervalMs,
-    clientTimeoutMs,
-    handshakeTimeoutMs,
-    statefulReconnectWindowMs,
-    closeOnTokenExpiry: config.jwt?.closeOnExpiry ?? false,
-  })
+  const sweeper = new ConnectionSweeper({ keepAliveIntervalMs, clientTimeoutMs, handshakeTimeoutMs, statefulReconnectWindowMs, closeOnTokenExpiry: config.jwt?.closeOnExpiry ?? false })
 
   // New on every start: the tokens of a previous life under the same node id are not this one's.
   const tag = nodeTag(config.nodeId, newIncarnation())
@@ -112,6 +107,8 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
   const clientStreamPool = new StreamBufferPool(config.hubs.maxStreamBufferBytesPerNode)
   const offline = createOfflineKeeper(bus, config.jetstream, { logger, recipients: durableRecipients(maxServicePayloadSize) })
   const gate = offline && offlineGate(offline, logger, maxServicePayloadSize)
+  // Every write to a client, on every hub, leaves at this one flush point (see ClientWrites).
+  const writes = new ClientWrites()
   const outbound = { capHeaders: config.nats.capHeaders, envelopeCasing: config.hubs.envelopeCasing, ids: new CapIdGenerator(config.nodeId) }
   const endpoints = descriptors.map((descriptor) => {
     const subjects = hubSubjects(descriptor.name)
@@ -190,6 +187,7 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
       limits,
       maxBuffered: { bytes: config.hubs.maxBufferedBytes, messages: config.hubs.maxBufferedMessages },
       groupsOf: (connectionId) => lifetime.groupsOfConnection(connectionId),
+      writes,
       logger,
       metrics,
     })

@@ -185,6 +185,21 @@ describe('architecture', () => {
     expect(broken, `\n${broken.join('\n')}\n`).toEqual([])
   })
 
+  // The write path batches on clocks (see docs/performance.md, "Where writes leave"): what it
+  // holds belongs to an instance the server creates, never to the module, so two servers in one
+  // process (the tests run several) never share a flush.
+  it('keeps no mutable state at module level in the write path (src/transports, src/bus)', () => {
+    const found = files
+      .filter(({ path }) => path.startsWith('transports/') || path.startsWith('bus/'))
+      .flatMap(({ file, path }) =>
+        file
+          .getVariableStatements()
+          .filter((statement) => statement.getDeclarationKind() !== 'const')
+          .map((statement) => `src/${path}:${statement.getStartLineNumber()}: module-level ${statement.getDeclarationKind()}; keep the state in an instance`),
+      )
+    expect(found, found.join('\n')).toEqual([])
+  })
+
   it(`has no file in src/ over ${MAX_LINES} lines`, () => {
     const long = files
       .map(({ file, path }) => ({ path, lines: file.getEndLineNumber() - (file.getFullText().endsWith('\n') ? 1 : 0) }))

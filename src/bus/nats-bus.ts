@@ -5,8 +5,9 @@
  *   the first connect fails, so reconnects are unlimited and the first connect is our own loop;
  * - nothing is buffered while NATS is down: nats.js would queue publishes without bound and send
  *   them after a reconnect (ghost messages), so publish refuses unless we are connected;
- * - a publish resolves once a flush covering it is acknowledged, one flush per event-loop turn;
- *   a durable publish once its stream acknowledged it (DurablePublisher);
+ * - publishes leave at one flush point (PublishOutbox): handed to nats.js together at the end of
+ *   the turn, and a publish resolves once the one flush covering them is acknowledged; a durable
+ *   publish once its stream acknowledged it (DurablePublisher);
  * - subjects held by the configured stream are fed from it, not from core NATS (StreamRouting).
  */
 import { errors, headers as natsHeaders } from '@nats-io/transport-node'
@@ -18,8 +19,7 @@ import { OutageReport } from './outage-report.js'
 import { StatusListeners } from './status-listeners.js'
 import type { Logger } from '../logger.js'
 import { DurablePublisher } from './durable-publisher.js'
-import { FlushBatcher } from './flush-batcher.js'
-import { PublishCoalescer } from './publish-coalescer.js'
+import { PublishOutbox } from './publish-outbox.js'
 import { headersToMap } from './headers.js'
 import { dialNats, dialUntilConnected, hostPort, parseNatsServers, withTimeout } from './nats-connect.js'
 import type { DialOptions, NatsServerList } from './nats-connect.js'
@@ -67,8 +67,8 @@ export class NatsBus implements Bus {
   readonly #logger: Logger
   readonly #entries = new Set<Entry>()
   readonly #listeners: StatusListeners
-  readonly #flushes: FlushBatcher
-  readonly #outbox: PublishCoalescer
+  /** The one flush point towards NATS (publish-outbox.ts). */
+  readonly #outbox: PublishOutbox
   readonly #routing: StreamRouting | undefined
   readonly #outage: OutageReport
   #nc: NatsConnection | undefined
@@ -86,8 +86,7 @@ export class NatsBus implements Bus {
     this.#logger = options.logger ?? silentLogger
     this.#listeners = new StatusListeners(this.#logger)
     this.#outage = new OutageReport({ logger: this.#logger, servers: servers.display, intervalMs: options.outageReportIntervalMs })
-    this.#flushes = new FlushBatcher({ timeoutMs: options.publishTimeoutMs ?? 5000 })
-    this.#outbox = new PublishCoalescer((error) => this.#logger.debug('a queued publish was not handed to NATS', { error }))
+    this.#outbox = new PublishOutbox({ timeoutMs: options.publishTimeoutMs ?? 5000 })
     const feed = options.jetstream?.feed
     this.#routing = feed
       ? new StreamRouting({ settings: feed, logger: this.#logger, dispatch: (message) => this.#dispatchFromStream(message), changed: () => this.#reconcile() })
@@ -138,25 +137,32 @@ export class NatsBus implements Bus {
         hdrs = natsHeaders()
         for (const [name, value] of Object.entries(options.headers)) hdrs.set(name, value)
       }
-      if (options.durable) return this.#durablePublisher(nc).publish(subject, data, hdrs, options.msgId)
-      // nats.js would refuse it when handed over (headers count too); refused here, the caller still hears why.
-      const max = nc.info?.max_payload
-      const size = data.byteLength + (hdrs ? (hdrs as unknown as { encode(): Uint8Array }).encode().byteLength : 0)
-      if (max !== undefined && size > max) throw new ImError(ImErrorCode.BusPublishFailed, `payload of ${size} bytes with its headers is over the server's max_payload of ${max}`)
-      const publishOptions = { ...(hdrs ? { headers: hdrs } : {}), ...(options.reply ? { reply: options.reply } : {}) }
-      this.#outbox.push(() => nc.publish(subject, data, publishOptions), options.confirm !== false)
     } catch (error) {
-      // Closed or draining under our feet: unavailable. Otherwise too large a payload or a header
-      // nats.js refuses; nothing was sent either way.
-      if (error instanceof ImError) return Promise.reject(error)
-      const code = nc.isClosed() || nc.isDraining() ? ImErrorCode.BusUnavailable : ImErrorCode.BusPublishFailed
-      return Promise.reject(new ImError(code, reasonOf(error), { cause: error }))
+      // A header nats.js refuses (a bad name or value): nothing was sent.
+      return Promise.reject(new ImError(ImErrorCode.BusPublishFailed, reasonOf(error), { cause: error }))
     }
-    if (options.confirm === false) return Promise.resolve()
-    return this.#flushes.wait(() => {
-      this.#outbox.drain()
-      return nc.flush()
-    })
+    if (options.durable) return this.#durablePublisher(nc).publish(subject, data, hdrs, options.msgId)
+    const publishOptions = { ...(hdrs ? { headers: hdrs } : {}), ...(options.reply ? { reply: options.reply } : {}) }
+    const hand = (): void => {
+      try {
+        nc.publish(subject, data, publishOptions)
+      } catch (error) {
+        throw this.#refusal(nc, data, error)
+      }
+    }
+    if (options.confirm === false) return this.#outbox.push(hand, false)
+    return this.#outbox.push(hand, true, () => nc.flush())
+  }
+
+  /**
+   * Why nats.js refused a publish at hand-over: closed or draining under our feet is
+   * IM_BUS_UNAVAILABLE; otherwise (too large for max_payload, headers included) IM_BUS_PUBLISH_FAILED.
+   */
+  #refusal(nc: NatsConnection, data: Uint8Array, error: unknown): ImError {
+    if (nc.isClosed() || nc.isDraining()) return new ImError(ImErrorCode.BusUnavailable, reasonOf(error), { cause: error })
+    const max = nc.info?.max_payload
+    const detail = max !== undefined && /max_payload/.test(reasonOf(error)) ? `payload of ${data.byteLength} bytes, with its headers, is over the server's max_payload of ${max}` : reasonOf(error)
+    return new ImError(ImErrorCode.BusPublishFailed, detail, { cause: error })
   }
 
   subscribe(subject: string, handler: BusHandler, options: { queue?: string } = {}): BusSubscription {
@@ -222,7 +228,7 @@ export class NatsBus implements Bus {
   async #close(): Promise<void> {
     this.#closing = true
     // What callers were told was taken goes out before the drain.
-    this.#outbox.drain()
+    this.#outbox.flush()
     this.#stop.abort()
     this.#outage.end()
     await this.#routing?.close()
@@ -241,7 +247,7 @@ export class NatsBus implements Bus {
       }
     }
     await this.#loop
-    this.#flushes.failAll('the bus is closed')
+    this.#outbox.failAll('the bus is closed')
     for (const entry of this.#entries) entry.active = false
     this.#entries.clear()
     this.#setState('closed')
@@ -287,7 +293,7 @@ export class NatsBus implements Bus {
     switch (status.type) {
       case 'disconnect':
         this.#logger.warn('NATS disconnected; reconnecting', { server: status.server })
-        this.#flushes.failAll('NATS connection lost before the publish was confirmed')
+        this.#outbox.failAll('NATS connection lost before the publish was confirmed')
         // nats.js tries again once its reconnect wait has passed since it last dialled this server.
         this.#outage.begin(Date.now() + (this.#options.reconnectWaitMs ?? 2000))
         this.#setState('reconnecting')
@@ -316,7 +322,7 @@ export class NatsBus implements Bus {
   #onClosed(nc: NatsConnection, error: Error | void): void {
     if (this.#nc !== nc) return
     this.#nc = undefined
-    this.#flushes.failAll('NATS connection closed before the publish was confirmed')
+    this.#outbox.failAll('NATS connection closed before the publish was confirmed')
     if (this.#closing) return
     this.#logger.warn('NATS connection closed unexpectedly; connecting again', { error: error ? reasonOf(error) : undefined })
     this.#outage.begin()

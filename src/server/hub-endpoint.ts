@@ -25,7 +25,8 @@ import { LongPollingTransport } from '../transports/long-polling-transport.js'
 import { ServerSentEventsTransport } from '../transports/server-sent-events-transport.js'
 import type { ServerTransport } from '../transports/transport.js'
 import { TransportName } from '../transports/transport.js'
-import { WebSocketTransport } from '../transports/websocket-transport.js'
+import { webSocketServerOptions, WebSocketTransport } from '../transports/websocket-transport.js'
+import type { ClientWrites } from '../transports/client-writes.js'
 import type { ClusterRouter } from '../cluster/cluster-router.js'
 import { ConnectionLocator } from '../cluster/connection-locator.js'
 import { ConnectionRegistry } from '../cluster/connection-registry.js'
@@ -64,6 +65,8 @@ export interface HubEndpointOptions {
   readonly maxBuffered: { readonly bytes: number; readonly messages: number }
   /** The groups a connection of this node is in (from the hub's lifetime manager). */
   readonly groupsOf: (connectionId: string) => readonly string[]
+  /** The server's one flush point for writes to clients, shared by every transport. */
+  readonly writes: ClientWrites
   readonly logger: Logger
   readonly metrics: Metrics
 }
@@ -106,7 +109,7 @@ export class HubEndpoint {
       statefulReconnectBufferSize: options.statefulReconnectBufferSize ?? 0,
       onEnded: (connection) => this.connectionEnded(connection),
     }
-    this.wss = new WebSocketServer({ noServer: true, clientTracking: false, perMessageDeflate: false, maxPayload: this.maxBody })
+    this.wss = new WebSocketServer(webSocketServerOptions(this.maxBody))
     this.locator = new ConnectionLocator({
       registry: this.registry,
       router: options.router,
@@ -187,7 +190,7 @@ export class HubEndpoint {
       if (found.connection?.canResume) {
         const connection = found.connection
         return this.wss.handleUpgrade(req, socket, head, (ws) => {
-          const transport = new WebSocketTransport(ws)
+          const transport = new WebSocketTransport(ws, socket, this.options.writes)
           found.transport = transport
           connection.resume(transport, request)
         })
@@ -199,7 +202,7 @@ export class HubEndpoint {
     const refused = this.options.limits.check(principal.userId, req.socket.remoteAddress)
     if (refused) return refuseUpgrade(socket, 429, refused)
     this.wss.handleUpgrade(req, socket, head, (ws) => {
-      this.attach(entry, new WebSocketTransport(ws), req.socket.remoteAddress, request)
+      this.attach(entry, new WebSocketTransport(ws, socket, this.options.writes), req.socket.remoteAddress, request)
     })
   }
 
@@ -272,10 +275,10 @@ export class HubEndpoint {
     // Kept from the stream's request, or the first poll's: later polls change nothing (ASP.NET Core).
     const request = this.opening(req, url, name)
     if (wantsEvents) {
-      this.attach(entry, new ServerSentEventsTransport(req, res), address, request)
+      this.attach(entry, new ServerSentEventsTransport(req, res, this.options.writes), address, request)
       return
     }
-    const transport = new LongPollingTransport({ longPollTimeoutMs: this.options.longPollTimeoutMs, longPollIdleTimeoutMs: this.options.longPollIdleTimeoutMs })
+    const transport = new LongPollingTransport({ longPollTimeoutMs: this.options.longPollTimeoutMs, longPollIdleTimeoutMs: this.options.longPollIdleTimeoutMs }, this.options.writes)
     this.attach(entry, transport, address, request)
     transport.poll(req, res)
   }
@@ -359,7 +362,7 @@ export class HubEndpoint {
     connection.completeMove(taken.state)
     this.options.router.held(token)
     this.wss.handleUpgrade(req, socket, head, (ws) => {
-      const transport = new WebSocketTransport(ws)
+      const transport = new WebSocketTransport(ws, socket, this.options.writes)
       entry.transport = transport
       // The moved connection's request is its client's reconnect, as for a resume on one node.
       connection.resume(transport, request)

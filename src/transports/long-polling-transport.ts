@@ -3,9 +3,11 @@
  * server has queued goes out as that response's body, whole frames only. The first poll answers
  * at once and opens the connection. A poll that waits `longPollTimeoutMs` gets an empty 200 and the
  * client polls again; a newer poll ends the older one with 204; a closed connection ends its poll
- * with 204. A client that stops polling for `longPollIdleTimeoutMs` is gone.
+ * with 204. A client that stops polling for `longPollIdleTimeoutMs` is gone. A waiting poll is
+ * answered at the server's flush point (ClientWrites), with everything sent until then.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { ClientWrites, HeldWrites } from './client-writes.js'
 import { ReceiveGate } from './receive-gate.js'
 import type { ServerTransport } from './transport.js'
 import { TransportName } from './transport.js'
@@ -23,7 +25,7 @@ const NO_CACHE = {
   Expires: 'Thu, 01 Jan 1970 00:00:00 GMT',
 }
 
-export class LongPollingTransport implements ServerTransport {
+export class LongPollingTransport implements ServerTransport, HeldWrites {
   readonly name = TransportName.LongPolling
   readonly supportsBinary = true
   onMessage: ((data: string | Uint8Array) => void) | undefined
@@ -41,7 +43,10 @@ export class LongPollingTransport implements ServerTransport {
   /** Turns for reading POST bodies (see ReceiveGate). */
   readonly receiving = new ReceiveGate()
 
-  constructor(private readonly options: LongPollingOptions) {
+  constructor(
+    private readonly options: LongPollingOptions,
+    private readonly writes: ClientWrites,
+  ) {
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve))
   }
 
@@ -95,13 +100,17 @@ export class LongPollingTransport implements ServerTransport {
     const chunk = typeof data === 'string' ? Buffer.from(data) : Buffer.from(data.buffer, data.byteOffset, data.byteLength)
     this.queue.push(chunk)
     this.queuedBytes += chunk.length
-    if (this.waiting) {
-      const res = this.waiting
-      this.waiting = undefined
-      clearTimeout(this.pollTimer)
-      this.flushTo(res)
-      this.startIdleTimer()
-    }
+    if (this.waiting) this.writes.hold(this)
+  }
+
+  /** The flush point: the waiting poll, if still there, takes everything queued. */
+  releaseWrites(): void {
+    const res = this.waiting
+    if (!res || this.queue.length === 0) return
+    this.waiting = undefined
+    clearTimeout(this.pollTimer)
+    this.flushTo(res)
+    if (!this.isClosed) this.startIdleTimer()
   }
 
   /** The server ends the connection: the waiting poll (or the next one) gets 204. */
@@ -136,6 +145,8 @@ export class LongPollingTransport implements ServerTransport {
     this.receiving.close()
     this.resolveClosed()
     clearTimeout(this.idleTimer)
+    // What was sent before the close and not yet flushed still goes to the waiting poll.
+    this.releaseWrites()
     this.finishPoll(204)
     this.queue = []
     this.queuedBytes = 0

@@ -1,13 +1,15 @@
 /**
  * Server-Sent Events (TransportProtocols.md, Server-Sent Events): server-to-client frames as
  * `data:` events on one long GET; the client sends with POSTs. Text only: MessagePack cannot use it.
+ * Events are held (corked) until the server's flush point (ClientWrites).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { ClientWrites, HeldWrites } from './client-writes.js'
 import { ReceiveGate } from './receive-gate.js'
 import type { ServerTransport } from './transport.js'
 import { TransportName } from './transport.js'
 
-export class ServerSentEventsTransport implements ServerTransport {
+export class ServerSentEventsTransport implements ServerTransport, HeldWrites {
   readonly name = TransportName.ServerSentEvents
   readonly supportsBinary = false
   onMessage: ((data: string | Uint8Array) => void) | undefined
@@ -20,6 +22,7 @@ export class ServerSentEventsTransport implements ServerTransport {
   constructor(
     req: IncomingMessage,
     private readonly res: ServerResponse,
+    private readonly writes: ClientWrites,
   ) {
     this.closed = new Promise((resolve) => res.once('close', () => resolve()))
     res.writeHead(200, {
@@ -51,7 +54,12 @@ export class ServerSentEventsTransport implements ServerTransport {
 
   send(data: string | Uint8Array): void {
     if (this.ended_) return
+    if (this.writes.hold(this)) this.res.cork()
     this.res.write(formatEvent(typeof data === 'string' ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8')))
+  }
+
+  releaseWrites(): void {
+    this.res.uncork()
   }
 
   close(): void {

@@ -1,10 +1,12 @@
 /**
- * WebSocket data frames built once per payload. A broadcast hands the same serialized message to
- * every socket in a row; `ws` would encode a text payload to UTF-8 and allocate a header for each
- * of them. Here the first socket builds the whole frame (header and payload in one buffer, server
- * frames are unmasked) and the next ones reuse it, so a broadcast to N sockets is one encoding and
- * N writes of the same bytes. One frame is remembered: the last one, which is what a broadcast
- * needs and costs at most one message of memory.
+ * Serializes a WebSocket data frame with ws's own frame builder, the one place IMService uses it.
+ *
+ * Why not `WebSocket.send`: it takes the payload and builds the frame itself for each socket, so
+ * a broadcast to N sockets would encode the payload and allocate a header N times. ws has no
+ * public API that serializes a message once for many sockets; `Sender.frame` is exported by the
+ * package (`require('ws').Sender`) though absent from its type definitions. Server frames are
+ * unmasked and we never compress (perMessageDeflate is off), so the frame is plain bytes any of
+ * our sockets can carry. test/unit/transports/websocket-frame.test.ts fails if ws changes it.
  */
 import * as ws from 'ws'
 
@@ -16,24 +18,16 @@ interface FrameOptions {
   readonly rsv1: boolean
 }
 
-/** ws's frame builder: exported by the package (ws.Sender), though not in its type definitions. */
-const buildFrame = (ws as unknown as { Sender: { frame(data: Buffer, options: FrameOptions): Buffer[] } }).Sender.frame
+const sender = (ws as unknown as { Sender?: { frame?(data: Buffer, options: FrameOptions): Buffer[] } }).Sender
+if (typeof sender?.frame !== 'function') throw new TypeError('ws no longer exports Sender.frame: see src/transports/websocket-frame.ts')
+const buildFrame = sender.frame.bind(sender)
 
 const TEXT = 1
 const BINARY = 2
 
-let lastData: string | Uint8Array | undefined
-let lastBinary = false
-let lastFrame: Buffer | undefined
-
-/** The frame carrying `data`; the same Buffer for the same payload sent again (it must not be modified). */
-export function frameOf(data: string | Uint8Array, binary: boolean): Buffer {
-  // A string is compared by content, a byte array by identity (serialized payloads are never reused for other bytes).
-  if (data === lastData && binary === lastBinary && lastFrame) return lastFrame
+/** One final, unmasked, uncompressed text or binary frame carrying `data`, as one Buffer. */
+export function webSocketFrame(data: string | Uint8Array, binary: boolean): Buffer {
   const payload = typeof data === 'string' ? Buffer.from(data) : Buffer.from(data.buffer, data.byteOffset, data.byteLength)
   const parts = buildFrame(payload, { fin: true, opcode: binary ? BINARY : TEXT, mask: false, readOnly: false, rsv1: false })
-  lastFrame = parts.length === 1 ? parts[0]! : Buffer.concat(parts)
-  lastData = data
-  lastBinary = binary
-  return lastFrame
+  return parts.length === 1 ? parts[0]! : Buffer.concat(parts)
 }

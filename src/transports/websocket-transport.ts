@@ -1,19 +1,35 @@
-/** The WebSockets transport over a `ws` socket (TransportProtocols.md, WebSockets). */
-import type { Socket } from 'node:net'
-import type { WebSocket } from 'ws'
+/**
+ * The WebSockets transport over a `ws` socket (TransportProtocols.md, WebSockets). ws reads the
+ * client's frames and runs the close handshake; our data frames are built once per payload
+ * (ClientWrites.frame) and written to the TCP socket the upgrade came on, held until the flush
+ * point (ClientWrites). Without compression ws queues nothing of its own, so its frames (pongs,
+ * the close) and ours never interleave within a frame.
+ */
+import type { Duplex } from 'node:stream'
+import type { ServerOptions, WebSocket } from 'ws'
 import { ImError, ImErrorCode } from '../errors.js'
-import { coalesce } from './write-coalescer.js'
-import { frameOf } from './websocket-frame.js'
+import type { ClientWrites, HeldWrites } from './client-writes.js'
 import type { ServerTransport } from './transport.js'
 import { TransportName } from './transport.js'
 
 /** Close codes from RFC 6455 that the SignalR clients understand. */
 const NORMAL_CLOSURE = 1000
 const GOING_AWAY = 1001
-/** How long a closing peer may take to answer the close frame before its socket is destroyed. */
-const CLOSE_GRACE_MS = 3000
+/**
+ * How long a closing peer may take to answer the close frame before its socket is destroyed: ws
+ * would wait 30 s for a peer that stopped reading, and its buffers are ours until then.
+ */
+const CLOSE_TIMEOUT_MS = 3000
 
-export class WebSocketTransport implements ServerTransport {
+/**
+ * The options of the WebSocketServer that accepts our sockets. `closeTimeout` is a ws 8.23 option
+ * that @types/ws does not list yet.
+ */
+export function webSocketServerOptions(maxPayload: number): ServerOptions & { readonly closeTimeout: number } {
+  return { noServer: true, clientTracking: false, perMessageDeflate: false, maxPayload, closeTimeout: CLOSE_TIMEOUT_MS }
+}
+
+export class WebSocketTransport implements ServerTransport, HeldWrites {
   readonly name = TransportName.WebSockets
   readonly supportsBinary = true
   onMessage: ((data: string | Uint8Array) => void) | undefined
@@ -25,7 +41,15 @@ export class WebSocketTransport implements ServerTransport {
   private held = false
   private closedPromise: Promise<void> | undefined
 
-  constructor(private readonly socket: WebSocket) {
+  /**
+   * `tcp`: the socket the upgrade came on (ws's own, which it keeps private); `writes`: the
+   * server's flush point.
+   */
+  constructor(
+    private readonly socket: WebSocket,
+    private readonly tcp: Duplex,
+    private readonly writes: ClientWrites,
+  ) {
     // Shared listeners that find the transport on the socket: three closures per connection
     // would cost more than the rest of this object.
     ;(socket as OwnedSocket)[TRANSPORT] = this
@@ -83,19 +107,18 @@ export class WebSocketTransport implements ServerTransport {
 
   send(data: string | Uint8Array, binary: boolean): void {
     if (this.ended_ || this.socket.readyState !== this.socket.OPEN) return
-    const raw = rawSocket(this.socket)
-    if (!raw) return this.socket.send(data, { binary })
-    coalesce(raw)
-    // The frame goes straight to the socket: without compression ws queues nothing of its own, so
-    // its frames (pings, the close) and ours never interleave within a frame.
-    raw.write(frameOf(data, binary))
+    if (this.writes.hold(this)) this.tcp.cork()
+    this.tcp.write(this.writes.frame(data, binary))
   }
 
+  releaseWrites(): void {
+    this.tcp.uncork()
+  }
+
+  /** A peer that does not answer the close frame is cut off after CLOSE_TIMEOUT_MS (webSocketServerOptions). */
   close(options?: { readonly goingAway?: boolean }): void {
     if (this.socket.readyState !== this.socket.OPEN) return
     this.socket.close(options?.goingAway ? GOING_AWAY : NORMAL_CLOSURE)
-    // ws would wait 30 s for a peer that stopped reading; its buffers are ours until then.
-    setTimeout(() => this.socket.terminate(), CLOSE_GRACE_MS).unref()
   }
 
   private ended(error?: Error): void {
@@ -118,13 +141,4 @@ function onSocketClose(this: WebSocket, code: number): void {
 
 function onSocketError(this: WebSocket, error: Error): void {
   ;(this as OwnedSocket)[TRANSPORT].socketFailed(error)
-}
-
-/**
- * The TCP socket under a ws WebSocket. ws keeps it in `_socket` (not public API); the one place we
- * reach for it, covered by a test that fails if ws changes it. Undefined means: write uncoalesced.
- */
-export function rawSocket(socket: WebSocket): Socket | undefined {
-  const raw = (socket as unknown as { _socket?: Socket })._socket
-  return raw && typeof raw.cork === 'function' ? raw : undefined
 }
