@@ -10,8 +10,8 @@
  *   publish once its stream acknowledged it (DurablePublisher);
  * - subjects held by the configured stream are fed from it, not from core NATS (StreamRouting).
  */
-import { errors, headers as natsHeaders } from '@nats-io/transport-node'
-import type { Msg, MsgHdrs, NatsConnection, Status, Subscription } from '@nats-io/transport-node'
+import { errors } from '@nats-io/transport-node'
+import type { Msg, NatsConnection, Status, Subscription } from '@nats-io/transport-node'
 import type { Bus, BusHandler, BusMessage, BusState, BusStatus, BusSubscription, PublishOptions } from './bus.js'
 import { ImError, ImErrorCode } from '../errors.js'
 import { silentLogger } from '../logger.js'
@@ -21,7 +21,7 @@ import type { Logger } from '../logger.js'
 import { DurablePublisher } from './durable-publisher.js'
 import { PublishOutbox } from './publish-outbox.js'
 import { headersToMap } from './headers.js'
-import { dialNats, dialUntilConnected, hostPort, parseNatsServers, withTimeout } from './nats-connect.js'
+import { dialNats, dialUntilConnected, hostPort, natsHeadersOf, parseNatsServers, withTimeout } from './nats-connect.js'
 import type { DialOptions, NatsServerList } from './nats-connect.js'
 import type { StreamFeedSettings } from './stream-feed.js'
 import { StreamRouting } from './stream-routing.js'
@@ -131,16 +131,8 @@ export class NatsBus implements Bus {
     if (problem !== undefined) {
       return Promise.reject(new ImError(ImErrorCode.InvalidTopic, `cannot publish to ${JSON.stringify(subject)}: ${problem}`))
     }
-    let hdrs: MsgHdrs | undefined
-    try {
-      if (options.headers && Object.keys(options.headers).length > 0) {
-        hdrs = natsHeaders()
-        for (const [name, value] of Object.entries(options.headers)) hdrs.set(name, value)
-      }
-    } catch (error) {
-      // A header nats.js refuses (a bad name or value): nothing was sent.
-      return Promise.reject(new ImError(ImErrorCode.BusPublishFailed, reasonOf(error), { cause: error }))
-    }
+    const hdrs = natsHeadersOf(options.headers)
+    if (hdrs instanceof ImError) return Promise.reject(hdrs)
     if (options.durable) return this.#durablePublisher(nc).publish(subject, data, hdrs, options.msgId)
     const publishOptions = { ...(hdrs ? { headers: hdrs } : {}), ...(options.reply ? { reply: options.reply } : {}) }
     const hand = (): void => {

@@ -4,8 +4,8 @@
  * lifted out into options; what remains is credential-free text we may show in logs and `/healthz`.
  */
 import { setTimeout as delay } from 'node:timers/promises'
-import { connect } from '@nats-io/transport-node'
-import type { Authenticator, NatsConnection } from '@nats-io/transport-node'
+import { connect, headers as natsHeaders } from '@nats-io/transport-node'
+import type { Authenticator, MsgHdrs, NatsConnection } from '@nats-io/transport-node'
 import { ImError, ImErrorCode } from '../errors.js'
 import type { NatsTlsMaterial } from './nats-credentials.js'
 
@@ -157,4 +157,19 @@ export function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
     timer = setTimeout(() => reject(new ImError(ImErrorCode.BusTimeout, `timed out after ${ms} ms`)), ms)
   })
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
+}
+
+/**
+ * Our header record as nats.js takes it (none for an empty one), or, for a header nats.js refuses
+ * (a bad name or value), the IM_BUS_PUBLISH_FAILED error to answer the publish with: nothing is sent.
+ */
+export function natsHeadersOf(headers: Readonly<Record<string, string>> | undefined): MsgHdrs | ImError | undefined {
+  if (!headers || Object.keys(headers).length === 0) return undefined
+  try {
+    const hdrs = natsHeaders()
+    for (const [name, value] of Object.entries(headers)) hdrs.set(name, value)
+    return hdrs
+  } catch (error) {
+    return new ImError(ImErrorCode.BusPublishFailed, error instanceof Error ? error.message : String(error), { cause: error })
+  }
 }
