@@ -9,7 +9,8 @@ import type { Principal } from '../auth/principal.js'
 import type { InvocationHandler } from '../connection/invocation-handler.js'
 import { SETTLE_MS } from './cluster-router.js'
 import type { ClaimQuestion, ClusterRouter, Unanswered } from './cluster-router.js'
-import type { ConnectionEntry, ConnectionRegistry } from './connection-registry.js'
+import type { ConnectionEntry } from './connection-entry.js'
+import type { ConnectionRegistry } from './connection-registry.js'
 import type { Claim, ClaimAnswer, RelayedRequest, RelayedResponse, TakeAnswer } from './control-messages.js'
 import { FORBIDDEN, MISSING } from './located.js'
 import type { Located } from './located.js'
@@ -106,9 +107,9 @@ export class ConnectionLocator {
       return holder !== undefined ? { kind: 'held-by', holder } : UNKNOWN
     }
     if (entry.principal.userId !== userId) return { kind: 'forbidden' }
-    if (entry.transport) {
+    if (entry.connection) {
       // Step 1 of a move (connection-move.ts): its client's stateful reconnect reached `by`.
-      const offer = resume ? entry.connection?.offerMove(this.options.groupsOf(entry.connectionId)) : undefined
+      const offer = resume ? entry.connection.offerMove(this.options.groupsOf(entry.connectionId)) : undefined
       return offer ? { kind: 'offer', offer, holder: nodeTag } : { kind: 'held-by', holder: nodeTag }
     }
     if (!opening) return UNKNOWN

@@ -8,22 +8,8 @@
  */
 import type { Principal } from '../auth/principal.js'
 import type { HubConnection } from '../connection/hub-connection.js'
-import type { ServerTransport } from '../transports/transport.js'
+import { ConnectionEntry } from './connection-entry.js'
 import { newConnectionKey } from './node-tag.js'
-
-export interface ConnectionEntry {
-  readonly connectionId: string
-  readonly token: string
-  readonly principal: Principal
-  readonly createdAt: number
-  /** The client negotiated stateful reconnect, and the server allows it. */
-  readonly statefulReconnect: boolean
-  /** Set once a transport has been opened for the token. */
-  transport?: ServerTransport
-  connection?: HubConnection
-  /** The client address its connection counts against (ConnectionLimits), once open. */
-  address?: string
-}
 
 export class ConnectionRegistry {
   private readonly byToken = new Map<string, ConnectionEntry>()
@@ -47,7 +33,7 @@ export class ConnectionRegistry {
   create(principal: Principal, negotiateVersion: number, statefulReconnect = false): ConnectionEntry {
     const connectionId = newConnectionKey(this.tag)
     const token = negotiateVersion > 0 ? newConnectionKey(this.tag) : connectionId
-    const entry: ConnectionEntry = { connectionId, token, principal, createdAt: Date.now(), statefulReconnect }
+    const entry = new ConnectionEntry(connectionId, token, principal, statefulReconnect)
     this.byToken.set(token, entry)
     this.startSweeping()
     return entry
@@ -56,13 +42,13 @@ export class ConnectionRegistry {
   /** A connection opened without negotiate (skipNegotiation): known by no token. */
   anonymousEntry(principal: Principal): ConnectionEntry {
     const id = newConnectionKey(this.tag)
-    return { connectionId: id, token: id, principal, createdAt: Date.now(), statefulReconnect: false }
+    return new ConnectionEntry(id, id, principal, false)
   }
 
   get(token: string): ConnectionEntry | undefined {
     const entry = this.byToken.get(token)
     if (!entry) return undefined
-    return entry.transport || Date.now() - entry.createdAt <= this.unusedTtlMs ? entry : undefined
+    return entry.connection || Date.now() - entry.createdAt <= this.unusedTtlMs ? entry : undefined
   }
 
   /** Another node opens the connection: it holds it from now on. */
@@ -102,7 +88,7 @@ export class ConnectionRegistry {
 
   /** Takes over a connection another node negotiated. */
   adopt(token: string, connectionId: string, principal: Principal, statefulReconnect: boolean): ConnectionEntry {
-    const entry: ConnectionEntry = { connectionId, token, principal, createdAt: Date.now(), statefulReconnect }
+    const entry = new ConnectionEntry(connectionId, token, principal, statefulReconnect)
     this.byToken.set(token, entry)
     this.forgetHandedOver(token)
     this.startSweeping()
@@ -113,7 +99,7 @@ export class ConnectionRegistry {
     if (this.byToken.get(entry.token) === entry) this.byToken.delete(entry.token)
   }
 
-  /** Every connection that has a transport. */
+  /** Every connection a transport opened. */
   *open(): IterableIterator<HubConnection> {
     for (const entry of this.byToken.values()) if (entry.connection) yield entry.connection
   }
@@ -129,7 +115,7 @@ export class ConnectionRegistry {
       const oldest = Date.now() - this.unusedTtlMs
       let unused = 0
       for (const [token, entry] of this.byToken) {
-        if (entry.transport) continue
+        if (entry.connection) continue
         if (entry.createdAt < oldest) this.byToken.delete(token)
         else unused++
       }

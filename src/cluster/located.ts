@@ -20,7 +20,7 @@
  */
 import type { MoveOffer } from '../connection/connection-move.js'
 import type { Unanswered } from './cluster-router.js'
-import type { ConnectionEntry } from './connection-registry.js'
+import type { ConnectionEntry } from './connection-entry.js'
 
 export type Located =
   /** Here, for this user (just taken over from the node that negotiated it, maybe). */

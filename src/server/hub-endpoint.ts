@@ -30,7 +30,7 @@ import type { ClientWrites } from '../transports/client-writes.js'
 import type { ClusterRouter } from '../cluster/cluster-router.js'
 import { ConnectionLocator } from '../cluster/connection-locator.js'
 import { ConnectionRegistry } from '../cluster/connection-registry.js'
-import type { ConnectionEntry } from '../cluster/connection-registry.js'
+import type { ConnectionEntry } from '../cluster/connection-entry.js'
 import { refusalOf } from '../cluster/located.js'
 import type { Located } from '../cluster/located.js'
 import type { ConnectionLimits } from './connection-limits.js'
@@ -189,11 +189,8 @@ export class HubEndpoint {
       // A client coming back after a lost WebSocket (stateful reconnect) resumes its connection.
       if (found.connection?.canResume) {
         const connection = found.connection
-        return this.wss.handleUpgrade(req, socket, head, (ws) => {
-          const transport = new WebSocketTransport(ws, socket, this.options.writes)
-          found.transport = transport
-          connection.resume(transport, request)
-        })
+        // The connection swaps its transport; the entry reads it from there (connection-entry.ts).
+        return this.wss.handleUpgrade(req, socket, head, (ws) => connection.resume(new WebSocketTransport(ws, socket, this.options.writes), request))
       }
       // One transport per connection: a second socket on a live connection is a conflict.
       if (found.transport) return refuseUpgrade(socket, found.transport.name === TransportName.WebSockets ? 409 : 400, 'Cannot change transports mid-connection')
@@ -284,9 +281,10 @@ export class HubEndpoint {
   }
 
   private async receivePost(req: IncomingMessage, res: ServerResponse, entry: ConnectionEntry): Promise<void> {
-    const transport = entry.transport
-    if (transport?.name === TransportName.WebSockets) return sendText(res, 405, 'POST requests are not allowed for WebSocket connections.')
-    if (!transport) return sendText(res, 404, 'No Connection with that ID')
+    const connection = entry.connection
+    if (!connection) return sendText(res, 404, 'No Connection with that ID')
+    const transport = connection.transport
+    if (transport.name === TransportName.WebSockets) return sendText(res, 405, 'POST requests are not allowed for WebSocket connections.')
     const http = transport as HttpTransport
     // One body at a time per connection, none while it holds back reading (ReceiveGate).
     if (!(await http.receiving.enter())) return sendText(res, 404, 'No Connection with that ID')
@@ -295,7 +293,7 @@ export class HubEndpoint {
       body = await readBody(req, this.maxBody)
       if (body === undefined) return sendText(res, 413, `The request body is larger than ${this.maxBody} bytes.`)
       // Read by the connection's protocol, not by the Content-Type (see postedInput).
-      http.receive(entry.connection ? postedInput(body, entry.connection) : body)
+      http.receive(postedInput(body, connection))
     } finally {
       http.receiving.leave()
     }
@@ -303,8 +301,6 @@ export class HubEndpoint {
   }
 
   private attach(entry: ConnectionEntry, transport: ServerTransport, address: string | undefined, request: OpeningRequest | undefined, movingIn?: { protocol: string }): HubConnection {
-    entry.transport = transport
-    entry.address = address
     const connection = new HubConnection({
       connectionId: entry.connectionId,
       principal: entry.principal,
@@ -318,7 +314,7 @@ export class HubEndpoint {
     })
     // Counted once the connection exists: connectionEnded releases it.
     this.options.limits.acquire(entry.principal.userId, address)
-    entry.connection = connection
+    entry.opened(connection, address)
     this.open.set(connection, entry)
     this.options.sweeper.add(connection)
     return connection
@@ -361,12 +357,8 @@ export class HubEndpoint {
     this.options.handler.onMovedHere(connection, taken.state.groups)
     connection.completeMove(taken.state)
     this.options.router.held(token)
-    this.wss.handleUpgrade(req, socket, head, (ws) => {
-      const transport = new WebSocketTransport(ws, socket, this.options.writes)
-      entry.transport = transport
-      // The moved connection's request is its client's reconnect, as for a resume on one node.
-      connection.resume(transport, request)
-    })
+    // The moved connection's request is its client's reconnect, as for a resume on one node.
+    this.wss.handleUpgrade(req, socket, head, (ws) => connection.resume(new WebSocketTransport(ws, socket, this.options.writes), request))
   }
 
   /** Plays a poll, send or delete on the node that holds the connection, and answers with its response. */

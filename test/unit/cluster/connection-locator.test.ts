@@ -3,7 +3,7 @@ import type { Principal } from '../../../src/auth/principal.js'
 import { ClusterRouter } from '../../../src/cluster/cluster-router.js'
 import { ConnectionLocator } from '../../../src/cluster/connection-locator.js'
 import { ConnectionRegistry } from '../../../src/cluster/connection-registry.js'
-import type { ConnectionEntry } from '../../../src/cluster/connection-registry.js'
+import type { ConnectionEntry } from '../../../src/cluster/connection-entry.js'
 import { refusalOf } from '../../../src/cluster/located.js'
 import { newConnectionKey, newIncarnation, nodeTag } from '../../../src/cluster/node-tag.js'
 import type { MoveOffer, MoveState } from '../../../src/connection/connection-move.js'
@@ -26,6 +26,7 @@ function movableConnection(connectionId: string): HubConnection & { readonly off
   let moved = false
   return {
     connectionId,
+    transport: someTransport,
     get canResume() {
       return !moved
     },
@@ -71,7 +72,7 @@ describe('ConnectionLocator', () => {
     const open = (principal = alice): ConnectionEntry & { connection: ReturnType<typeof movableConnection> } => {
       const entry = registry.create(principal, 1, true)
       const connection = movableConnection(entry.connectionId)
-      Object.assign(entry, { transport: someTransport, connection })
+      entry.opened(connection, undefined)
       return entry as ConnectionEntry & { connection: ReturnType<typeof movableConnection> }
     }
     return { tag, registry, router, locator, open }
@@ -160,7 +161,7 @@ describe('ConnectionLocator', () => {
       // The connection was issued by a node now gone, and moved to c.
       const token = newConnectionKey(nodeTag('gone'))
       const entry = c.registry.adopt(token, 'conn-1', alice, true)
-      Object.assign(entry, { transport: someTransport, connection: movableConnection('conn-1') })
+      entry.opened(movableConnection('conn-1'), undefined)
       expect(await b.locator.locate(token, alice, true, true)).toEqual({ kind: 'movable', offer: { connectionId: 'conn-1', protocol: 'json', groups: ['room'] }, holder: c.tag })
     })
 
@@ -179,7 +180,7 @@ describe('ConnectionLocator', () => {
       // c opened it first, then the client's reconnect reaches b.
       expect(await c.locator.locate(entry.token, alice, true)).toMatchObject({ kind: 'found' })
       const held = c.registry.get(entry.token)!
-      Object.assign(held, { transport: someTransport, connection: movableConnection(entry.connectionId) })
+      held.opened(movableConnection(entry.connectionId), undefined)
       expect(await b.locator.locate(entry.token, alice, true, true)).toMatchObject({ kind: 'movable', holder: c.tag })
       // The issuing node asks the holder itself when the reconnect reaches it.
       expect(await a.locator.locate(entry.token, alice, true, true)).toMatchObject({ kind: 'movable', holder: c.tag })
@@ -192,7 +193,7 @@ describe('ConnectionLocator', () => {
       const c = node('c')
       const token = newConnectionKey(a.tag)
       const entry = c.registry.adopt(token, 'conn-2', alice, true)
-      Object.assign(entry, { transport: someTransport, connection: movableConnection('conn-2') })
+      entry.opened(movableConnection('conn-2'), undefined)
       expect(await a.locator.locate(token, alice, true, true)).toMatchObject({ kind: 'movable', holder: c.tag })
       const asked = (): string[] => bus.sent.map(([subject]) => subject).filter((subject) => subject.startsWith(PREFIX))
       expect(asked()).toEqual([`${PREFIX}.any`])

@@ -4,14 +4,14 @@ import type { Principal } from '../../../src/auth/principal.js'
 import type { HubConnection } from '../../../src/connection/hub-connection.js'
 import { ConnectionRegistry } from '../../../src/cluster/connection-registry.js'
 import { nodeTag } from '../../../src/cluster/node-tag.js'
-import type { ServerTransport } from '../../../src/transports/transport.js'
 
 const TAG = nodeTag('node-1')
 /** The node's tag, then 16 random bytes in base64url (22 characters). */
 const KEY = new RegExp(`^${TAG}[A-Za-z0-9_-]{22}$`)
 const TTL = 5000
 const alice: Principal = { userId: 'alice', claims: { sub: 'alice' } }
-const someTransport = {} as ServerTransport
+/** What the registry asks of an open connection: nothing, it only keeps it. */
+const someConnection = {} as HubConnection
 
 describe('ConnectionRegistry', () => {
   const registries: ConnectionRegistry[] = []
@@ -68,24 +68,24 @@ describe('ConnectionRegistry', () => {
     vi.setSystemTime(1_000_000)
     const registry = start()
     const unused = registry.create(alice, 1)
-    const opened = registry.create(alice, 1)
-    opened.transport = someTransport
+    const used = registry.create(alice, 1)
+    used.opened(someConnection, '10.0.0.1')
     vi.setSystemTime(1_000_000 + TTL)
     expect(registry.get(unused.token)).toBe(unused)
     vi.setSystemTime(1_000_000 + TTL + 1)
     expect(registry.get(unused.token)).toBeUndefined()
-    expect(registry.get(opened.token)).toBe(opened)
+    expect(registry.get(used.token)).toBe(used)
   })
 
   it('sweeps out expired unused entries and keeps opened ones', () => {
     vi.useFakeTimers()
     const registry = start()
     registry.create(alice, 1)
-    const opened = registry.create(alice, 1)
-    opened.transport = someTransport
+    const used = registry.create(alice, 1)
+    used.opened(someConnection, '10.0.0.1')
     vi.advanceTimersByTime(TTL + 2000)
     expect(registry.size).toBe(1)
-    expect(registry.get(opened.token)).toBe(opened)
+    expect(registry.get(used.token)).toBe(used)
   })
 
   it('lists only entries that have a connection as open', () => {
@@ -93,8 +93,7 @@ describe('ConnectionRegistry', () => {
     const first = registry.create(alice, 1)
     registry.create(alice, 1)
     const connection = { connectionId: first.connectionId } as HubConnection
-    first.transport = someTransport
-    first.connection = connection
+    first.opened(connection, undefined)
     expect([...registry.open()]).toEqual([connection])
   })
 

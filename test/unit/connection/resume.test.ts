@@ -139,6 +139,31 @@ describe('HubConnection stateful reconnect', () => {
     expect(connection.transport).not.toBe(next)
   })
 
+  it('refuses a resume that comes after it ended, closing the new transport and keeping its own', () => {
+    const { connection, transport, events } = openHarness({ stateful: true })
+    connection.close()
+    const late = new FakeTransport()
+    connection.resume(late)
+    expect(late.closes).toHaveLength(1)
+    expect(late.sent).toEqual([])
+    expect(connection.transport).toBe(transport)
+    expect(events).toEqual([{ kind: 'disconnected', error: undefined }])
+  })
+
+  it('names as its transport the one it last resumed on, the only place that says so', () => {
+    const { connection, transport } = openHarness({ stateful: true })
+    expect(connection.transport).toBe(transport)
+    transport.end(new Error('reset'))
+    expect(connection.transport).toBe(transport)
+    const next = new FakeTransport()
+    connection.resume(next)
+    expect(connection.transport).toBe(next)
+    const third = new FakeTransport()
+    connection.resume(third)
+    expect(connection.transport).toBe(third)
+    expect(next.closes).toHaveLength(1)
+  })
+
   it('takes the request of the reconnect as its own', () => {
     const first = OpeningRequest.capture({ 'x-n': '1' }, '/hub', '', undefined, 'WebSockets')
     const second = OpeningRequest.capture({ 'x-n': '2' }, '/hub', '', undefined, 'WebSockets')
