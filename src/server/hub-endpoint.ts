@@ -222,7 +222,7 @@ export class HubEndpoint {
     if (req.method === 'GET') return this.receiveGet(req, res, entry, url)
     if (req.method === 'POST') return this.receivePost(req, res, entry)
     if (entry.transport instanceof LongPollingTransport) {
-      entry.transport.close()
+      entry.transport.terminate()
       return sendText(res, 202, '')
     }
     sendText(res, 400, 'Cannot terminate this connection using the DELETE endpoint.')
@@ -327,11 +327,19 @@ export class HubEndpoint {
     this.open.delete(connection)
     this.options.limits.release(entry.principal.userId, entry.address)
     this.options.sweeper.remove(connection)
+    // A long poll's last messages (the Close) wait for its next poll: the token leads there until then.
+    const transport = entry.transport
+    if (transport instanceof LongPollingTransport) void transport.closed.then(() => this.forget(entry, connection))
+    else this.forget(entry, connection)
+    this.whenGone.get(connection)?.()
+    this.whenGone.delete(connection)
+  }
+
+  /** The token of an ended connection leads nowhere any more. */
+  private forget(entry: ConnectionEntry, connection: HubConnection): void {
     this.registry.delete(entry)
     // A connection that moved lives on: its new node tells the issuing node (`held`).
     if (!connection.moved) this.options.router.ended(entry.token)
-    this.whenGone.get(connection)?.()
-    this.whenGone.delete(connection)
   }
 
   /**

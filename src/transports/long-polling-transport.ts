@@ -5,6 +5,10 @@
  * client polls again; a newer poll ends the older one with 204; a closed connection ends its poll
  * with 204. A client that stops polling for `longPollIdleTimeoutMs` is gone. A waiting poll is
  * answered at the server's flush point (ClientWrites), with everything sent until then.
+ *
+ * A server that ends the connection while no poll is waiting keeps its last messages (the Close,
+ * with its error and allowReconnect) for the client's next poll, as ASP.NET Core does; the poll
+ * after that gets 204. It waits for that poll no longer than `longPollIdleTimeoutMs`.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { ClientWrites, HeldWrites } from './client-writes.js'
@@ -37,7 +41,7 @@ export class LongPollingTransport implements ServerTransport, HeldWrites {
   private idleTimer: NodeJS.Timeout | undefined
   private activated = false
   private isClosed = false
-  /** A long poll holds nothing once closed: the last poll was answered (or is answered by close). */
+  /** Resolves once ended and the last poll has taken what was kept for it (or the wait for it passed). */
   readonly closed: Promise<void>
   private resolveClosed!: () => void
   /** Turns for reading POST bodies (see ReceiveGate). */
@@ -61,8 +65,8 @@ export class LongPollingTransport implements ServerTransport, HeldWrites {
 
   /** Handles one poll (GET). */
   poll(req: IncomingMessage, res: ServerResponse): void {
+    if (this.isClosed) return this.lastPoll(res)
     clearTimeout(this.idleTimer)
-    if (this.isClosed) return void end(res, 204)
     if (!this.activated) {
       // The first poll only opens the connection (HttpConnectionContext.TryActivateLongPollingConnection).
       this.activated = true
@@ -113,9 +117,24 @@ export class LongPollingTransport implements ServerTransport, HeldWrites {
     if (!this.isClosed) this.startIdleTimer()
   }
 
-  /** The server ends the connection: the waiting poll (or the next one) gets 204. */
+  /**
+   * The server ends the connection: the waiting poll takes what was sent until now, or gets 204
+   * when nothing was; with no poll waiting, the next one takes it (see `lastPoll`).
+   */
   close(): void {
-    this.ended()
+    this.ended(true)
+  }
+
+  /** The client ends the connection (DELETE): the waiting poll gets 204, and nothing more goes out. */
+  terminate(): void {
+    this.ended(false)
+  }
+
+  /** A poll after the end: the messages kept for it, then 204 for good. */
+  private lastPoll(res: ServerResponse): void {
+    if (this.queue.length === 0) return end(res, 204)
+    this.flushTo(res)
+    this.finished()
   }
 
   private flushTo(res: ServerResponse): void {
@@ -135,22 +154,36 @@ export class LongPollingTransport implements ServerTransport, HeldWrites {
 
   private startIdleTimer(): void {
     clearTimeout(this.idleTimer)
-    this.idleTimer = setTimeout(() => this.ended(), this.options.longPollIdleTimeoutMs)
+    // A client that stopped polling takes nothing more: what waits for it is dropped.
+    this.idleTimer = setTimeout(() => this.ended(false), this.options.longPollIdleTimeoutMs)
     this.idleTimer.unref()
   }
 
-  private ended(): void {
+  /** `keepForNextPoll`: with no poll waiting, what is queued waits for the next one. */
+  private ended(keepForNextPoll: boolean): void {
     if (this.isClosed) return
     this.isClosed = true
     this.receiving.close()
-    this.resolveClosed()
     clearTimeout(this.idleTimer)
     // What was sent before the close and not yet flushed still goes to the waiting poll.
     this.releaseWrites()
     this.finishPoll(204)
+    if (keepForNextPoll && this.queue.length > 0) {
+      // Bounded like an idle client: one that does not poll again in that time never will.
+      this.idleTimer = setTimeout(() => this.finished(), this.options.longPollIdleTimeoutMs)
+      this.idleTimer.unref()
+    } else {
+      this.finished()
+    }
+    this.onClose?.()
+  }
+
+  /** Nothing more goes to the client: `closed` resolves. */
+  private finished(): void {
+    clearTimeout(this.idleTimer)
     this.queue = []
     this.queuedBytes = 0
-    this.onClose?.()
+    this.resolveClosed()
   }
 }
 

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events'
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { ClientWrites } from '../../../src/transports/client-writes.js'
 import { LongPollingTransport } from '../../../src/transports/long-polling-transport.js'
 
@@ -21,6 +21,15 @@ function poll(): { req: IncomingMessage; res: ServerResponse; answer: { status?:
     },
   }
   return { req: new EventEmitter() as IncomingMessage, res: res as unknown as ServerResponse, answer }
+}
+
+/** Whether `promise` has settled, once the promises already due have run. */
+async function isSettled(promise: Promise<unknown>): Promise<boolean> {
+  let settled = false
+  void promise.then(() => (settled = true))
+  await Promise.resolve()
+  await Promise.resolve()
+  return settled
 }
 
 function openTransport(): LongPollingTransport {
@@ -68,5 +77,49 @@ describe('LongPollingTransport', () => {
     transport.poll(next.req, next.res)
     expect(next.answer).toEqual({ status: 200, body: 'kept' })
     transport.close()
+  })
+
+  it('keeps what was sent before a close for the next poll when none was waiting, then answers 204', async () => {
+    const transport = openTransport()
+    transport.send('close message')
+    transport.close()
+    expect(await isSettled(transport.closed)).toBe(false)
+    const next = poll()
+    transport.poll(next.req, next.res)
+    expect(next.answer).toEqual({ status: 200, body: 'close message' })
+    expect(await isSettled(transport.closed)).toBe(true)
+    const after = poll()
+    transport.poll(after.req, after.res)
+    expect(after.answer.status).toBe(204)
+  })
+
+  describe('with a clock', () => {
+    afterEach(() => {
+      vi.useRealTimers()
+    })
+
+    it('waits for that next poll no longer than the long-poll idle timeout', async () => {
+      vi.useFakeTimers()
+      const transport = openTransport()
+      transport.send('close message')
+      transport.close()
+      vi.advanceTimersByTime(59_999)
+      expect(await isSettled(transport.closed)).toBe(false)
+      vi.advanceTimersByTime(1)
+      expect(await isSettled(transport.closed)).toBe(true)
+      const late = poll()
+      transport.poll(late.req, late.res)
+      expect(late.answer.status).toBe(204)
+    })
+  })
+
+  it('keeps nothing when the client ends the connection (DELETE)', async () => {
+    const transport = openTransport()
+    transport.send('unread')
+    transport.terminate()
+    expect(await isSettled(transport.closed)).toBe(true)
+    const next = poll()
+    transport.poll(next.req, next.res)
+    expect(next.answer.status).toBe(204)
   })
 })
