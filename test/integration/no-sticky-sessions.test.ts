@@ -13,7 +13,8 @@ import { MessagePackHubProtocol as MessagePack6 } from 'signalr-6-msgpack'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { DefaultHub } from '../../hubs/default-hub.js'
 import { EchoHub } from '../fixtures/hubs/test-hubs.js'
-import { connectClient, Inbox } from '../support/clients.js'
+import { closed, connectClient, Inbox } from '../support/clients.js'
+import { HeldPolls } from '../support/held-polls.js'
 import type { TestServer } from '../support/im-server.js'
 import { natsFixture } from '../support/nats-fixture.js'
 import { TEST_JWT_SECRET, tokenFor } from '../support/tokens.js'
@@ -22,11 +23,18 @@ const fixture = natsFixture({
   nodes: ['lb-a', 'lb-b'].map((nodeId) => ({ hubs: [DefaultHub, EchoHub], config: { nodeId, jwt: { secret: TEST_JWT_SECRET }, hubs: { longPollTimeoutMs: 1000 } } })),
 })
 let balancerUrl: string
+let balancer: Balancer
 /** Which node each proxied request went to, in order. */
 const routed: number[] = []
 
+interface Balancer extends AsyncDisposable {
+  readonly url: string
+  /** The index of the node the next request goes to. */
+  nextTarget(): number
+}
+
 /** A round-robin HTTP proxy with no affinity at all (WebSocket upgrades are not proxied). */
-async function startBalancer(targets: readonly TestServer[]): Promise<{ url: string } & AsyncDisposable> {
+async function startBalancer(targets: readonly TestServer[]): Promise<Balancer> {
   let next = 0
   const proxy = createServer((req, res) => {
     const index = next++ % targets.length
@@ -45,6 +53,7 @@ async function startBalancer(targets: readonly TestServer[]): Promise<{ url: str
   await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve))
   return {
     url: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`,
+    nextTarget: () => next % targets.length,
     [Symbol.asyncDispose]: () => {
       proxy.closeAllConnections()
       return new Promise<void>((resolve) => proxy.close(() => resolve()))
@@ -53,7 +62,8 @@ async function startBalancer(targets: readonly TestServer[]): Promise<{ url: str
 }
 
 beforeAll(async () => {
-  balancerUrl = fixture.hold(await startBalancer(fixture.nodes)).url
+  balancer = fixture.hold(await startBalancer(fixture.nodes))
+  balancerUrl = balancer.url
 })
 
 describe.each([
@@ -138,6 +148,37 @@ describe.each([
 })
 
 describe('relaying', () => {
+  it('a long poll landing on the other node after a server close takes the Close there, and the client does not reconnect', async () => {
+    const polls = new HeldPolls()
+    const client = new signalR.HubConnectionBuilder()
+      .withUrl(`${balancerUrl}/signalr-hubs/default`, { transport: signalR.HttpTransportType.LongPolling, httpClient: polls, accessTokenFactory: () => tokenFor('roamer-closed') })
+      .withAutomaticReconnect([0, 100, 200, 500])
+      .configureLogging(signalR.LogLevel.None)
+      .build()
+    let reconnecting = 0
+    client.onreconnecting(() => reconnecting++)
+    await client.start()
+    fixture.hold({ [Symbol.asyncDispose]: () => client.stop() })
+    const held = polls.holdNext()
+    const inbox = new Inbox(client, 'note')
+    await fixture.service.publish('im.default.send.client', { connectionId: client.connectionId, method: 'note', args: ['before'] })
+    expect(await inbox.next()).toEqual(['before'])
+    await held.sent
+    const presence = (await fixture.service.nc.request('im.default.presence.user', JSON.stringify({ userId: 'roamer-closed' }), { timeout: 5000 })).json() as { connections: { node: string }[] }
+    const holder = ['lb-a', 'lb-b'].indexOf(presence.connections[0]!.node)
+    const disconnected = await fixture.service.listen('im.default.disconnected')
+    const end = closed(client)
+    await fixture.service.publish('im.default.disconnect', { connectionId: client.connectionId, reason: 'closed while roaming' })
+    await disconnected.nextFor(client.connectionId)
+    // The held poll goes to the node that does not hold the connection (one request more flips the round robin).
+    if (balancer.nextTarget() === holder) await (await fetch(`${balancerUrl}/signalr-hubs/default`)).arrayBuffer()
+    const relayedBefore = fixture.nodes.reduce((sum, n) => sum + n.metrics.get('requests_relayed'), 0)
+    held.release()
+    expect((await end)?.message).toBe('Server returned an error on close: closed while roaming')
+    expect(reconnecting).toBe(0)
+    expect(fixture.nodes.reduce((sum, n) => sum + n.metrics.get('requests_relayed'), 0)).toBeGreaterThan(relayedBefore)
+  })
+
   it("refuses another user's token on the other node too", async () => {
     const body = (await (
       await fetch(`${fixture.nodes[0]!.hubUrl()}/negotiate?negotiateVersion=1`, { method: 'POST', headers: { Authorization: `Bearer ${await tokenFor('owner')}` } })
