@@ -8,7 +8,8 @@ import * as signalR from '@microsoft/signalr'
 import { describe, expect, it } from 'vitest'
 import { DefaultHub } from '../../hubs/default-hub.js'
 import { closed, Inbox } from '../support/clients.js'
-import { HeldPolls } from '../support/held-polls.js'
+import { startHeldLongPolling } from '../support/held-polls.js'
+import type { HeldLongPollingClient } from '../support/held-polls.js'
 import { natsFixture } from '../support/nats-fixture.js'
 import { TEST_JWT_SECRET, tokenFor } from '../support/tokens.js'
 
@@ -16,19 +17,11 @@ const fixture = natsFixture({
   nodes: [{ hubs: [DefaultHub], config: { jwt: { secret: TEST_JWT_SECRET }, hubs: { longPollTimeoutMs: 2000, longPollIdleTimeoutMs: 5000 } } }],
 })
 
-/** A long-polling client of `userId` with automatic reconnect on, counting its reconnect attempts. */
-async function longPollingClient(userId: string): Promise<{ client: signalR.HubConnection; polls: HeldPolls; reconnects: () => number }> {
-  const polls = new HeldPolls()
-  const client = new signalR.HubConnectionBuilder()
-    .withUrl(fixture.server.hubUrl(), { transport: signalR.HttpTransportType.LongPolling, httpClient: polls, accessTokenFactory: () => tokenFor(userId) })
-    .withAutomaticReconnect([0, 100, 200, 500])
-    .configureLogging(signalR.LogLevel.None)
-    .build()
-  let reconnecting = 0
-  client.onreconnecting(() => reconnecting++)
-  await client.start()
-  fixture.hold({ [Symbol.asyncDispose]: () => client.stop() })
-  return { client, polls, reconnects: () => reconnecting }
+/** A long-polling client of `userId` with automatic reconnect on, stopped after the test. */
+async function longPollingClient(userId: string): Promise<HeldLongPollingClient> {
+  const started = await startHeldLongPolling(fixture.server.hubUrl(), () => tokenFor(userId))
+  fixture.hold({ [Symbol.asyncDispose]: () => started.client.stop() })
+  return started
 }
 
 describe('a server-initiated close over long polling', () => {

@@ -14,7 +14,7 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import { DefaultHub } from '../../hubs/default-hub.js'
 import { EchoHub } from '../fixtures/hubs/test-hubs.js'
 import { closed, connectClient, Inbox } from '../support/clients.js'
-import { HeldPolls } from '../support/held-polls.js'
+import { startHeldLongPolling } from '../support/held-polls.js'
 import type { TestServer } from '../support/im-server.js'
 import { natsFixture } from '../support/nats-fixture.js'
 import { TEST_JWT_SECRET, tokenFor } from '../support/tokens.js'
@@ -149,15 +149,7 @@ describe.each([
 
 describe('relaying', () => {
   it('a long poll landing on the other node after a server close takes the Close there, and the client does not reconnect', async () => {
-    const polls = new HeldPolls()
-    const client = new signalR.HubConnectionBuilder()
-      .withUrl(`${balancerUrl}/signalr-hubs/default`, { transport: signalR.HttpTransportType.LongPolling, httpClient: polls, accessTokenFactory: () => tokenFor('roamer-closed') })
-      .withAutomaticReconnect([0, 100, 200, 500])
-      .configureLogging(signalR.LogLevel.None)
-      .build()
-    let reconnecting = 0
-    client.onreconnecting(() => reconnecting++)
-    await client.start()
+    const { client, polls, reconnects } = await startHeldLongPolling(`${balancerUrl}/signalr-hubs/default`, () => tokenFor('roamer-closed'))
     fixture.hold({ [Symbol.asyncDispose]: () => client.stop() })
     const held = polls.holdNext()
     const inbox = new Inbox(client, 'note')
@@ -175,7 +167,7 @@ describe('relaying', () => {
     const relayedBefore = fixture.nodes.reduce((sum, n) => sum + n.metrics.get('requests_relayed'), 0)
     held.release()
     expect((await end)?.message).toBe('Server returned an error on close: closed while roaming')
-    expect(reconnecting).toBe(0)
+    expect(reconnects()).toBe(0)
     expect(fixture.nodes.reduce((sum, n) => sum + n.metrics.get('requests_relayed'), 0)).toBeGreaterThan(relayedBefore)
   })
 

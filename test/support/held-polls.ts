@@ -45,3 +45,27 @@ export class HeldPolls extends signalR.HttpClient {
     return this.#inner.getCookieString(url)
   }
 }
+
+export interface HeldLongPollingClient {
+  readonly client: signalR.HubConnection
+  readonly polls: HeldPolls
+  /** How many times the client started reconnecting. */
+  reconnects(): number
+}
+
+/**
+ * A started official client of `userId` on long polling through a HeldPolls, with automatic
+ * reconnect on (so a test sees whether a server close brings it back). The caller stops it.
+ */
+export async function startHeldLongPolling(hubUrl: string, accessToken: () => Promise<string>): Promise<HeldLongPollingClient> {
+  const polls = new HeldPolls()
+  const client = new signalR.HubConnectionBuilder()
+    .withUrl(hubUrl, { transport: signalR.HttpTransportType.LongPolling, httpClient: polls, accessTokenFactory: accessToken })
+    .withAutomaticReconnect([0, 100, 200, 500])
+    .configureLogging(signalR.LogLevel.None)
+    .build()
+  let reconnecting = 0
+  client.onreconnecting(() => reconnecting++)
+  await client.start()
+  return { client, polls, reconnects: () => reconnecting }
+}
