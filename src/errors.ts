@@ -58,6 +58,11 @@ export class ImError extends Error {
 }
 
 /** True when `error` is an ImError, optionally with the given code. */
+/** The message of anything thrown, for a log line or an error text. */
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}
+
 export function isImError(error: unknown, code?: ImErrorCode): error is ImError {
   return error instanceof ImError && (code === undefined || error.code === code)
 }

@@ -11,7 +11,7 @@
 import { jetstream, jetstreamManager } from '@nats-io/jetstream'
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream'
 import type { MsgHdrs, NatsConnection } from '@nats-io/transport-node'
-import { ImError, ImErrorCode } from '../errors.js'
+import { ImError, ImErrorCode, messageOf } from '../errors.js'
 
 export interface DurablePublisherOptions {
   /** How long to wait for the PubAck (and for the stream lookup), in ms. */
@@ -70,7 +70,7 @@ export class DurablePublisher {
 
   /** One clear sentence per failure, the reason a client reads in its Completion. */
   async #explain(subject: string, error: unknown): Promise<ImError> {
-    const reason = reasonOf(error)
+    const reason = messageOf(error)
     if (this.#nc.isClosed() || this.#nc.isDraining()) {
       return new ImError(ImErrorCode.BusUnavailable, 'NATS is not connected', { cause: error })
     }
@@ -91,6 +91,3 @@ export class DurablePublisher {
   }
 }
 
-function reasonOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error)
-}

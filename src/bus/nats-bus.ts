@@ -13,7 +13,7 @@
 import { errors } from '@nats-io/transport-node'
 import type { Msg, NatsConnection, Status, Subscription } from '@nats-io/transport-node'
 import type { Bus, BusHandler, BusMessage, BusState, BusStatus, BusSubscription, PublishOptions } from './bus.js'
-import { ImError, ImErrorCode } from '../errors.js'
+import { ImError, ImErrorCode, messageOf } from '../errors.js'
 import { silentLogger } from '../logger.js'
 import { OutageReport } from './outage-report.js'
 import { StatusListeners } from './status-listeners.js'
@@ -117,7 +117,7 @@ export class NatsBus implements Bus {
     } catch (error) {
       bus.#closing = true
       bus.#state = 'closed'
-      throw new ImError(ImErrorCode.BusUnavailable, `NATS not reachable at ${servers.display}: ${reasonOf(error)}`, { cause: error })
+      throw new ImError(ImErrorCode.BusUnavailable, `NATS not reachable at ${servers.display}: ${messageOf(error)}`, { cause: error })
     }
     return bus
   }
@@ -151,9 +151,9 @@ export class NatsBus implements Bus {
    * IM_BUS_UNAVAILABLE; otherwise (too large for max_payload, headers included) IM_BUS_PUBLISH_FAILED.
    */
   #refusal(nc: NatsConnection, data: Uint8Array, error: unknown): ImError {
-    if (nc.isClosed() || nc.isDraining()) return new ImError(ImErrorCode.BusUnavailable, reasonOf(error), { cause: error })
+    if (nc.isClosed() || nc.isDraining()) return new ImError(ImErrorCode.BusUnavailable, messageOf(error), { cause: error })
     const max = nc.info?.max_payload
-    const detail = max !== undefined && /max_payload/.test(reasonOf(error)) ? `payload of ${data.byteLength} bytes, with its headers, is over the server's max_payload of ${max}` : reasonOf(error)
+    const detail = max !== undefined && /max_payload/.test(messageOf(error)) ? `payload of ${data.byteLength} bytes, with its headers, is over the server's max_payload of ${max}` : messageOf(error)
     return new ImError(ImErrorCode.BusPublishFailed, detail, { cause: error })
   }
 
@@ -187,7 +187,7 @@ export class NatsBus implements Bus {
       // nats.js tells "nobody subscribes" (a 503 status, as a RequestError) apart from "nobody answered in time".
       if (error instanceof errors.TimeoutError) throw new ImError(ImErrorCode.BusTimeout, `no answer on ${subject} within ${timeoutMs} ms`, { cause: error })
       if (error instanceof errors.RequestError && error.isNoResponders()) throw new ImError(ImErrorCode.BusNoResponders, `no one listens on ${subject}`, { cause: error })
-      throw new ImError(ImErrorCode.BusUnavailable, `no answer on ${subject}: ${reasonOf(error)}`, { cause: error })
+      throw new ImError(ImErrorCode.BusUnavailable, `no answer on ${subject}: ${messageOf(error)}`, { cause: error })
     }
   }
 
@@ -248,7 +248,7 @@ export class NatsBus implements Bus {
   /** Tries until connected or closed; never gives up. */
   async #connectLoop(): Promise<void> {
     const nc = await dialUntilConnected(this.#servers, this.#options, this.#stop.signal, (attempt, error, waitMs) => {
-      const fields = { servers: this.#servers.display, attempt, error: reasonOf(error), nextAttemptInMs: Math.round(waitMs) }
+      const fields = { servers: this.#servers.display, attempt, error: messageOf(error), nextAttemptInMs: Math.round(waitMs) }
       // The first failure is worth a warning; the outage report repeats it while NATS stays away.
       if (attempt === 1) this.#logger.warn('NATS not reachable; retrying', fields)
       else this.#logger.debug('NATS not reachable; retrying', fields)
@@ -303,7 +303,7 @@ export class NatsBus implements Bus {
       case 'ldm':
       case 'staleConnection':
       case 'slowConsumer':
-        this.#logger.warn(`NATS ${status.type}`, { detail: 'error' in status ? reasonOf(status.error) : undefined })
+        this.#logger.warn(`NATS ${status.type}`, { detail: 'error' in status ? messageOf(status.error) : undefined })
         return
       default:
         return
@@ -316,7 +316,7 @@ export class NatsBus implements Bus {
     this.#nc = undefined
     this.#outbox.failAll('NATS connection closed before the publish was confirmed')
     if (this.#closing) return
-    this.#logger.warn('NATS connection closed unexpectedly; connecting again', { error: error ? reasonOf(error) : undefined })
+    this.#logger.warn('NATS connection closed unexpectedly; connecting again', { error: error ? messageOf(error) : undefined })
     this.#outage.begin()
     this.#setState('reconnecting')
     this.#loop = this.#connectLoop()
@@ -393,6 +393,3 @@ export function createNatsBus(options: NatsBusOptions): Promise<NatsBus> {
   return NatsBus.create(options)
 }
 
-function reasonOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error)
-}

@@ -6,7 +6,7 @@
 import { setTimeout as delay } from 'node:timers/promises'
 import { connect, headers as natsHeaders } from '@nats-io/transport-node'
 import type { Authenticator, MsgHdrs, NatsConnection } from '@nats-io/transport-node'
-import { ImError, ImErrorCode } from '../errors.js'
+import { ImError, ImErrorCode, messageOf } from '../errors.js'
 import type { NatsTlsMaterial } from './nats-credentials.js'
 
 export interface NatsServerList {
@@ -170,6 +170,6 @@ export function natsHeadersOf(headers: Readonly<Record<string, string>> | undefi
     for (const [name, value] of Object.entries(headers)) hdrs.set(name, value)
     return hdrs
   } catch (error) {
-    return new ImError(ImErrorCode.BusPublishFailed, error instanceof Error ? error.message : String(error), { cause: error })
+    return new ImError(ImErrorCode.BusPublishFailed, messageOf(error), { cause: error })
   }
 }

@@ -6,7 +6,7 @@
  */
 import { jetstreamManager } from '@nats-io/jetstream'
 import type { NatsConnection } from '@nats-io/transport-node'
-import { ImError, ImErrorCode } from '../errors.js'
+import { ImError, ImErrorCode, messageOf } from '../errors.js'
 import type { Logger } from '../logger.js'
 import type { Bus } from './bus.js'
 import { NatsBus } from './nats-bus.js'
@@ -160,7 +160,7 @@ export class OfflineKeeper {
     void this.#sorter?.stop()
     this.#store = undefined
     this.#sorter = undefined
-    void this.#build(nc).catch((error: unknown) => this.#rebuild(nc, `offline delivery cannot start: ${error instanceof Error ? error.message : String(error)}`))
+    void this.#build(nc).catch((error: unknown) => this.#rebuild(nc, `offline delivery cannot start: ${messageOf(error)}`))
   }
 
   /** Sets everything up again on the same connection after a pause; until then connections replay nothing. */

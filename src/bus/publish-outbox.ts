@@ -19,7 +19,7 @@
  * acknowledged, or rejects with IM_BUS_UNAVAILABLE when the flush fails or takes longer than
  * `timeoutMs`; an unconfirmed one resolves once handed over.
  */
-import { ImError, ImErrorCode } from '../errors.js'
+import { ImError, ImErrorCode, messageOf } from '../errors.js'
 
 export interface PublishOutboxOptions {
   /** Bound on the flush that confirms a publish. */
@@ -111,7 +111,7 @@ export class PublishOutbox {
     flush().then(
       () => settle(),
       (error: unknown) => {
-        const reason = error instanceof Error ? error.message : String(error)
+        const reason = messageOf(error)
         settle(new ImError(ImErrorCode.BusUnavailable, `NATS connection lost before the publish was confirmed: ${reason}`, { cause: error }))
       },
     )

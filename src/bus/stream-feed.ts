@@ -33,6 +33,7 @@ import { headersToMap } from './headers.js'
 import { claimStream, createStream, heldSubjects, supportsFilterSubjects } from './stream-claim.js'
 import { chooseReplicas } from './stream-replicas.js'
 import { subjectCovers, subjectMatches } from './subjects.js'
+import { messageOf } from '../errors.js'
 
 export interface StreamFeedSettings {
   /** The stream to create or verify and to consume. */
@@ -199,7 +200,7 @@ export class StreamFeed {
       this.#streamAnswered = Date.now()
     } catch (error) {
       // The consumer itself may be fine: it is opened again only when its own heartbeats stop.
-      if (!this.#stopped && !this.#nc.isClosed()) this.#stalled(`stream ${this.#stream} does not answer: ${error instanceof Error ? error.message : String(error)}`, false)
+      if (!this.#stopped && !this.#nc.isClosed()) this.#stalled(`stream ${this.#stream} does not answer: ${messageOf(error)}`, false)
     } finally {
       this.#probing = false
     }
@@ -321,7 +322,7 @@ export class StreamFeed {
     } catch (error) {
       if (this.#stopped || this.#messages !== messages) return
       this.#options.logger.error(`JetStream consumer ${this.#options.consumer} stopped`, { error })
-      this.#stalled(`the consumer stopped: ${error instanceof Error ? error.message : String(error)}`)
+      this.#stalled(`the consumer stopped: ${messageOf(error)}`)
     }
   }
 

@@ -19,7 +19,7 @@
  * reports itself not ready until it is resolved.
  */
 import type { NatsConnection, Subscription } from '@nats-io/transport-node'
-import { isImError, ImErrorCode } from '../errors.js'
+import { isImError, ImErrorCode, messageOf } from '../errors.js'
 import type { Logger } from '../logger.js'
 import type { BusMessage, StreamStatus } from './bus.js'
 import { headersToMap } from './headers.js'
@@ -144,7 +144,7 @@ export class StreamRouting {
     } catch (error) {
       if (this.#feed !== feed || this.#stopped) return
       const wait = Math.min(RETRY_MAX_MS, RETRY_START_MS * 2 ** Math.min(attempt, 10))
-      const reason = reasonOf(error)
+      const reason = messageOf(error)
       const conflict = isImError(error, ImErrorCode.StreamConflict)
       // Said once per outage (and when the reason changes); the retries themselves are debug. A
       // conflict is said at every retry: it lasts until an operator acts.
@@ -236,6 +236,3 @@ function quiet(promise: Promise<void>): Promise<void> {
   return promise
 }
 
-function reasonOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error)
-}

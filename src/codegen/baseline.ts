@@ -7,7 +7,7 @@
 import { execFileSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { dirname, relative, resolve } from 'node:path'
-import { ImError, ImErrorCode } from '../errors.js'
+import { ImError, ImErrorCode, messageOf } from '../errors.js'
 import type { HubModel } from './model.js'
 import { MODEL_FILE, parseModel } from './outputs.js'
 
@@ -45,6 +45,6 @@ export function modelAtRevision(ref: string, outDir: string): RevisionModel {
 
 function gitMessage(error: unknown): string {
   const stderr = (error as { stderr?: unknown }).stderr
-  const text = typeof stderr === 'string' && stderr.trim() ? stderr.trim().split('\n')[0]! : error instanceof Error ? error.message : String(error)
+  const text = typeof stderr === 'string' && stderr.trim() ? stderr.trim().split('\n')[0]! : messageOf(error)
   return text
 }

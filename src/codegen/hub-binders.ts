@@ -12,6 +12,7 @@ import { createBinderAjv } from './binder-keywords.js'
 import { admitsNull, BinderSchemas } from './binder-schema.js'
 import type { BinderSchema } from './binder-schema.js'
 import type { HubDefinition, HubMethodModel, Parameter, TypeDeclaration, TypeRef } from './model.js'
+import { messageOf } from '../errors.js'
 
 type Compile = (schema: BinderSchema, member: string) => ValidateFunction | undefined
 
@@ -26,7 +27,7 @@ export function compileHubBindings(hub: HubDefinition, types: Readonly<Record<st
     try {
       return ajv.compile(schemas.root(schema) as object)
     } catch (error) {
-      warn(`${hub.className}.${member}: its types could not be compiled for checking (${error instanceof Error ? error.message : String(error)}); it is not type-checked`)
+      warn(`${hub.className}.${member}: its types could not be compiled for checking (${messageOf(error)}); it is not type-checked`)
       return undefined
     }
   }

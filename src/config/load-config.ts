@@ -7,7 +7,7 @@
 import { stat } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { ImError, ImErrorCode } from '../errors.js'
+import { ImError, ImErrorCode, messageOf } from '../errors.js'
 import type { HubOptionsConfig, ImConfig, ImConfigInput, JetStreamConfig, JwtConfig, NatsConfig, TopicAuthorizerConfig, TopicRule } from './config.js'
 import { invalid, show, type Env } from './config-values.js'
 import { readSettings, type SettingsRead } from './read-settings.js'
@@ -90,7 +90,7 @@ export async function loadConfigFile(path: string, options: LoadConfigFileOption
   try {
     loaded = (await import(pathToFileURL(absolute).href)) as { default?: unknown }
   } catch (cause) {
-    const reason = cause instanceof Error ? cause.message : String(cause)
+    const reason = messageOf(cause)
     throw new ImError(ImErrorCode.ConfigInvalid, `config file ${absolute} failed to load: ${reason}`, { cause })
   }
   const config = loaded.default

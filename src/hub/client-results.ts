@@ -9,7 +9,7 @@
  */
 import type { Bus, BusMessage } from '../bus/bus.js'
 import type { HubConnection } from '../connection/hub-connection.js'
-import { HubException, ImError, ImErrorCode } from '../errors.js'
+import { HubException, ImError, ImErrorCode, messageOf } from '../errors.js'
 import type { Logger } from '../logger.js'
 import { MessageType } from '../protocol/messages.js'
 import type { CompletionMessage } from '../protocol/messages.js'
@@ -98,7 +98,7 @@ export class ClientResults implements ClientInvoker {
         connection.send({ type: MessageType.Invocation, invocationId, target: method, arguments: args as unknown[] })
       } catch (error) {
         // The arguments cannot be serialized (a BigInt, a cycle): nothing was sent.
-        this.settle(invocationId, { error: `The arguments could not be serialized: ${error instanceof Error ? error.message : String(error)}`, code: 'invalid_request' })
+        this.settle(invocationId, { error: `The arguments could not be serialized: ${messageOf(error)}`, code: 'invalid_request' })
       }
     })
     return { id: invocationId, reply }
@@ -115,7 +115,7 @@ export class ClientResults implements ClientInvoker {
     try {
       data = encoder.encode(stringifyWireValue({ connectionId, method, args, timeoutMs }))
     } catch (error) {
-      return { error: `The arguments could not be serialized: ${error instanceof Error ? error.message : String(error)}`, code: 'invalid_request' }
+      return { error: `The arguments could not be serialized: ${messageOf(error)}`, code: 'invalid_request' }
     }
     const request = this.options.bus.request(this.options.subject, data, timeoutMs + this.options.relayMarginMs).then((answer) => readReply(answer))
     // Nobody else waits for the answer: an abandoned request is only dropped when it comes.

@@ -7,7 +7,7 @@
  * subject, so an operator can tell which publisher sends the wrong shape.
  */
 import type { Bus, BusMessage, BusSubscription } from '../bus/bus.js'
-import { isImError } from '../errors.js'
+import { isImError, messageOf } from '../errors.js'
 import type { Logger } from '../logger.js'
 import type { Metrics } from '../metrics.js'
 import type { HubDescriptor, SubscriptionDescriptor } from './hub-descriptor.js'
@@ -68,15 +68,12 @@ function deliver(options: SubscriptionOptions, subscription: SubscriptionDescrip
   try {
     const result = hub[subscription.propertyKey]!(bound ? bound.value : payload, context)
     options.metrics.inc('bus_messages_handled')
-    if (result instanceof Promise) return result.then(() => undefined, (error: unknown) => drop(reasonOf(error), error))
+    if (result instanceof Promise) return result.then(() => undefined, (error: unknown) => drop(messageOf(error), error))
   } catch (error) {
-    drop(reasonOf(error), error)
+    drop(messageOf(error), error)
   }
 }
 
-function reasonOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error)
-}
 
 function preview(data: Uint8Array): string {
   const text = Buffer.from(data.buffer, data.byteOffset, Math.min(data.byteLength, PREVIEW)).toString('utf8')

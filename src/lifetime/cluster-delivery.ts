@@ -13,6 +13,7 @@ import type { DeliveryShaping } from './delivery-shaping.js'
 import type { DeliverableConnection, LifetimeManager } from './lifetime-manager.js'
 import { findTypedValues, restoreTypedValues } from './typed-values.js'
 import type { TypedPath } from './typed-values.js'
+import { messageOf } from '../errors.js'
 
 /** The wire form of one node-to-node instruction. */
 type DeliverEnvelope =
@@ -86,7 +87,7 @@ export class ClusterDelivery implements Delivery {
     try {
       this.options.local.applyGroupChange(change)
     } catch (error) {
-      this.options.logger.warn('group change refused', { subject: this.options.subject, reason: error instanceof Error ? error.message : String(error) })
+      this.options.logger.warn('group change refused', { subject: this.options.subject, reason: messageOf(error) })
     }
   }
 

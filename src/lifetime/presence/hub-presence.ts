@@ -15,6 +15,7 @@ import type { PresentConnection } from './local-presence.js'
 import { NodeRoster } from './node-roster.js'
 import { PresenceQueries } from './presence-queries.js'
 import { UserPresenceEvents } from './user-presence-events.js'
+import { messageOf } from '../../errors.js'
 
 export interface HubPresenceOptions {
   readonly bus: Bus
@@ -129,7 +130,7 @@ export class HubPresence implements UserTransitions {
     } catch (error) {
       this.options.logger.warn('user online/offline events are off: the presence stream cannot be used (is JetStream enabled?); presence requests and disconnect work', {
         hub: this.options.hub,
-        error: error instanceof Error ? error.message : String(error),
+        error: messageOf(error),
       })
       return false
     }
