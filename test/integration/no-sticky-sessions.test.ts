@@ -19,8 +19,14 @@ import type { TestServer } from '../support/im-server.js'
 import { natsFixture } from '../support/nats-fixture.js'
 import { TEST_JWT_SECRET, tokenFor } from '../support/tokens.js'
 
+// A presence answer tells a test which node holds a connection; the gather timeout is long so that
+// a loaded machine cannot end the gathering before the other node's part arrives (a complete
+// gathering ends as soon as both nodes answered).
 const fixture = natsFixture({
-  nodes: ['lb-a', 'lb-b'].map((nodeId) => ({ hubs: [DefaultHub, EchoHub], config: { nodeId, jwt: { secret: TEST_JWT_SECRET }, hubs: { longPollTimeoutMs: 1000 } } })),
+  nodes: ['lb-a', 'lb-b'].map((nodeId) => ({
+    hubs: [DefaultHub, EchoHub],
+    config: { nodeId, jwt: { secret: TEST_JWT_SECRET }, hubs: { longPollTimeoutMs: 1000 }, presence: { gatherTimeoutMs: 10_000 } },
+  })),
 })
 let balancerUrl: string
 let balancer: Balancer

@@ -1,8 +1,11 @@
 /**
  * Which nodes of the cluster are alive, as each node sees it, with no central node: every node
  * says "alive" on a core NATS subject once per lease interval, and counts a node it has not heard
- * for LEASES_TO_DEATH intervals as gone. A presence question waits for the answers of the nodes
- * alive here; a gone node's users are taken out of the shared presence table.
+ * for LEASES_TO_DEATH intervals as gone. A node that hears a heartbeat from a node it does not know
+ * says "alive" at once, out of turn: a node that has just started learns every other node within a
+ * round trip, not a whole interval later, so its first presence answers are complete. A presence
+ * question waits for the answers of the nodes alive here; a gone node's users are taken out of the
+ * shared presence table.
  */
 import type { Bus, BusMessage, BusSubscription } from '../../bus/bus.js'
 import type { Logger } from '../../logger.js'
@@ -81,7 +84,7 @@ export class NodeRoster {
       this.listeningSince = this.now()
       for (const tag of this.heard.keys()) this.heard.set(tag, this.listeningSince)
     }
-    this.options.bus.publish(this.options.subject, this.beat, { confirm: false }).catch(() => undefined)
+    this.sayAlive()
     const deadline = this.now() - LEASES_TO_DEATH * this.options.leaseMs
     for (const [tag, at] of this.heard) {
       if (at >= deadline) continue
@@ -99,7 +102,16 @@ export class NodeRoster {
       return
     }
     if (typeof tag !== 'string' || tag === this.options.tag) return
-    if (!this.heard.has(tag)) this.options.logger.debug('a node is alive', { node: tag })
+    const known = this.heard.has(tag)
     this.heard.set(tag, this.now())
+    if (known) return
+    this.options.logger.debug('a node is alive', { node: tag })
+    // A newcomer's first beat: answer it now so it need not wait an interval to hear this node.
+    // Only an unknown tag triggers this, so it costs one message per node per node start.
+    this.sayAlive()
+  }
+
+  private sayAlive(): void {
+    this.options.bus.publish(this.options.subject, this.beat, { confirm: false }).catch(() => undefined)
   }
 }

@@ -42,4 +42,17 @@ describe('NodeRoster', () => {
     expect([gone, a.alive(), a.settled]).toEqual([['b'], ['a'], true])
     a.stop()
   })
+
+  it('a node that starts later hears the earlier ones at once, not an interval later', async () => {
+    bus = new EmbeddedBus()
+    const roster = (tag: string) => new NodeRoster({ bus, subject: 'im.test.presence.node.alive', tag, leaseMs: 3_600_000, gone: () => undefined, logger: silentLogger })
+    const early = roster('early')
+    early.start()
+    await new Promise((resolve) => setTimeout(resolve, 20)) // its start beat has gone by
+    const late = roster('late')
+    late.start()
+    await vi.waitFor(() => expect([late.alive().sort(), early.alive().sort()]).toEqual([['early', 'late'], ['early', 'late']]), WAIT)
+    early.stop()
+    late.stop()
+  })
 })
