@@ -53,7 +53,7 @@ describe('emitters', () => {
   it("names the properties of InvocationEnvelope and LifecycleEvent as IMService writes them under hubs.envelopeCasing: 'pascal', and nothing else", () => {
     const camel = emitCsharp(hub, sampleModel)
     const pascal = emitCsharp(hub, sampleModel, { envelopeCasing: 'pascal' })
-    expect(renderOutputs(sampleModel, { csharp: { envelopeCasing: 'camel' } }).get('dotnet/TicketsHub.cs')).toBe(camel)
+    expect(renderOutputs(sampleModel, { envelopeCasing: 'camel' }).get('dotnet/TicketsHub.cs')).toBe(camel)
     for (const name of [ENVELOPE_TYPE, LIFECYCLE_TYPE]) {
       const declared = propertyNames(sampleModel.types[name]!)
       // What the node sends: the declared names through the same conversion the node applies.
