@@ -5,6 +5,7 @@
  * carries ISO 8601) and bytes byte[] (JSON carries base64), the types System.Text.Json reads
  * those forms into; `unknown`, tuples and unions C# cannot express are JsonElement.
  */
+import { upperFirst } from './envelope-casing.js'
 import type { EnumDeclaration, Property, TypeDeclaration, TypeRef } from './model.js'
 import { pascalCase } from './names.js'
 import { substitute } from './type-table.js'
@@ -27,11 +28,6 @@ export function csString(value: string): string {
 }
 
 const JSON_ELEMENT: CsType = { text: 'JsonElement', nullable: false }
-
-/** `connectionId` -> `ConnectionId`: how IMService writes the properties of a PascalCase envelope. */
-export function upperFirst(name: string): string {
-  return name.charAt(0).toUpperCase() + name.slice(1)
-}
 
 /** Collects the C# declarations a set of types needs, records for anonymous objects included. */
 export class CsharpTypes {

@@ -3,10 +3,14 @@
  * application it describes is IMService: `receive` operations are the subjects it subscribes to
  * (services publish there), `send` operations the ones it publishes (services subscribe there).
  * Wildcards become channel parameters: `im.default.receive.>` is `im.default.receive.{topic}`.
+ * The envelope and lifecycle event schemas name their properties as `hubs.envelopeCasing` has
+ * IMService write them.
  */
+import { PASCAL_NOTE, wireName, wireTypes } from './envelope-casing.js'
+import type { CasingOptions } from './envelope-casing.js'
 import { headerNote } from './header.js'
 import { ENVELOPE_TYPE, eventType, LIFECYCLE_TYPE, PRESENCE_ERROR_TYPE } from './model.js'
-import type { HubDefinition, HubModel, OperationModel, PublicationModel, SubjectParameter, SubscriptionModel, TypeRef } from './model.js'
+import type { EnvelopeCasing, HubDefinition, HubModel, OperationModel, PublicationModel, SubjectParameter, SubscriptionModel, TypeRef } from './model.js'
 import { describeEvent, describeOperation, operationTypes } from './own-subjects.js'
 import { declarationSchema, schemaRef, toSchema } from './json-schema.js'
 import type { JsonSchema } from './json-schema.js'
@@ -25,10 +29,13 @@ interface Channel {
   readonly reply?: JsonSchema
 }
 
-export function emitAsyncApi(model: HubModel): string {
+export function emitAsyncApi(hubModel: HubModel, options: CasingOptions = {}): string {
+  const casing = options.envelopeCasing
+  // Every schema is written from the types as they travel; only IMService's own documents differ.
+  const model: HubModel = { ...hubModel, types: wireTypes(hubModel.types, casing) }
   const channels = model.hubs.flatMap((hub) => [
     ...hub.subscriptions.map((s) => subscribed(hub, s, model)),
-    ...hub.publications.map((p) => published(hub, p, model)),
+    ...hub.publications.map((p) => published(hub, p, model, casing)),
     ...(hub.operations ?? []).map((o) => served(hub, o, model)),
   ])
   const roots: TypeRef[] = [
@@ -46,7 +53,7 @@ export function emitAsyncApi(model: HubModel): string {
     info: {
       title: 'IMService hubs',
       version: '1.0.0',
-      description: 'The NATS subjects of the IMService hubs. Operations are from IMService\'s side: receive = services publish and IMService subscribes; send = IMService publishes and services subscribe. Payloads are UTF-8 JSON.',
+      description: `The NATS subjects of the IMService hubs. Operations are from IMService's side: receive = services publish and IMService subscribes; send = IMService publishes and services subscribe. Payloads are UTF-8 JSON.${casing === 'pascal' ? ` ${PASCAL_NOTE}` : ''}`,
     },
     defaultContentType: 'application/json',
     channels: Object.fromEntries(channels.flatMap((ch) => [
@@ -80,7 +87,7 @@ function subscribed(hub: HubDefinition, s: SubscriptionModel, model: HubModel): 
   return { id: `${hub.name}.${s.handler}`, subject: s.subject, parameters: s.parameters, action: 'receive', summary: `${hub.className}.${s.handler} handles each message.`, payload: toSchema(s.payload, model.types) }
 }
 
-function published(hub: HubDefinition, p: PublicationModel, model: HubModel): Channel {
+function published(hub: HubDefinition, p: PublicationModel, model: HubModel, casing: EnvelopeCasing | undefined): Channel {
   const id = `${hub.name}.${p.name}`
   if (p.kind !== 'invocation') {
     const text = describeEvent(p.kind, hub.className)
@@ -88,7 +95,7 @@ function published(hub: HubDefinition, p: PublicationModel, model: HubModel): Ch
   }
   const envelope = model.types[ENVELOPE_TYPE]
   const base = envelope ? (declarationSchema(envelope, model.types) as { properties?: Record<string, JsonSchema> }) : {}
-  const variants = p.invocations.map((i) => ({ ...base, properties: { ...base.properties, method: { const: i.method }, args: toSchema(i.args, model.types) } }))
+  const variants = p.invocations.map((i) => ({ ...base, properties: { ...base.properties, [wireName('method', casing)]: { const: i.method }, [wireName('args', casing)]: toSchema(i.args, model.types) } }))
   const methods = p.invocations.map((i) => `${hub.className}.${i.method}`).join(', ')
   return { id, subject: p.subject, parameters: p.parameters, action: 'send', summary: `Each invocation of ${methods}, forwarded.`, payload: variants.length === 1 ? variants[0]! : { oneOf: variants } }
 }

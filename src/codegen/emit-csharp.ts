@@ -7,9 +7,11 @@
  * as `hubs.envelopeCasing` makes them travel, so they bind under any JsonSerializerOptions.
  */
 import { csIdentifier, csString, CsharpTypes, summary } from './csharp-types.js'
+import { CASED_TYPES, PASCAL_NOTE } from './envelope-casing.js'
+import type { CasingOptions } from './envelope-casing.js'
 import { headerLines } from './header.js'
 import { ENVELOPE_TYPE, eventType, LIFECYCLE_TYPE } from './model.js'
-import type { EnvelopeCasing, HubDefinition, HubModel, OperationModel, PublicationModel } from './model.js'
+import type { HubDefinition, HubModel, OperationModel, PublicationModel } from './model.js'
 import { pascalCase } from './names.js'
 import { describeEvent, describeOperation, operationTypes } from './own-subjects.js'
 
@@ -17,15 +19,13 @@ export function csharpFileName(hub: HubDefinition): string {
   return `dotnet/${hub.className}.cs`
 }
 
-export interface CsharpOptions {
-  /** How IMService writes its envelopes and lifecycle events (`hubs.envelopeCasing`); default `camel`. */
-  readonly envelopeCasing?: EnvelopeCasing
-}
+/** How IMService writes its envelopes and lifecycle events (`hubs.envelopeCasing`). */
+export type CsharpOptions = CasingOptions
 
 export function emitCsharp(hub: HubDefinition, model: HubModel, options: CsharpOptions = {}): string {
   const c = hub.className
   const pascal = options.envelopeCasing === 'pascal'
-  const types = new CsharpTypes(model.types, new Set(pascal ? [ENVELOPE_TYPE, LIFECYCLE_TYPE] : []))
+  const types = new CsharpTypes(model.types, new Set(pascal ? CASED_TYPES : []))
   types.map({ kind: 'ref', name: ENVELOPE_TYPE }, ENVELOPE_TYPE)
   types.map({ kind: 'ref', name: LIFECYCLE_TYPE }, LIFECYCLE_TYPE)
   for (const p of hub.publications) if (p.kind !== 'invocation') types.map({ kind: 'ref', name: eventType(p.kind) }, eventType(p.kind))
@@ -36,7 +36,7 @@ export function emitCsharp(hub: HubDefinition, model: HubModel, options: CsharpO
 
   const lines = [
     ...headerLines(hub.file),
-    ...(pascal ? [`// ${ENVELOPE_TYPE} and ${LIFECYCLE_TYPE} in PascalCase, as hubs.envelopeCasing: 'pascal' has IMService write them.`] : []),
+    ...(pascal ? [`// ${PASCAL_NOTE}`] : []),
     '#nullable enable',
     'using System;',
     'using System.Collections.Generic;',

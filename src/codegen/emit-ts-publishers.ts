@@ -4,8 +4,11 @@
  * subject IMService publishes (forwarded invocations, connected / disconnected). It imports only
  * the NATS client packages, so a service needs nothing of IMService. Dates and Uint8Arrays take
  * .NET's JSON forms both ways (ISO 8601, base64; wire-runtime.ts), so a C# service reads them as
- * DateTimeOffset and byte[].
+ * DateTimeOffset and byte[]. The envelope and lifecycle event types name their properties as
+ * `hubs.envelopeCasing` has IMService write them.
  */
+import { PASCAL_NOTE, wireName, wireTypes } from './envelope-casing.js'
+import type { CasingOptions } from './envelope-casing.js'
 import { headerLines } from './header.js'
 import { ENVELOPE_TYPE, eventType, LIFECYCLE_TYPE, PRESENCE_ERROR_TYPE } from './model.js'
 import { describeEvent, describeOperation, operationTypes } from './own-subjects.js'
@@ -21,8 +24,11 @@ export function publishersFileName(hub: HubDefinition): string {
   return `publishers/${hub.name}.ts`
 }
 
-export function emitTsPublishers(hub: HubDefinition, model: HubModel): string {
+export function emitTsPublishers(hub: HubDefinition, model: HubModel, options: CasingOptions = {}): string {
   const c = hub.className
+  const casing = options.envelopeCasing
+  const method = wireName('method', casing)
+  const args = wireName('args', casing)
   const envelope: TypeRef = { kind: 'ref', name: ENVELOPE_TYPE }
   const lifecycle: TypeRef = { kind: 'ref', name: LIFECYCLE_TYPE }
   const operations = hub.operations ?? []
@@ -41,24 +47,25 @@ export function emitTsPublishers(hub: HubDefinition, model: HubModel): string {
   const natsTypes = ['Msg', 'NatsConnection', ...(publishes ? ['PublishOptions'] : []), ...(requests ? ['RequestOptions'] : []), 'Subscription']
   const lines: string[] = [
     ...headerLines(hub.file),
+    ...(casing === 'pascal' ? [`// ${PASCAL_NOTE}`] : []),
     // Only what the file uses, so it passes noUnusedLocals in the consumer's project.
     ...(hub.subscriptions.length > 0 ? ["import { jetstream } from '@nats-io/jetstream'", "import type { JetStreamPublishOptions, PubAck } from '@nats-io/jetstream'"] : []),
     `import type { ${natsTypes.join(', ')} } from '@nats-io/transport-node'`,
   ]
-  for (const declaration of typeClosure(roots, model.types)) lines.push('', ...printDeclaration(declaration))
+  for (const declaration of typeClosure(roots, wireTypes(model.types, casing))) lines.push('', ...printDeclaration(declaration))
   const shapes = new WireShapes(model.types)
   const payloadShapes = new Map(hub.subscriptions.map((sub) => [sub, bytesShape(shapes, sub.payload)]))
   const argsShapes = new Map(hub.publications.map((p) => [p, forwardedShapes(shapes, p)]))
   const receive = [...argsShapes.values()].some((entries) => entries.length > 0)
   const runtime = wireRuntime(shapes, { send: [...payloadShapes.values()].some((shape) => shape !== undefined), receive })
   // The runtime's blocks each end with a blank line; the next block adds its own.
-  if (runtime.length > 0) lines.push('', ...[...runtime, ...(receive ? REVIVE_ARGS : [])].slice(0, -1))
+  if (runtime.length > 0) lines.push('', ...[...runtime, ...(receive ? reviveArgs(method, args) : [])].slice(0, -1))
   lines.push(
     '',
     `/** A forwarded invocation: the ${ENVELOPE_TYPE} of one hub method, with its arguments typed. */`,
-    `export type ForwardedInvocation<TMethod extends string, TArgs extends readonly unknown[]> = Omit<${ENVELOPE_TYPE}, 'method' | 'args'> & {`,
-    '  readonly method: TMethod',
-    '  readonly args: TArgs',
+    `export type ForwardedInvocation<TMethod extends string, TArgs extends readonly unknown[]> = Omit<${ENVELOPE_TYPE}, '${method}' | '${args}'> & {`,
+    `  readonly ${method}: TMethod`,
+    `  readonly ${args}: TArgs`,
     '}',
     '',
     `/** The NATS subjects of ${c}; \`*\` and \`>\` mark the parts the functions below fill in. */`,
@@ -112,7 +119,7 @@ function publisher(hubClass: string, s: SubscriptionModel, shape: WireShape | un
 
 function subscriber(hubClass: string, p: PublicationModel, argsShapes: readonly [string, WireShape][]): string[] {
   const name = `subscribe${pascalCase(p.name)}`
-  // Methods forwarded to one subject arrive on one subscription, told apart by `method`.
+  // Methods forwarded to one subject arrive on one subscription, told apart by the envelope's method.
   const value = p.kind === 'invocation' ? p.invocations.map((i) => `ForwardedInvocation<${tsString(i.method)}, ${argsType(i.args)}>`).join(' | ') : eventType(p.kind)
   const tokenOptions = p.parameters.map((t) => `readonly ${t.name}?: string`).join('; ')
   const optionsType = tokenOptions ? `SubscriberOptions & { ${tokenOptions} }` : 'SubscriberOptions'
@@ -162,14 +169,17 @@ function argsType(args: TypeRef): string {
   return 'unknown[]'
 }
 
-const REVIVE_ARGS = [
-  '/** A forwarded invocation with the Dates and Uint8Arrays of its arguments back, by method. */',
-  'function reviveArgs<T extends { readonly method: string; readonly args: readonly unknown[] }>(message: T, shapes: { readonly [method: string]: WireShape }): T {',
-  '  fromWire(message.args, own(shapes, message.method))',
-  '  return message',
-  '}',
-  '',
-]
+/** `method` and `args`: the envelope's property names, as the casing has them travel. */
+function reviveArgs(method: string, args: string): string[] {
+  return [
+    '/** A forwarded invocation with the Dates and Uint8Arrays of its arguments back, by method. */',
+    `function reviveArgs<T extends { readonly ${method}: string; readonly ${args}: readonly unknown[] }>(message: T, shapes: { readonly [method: string]: WireShape }): T {`,
+    `  fromWire(message.${args}, own(shapes, message.${method}))`,
+    '  return message',
+    '}',
+    '',
+  ]
+}
 
 /** Helpers the publishers files carry, so they depend on nothing but the NATS client. */
 const SUBSCRIBER_OPTIONS = [

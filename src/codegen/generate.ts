@@ -18,7 +18,7 @@ export interface GenerateOptions {
   /** Paths in headers and the model are relative to this; default the working directory. */
   readonly root?: string
   readonly pathPrefix?: string
-  /** `hubs.envelopeCasing` of the project: the C# records of envelopes and lifecycle events follow it. */
+  /** `hubs.envelopeCasing` of the project: the publishers, C# records and AsyncAPI schemas of envelopes and lifecycle events follow it. */
   readonly envelopeCasing?: EnvelopeCasing
   /** Compare instead of writing. */
   readonly check?: boolean
@@ -56,7 +56,7 @@ export function generate(options: GenerateOptions): GenerateResult {
   const started = performance.now()
   const outDir = resolve(options.outDir)
   const { model, sourceFiles } = analyzeHubs({ hubsDir: options.hubsDir, ...(options.root ? { root: options.root } : {}), ...(options.pathPrefix ? { pathPrefix: options.pathPrefix } : {}) })
-  const files = renderOutputs(model, { csharp: { envelopeCasing: options.envelopeCasing ?? 'camel' } })
+  const files = renderOutputs(model, { envelopeCasing: options.envelopeCasing ?? 'camel' })
   const committed = options.baseline === undefined ? readCommittedModel(outDir) : options.baseline ?? undefined
   const { breaking, acknowledged } = committed ? splitAcknowledged(breakingChanges(committed, model), committed, model) : { breaking: [], acknowledged: [] }
   const stale = options.check ? findStale(outDir, files) : []

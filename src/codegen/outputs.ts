@@ -6,22 +6,22 @@ import { asyncApiFileName, emitAsyncApi } from './emit-asyncapi.js'
 import { csharpFileName, emitCsharp } from './emit-csharp.js'
 import { clientFileName, emitTsClient } from './emit-ts-client.js'
 import { emitTsPublishers, publishersFileName } from './emit-ts-publishers.js'
+import type { CasingOptions } from './envelope-casing.js'
 import { headerNote } from './header.js'
-import type { CsharpOptions } from './emit-csharp.js'
 import type { HubModel } from './model.js'
 import { compare } from './type-table.js'
 
 export const MODEL_FILE = 'hub-model.json'
 
-/** `csharp`: how the C# records name IMService's envelopes (`hubs.envelopeCasing`). */
-export function renderOutputs(model: HubModel, options: { readonly csharp?: CsharpOptions } = {}): Map<string, string> {
+/** `envelopeCasing`: how the publishers, C# records and AsyncAPI schemas name IMService's envelopes (`hubs.envelopeCasing`). */
+export function renderOutputs(model: HubModel, options: CasingOptions = {}): Map<string, string> {
   const files: [string, string][] = []
   for (const hub of model.hubs) {
     files.push([clientFileName(hub), emitTsClient(hub, model)])
-    files.push([publishersFileName(hub), emitTsPublishers(hub, model)])
-    files.push([csharpFileName(hub), emitCsharp(hub, model, options.csharp)])
+    files.push([publishersFileName(hub), emitTsPublishers(hub, model, options)])
+    files.push([csharpFileName(hub), emitCsharp(hub, model, options)])
   }
-  files.push([asyncApiFileName, emitAsyncApi(model)])
+  files.push([asyncApiFileName, emitAsyncApi(model, options)])
   files.push([MODEL_FILE, renderModel(model)])
   return new Map(files.sort(([a], [b]) => compare(a, b)))
 }

@@ -76,13 +76,18 @@ describe('im generate', () => {
     expect(result.code).toBe(0)
   }, 60_000)
 
-  it("follows hubs.envelopeCasing: with 'pascal' only the C# records of the envelopes change", async () => {
+  it("follows hubs.envelopeCasing: with 'pascal' the envelopes change in the C# records, the TS publishers and the AsyncAPI document, and the contract stays", async () => {
     generate({ hubsDir: hubs, outDir: out })
     const result = await cliWith({ IM_ENVELOPE_CASING: 'pascal' }, '--check')
     expect(result.code).toBe(1)
-    expect(result.stdout).toMatch(/generated files are stale[^\n]*:\n {2}dotnet\/ChatHub\.cs \(changed\)\n {2}dotnet\/OrdersHub\.cs \(changed\)\nRun/)
+    expect(result.stdout).toMatch(/generated files are stale[^\n]*:\n {2}asyncapi\.json \(changed\)\n {2}dotnet\/ChatHub\.cs \(changed\)\n {2}dotnet\/OrdersHub\.cs \(changed\)\n {2}publishers\/chat\.ts \(changed\)\n {2}publishers\/orders\.ts \(changed\)\nRun/)
     expect(result.stdout).toContain('-    [JsonPropertyName("connectionId")]')
     expect(result.stdout).toContain('+    [JsonPropertyName("ConnectionId")]')
+    expect(result.stdout).toContain('-  readonly connectionId: string')
+    expect(result.stdout).toContain('+  readonly ConnectionId: string')
+    expect(result.stdout).toContain('-          "connectionId",')
+    expect(result.stdout).toContain('+          "ConnectionId",')
+    expect(result.stderr).not.toContain('breaking')
   }, 60_000)
 
   it('--check fails after a hub method changes, naming each stale file with a diff and the breaking change', async () => {
