@@ -28,8 +28,6 @@ import { StreamBufferPool } from './hub/client-streams.js'
 import { ClusterDelivery } from './lifetime/cluster-delivery.js'
 import { LifetimeManager } from './lifetime/lifetime-manager.js'
 import { HubPresence } from './lifetime/presence/hub-presence.js'
-import { OFFLINE_HUB, createOfflineKeeper } from './bus/offline-keeper.js'
-import { durableRecipients, offlineGate } from './hub/offline-source.js'
 import { WatchFanout } from './lifetime/watch-fanout.js'
 import { rateLimitLogger, silentLogger } from './logger.js'
 import type { Logger } from './logger.js'
@@ -45,6 +43,7 @@ import { ClusterRouter } from './cluster/cluster-router.js'
 import { ConnectionLimits } from './server/connection-limits.js'
 import { newIncarnation, nodeTag } from './cluster/node-tag.js'
 import { checkHubs } from './server/check-hubs.js'
+import { createOfflineDelivery } from './server/offline-delivery.js'
 import { HubEndpoint } from './server/hub-endpoint.js'
 import { RequestAuthenticator } from './server/request-auth.js'
 import { selectBus } from './server/select-bus.js'
@@ -105,15 +104,15 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
   const watchFanout = new WatchFanout({ bus, maxWatchedSubjects })
   const watches = new WatchStreams({ fanout: watchFanout, maxWatchesPerConnection, bufferSize: WATCH_BUFFER, metrics })
   const clientStreamPool = new StreamBufferPool(config.hubs.maxStreamBufferBytesPerNode)
-  const offline = createOfflineKeeper(bus, config.jetstream, { logger, recipients: durableRecipients(maxServicePayloadSize) })
-  const gate = offline && offlineGate(offline, logger, maxServicePayloadSize)
+  const offline = createOfflineDelivery({ bus, jetstream: config.jetstream, descriptors, logger, maxServicePayloadSize })
   // Every write to a client, on every hub, leaves at this one flush point (see ClientWrites).
   const writes = new ClientWrites()
   const outbound = { capHeaders: config.nats.capHeaders, envelopeCasing: config.hubs.envelopeCasing, ids: new CapIdGenerator(config.nodeId) }
   const endpoints = descriptors.map((descriptor) => {
     const subjects = hubSubjects(descriptor.name)
     const presence = config.presence.enabled ? new HubPresence({ bus, hub: descriptor.name, subjects: subjects.presence, tag, nodeId: config.nodeId, ...config.presence, replicas: config.jetstream.replicas, refused: () => metrics.inc('presence_requests_refused'), logger }) : undefined
-    const lifetime = new LifetimeManager<HubConnection>({ maxGroupsPerConnection: config.hubs.maxGroupsPerConnection, ...(descriptor.name === OFFLINE_HUB && gate ? { durable: gate } : {}), ...(presence ? { users: presence } : {}) })
+    const gate = offline?.gateOf(descriptor.name)
+    const lifetime = new LifetimeManager<HubConnection>({ maxGroupsPerConnection: config.hubs.maxGroupsPerConnection, ...(gate ? { durable: gate } : {}), ...(presence ? { users: presence } : {}) })
     lifetimes.push(lifetime)
     if (presence) presences.push(presence.start(lifetime))
     const cluster = new ClusterDelivery({ bus, local: lifetime, subject: subjects.deliver, logger })
@@ -226,7 +225,7 @@ export async function startServer(options: ImServerOptions): Promise<ImServer> {
         watches_open: watchFanout.stats.watchers,
         watch_subscriptions: watchFanout.stats.subjects,
         watch_payloads_not_json_total: watchFanout.stats.payloadsNotJson,
-        ...(offline && gate ? { offline_replays_running: gate.replaying, offline_messages_sorted: offline.sorted } : {}),
+        ...offline?.gauges(),
       }
     },
   })

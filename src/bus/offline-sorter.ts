@@ -1,10 +1,10 @@
 /**
- * Copies durable user messages from the stream that captures them into the offline store, one copy
- * per user. One durable consumer for the whole cluster, read by every node: each message is
- * sorted once whichever node takes it, and messages published while every node was down wait in
- * the capturing stream until a node is back. Nodes sort in parallel, so copies of one user may land
- * out of order; the store's readers order them by source sequence and read only up to what is
- * sorted (`sortedUpTo`).
+ * Copies one hub's durable user messages from the stream that captures them into the offline
+ * store, one copy per user. One durable consumer per hub for the whole cluster (never one per
+ * user), read by every node serving the hub: each message is sorted once whichever node takes it,
+ * and messages published while every node was down wait in the capturing stream until a node is
+ * back. Nodes sort in parallel, so copies of one user may land out of order; the store's readers
+ * order them by source sequence and read only up to what is sorted (`sortedUpTo`).
  */
 import { AckPolicy, DeliverPolicy, JetStreamApiCodes, JetStreamApiError, jetstream, jetstreamManager } from '@nats-io/jetstream'
 import type { ConsumerMessages, JetStreamManager, JsMsg } from '@nats-io/jetstream'

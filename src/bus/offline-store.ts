@@ -2,24 +2,32 @@
  * Where durable user messages wait for their user, for the NATS bus. Two JetStream streams, no
  * consumer per user:
  *
- * - the store (`IM_OFFLINE` by default) keeps each user's messages on a subject of their own,
- *   `im.<hub>.offline.<key>`, at most `maxPerUser` per subject (the oldest go first) and at most
- *   `ttlMs`; each message carries the sequence it had in the stream it was captured by;
+ * - the store (`IM_OFFLINE` by default) keeps each user's messages of each hub on a subject of
+ *   their own, `im.<hub>.offline.<key>`, at most `maxPerUser` per subject (the oldest go first) and
+ *   at most `ttlMs`; each message carries the sequence it had in the stream it was captured by;
  * - the cursors, laid out as a NATS KV bucket (`nats kv get im-offline-cursors <key>` reads them):
- *   per user, the highest captured sequence already delivered. A cursor only moves forward, by
- *   compare-and-set on its revision, so two nodes delivering to one user never move it back.
+ *   per user and hub, the highest captured sequence already delivered. A cursor only moves forward,
+ *   by compare-and-set on its revision, so two nodes delivering to one user never move it back.
  *
  * A user's key is the base64url form of the user id: any id becomes a valid subject token and KV key.
+ * One store serves every hub of the cluster (`forHub`): the hubs share the capturing stream, so
+ * its sequences order all of them, and a capturing stream made anew empties the store for all.
  */
 import { Buffer } from 'node:buffer'
 import { AckPolicy, DeliverPolicy, DiscardPolicy, JetStreamApiCodes, JetStreamApiError, RetentionPolicy, StorageType, jetstream, jetstreamManager } from '@nats-io/jetstream'
 import type { JetStreamClient, JetStreamManager, StreamConfig } from '@nats-io/jetstream'
 import { headers } from '@nats-io/transport-node'
 import type { NatsConnection } from '@nats-io/transport-node'
+import { subjectCovers } from './subjects.js'
 
 export interface OfflineStoreSettings {
-  /** The hub whose `send.user` messages are kept (its subjects are `im.<hub>.offline.<key>`). */
+  /** The hub whose `send.user` messages this store reads and writes (its subjects are `im.<hub>.offline.<key>`). */
   readonly hub: string
+  /**
+   * The hubs whose subjects `ensure` adds to the store stream (default: `hub`). Subjects are only
+   * ever added: another node of the cluster may serve other hubs.
+   */
+  readonly hubs?: readonly string[]
   /** The store stream. */
   readonly stream: string
   /** The KV bucket of the cursors (its stream is `KV_<bucket>`). */
@@ -55,8 +63,22 @@ const MAX_APPEND_ATTEMPTS = 20
 /** A replay's consumer left behind (its node died mid-read) is removed by the server after this. */
 const READER_IDLE_MS = 10_000
 
+/**
+ * The hub offline delivery first served alone. Its cursor keys and sorter consumer keep the names
+ * they had then, so a cluster that turns on more hubs keeps its users' cursors and the sorter's place.
+ */
+export const FIRST_OFFLINE_HUB = 'default'
+
 export function userKey(userId: string): string {
   return Buffer.from(userId, 'utf8').toString('base64url')
+}
+
+/**
+ * A user's cursor key in the bucket: the user key for the DefaultHub, `<hub>.<user key>` for the
+ * others (a base64url key has no '.', so the two never meet).
+ */
+export function cursorKey(hub: string, userId: string): string {
+  return hub === FIRST_OFFLINE_HUB ? userKey(userId) : `${hub}.${userKey(userId)}`
 }
 
 export class OfflineStore {
@@ -77,6 +99,14 @@ export class OfflineStore {
     return this.#settings
   }
 
+  /** The same store, reading and writing `hub`'s users (after `ensure`, which it shares). */
+  forHub(hub: string): OfflineStore {
+    const store = new OfflineStore(this.#nc, { ...this.#settings, hub })
+    store.#sourceId = this.#sourceId
+    store.#jsm = this.#jsm
+    return store
+  }
+
   /** The store subject of a user. */
   subjectOf(userId: string): string {
     return `im.${this.#settings.hub}.offline.${userKey(userId)}`
@@ -90,7 +120,7 @@ export class OfflineStore {
    * be skipped as delivered). Resolves true when that happened.
    */
   async ensure(source: { readonly stream: string; readonly created: string }): Promise<boolean> {
-    const { stream, cursorBucket, ttlMs, maxPerUser, duplicateWindowMs, hub } = this.#settings
+    const { stream, cursorBucket, ttlMs, maxPerUser, duplicateWindowMs, hub, hubs } = this.#settings
     const maxAge = ttlMs * NANOS_PER_MS
     const description = `durable user messages captured by stream ${source.stream} created ${source.created}`
     // Short: it is stored with every copy. Milliseconds tell two streams of one name apart.
@@ -98,7 +128,7 @@ export class OfflineStore {
     const before = await this.#ensureStream({
       name: stream,
       description,
-      subjects: [`im.${hub}.offline.>`],
+      subjects: (hubs ?? [hub]).map((name) => `im.${name}.offline.>`),
       retention: RetentionPolicy.Limits,
       storage: StorageType.File,
       discard: DiscardPolicy.Old,
@@ -128,17 +158,22 @@ export class OfflineStore {
     return true
   }
 
-  /** Resolves with the configuration the stream had before, undefined when it was created. */
-  async #ensureStream(config: Partial<StreamConfig> & { name: string }): Promise<Partial<StreamConfig> | undefined> {
+  /**
+   * Resolves with the configuration the stream had before, undefined when it was created. The
+   * subjects it has are kept: those of hubs this node does not serve are another node's.
+   */
+  async #ensureStream(wanted: Partial<StreamConfig> & { name: string }): Promise<Partial<StreamConfig> | undefined> {
     const jsm = await this.#manager()
-    const existing = await jsm.streams.info(config.name).catch((error: unknown) => {
+    const existing = await jsm.streams.info(wanted.name).catch((error: unknown) => {
       if (error instanceof JetStreamApiError && error.code === JetStreamApiCodes.StreamNotFound) return undefined
       throw error
     })
     if (!existing) {
-      await jsm.streams.add({ ...config, num_replicas: this.#settings.replicas ?? 1 })
+      await jsm.streams.add({ ...wanted, num_replicas: this.#settings.replicas ?? 1 })
       return undefined
     }
+    const had = existing.config.subjects ?? []
+    const config = { ...wanted, subjects: [...had, ...(wanted.subjects ?? []).filter((subject) => !had.some((pattern) => subjectCovers(pattern, subject)))] }
     const current = existing.config as unknown as Record<string, unknown>
     const differs = Object.entries(config).some(([key, value]) => JSON.stringify(current[key]) !== JSON.stringify(value))
     if (differs) await jsm.streams.update(config.name, { ...existing.config, ...config })
@@ -242,7 +277,7 @@ export class OfflineStore {
   }
 
   #cursorSubject(userId: string): string {
-    return `$KV.${this.#settings.cursorBucket}.${userKey(userId)}`
+    return `$KV.${this.#settings.cursorBucket}.${cursorKey(this.#settings.hub, userId)}`
   }
 
   async #manager(): Promise<JetStreamManager> {

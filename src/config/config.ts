@@ -227,13 +227,14 @@ export interface JetStreamConfig {
    * 1000). Without a message or a heartbeat for about 2.5 of these the consumer counts as stalled.
    */
   readonly heartbeatMs: number
-  /** Offline delivery of durable user messages (`"durable": true` on `im.default.send.user`). */
+  /** Offline delivery of durable user messages (`"durable": true` on `im.<hub>.send.user`). */
   readonly offline: OfflineDeliveryConfig
 }
 
 /**
  * Offline delivery, opt-in: durable user messages for users with no connection are kept in
- * JetStream and delivered when the user next connects. Needs `stream` to hold `im.default.send.user`.
+ * JetStream and delivered when the user next connects. Serves each hub whose `im.<hub>.send.user`
+ * it handles and `subjects` holds; needs at least one.
  */
 export interface OfflineDeliveryConfig {
   /** IM_OFFLINE_DELIVERY; default false. */

@@ -54,32 +54,33 @@ export function checkJetStreamConfig(jetstream: JetStreamConfig, subjects: Setti
   }
 }
 
-/** The subject offline delivery takes durable user messages from. */
-export const OFFLINE_SOURCE_SUBJECT = 'im.default.send.user'
+/** The subjects offline delivery takes durable user messages from, one per hub: `im.<hub>.send.user`. */
+const OFFLINE_SOURCE_SUBJECTS = ['im', '*', 'send', 'user'] as const
 
 /**
- * Offline delivery needs a stream that captures the user messages, or those published while no
- * node runs could not be kept.
+ * Offline delivery needs a stream that captures the user messages of at least one hub, or those
+ * published while no node runs could not be kept. Which hubs it serves is decided at start, with
+ * the hubs (server/offline-delivery.ts).
  */
 export function checkOfflineDeliveryConfig(jetstream: JetStreamConfig, subjects: SettingSource | undefined, stream?: SettingSource, offline?: SettingSource): void {
   if (!jetstream.offline.enabled) return
   const flag = offline?.label ?? 'IM_OFFLINE_DELIVERY'
   if (jetstream.stream === undefined) {
-    throw invalid(`${flag} needs a JetStream stream holding ${OFFLINE_SOURCE_SUBJECT}: set ${stream?.label ?? 'IM_JETSTREAM_STREAM'} (its default subjects hold it)`)
+    throw invalid(`${flag} needs a JetStream stream holding the hubs' im.<hub>.send.user: set ${stream?.label ?? 'IM_JETSTREAM_STREAM'} (its default subjects hold im.default.send.user)`)
   }
-  if (!jetstream.subjects.some((pattern) => patternCovers(pattern, OFFLINE_SOURCE_SUBJECT))) {
-    throw invalid(`${flag} needs ${OFFLINE_SOURCE_SUBJECT} among ${subjects?.label ?? 'IM_JETSTREAM_SUBJECTS'} (now ${jetstream.subjects.join(', ')})`)
+  if (!jetstream.subjects.some(holdsSomeUserSubject)) {
+    throw invalid(`${flag} needs a hub's im.<hub>.send.user (such as im.default.send.user) among ${subjects?.label ?? 'IM_JETSTREAM_SUBJECTS'} (now ${jetstream.subjects.join(', ')})`)
   }
   if (jetstream.offline.stream === jetstream.stream) throw invalid(`the offline store stream must not be the stream ${jetstream.stream} that captures the messages`)
 }
 
-/** True when the subject pattern matches the literal `subject`. */
-function patternCovers(pattern: string, subject: string): boolean {
+/** True when the subject pattern matches `im.<hub>.send.user` for some hub. */
+function holdsSomeUserSubject(pattern: string): boolean {
   const p = pattern.split('.')
-  const s = subject.split('.')
+  const s = OFFLINE_SOURCE_SUBJECTS
   for (let i = 0; i < p.length; i++) {
     if (p[i] === '>') return s.length > i
-    if (i >= s.length || (p[i] !== '*' && p[i] !== s[i])) return false
+    if (i >= s.length || (p[i] !== '*' && s[i] !== '*' && p[i] !== s[i])) return false
   }
   return p.length === s.length
 }

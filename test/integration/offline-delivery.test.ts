@@ -3,7 +3,8 @@
  * `"durable": true` messages for a user with no connection are kept and delivered once, in order,
  * at the next connect (any node, any transport), also when every node was down when they were
  * published; what a connected user got live is not delivered again; non-durable messages are never
- * kept; the per-user bound and the time bound hold; a malformed `durable` is refused.
+ * kept; the per-user bound and the time bound hold; a malformed `durable` is refused. A custom hub
+ * handling its own `im.<hub>.send.user` gets the same, apart from the DefaultHub.
  */
 import * as signalR from '@microsoft/signalr'
 import { describe, expect, it, vi } from 'vitest'
@@ -12,6 +13,8 @@ import type { LogFields, Logger } from '../../src/logger.js'
 import { Inbox, buildClient } from '../support/clients.js'
 import type { TestClient } from '../support/clients.js'
 import { Hub, HubBase, HubMethod } from '../../src/index.js'
+import { InboxHub } from '../fixtures/hubs/inbox-hub.js'
+import { DefaultHub } from '../../hubs/default-hub.js'
 import { startTestServer } from '../support/im-server.js'
 import type { TestServer, TestServerOptions } from '../support/im-server.js'
 import { jetStreamFixture } from '../support/jetstream-fixture.js'
@@ -19,6 +22,8 @@ import { TEST_JWT_SECRET, tokenFor } from '../support/tokens.js'
 
 const WAIT = { timeout: 10_000, interval: 20 } as const
 const SORTER = 'im-offline-sorter'
+const INBOX_SORTER = 'im-offline-sorter-inbox'
+const INBOX = '/signalr-hubs/inbox'
 
 const fixture = jetStreamFixture()
 
@@ -34,16 +39,22 @@ function config(offline: Record<string, unknown> = {}): ImConfigInput {
   return { jwt: { secret: TEST_JWT_SECRET }, jetstream: { stream: 'IM_DEFAULT', offline: { enabled: true, ...offline } } }
 }
 
-/** A node with offline delivery whose sorter consumer exists, so that what is published from now on is kept. */
-async function node(options: TestServerOptions = {}): Promise<TestServer> {
+/** The DefaultHub's subjects and the inbox hub's user subject captured, both hubs served. */
+const withInbox: TestServerOptions = {
+  hubs: [DefaultHub, InboxHub],
+  config: { ...config(), jetstream: { stream: 'IM_DEFAULT', subjects: ['im.default.send', 'im.default.send.>', 'im.default.groups.>', 'im.inbox.send.user'], offline: { enabled: true } } },
+}
+
+/** A node with offline delivery whose sorter consumers exist, so that what is published from now on is kept. */
+async function node(options: TestServerOptions = {}, sorters: readonly string[] = [SORTER]): Promise<TestServer> {
   const server = await fixture.node({ config: config(), ...options })
-  await vi.waitFor(() => fixture.jsm.consumers.info('IM_DEFAULT', SORTER), WAIT)
+  for (const sorter of sorters) await vi.waitFor(() => fixture.jsm.consumers.info('IM_DEFAULT', sorter), WAIT)
   return server
 }
 
 /** A signed-in official client whose `notify` inbox listens before it connects (a replay comes right after the handshake). */
-async function client(server: TestServer, userId: string, transport?: signalR.HttpTransportType): Promise<{ connection: TestClient; notify: Inbox }> {
-  const connection = buildClient(server.hubUrl(), { accessToken: await tokenFor(userId), ...(transport !== undefined ? { transport } : {}) })
+async function client(server: TestServer, userId: string, transport?: signalR.HttpTransportType, hubPath?: string): Promise<{ connection: TestClient; notify: Inbox }> {
+  const connection = buildClient(server.hubUrl(hubPath), { accessToken: await tokenFor(userId), ...(transport !== undefined ? { transport } : {}) })
   const notify = new Inbox(connection, 'notify')
   fixture.onCleanup(() => connection.stop())
   await connection.start()
@@ -51,8 +62,8 @@ async function client(server: TestServer, userId: string, transport?: signalR.Ht
 }
 
 /** A service's plain core publish: the stream captures it. */
-function sendUser(userId: string, method: string, args: unknown[], extra: Record<string, unknown> = { durable: true }): void {
-  fixture.nc.publish('im.default.send.user', JSON.stringify({ userId, method, args, ...extra }))
+function sendUser(userId: string, method: string, args: unknown[], extra: Record<string, unknown> = { durable: true }, hub = 'default'): void {
+  fixture.nc.publish(`im.${hub}.send.user`, JSON.stringify({ userId, method, args, ...extra }))
 }
 
 /** Resolves once the store holds `count` messages (what was published before is sorted by then). */
@@ -72,9 +83,9 @@ async function sortedBy(...servers: TestServer[]): Promise<number> {
  * Sends a durable sentinel to a connected user and waits for it: whatever the connection was given
  * before (a replay, a repeat) has arrived by then, so the counts are final without sleeping.
  */
-async function settle(connection: TestClient, userId: string): Promise<void> {
+async function settle(connection: TestClient, userId: string, hub = 'default'): Promise<void> {
   const done = new Inbox(connection, 'done')
-  sendUser(userId, 'done', [])
+  sendUser(userId, 'done', [], { durable: true }, hub)
   await done.next(10_000)
 }
 
@@ -207,6 +218,44 @@ describe('offline delivery', () => {
     expect(notify.received).toEqual([['new']])
   })
 
+  it("keeps a custom hub's durable messages apart from the DefaultHub's: each is delivered once, at the next connect to its own hub", async () => {
+    const a = await node(withInbox, [SORTER, INBOX_SORTER])
+    const b = await node(withInbox, [SORTER, INBOX_SORTER])
+    sendUser('nora', 'notify', ['inbox-1'], { durable: true }, 'inbox')
+    sendUser('nora', 'notify', ['default-1'])
+    sendUser('nora', 'notify', ['inbox-2'], { durable: true }, 'inbox')
+    await untilKept(3)
+
+    const onDefault = await client(b, 'nora')
+    expect(await onDefault.notify.next()).toEqual(['default-1'])
+    const onInbox = await client(b, 'nora', undefined, INBOX)
+    expect([await onInbox.notify.next(), await onInbox.notify.next()]).toEqual([['inbox-1'], ['inbox-2']])
+    // Live, a durable message of one hub reaches that hub's connection only.
+    sendUser('nora', 'notify', ['inbox-live'], { durable: true }, 'inbox')
+    expect(await onInbox.notify.next()).toEqual(['inbox-live'])
+    await settle(onInbox.connection, 'nora', 'inbox')
+    await settle(onDefault.connection, 'nora')
+    expect(onInbox.notify.received).toEqual([['inbox-1'], ['inbox-2'], ['inbox-live']])
+    expect(onDefault.notify.received).toEqual([['default-1']])
+
+    // New connections on the other node, of either hub, get nothing again.
+    const againInbox = await client(a, 'nora', signalR.HttpTransportType.LongPolling, INBOX)
+    const againDefault = await client(a, 'nora')
+    await settle(againInbox.connection, 'nora', 'inbox')
+    await settle(againDefault.connection, 'nora')
+    expect([...againInbox.notify.received, ...againDefault.notify.received]).toEqual([])
+  })
+
+  it('serves a node without the DefaultHub, for its custom hub', async () => {
+    const server = await node({ ...withInbox, hubs: [InboxHub] }, [INBOX_SORTER])
+    sendUser('otto', 'notify', ['kept'], { durable: true }, 'inbox')
+    await untilKept(1)
+    const { connection: otto, notify } = await client(server, 'otto', undefined, INBOX)
+    expect(await notify.next()).toEqual(['kept'])
+    await settle(otto, 'otto', 'inbox')
+    expect(notify.received).toEqual([['kept']])
+  })
+
   it('refuses a durable value that is not a boolean, saying so, and keeps nothing', async () => {
     const lines: string[] = []
     const server = await node({ config: config(), logger: capture(lines) })
@@ -236,9 +285,24 @@ describe('offline delivery set-up', () => {
     await expect(startTestServer({ config: config() })).rejects.toThrow('offline delivery (IM_OFFLINE_DELIVERY) needs NATS with JetStream; this node runs on the embedded bus: set IM_NATS_URL')
   })
 
-  it('refuses to start without the DefaultHub, whose messages it keeps', async () => {
-    await expect(startTestServer({ natsUrl: fixture.nats.url, hubs: [OtherHub], config: config() })).rejects.toThrow(
-      'offline delivery (IM_OFFLINE_DELIVERY) keeps messages of im.default.send.user for the DefaultHub, which this node does not serve',
+  it('refuses to start when none of its hubs can have it, saying why for each', async () => {
+    await expect(startTestServer({ natsUrl: fixture.nats.url, hubs: [OtherHub, InboxHub], config: config() })).rejects.toThrow(
+      'offline delivery (IM_OFFLINE_DELIVERY) has no hub to keep messages for (hub other: it has no @Subscribe handler of im.other.send.user; ' +
+        'hub inbox: jetstream.subjects (IM_JETSTREAM_SUBJECTS: im.default.send, im.default.send.>, im.default.groups.>) do not hold im.inbox.send.user)',
     )
+  })
+
+  it('leaves out, saying why, a hub whose user subject the stream does not capture, and keeps nothing for it', async () => {
+    const lines: string[] = []
+    const server = await node({ hubs: [DefaultHub, InboxHub], config: config(), logger: capture(lines) })
+    expect(lines.join('\n')).toContain(
+      'offline delivery: hub inbox keeps nothing for offline users: jetstream.subjects (IM_JETSTREAM_SUBJECTS: im.default.send, im.default.send.>, im.default.groups.>) do not hold im.inbox.send.user',
+    )
+    sendUser('pia', 'notify', ['not kept'], { durable: true }, 'inbox')
+    await fixture.nc.flush()
+    const { connection: pia, notify } = await client(server, 'pia', undefined, INBOX)
+    await settle(pia, 'pia', 'inbox')
+    expect(notify.received).toEqual([])
+    await expect(fixture.jsm.consumers.info('IM_DEFAULT', INBOX_SORTER)).rejects.toThrow()
   })
 })

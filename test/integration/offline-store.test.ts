@@ -44,6 +44,27 @@ describe('OfflineStore', () => {
     expect((await offline.cursor('yan')).sequence).toBe(9)
   })
 
+  it("keeps each hub's users apart, and adds a hub's subjects to the store without dropping another node's", async () => {
+    const offline = await store()
+    await offline.append('wes', 1, encoder.encode('default'))
+    await offline.advance('wes', 1)
+    const both = new OfflineStore(fixture.nc, { hub: 'default', hubs: ['inbox'], stream: 'IM_OFFLINE', cursorBucket: 'im-offline-cursors', ttlMs: 60_000, maxPerUser: 10, duplicateWindowMs: 60_000 })
+    await both.ensure({ stream: 'IM_DEFAULT', created: '2026-12-02T00:00:00Z' })
+    expect((await fixture.jsm.streams.info('IM_OFFLINE')).config.subjects).toEqual(['im.default.offline.>', 'im.inbox.offline.>'])
+    const inbox = both.forHub('inbox')
+    expect(inbox.subjectOf('wes')).toBe(`im.inbox.offline.${userKey('wes')}`)
+    expect(await inbox.cursor('wes')).toEqual({ sequence: 0, revision: 0 })
+    expect((await inbox.newest('wes')).highestSequence).toBe(0)
+    await inbox.append('wes', 2, encoder.encode('inbox'))
+    await inbox.advance('wes', 2)
+    expect((await offline.cursor('wes')).sequence).toBe(1)
+    expect((await offline.pending('wes', 0, 100)).map((m) => decoder.decode(m.data))).toEqual(['default'])
+    expect((await inbox.pending('wes', 0, 100)).map((m) => decoder.decode(m.data))).toEqual(['inbox'])
+    // The DefaultHub's cursor keys are the bare user key, as before other hubs had offline delivery.
+    expect((await fixture.jsm.direct.getMessage('KV_im-offline-cursors', { last_by_subj: `$KV.im-offline-cursors.${userKey('wes')}` }))?.string()).toBe('1')
+    expect((await fixture.jsm.direct.getMessage('KV_im-offline-cursors', { last_by_subj: `$KV.im-offline-cursors.inbox.${userKey('wes')}` }))?.string()).toBe('2')
+  })
+
   it('empties the store and the cursors when the capturing stream is a new one', async () => {
     const offline = await store()
     await offline.append('xia', 1, encoder.encode('old'))

@@ -33,6 +33,12 @@ describe('jetstream settings', () => {
     expect(config).toEqual({ enabled: true, ttlMs: 60_000, maxPerUser: 10, stream: 'KEPT', cursorBucket: 'cursors' })
   })
 
+  it("take offline delivery with any hub's user subject among the stream's subjects, not only the DefaultHub's", () => {
+    for (const subjects of ['im.inbox.send.user', 'im.*.send.user', 'im.inbox.send.>', 'im.>']) {
+      expect(resolveConfig({}, { IM_OFFLINE_DELIVERY: 'true', IM_JETSTREAM_STREAM: 'S', IM_JETSTREAM_SUBJECTS: subjects }).jetstream.offline.enabled).toBe(true)
+    }
+  })
+
   it('take the file and let IM_* variables override it', () => {
     const config = resolveConfig(
       { jetstream: { forward: ['im.default.receive.>'], stream: 'FROM_FILE' } },
@@ -51,8 +57,8 @@ describe('jetstream settings', () => {
     [{ IM_JETSTREAM_FORWARD: 'im..receive' }, 'IM_JETSTREAM_FORWARD must list NATS subjects: "im..receive" is not valid'],
     [{ IM_JETSTREAM_SUBJECTS: 'im.>.send' }, 'IM_JETSTREAM_SUBJECTS must list NATS subjects'],
     [{ IM_JETSTREAM_PUBLISH_TIMEOUT_MS: '0' }, 'IM_JETSTREAM_PUBLISH_TIMEOUT_MS must be an integer from 1'],
-    [{ IM_OFFLINE_DELIVERY: 'true' }, 'IM_OFFLINE_DELIVERY needs a JetStream stream holding im.default.send.user: set IM_JETSTREAM_STREAM (its default subjects hold it)'],
-    [{ IM_OFFLINE_DELIVERY: '1', IM_JETSTREAM_STREAM: 'S', IM_JETSTREAM_SUBJECTS: 'im.default.send, im.default.groups.>' }, 'IM_OFFLINE_DELIVERY needs im.default.send.user among IM_JETSTREAM_SUBJECTS (now im.default.send, im.default.groups.>)'],
+    [{ IM_OFFLINE_DELIVERY: 'true' }, "IM_OFFLINE_DELIVERY needs a JetStream stream holding the hubs' im.<hub>.send.user: set IM_JETSTREAM_STREAM (its default subjects hold im.default.send.user)"],
+    [{ IM_OFFLINE_DELIVERY: '1', IM_JETSTREAM_STREAM: 'S', IM_JETSTREAM_SUBJECTS: 'im.default.send, im.default.groups.>' }, "IM_OFFLINE_DELIVERY needs a hub's im.<hub>.send.user (such as im.default.send.user) among IM_JETSTREAM_SUBJECTS (now im.default.send, im.default.groups.>)"],
     [{ IM_OFFLINE_DELIVERY: '1', IM_JETSTREAM_STREAM: 'IM_OFFLINE' }, 'the offline store stream must not be the stream IM_OFFLINE that captures the messages'],
     [{ IM_OFFLINE_MAX_PER_USER: '0' }, 'IM_OFFLINE_MAX_PER_USER must be an integer from 1'],
     [{ IM_OFFLINE_TTL_MS: '10' }, 'IM_OFFLINE_TTL_MS must be an integer from 1000'],
