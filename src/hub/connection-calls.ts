@@ -28,6 +28,12 @@ export class ConnectionCalls {
    */
   floodingSince: number | undefined
   lastRefusedAt = 0
+  /**
+   * Settles when the hub's onConnected has finished: true when it returned, false when it threw.
+   * Undefined for a hub without onConnected (and for a connection that moved here, whose
+   * onConnected ran on its first node).
+   */
+  connected: Promise<boolean> | undefined
   private controller: AbortController | undefined
   private isEnded = false
   /** Server-to-client streams by invocation id, to cancel them. */

@@ -26,9 +26,7 @@ import type { CallerScope, HubInstances } from './hub-instances.js'
 import { InvocationErrors } from './invocation-errors.js'
 import { ConnectionCalls } from './connection-calls.js'
 import type { InvocationLimits } from './connection-calls.js'
-import type { HubInvocation } from './hub.js'
-import type { AuthorizeOptions } from './metadata.js'
-import { holdsAnyRole } from './roles.js'
+import { isAuthorized, passesPolicy } from './call-rules.js'
 import { runServerStream } from './server-stream.js'
 
 export interface HubDispatcherOptions {
@@ -92,17 +90,20 @@ export class HubDispatcher implements InvocationHandler {
       return
     }
     // The hub's onConnected runs before any invocation of this connection, as in ASP.NET Core.
-    state.queue.push(async () => {
-      try {
-        await this.options.instances.forCaller(state.scope, () => state.endedSignal).onConnected!()
-      } catch (error) {
-        this.options.logger.warn('onConnected threw; refusing the connection', { hub: this.options.descriptor.name, error })
-        const detail = error instanceof ImError ? ` HubException: ${error.message}` : ''
-        connection.close({ error: `${CLOSE_ERROR_PREFIX}${detail}`, allowReconnect: false })
-        return
-      }
-      this.publishLifecycle(this.subjects.connected, connection)
-    })
+    state.connected = new Promise<boolean>((settled) =>
+      state.queue.push(async () => {
+        try {
+          await this.options.instances.forCaller(state.scope, () => state.endedSignal).onConnected!()
+        } catch (error) {
+          this.options.logger.warn('onConnected threw; refusing the connection', { hub: this.options.descriptor.name, error })
+          const detail = error instanceof ImError ? ` HubException: ${error.message}` : ''
+          connection.close({ error: `${CLOSE_ERROR_PREFIX}${detail}`, allowReconnect: false })
+          return settled(false)
+        }
+        this.publishLifecycle(this.subjects.connected, connection)
+        settled(true)
+      }),
+    )
   }
 
   onMovedHere(connection: HubConnection, groups: readonly string[]): void {
@@ -179,17 +180,29 @@ export class HubDispatcher implements InvocationHandler {
       abort: () => connection.close(),
     })
 
+  /**
+   * The connection is out of this node at once (groups, running calls, streams); the hub hears of
+   * it as ASP.NET Core's HubConnectionHandler tells it: after onConnected has finished, and not at
+   * all when onConnected threw (the connection was refused, so there is nothing to undo). The
+   * lifecycle events pair the same way: no `disconnected` without its `connected`.
+   */
   onDisconnected(connection: HubConnection, error: Error | undefined): void {
     const state = this.forget(connection)
     if (!state) return
     this.options.metrics.inc('connections_closed')
+    if (!state.connected) return this.hubDisconnected(connection, state, error)
+    void state.connected.then((accepted) => {
+      if (accepted) this.hubDisconnected(connection, state, error)
+    })
+  }
+
+  private hubDisconnected(connection: HubConnection, state: ConnectionCalls, error: Error | undefined): void {
     this.publishLifecycle(this.subjects.disconnected, connection)
-    if (typeof this.options.descriptor.hubClass.prototype.onDisconnected === 'function') {
-      const hub = this.options.instances.forCaller(state.scope, () => state.endedSignal)
-      Promise.resolve()
-        .then(() => hub.onDisconnected!(error))
-        .catch((e: unknown) => this.options.logger.warn('onDisconnected threw', { hub: this.options.descriptor.name, error: e }))
-    }
+    if (typeof this.options.descriptor.hubClass.prototype.onDisconnected !== 'function') return
+    const hub = this.options.instances.forCaller(state.scope, () => state.endedSignal)
+    Promise.resolve()
+      .then(() => hub.onDisconnected!(error))
+      .catch((e: unknown) => this.options.logger.warn('onDisconnected threw', { hub: this.options.descriptor.name, error: e }))
   }
 
   onMessage(connection: HubConnection, message: DispatchedMessage, size: number): void {
@@ -367,24 +380,4 @@ export class HubDispatcher implements InvocationHandler {
       .publish(subject, encoder.encode(JSON.stringify(body)), { confirm: false, ...headers })
       .catch((error: unknown) => this.options.logger.debug('lifecycle event not published', { subject, error }))
   }
-}
-
-/** The policies of the hub's and the method's rules (see AuthorizeOptions.policy); one that throws refuses the call. */
-async function passesPolicy(rules: readonly AuthorizeOptions[], scope: CallerScope, invocation: HubInvocation): Promise<boolean> {
-  for (const rule of rules) {
-    if (!rule.policy) continue
-    try {
-      if ((await rule.policy(scope.context, invocation)) !== true) return false
-    } catch {
-      return false
-    }
-  }
-  return true
-}
-
-/** A signed-in user who holds one of each rule's roles. */
-function isAuthorized(rules: readonly AuthorizeOptions[], connection: HubConnection): boolean {
-  if (rules.length === 0) return true
-  if (connection.userId === undefined) return false
-  return rules.every((rule) => !rule.roles || rule.roles.length === 0 || holdsAnyRole(connection.principal.claims, rule.roles))
 }
