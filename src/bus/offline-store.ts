@@ -201,9 +201,23 @@ export class OfflineStore {
       } catch (error) {
         // Another copy for this user landed meanwhile: read it and try again on top of it.
         if (attempt < MAX_APPEND_ATTEMPTS && error instanceof JetStreamApiError && error.code === JetStreamApiCodes.StreamWrongLastSequence) continue
+        // Perhaps no stream took it: nodes serving other hubs that add their subjects to the store
+        // at the same moment can drop this hub's (the last update of a stream wins). Put it back;
+        // the sorter offers the message again.
+        await this.#keepSubject().catch(() => undefined)
         throw error
       }
     }
+  }
+
+  /** Adds this hub's subjects to the store stream when they are missing. */
+  async #keepSubject(): Promise<void> {
+    const jsm = await this.#manager()
+    const { stream, hub } = this.#settings
+    const subject = `im.${hub}.offline.>`
+    const { config } = await jsm.streams.info(stream)
+    if ((config.subjects ?? []).some((pattern) => subjectCovers(pattern, subject))) return
+    await jsm.streams.update(stream, { ...config, subjects: [...(config.subjects ?? []), subject] })
   }
 
   /** The user's cursor (0 when none) and the revision to compare against when moving it. */

@@ -65,6 +65,30 @@ describe('OfflineStore', () => {
     expect((await fixture.jsm.direct.getMessage('KV_im-offline-cursors', { last_by_subj: `$KV.im-offline-cursors.inbox.${userKey('wes')}` }))?.string()).toBe('2')
   })
 
+  it('keeps copies of every hub when nodes add their hubs to the store at the same moment (the last update wins)', async () => {
+    await store()
+    const settings = { hub: 'default', stream: 'IM_OFFLINE', cursorBucket: 'im-offline-cursors', ttlMs: 60_000, maxPerUser: 10, duplicateWindowMs: 60_000 }
+    const hubs = ['chat', 'inbox', 'orders', 'rooms']
+    const stores = hubs.map((hub) => new OfflineStore(fixture.nc, { ...settings, hubs: [hub] }))
+    await Promise.all(stores.map((s) => s.ensure({ stream: 'IM_DEFAULT', created: '2026-12-02T00:00:00Z' })))
+    // A hub whose subject another node's update dropped gets it back at its first failed copy,
+    // and the sorter's next offer lands (here: offered again until it does, as the sorter does).
+    await Promise.all(
+      stores.map(async (s, i) => {
+        const hubStore = s.forHub(hubs[i]!)
+        for (let offer = 1; ; offer++) {
+          // Each message has its own sequence in the one capturing stream, whatever its hub.
+          const landed = await hubStore.append('zoe', i + 1, encoder.encode(hubs[i]!)).then(() => true, () => false)
+          if (landed) return
+          expect(offer).toBeLessThan(10)
+          await new Promise((resolve) => setTimeout(resolve, Math.random() * 20))
+        }
+      }),
+    )
+    expect(new Set((await fixture.jsm.streams.info('IM_OFFLINE')).config.subjects)).toEqual(new Set(['default', ...hubs].map((hub) => `im.${hub}.offline.>`)))
+    for (const [i, s] of stores.entries()) expect((await s.forHub(hubs[i]!).pending('zoe', 0, 10)).map((m) => decoder.decode(m.data))).toEqual([hubs[i]])
+  })
+
   it('empties the store and the cursors when the capturing stream is a new one', async () => {
     const offline = await store()
     await offline.append('xia', 1, encoder.encode('old'))
