@@ -158,7 +158,10 @@ export abstract class HubBase<TClient extends object = UntypedClient> {
 
   /** Runs after a connection's handshake. Throwing refuses the connection. */
   onConnected?(): void | Promise<void>
-  /** Runs when a connection ends, with the error that ended it, if any. */
+  /**
+   * Runs when a connection ends, with the error that ended it, if any: after onConnected has
+   * finished, and not for a connection onConnected refused (as in ASP.NET Core).
+   */
   onDisconnected?(error: Error | undefined): void | Promise<void>
 
   /**
