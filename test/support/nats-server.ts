@@ -45,8 +45,25 @@ const WAIT_MS = 10_000
 const STDERR_TAIL = 4000
 const live = new Set<ChildProcess>()
 
-/** A port nobody listens on right now (the OS picks it; we close it again at once). */
+/** Every port freePort gave this process. */
+const handedOut = new Set<number>()
+
+/**
+ * A port nobody listens on right now (the OS picks it; we close it again at once), and never one
+ * this process was given before: the OS may pick a port again once it is closed, and a test that
+ * takes several ports before it listens on them (or that stops a server to restart it on its port)
+ * would otherwise get the same one twice.
+ */
 export async function freePort(): Promise<number> {
+  for (;;) {
+    const port = await portTheOsPicks()
+    if (handedOut.has(port)) continue
+    handedOut.add(port)
+    return port
+  }
+}
+
+function portTheOsPicks(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer()
     server.once('error', reject)
